@@ -1,0 +1,3 @@
+"""gpukeras: Keras-compatible deep learning on CuPy, with a NumPy fallback."""
+
+__version__ = "0.1.0"

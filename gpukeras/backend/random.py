@@ -1,0 +1,82 @@
+"""Seeded random streams: one on the host for initial weights, one on the device.
+
+Initial weights are drawn on the host so that NumPy and CuPy runs start from the
+same numbers; shuffling and dropout draw on the device so no data leaves it.
+``gpukeras.utils.set_random_seed`` reseeds both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from gpukeras.backend._select import array_module, backend
+
+_streams: dict[str, Any] = {"seed": None, "host": None, "device": None, "device_backend": None}
+
+
+def seed(value: int | None) -> None:
+    """Reseed the host and device streams (``None`` draws fresh entropy)."""
+    if value is not None and (not isinstance(value, (int, numpy.integer)) or value < 0):
+        raise ValueError(f"seed must be a non-negative int or None. Received: seed={value!r}")
+    _streams["seed"] = None if value is None else int(value)
+    _streams["host"] = None
+    _streams["device"] = None
+
+
+def host_generator() -> numpy.random.Generator:
+    """The NumPy generator initialisers draw from."""
+    if _streams["host"] is None:
+        _streams["host"] = numpy.random.default_rng(_seed_sequence(0))
+    return _streams["host"]
+
+
+def _seed_sequence(stream: int) -> Any:
+    return None if _streams["seed"] is None else [_streams["seed"], stream]
+
+
+def _device_generator() -> Any:
+    if _streams["device"] is None or _streams["device_backend"] != backend():
+        if backend() == "cupy":
+            cupy = array_module()
+            seed_value = _streams["seed"]
+            gen_seed = None if seed_value is None else seed_value * 2 + 1
+            _streams["device"] = cupy.random.RandomState(gen_seed)
+        else:
+            _streams["device"] = numpy.random.default_rng(_seed_sequence(1))
+        _streams["device_backend"] = backend()
+    return _streams["device"]
+
+
+def permutation(n: int) -> Any:
+    """A random permutation of ``range(n)``, made on the device."""
+    return _device_generator().permutation(n)
+
+
+def uniform(shape: tuple[int, ...], dtype: Any = "float32") -> Any:
+    """Uniform samples in [0, 1) of ``shape``, made on the device."""
+    generator = _device_generator()
+    if backend() == "cupy":
+        return generator.random_sample(shape, dtype=dtype)
+    return generator.random(shape, dtype=numpy.dtype(dtype))
+
+
+def get_state() -> dict[str, Any]:
+    """A picklable snapshot of both streams, for exact resume."""
+    device = _device_generator()
+    host = host_generator()
+    if backend() == "cupy":
+        raise NotImplementedError("Saving the CuPy random state is not supported yet.")
+    return {
+        "seed": _streams["seed"],
+        "host": host.bit_generator.state,
+        "device": device.bit_generator.state,
+    }
+
+
+def set_state(state: dict[str, Any]) -> None:
+    """Restore a snapshot taken by :func:`get_state`."""
+    _streams["seed"] = state["seed"]
+    host_generator().bit_generator.state = state["host"]
+    _device_generator().bit_generator.state = state["device"]
