@@ -36,13 +36,18 @@ def _seed_sequence(stream: int) -> Any:
     return None if _streams["seed"] is None else [_streams["seed"], stream]
 
 
+def device_generator(seed_value: int | None = None) -> Any:
+    """A new device-side generator of its own (for layers given a ``seed``)."""
+    if backend() == "cupy":
+        return array_module().random.RandomState(seed_value)
+    return numpy.random.default_rng(seed_value)
+
+
 def _device_generator() -> Any:
     if _streams["device"] is None or _streams["device_backend"] != backend():
         if backend() == "cupy":
-            cupy = array_module()
             seed_value = _streams["seed"]
-            gen_seed = None if seed_value is None else seed_value * 2 + 1
-            _streams["device"] = cupy.random.RandomState(gen_seed)
+            _streams["device"] = device_generator(None if seed_value is None else seed_value * 2 + 1)
         else:
             _streams["device"] = numpy.random.default_rng(_seed_sequence(1))
         _streams["device_backend"] = backend()
@@ -54,9 +59,13 @@ def permutation(n: int) -> Any:
     return _device_generator().permutation(n)
 
 
-def uniform(shape: tuple[int, ...], dtype: Any = "float32") -> Any:
-    """Uniform samples in [0, 1) of ``shape``, made on the device."""
-    generator = _device_generator()
+def uniform(shape: tuple[int, ...], dtype: Any = "float32", generator: Any = None) -> Any:
+    """Uniform samples in [0, 1) of ``shape``, made on the device.
+
+    ``generator`` defaults to the global device stream; pass one made by
+    :func:`device_generator` for a separately seeded stream.
+    """
+    generator = generator or _device_generator()
     if backend() == "cupy":
         return generator.random_sample(shape, dtype=dtype)
     return generator.random(shape, dtype=numpy.dtype(dtype))

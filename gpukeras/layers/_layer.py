@@ -1,0 +1,246 @@
+"""The Layer base class: weights made in ``build``, ``forward`` and ``backward`` by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from gpukeras import backend as K
+from gpukeras import initializers, regularizers
+from gpukeras.layers._naming import to_snake_case, unique_name
+from gpukeras.variables import Variable
+
+Shape = tuple[Any, ...]
+
+
+class Layer:
+    """Base class of every layer.
+
+    A subclass creates its weights in ``build(input_shape)`` with
+    :meth:`add_weight`, computes ``forward(x, training)`` and, in
+    ``backward(grad)``, returns the gradient with respect to its input and
+    writes each trainable weight's gradient into ``variable.grad``.
+
+    Args:
+        trainable: Whether the layer's weights are updated by training.
+            Default ``True``.
+        name: Unique layer name; default derived from the class name
+            (``dense``, ``dense_1``, ...).
+        dtype: Float type of the weights; default ``backend.floatx()``.
+        activity_regularizer: Penalty on the layer's output added to the
+            loss; default ``None``.
+        input_shape: Shape of one sample (without the batch axis), for the
+            first layer of a ``Sequential``; default ``None``.
+        input_dim: Legacy shorthand for ``input_shape=(input_dim,)``.
+        batch_input_shape: Shape including the batch axis; default ``None``.
+        batch_size: Fixed batch size to record with ``input_shape``.
+    """
+
+    def __init__(
+        self,
+        *,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype: Any = None,
+        activity_regularizer: Any = None,
+        input_shape: Shape | None = None,
+        input_dim: int | None = None,
+        batch_input_shape: Shape | None = None,
+        batch_size: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
+            )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Layer name must be a string. Received: name={name!r}")
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.dtype = numpy.dtype(dtype or K.floatx()).name
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.batch_input_shape = _batch_shape(input_shape, input_dim, batch_input_shape, batch_size)
+        self.built = False
+        self.input_shape: Shape | None = None
+        self._weights: list[Variable] = []
+        self._output: Any = None
+
+    # -- building ---------------------------------------------------------
+    def build(self, input_shape: Shape) -> None:
+        """Create the layer's weights for inputs of ``input_shape`` (batch axis first)."""
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """The output shape for ``input_shape``; the identity unless overridden."""
+        return tuple(input_shape)
+
+    def ensure_built(self, input_shape: Shape) -> None:
+        """Build once, for the first input shape seen."""
+        if not self.built:
+            self.build(tuple(input_shape))
+            self.input_shape = tuple(input_shape)
+            self.built = True
+
+    def add_weight(
+        self,
+        name: str | None = None,
+        shape: Shape | None = None,
+        initializer: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        regularizer: Any = None,
+    ) -> Variable:
+        """Create a weight of ``shape``.
+
+        Args:
+            name: Weight name (``kernel``, ``bias``, ...); default
+                ``variable``, ``variable_1``, ...
+            shape: Weight shape; default ``()``.
+            initializer: Initializer or its id; default ``'glorot_uniform'``
+                for trainable weights and ``'zeros'`` otherwise.
+            dtype: Float type; default the layer's dtype.
+            trainable: Whether training updates it; default ``True``.
+            regularizer: Penalty added to the loss; default ``None``.
+        """
+        shape = tuple(int(d) for d in (shape or ()))
+        if initializer is None:
+            initializer = "glorot_uniform" if trainable else "zeros"
+        name = name or ("variable" if not self._weights else f"variable_{len(self._weights)}")
+        value = initializers.get(initializer)(shape, dtype=dtype or self.dtype)
+        variable = Variable(
+            value,
+            name=name,
+            path=f"{self.name}/{name}",
+            trainable=trainable,
+            regularizer=regularizers.get(regularizer),
+        )
+        if trainable:
+            variable.grad = K.array_module().zeros_like(variable.value)
+        self._weights.append(variable)
+        return variable
+
+    # -- computing --------------------------------------------------------
+    def __call__(self, inputs: Any, training: bool = False) -> Any:
+        """Apply the layer to an array (built on first use), like Keras's eager call."""
+        x = K.to_device(inputs)
+        self.ensure_built(tuple(x.shape))
+        return self.forward(x, training=training)
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """The layer's output for input ``x``; keep what ``backward`` needs."""
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training)")
+
+    def backward(self, grad: Any) -> Any:
+        """Gradient w.r.t. the input, given ``grad`` w.r.t. the output; fills weight grads."""
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(grad)")
+
+    # -- penalties (used by the model's training step) ---------------------
+    def forward_for_training(self, x: Any) -> Any:
+        """``forward`` in training mode, keeping the output for the activity penalty."""
+        y = self.forward(x, training=True)
+        if self.activity_regularizer is not None:
+            self._output = y
+        return y
+
+    def backward_with_penalties(self, grad: Any) -> Any:
+        """``backward`` plus the gradients of this layer's regularization penalties."""
+        if self.activity_regularizer is not None:
+            grad = grad + self.activity_regularizer.gradient(self._output)
+        grad_in = self.backward(grad)
+        self.add_penalty_gradients()
+        return grad_in
+
+    def add_penalty_gradients(self) -> None:
+        """Add each weight regularizer's gradient to that weight's gradient."""
+        for variable in self.trainable_weights:
+            if variable.regularizer is not None:
+                variable.grad += variable.regularizer.gradient(variable.value)
+
+    def penalties(self) -> list[Any]:
+        """This layer's regularization losses as 0-d arrays (after a training forward)."""
+        found = [
+            v.regularizer(v.value) for v in self.trainable_weights if v.regularizer is not None
+        ]
+        if self.activity_regularizer is not None and self._output is not None:
+            found.append(self.activity_regularizer(self._output))
+        return found
+
+    # -- weights ----------------------------------------------------------
+    @property
+    def weights(self) -> list[Variable]:
+        """All weights: trainable first, then non-trainable (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return []
+        return [w for w in self._weights if w.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return list(self._weights)
+        return [w for w in self._weights if not w.trainable]
+
+    def get_weights(self) -> list[numpy.ndarray]:
+        """The weights as host NumPy arrays, in :attr:`weights` order."""
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Overwrite the weights from arrays in :attr:`weights` order."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(
+                f"Layer {self.name!r} expects {len(own)} weight arrays "
+                f"({[w.name for w in own]}). Received: {len(weights)} arrays"
+            )
+        for variable, value in zip(own, weights):
+            variable.assign(value)
+
+    def count_params(self) -> int:
+        """Number of scalars in the layer's weights."""
+        if not self.built:
+            raise ValueError(
+                f"You tried to call count_params on layer {self.name!r}, but the layer "
+                "isn't built. Build it first (call it on data or give it an input_shape)."
+            )
+        return int(sum(numpy.prod(w.shape, dtype=numpy.int64) for w in self._weights))
+
+    # -- configuration ----------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments that recreate this layer (without weights)."""
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
+        config["dtype"] = self.dtype
+        if self.batch_input_shape is not None:
+            config["batch_input_shape"] = list(self.batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """A new layer from :meth:`get_config`'s output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _batch_shape(
+    input_shape: Shape | None,
+    input_dim: int | None,
+    batch_input_shape: Shape | None,
+    batch_size: int | None,
+) -> Shape | None:
+    given = [n for n, v in (("input_shape", input_shape), ("input_dim", input_dim),
+                            ("batch_input_shape", batch_input_shape)) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"Pass only one of {', '.join(given)}. Received all of them.")
+    if batch_input_shape is not None:
+        return tuple(batch_input_shape)
+    if input_dim is not None:
+        input_shape = (input_dim,)
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, int):
+        input_shape = (input_shape,)
+    return (batch_size, *tuple(input_shape))

@@ -1,0 +1,26 @@
+"""Keras-style unique default names: dense, dense_1, dense_2, ..."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+_counts: dict[str, int] = defaultdict(int)
+
+
+def to_snake_case(name: str) -> str:
+    """``'BatchNormalization'`` -> ``'batch_normalization'``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base: str) -> str:
+    """``base`` the first time, then ``base_1``, ``base_2``, ..."""
+    count = _counts[base]
+    _counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names() -> None:
+    """Forget the names handed out (``gpukeras.utils.clear_session``)."""
+    _counts.clear()
