@@ -1,0 +1,12 @@
+"""Helpers users call around a model: seeding, label encoding, normalisation, sessions."""
+
+from gpukeras.utils._numerical import normalize, to_categorical
+from gpukeras.utils._random import set_random_seed
+from gpukeras.utils._session import clear_session
+
+__all__ = [
+    "clear_session",
+    "normalize",
+    "set_random_seed",
+    "to_categorical",
+]
