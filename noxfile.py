@@ -1,0 +1,53 @@
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s gpu`, `nox -s bench`.
+
+`nox` alone runs tests and lint. The gpu session needs a machine with an NVIDIA GPU and a
+CUDA driver; it installs CuPy through the `gpu` extra (CUDA 12) or, with
+GPUKERAS_GPU_EXTRA=cuda13, the `cuda13` extra.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+BENCHMARK_SCRIPT = Path("benchmarks/run.py")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite on the NumPy backend (GPU tests skip without a GPU)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "-q", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff's lint rules and formatting, as configured in pyproject.toml."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def gpu(session: nox.Session) -> None:
+    """Tests marked `gpu`, on CuPy. Needs a CUDA GPU: without one they are skipped."""
+    extra = os.environ.get("GPUKERAS_GPU_EXTRA", "gpu")
+    session.install("-e", f".[test,{extra}]")
+    session.run(
+        "python", "-m", "pytest", "-m", "gpu", "-q", *session.posargs,
+        env={"GPUKERAS_BACKEND": "cupy"},
+    )  # fmt: skip
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks in benchmarks/run.py, once they exist."""
+    if not BENCHMARK_SCRIPT.is_file():
+        session.skip(f"{BENCHMARK_SCRIPT} does not exist yet: there are no benchmarks to run.")
+    session.install("-e", ".")
+    session.run("python", str(BENCHMARK_SCRIPT), *session.posargs)

@@ -1,0 +1,102 @@
+"""What a user meets first: a quiet, CuPy-free import, typing marker, README quick start."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBMODULES = (
+    "models layers callbacks optimizers losses metrics utils datasets backend activations "
+    "initializers regularizers"
+).split()
+
+
+def _run_python(code: str, extra_path: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "GPUKERAS_BACKEND"}
+    if extra_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(extra_path), env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_import_prints_nothing():
+    result = _run_python("import gpukeras")
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout, result.stderr) == ("", "")
+
+
+@pytest.fixture
+def fake_cupy(tmp_path):
+    """An importable `cupy` stand-in, so an eager import shows up even without a GPU."""
+    package = tmp_path / "cupy"
+    package.mkdir()
+    (package / "__init__.py").write_text("FAKE = True\n")
+    return tmp_path
+
+
+def test_import_leaves_cupy_alone(fake_cupy):
+    code = (
+        "import sys, gpukeras\n"
+        f"for name in {SUBMODULES!r}:\n"
+        "    getattr(gpukeras, name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cupy'))\n"
+    )
+    result = _run_python(code, extra_path=fake_cupy)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_keras_module_layout():
+    result = _run_python(
+        "import gpukeras as keras\n"
+        "keras.models.Sequential, keras.layers.Dense, keras.callbacks.Callback\n"
+        "keras.utils.to_categorical, keras.datasets.digits.load_data\n"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_py_typed_marker_is_shipped():
+    assert (ROOT / "gpukeras" / "py.typed").is_file()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"py.typed"' in pyproject
+
+
+def test_shipped_data_matches_package_data_globs():
+    import tomllib
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["gpukeras"]
+    shipped = {p for g in globs for p in (ROOT / "gpukeras").glob(g)}
+    data = ROOT / "gpukeras" / "datasets" / "data"
+    assert {data / "digits.npz", data / "digits-ATTRIBUTION.txt"} <= shipped
+
+
+def _quick_start_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = re.search(r"^## Quick start\n(.*?)(?=^## )", readme, re.M | re.S)
+    assert section, "README.md has no '## Quick start' section"
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", section.group(1), re.S)
+    assert len(blocks) == 1, "Quick start should hold exactly one fenced block"
+    return [line for line in blocks[0].splitlines() if line.strip()]
+
+
+def test_readme_quick_start_has_the_two_commands():
+    run_job, run_tests = _quick_start_commands()
+    assert "pip install" in run_job and "examples/mnist_mlp.py" in run_job
+    assert "pip install -e '.[test]'" in run_tests and "pytest" in run_tests
+
+
+def test_ci_runs_the_readme_test_command():
+    _, run_tests = _quick_start_commands()
+    pytest_part = run_tests.split("&&")[-1].strip()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert pytest_part in ci
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)
