@@ -48,6 +48,6 @@ def gpu(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmarks in benchmarks/run.py, once they exist."""
     if not BENCHMARK_SCRIPT.is_file():
-        session.skip(f"{BENCHMARK_SCRIPT} does not exist yet: there are no benchmarks to run.")
+        session.skip(f"{BENCHMARK_SCRIPT} does not exist yet: there are no benchmarks to run")
     session.install("-e", ".")
     session.run("python", str(BENCHMARK_SCRIPT), *session.posargs)
