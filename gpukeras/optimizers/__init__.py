@@ -1,0 +1,30 @@
+"""Optimizers with Keras 3's names, defaults and update formulas.
+
+``get(identifier)`` accepts an id (``'sgd'``, ``'rmsprop'``, ``'adam'``, ``'adamw'``,
+``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, any case), a Keras-style config dict
+``{'class_name': ..., 'config': {...}}`` or an optimizer instance.
+"""
+
+from gpukeras.optimizers import schedules
+from gpukeras.optimizers._adagrad import Adadelta, Adagrad
+from gpukeras.optimizers._adam import Adam, Adamax, AdamW, Nadam
+from gpukeras.optimizers._base import Optimizer
+from gpukeras.optimizers._get import deserialize, get, serialize
+from gpukeras.optimizers._rmsprop import RMSprop
+from gpukeras.optimizers._sgd import SGD
+
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Nadam",
+    "Optimizer",
+    "RMSprop",
+    "deserialize",
+    "get",
+    "schedules",
+    "serialize",
+]
