@@ -1,0 +1,181 @@
+"""Stateful metrics: ``Metric``, the weighted ``Mean`` and ``MeanMetricWrapper``.
+
+State stays on the device (0-d float64 arrays, so long runs do not lose precision);
+``result()`` returns a 0-d device array and never reads it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gpukeras import backend as K
+from gpukeras.losses._loss import to_snake_case
+
+__all__ = ["Mean", "MeanMetricWrapper", "Metric", "reduce_per_sample"]
+
+
+def reduce_per_sample(values: Any, count: int | None = None) -> Any:
+    """``values`` averaged over every axis but the first, shape ``(N,)``.
+
+    A 0-d value (a function that already reduced the batch) is repeated ``count`` times.
+    """
+    xp = K.get_array_module(values)
+    if values.ndim == 0:
+        return xp.full((count or 1,), values, dtype=values.dtype)
+    if values.ndim == 1:
+        return values
+    return values.reshape(values.shape[0], -1).mean(axis=1)
+
+
+class Metric:
+    """Base class of stateful metrics (Keras 3 ``keras.metrics.Metric``).
+
+    Args:
+        name: default ``None``: the snake_case class name.
+        dtype: dtype of ``result()`` (default ``None``: ``floatx()``).
+
+    Subclasses implement ``update_state``, ``result`` and ``reset_state``. ``fn`` is the
+    per-sample function the fit loop averages, or ``None`` for metrics it must drive
+    through ``update_state``/``result``.
+    """
+
+    fn: Callable[[Any, Any], Any] | None = None
+
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        self.name = name or to_snake_case(type(self).__name__)
+        self.dtype = dtype or K.floatx()
+
+    def update_state(self, *args: Any, **kwargs: Any) -> None:
+        """Accumulate statistics from one batch."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update_state")
+
+    def result(self) -> Any:
+        """The metric value from the statistics so far, a 0-d device array."""
+        raise NotImplementedError(f"{type(self).__name__} must implement result")
+
+    def reset_state(self) -> None:
+        """Forget all accumulated statistics."""
+        raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``update_state(*args, **kwargs)`` then ``result()``."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as Keras writes them."""
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        """Rebuild a metric from ``get_config()`` output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+class Mean(Metric):
+    """The (weighted) mean of the values passed to ``update_state``.
+
+    Args:
+        name: default ``'mean'``.
+        dtype: dtype of ``result()`` (default ``None``: ``floatx()``).
+    """
+
+    def __init__(self, name: str = "mean", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        # Made on first use, so the arrays belong to the backend active at that time.
+        self._total: Any = None
+        self._count: Any = None
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        """Add ``values`` (first axis = samples; other axes are averaged per sample).
+
+        Args:
+            values: the batch's values.
+            sample_weight: ``None`` (default: weight 1 each), a scalar, one weight per
+                sample, or one per value (then per-sample means of both are used).
+        """
+        values = K.to_device(values)
+        if values.dtype.kind != "f":
+            values = values.astype(K.floatx())
+        per_sample = reduce_per_sample(values)
+        xp = K.get_array_module(per_sample)
+        if sample_weight is None:
+            weights = None
+        else:
+            weights = self._per_sample_weights(K.to_device(sample_weight), values)
+            per_sample = per_sample * weights
+        total = per_sample.sum(dtype="float64")
+        count = float(per_sample.shape[0]) if weights is None else weights.sum(dtype="float64")
+        if self._total is None:
+            self._total = xp.zeros((), dtype="float64")
+            self._count = xp.zeros((), dtype="float64")
+        self._total = self._total + total
+        self._count = self._count + count
+
+    @staticmethod
+    def _per_sample_weights(weights: Any, values: Any) -> Any:
+        xp = K.get_array_module(values)
+        count = values.shape[0] if values.ndim else 1
+        weights = weights.astype(values.dtype)
+        if weights.ndim == 0:
+            return xp.full((count,), weights, dtype=values.dtype)
+        if weights.ndim > 1 and tuple(weights.shape) == tuple(values.shape):
+            return reduce_per_sample(weights)
+        if weights.size == count and weights.shape[0] == count:
+            return weights.reshape(count)
+        raise ValueError(
+            f"sample_weight must be a scalar, one weight per sample ({count},) or one per "
+            f"value {tuple(values.shape)}. Received: sample_weight.shape={tuple(weights.shape)}"
+        )
+
+    def result(self) -> Any:
+        xp = K.array_module()
+        if self._total is None:
+            return xp.zeros((), dtype=self.dtype)
+        safe_count = xp.where(self._count == 0, 1.0, self._count)
+        mean = xp.where(self._count == 0, 0.0, self._total / safe_count)
+        return mean.astype(self.dtype)
+
+
+class MeanMetricWrapper(Mean):
+    """The running mean of a per-sample function ``fn(y_true, y_pred, **kwargs)``.
+
+    Args:
+        fn: the metric function; values it returns are averaged per sample (over
+            every axis but the first).
+        name: default ``None``: the function's snake_case name.
+        dtype: dtype of ``result()`` (default ``None``: ``floatx()``).
+        **kwargs: passed to ``fn`` on every call.
+    """
+
+    def __init__(
+        self, fn: Callable[..., Any], name: str | None = None, dtype: Any = None, **kwargs: Any
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"Expected a callable metric function. Received: fn={fn!r}")
+        default_name = to_snake_case(getattr(fn, "__name__", type(fn).__name__))
+        super().__init__(name=name or default_name, dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    def fn(self, y_true: Any, y_pred: Any) -> Any:
+        """Per-sample metric values, shape ``(N,)``, in ``y_pred``'s float dtype."""
+        values = K.to_device(self._fn(y_true, y_pred, **self._fn_kwargs))
+        count = getattr(y_pred, "shape", (1,))[0] if getattr(y_pred, "ndim", 1) else 1
+        return reduce_per_sample(values, count)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Add one batch: targets, predictions and optional per-sample weights."""
+        super().update_state(self.fn(y_true, y_pred), sample_weight=sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(self._fn_kwargs)
+        return config
