@@ -47,7 +47,9 @@ def _device_generator() -> Any:
     if _streams["device"] is None or _streams["device_backend"] != backend():
         if backend() == "cupy":
             seed_value = _streams["seed"]
-            _streams["device"] = device_generator(None if seed_value is None else seed_value * 2 + 1)
+            _streams["device"] = device_generator(
+                None if seed_value is None else seed_value * 2 + 1
+            )
         else:
             _streams["device"] = numpy.random.default_rng(_seed_sequence(1))
         _streams["device_backend"] = backend()

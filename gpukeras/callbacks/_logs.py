@@ -24,8 +24,12 @@ class Logs(dict):
         super().__init__(*args, **kwargs)
         self._sources: list[tuple[Any, list[tuple[str, int, int]]]] = []
 
-    def add_ratios(self, vector: Any, entries: list[tuple[str, int, int]]) -> None:
-        """Register keys valued ``vector[num] / vector[den]`` (0 where ``den`` is 0)."""
+    def add_ratios(self, vector: Any, entries: list[tuple[str, int, int | float]]) -> None:
+        """Register keys valued ``vector[num] / den`` (0 where the divisor is 0).
+
+        Each entry is ``(key, num, den)``: ``den`` is an index into ``vector``
+        when it is an ``int``, else a divisor already known on the host.
+        """
         self._sources.append((vector, entries))
         for key, _num, _den in entries:
             dict.__setitem__(self, key, _PENDING)
@@ -39,12 +43,11 @@ class Logs(dict):
         vectors = [xp.asarray(v, dtype=xp.float64).ravel() for v, _ in sources]
         host = K.to_host(vectors[0] if len(vectors) == 1 else xp.concatenate(vectors)).tolist()
         offset = 0
-        for (vector, entries), flat in zip(sources, vectors):
+        for (_vector, entries), flat in zip(sources, vectors):
             for key, num, den in entries:
                 if dict.get(self, key) is _PENDING:
-                    denominator = host[offset + den]
-                    value = host[offset + num] / denominator if denominator else 0.0
-                    dict.__setitem__(self, key, value)
+                    divisor = host[offset + den] if isinstance(den, int) else den
+                    dict.__setitem__(self, key, host[offset + num] / divisor if divisor else 0.0)
             offset += flat.size
 
     # Every read path materialises first; writes need not.

@@ -57,9 +57,7 @@ class Dense(Layer):
     ) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(
-                f"Dense units must be a positive int. Received: units={units!r}"
-            )
+            raise ValueError(f"Dense units must be a positive int. Received: units={units!r}")
         _reject_constraints(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.units = units
         self.activation = activations.get(activation)
@@ -77,7 +75,9 @@ class Dense(Layer):
             )
         in_features = int(input_shape[-1])
         self.kernel = self.add_weight(
-            "kernel", (in_features, self.units), self.kernel_initializer,
+            "kernel",
+            (in_features, self.units),
+            self.kernel_initializer,
             regularizer=self.kernel_regularizer,
         )
         self.bias = None

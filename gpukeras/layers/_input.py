@@ -87,8 +87,9 @@ def Input(  # noqa: N802 - Keras's public name
     """
     if sparse:
         raise ValueError(f"Sparse inputs are not supported. Received: sparse={sparse!r}")
-    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype,
-                       batch_shape=batch_shape, name=name)
+    layer = InputLayer(
+        shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name
+    )
     return KerasTensor(layer)
 
 
@@ -113,5 +114,3 @@ def _validated_batch_shape(shape: Any, batch_size: Any, batch_shape: Any) -> Sha
                 f"Received: shape={batch_shape[1:]!r}"
             )
     return tuple(None if d is None else int(d) for d in batch_shape)
-
-

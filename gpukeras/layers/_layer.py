@@ -135,9 +135,9 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad)")
 
     # -- penalties (used by the model's training step) ---------------------
-    def forward_for_training(self, x: Any) -> Any:
-        """``forward`` in training mode, keeping the output for the activity penalty."""
-        y = self.forward(x, training=True)
+    def forward_tracked(self, x: Any, training: bool) -> Any:
+        """``forward``, keeping the output when an activity penalty needs it."""
+        y = self.forward(x, training=training)
         if self.activity_regularizer is not None:
             self._output = y
         return y
@@ -145,7 +145,8 @@ class Layer:
     def backward_with_penalties(self, grad: Any) -> Any:
         """``backward`` plus the gradients of this layer's regularization penalties."""
         if self.activity_regularizer is not None:
-            grad = grad + self.activity_regularizer.gradient(self._output)
+            batch = float(self._output.shape[0])
+            grad = grad + self.activity_regularizer.gradient(self._output) * (1.0 / batch)
         grad_in = self.backward(grad)
         self.add_penalty_gradients()
         return grad_in
@@ -162,7 +163,9 @@ class Layer:
             v.regularizer(v.value) for v in self.trainable_weights if v.regularizer is not None
         ]
         if self.activity_regularizer is not None and self._output is not None:
-            found.append(self.activity_regularizer(self._output))
+            # Keras 3 divides the activity penalty by the batch size.
+            batch = float(self._output.shape[0])
+            found.append(self.activity_regularizer(self._output) * (1.0 / batch))
         return found
 
     # -- weights ----------------------------------------------------------
@@ -231,8 +234,15 @@ def _batch_shape(
     batch_input_shape: Shape | None,
     batch_size: int | None,
 ) -> Shape | None:
-    given = [n for n, v in (("input_shape", input_shape), ("input_dim", input_dim),
-                            ("batch_input_shape", batch_input_shape)) if v is not None]
+    given = [
+        n
+        for n, v in (
+            ("input_shape", input_shape),
+            ("input_dim", input_dim),
+            ("batch_input_shape", batch_input_shape),
+        )
+        if v is not None
+    ]
     if len(given) > 1:
         raise TypeError(f"Pass only one of {', '.join(given)}. Received all of them.")
     if batch_input_shape is not None:

@@ -60,8 +60,11 @@ class Reshape(Layer):
     def __init__(self, target_shape: Shape, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         target = tuple(target_shape) if isinstance(target_shape, (tuple, list)) else None
-        if target is None or not all(isinstance(d, int) and (d > 0 or d == -1) for d in target) \
-                or target.count(-1) > 1:
+        if (
+            target is None
+            or not all(isinstance(d, int) and (d > 0 or d == -1) for d in target)
+            or target.count(-1) > 1
+        ):
             raise ValueError(
                 "target_shape must be a tuple of positive ints with at most one -1. "
                 f"Received: target_shape={target_shape!r}"

@@ -1,0 +1,130 @@
+"""One training or test step: forward, loss, metrics, backward, update.
+
+A step returns its statistics as one small device vector laid out as
+``[loss * n, metric_1 numerator, metric_1 denominator, ...]`` so the fit loop
+can add steps up on the device and the logs can read them in one transfer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpukeras import backend as K
+
+
+class Step:
+    """The arithmetic of one batch for a compiled model.
+
+    Args:
+        model: The Sequential model (its ``layers``).
+        loss: A ``gpukeras.losses.Loss``.
+        loss_weight: Factor applied to the loss (``compile(loss_weights=...)``).
+        metrics: Resolved metric wrappers with ``name`` and ``fn``.
+        optimizer: The optimizer, for training steps.
+    """
+
+    def __init__(
+        self, model: Any, loss: Any, loss_weight: float, metrics: list[Any], optimizer: Any
+    ) -> None:
+        self.model = model
+        self.loss = loss
+        self.loss_weight = float(loss_weight)
+        self.metrics = metrics
+        self.optimizer = optimizer
+
+    def log_entries(self, count: float, weighted: bool) -> list[tuple[str, int, Any]]:
+        """How each log key is read out of an accumulated stats vector.
+
+        ``count`` is the number of samples the vector covers (known on the host).
+        """
+        entries: list[tuple[str, int, Any]] = [("loss", 0, float(count))]
+        for i, metric in enumerate(self.metrics):
+            if weighted:
+                entries.append((metric.name, 1 + 2 * i, 2 + 2 * i))
+            else:
+                entries.append((metric.name, 1 + i, float(count)))
+        entries.sort(key=lambda entry: entry[0])  # Keras 3 orders log keys by name
+        return entries
+
+    # -- steps ------------------------------------------------------------
+    def train(self, x: Any, y: Any, sample_weight: Any) -> Any:
+        """Forward, backward and update on one batch; returns its stats vector."""
+        layers = self.model.layers
+        out = self._forward(layers, x, training=True)
+        loss_value, grad = self._loss_and_output_grad(layers[-1], y, out, sample_weight)
+        self._backward(layers, grad)
+        self.optimizer.apply(self.model.trainable_weights)
+        return self._stats(loss_value, y, out, sample_weight)
+
+    def test(self, x: Any, y: Any, sample_weight: Any) -> Any:
+        """Loss and metrics on one batch, without updating; returns its stats vector."""
+        out = self._forward(self.model.layers, x, training=False)
+        loss_value = self._loss_value(y, out, sample_weight)
+        return self._stats(loss_value, y, out, sample_weight)
+
+    # -- pieces -----------------------------------------------------------
+    @staticmethod
+    def _forward(layers: list[Any], x: Any, training: bool) -> Any:
+        for layer in layers:
+            x = layer.forward_tracked(x, training)
+        return x
+
+    def _loss_value(self, y: Any, out: Any, sample_weight: Any) -> Any:
+        per_sample = self.loss.per_sample(y, out)
+        if sample_weight is not None:
+            per_sample = per_sample * sample_weight
+        value = per_sample.sum() * (self.loss_weight / out.shape[0])
+        for layer in self.model.layers:
+            for penalty in layer.penalties():
+                value = value + penalty
+        return value
+
+    def _loss_and_output_grad(
+        self, last: Any, y: Any, out: Any, sample_weight: Any
+    ) -> tuple[Any, tuple[bool, Any]]:
+        """The batch loss and the gradient to start backward from.
+
+        Returns ``(loss, (fused, grad))``: ``fused`` means ``grad`` is already
+        taken through the last layer's softmax/sigmoid (the stable combined
+        gradient) and enters that layer below its activation.
+        """
+        loss_value = self._loss_value(y, out, sample_weight)
+        grad = None
+        fusable = (
+            getattr(last, "activation", None) is not None
+            and last.activity_regularizer is None
+            and hasattr(last, "backward_preactivation")
+        )
+        if fusable:
+            grad = self.loss.fused_grad(last.activation.name, y, out)
+        fused = grad is not None
+        if not fused:
+            grad = self.loss.per_sample_grad(y, out)
+        grad *= self.loss_weight / out.shape[0]
+        if sample_weight is not None:
+            grad *= sample_weight.reshape((-1,) + (1,) * (grad.ndim - 1))
+        return loss_value, (fused, grad)
+
+    @staticmethod
+    def _backward(layers: list[Any], start: tuple[bool, Any]) -> None:
+        fused, grad = start
+        remaining = layers
+        if fused:
+            last = layers[-1]
+            grad = last.backward_preactivation(grad)
+            last.add_penalty_gradients()
+            remaining = layers[:-1]
+        for layer in reversed(remaining):
+            grad = layer.backward_with_penalties(grad)
+
+    def _stats(self, loss_value: Any, y: Any, out: Any, sample_weight: Any) -> Any:
+        xp = K.get_array_module(out)
+        parts = [loss_value * float(out.shape[0])]
+        for metric in self.metrics:
+            values = metric.fn(y, out)
+            if sample_weight is None:
+                parts.append(values.sum())
+            else:
+                parts.append((values * sample_weight).sum())
+                parts.append(sample_weight.sum())
+        return xp.stack([xp.asarray(p, dtype=xp.float64) for p in parts])

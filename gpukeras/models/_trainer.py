@@ -1,0 +1,571 @@
+"""compile, fit, evaluate and predict: the training loop and its callbacks.
+
+Data goes to the device once per call; each epoch shuffles it there. Step
+statistics add up on the device, and the ``logs`` handed to callbacks read
+them lazily (see ``gpukeras.callbacks.Logs``): an epoch in which no callback
+reads batch logs makes one host transfer for its training and validation logs.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import numpy
+
+from gpukeras import backend as K
+from gpukeras import losses as losses_module
+from gpukeras import metrics as metrics_module
+from gpukeras import optimizers
+from gpukeras._legacy import legacy_arguments
+from gpukeras.callbacks import CallbackList, Logs
+from gpukeras.models import _data
+from gpukeras.models._data import Dataset
+from gpukeras.models._step import Step
+
+_COMPILE_EXTRAS = (
+    "weighted_metrics",
+    "run_eagerly",
+    "steps_per_execution",
+    "jit_compile",
+    "auto_scale_loss",
+)
+
+
+class Trainer:
+    """The Keras training API, mixed into :class:`gpukeras.models.Model`."""
+
+    compiled = False
+    stop_training = False
+
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Any = None,
+        loss_weights: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Configure training.
+
+        Args:
+            optimizer: Optimizer instance or id; default ``'rmsprop'``.
+            loss: Loss instance, id or class; default ``None`` (``fit`` and
+                ``evaluate`` then refuse to run).
+            metrics: List of metric ids or instances; default ``None``.
+                Names in the logs are spelled as passed (``'acc'`` -> ``acc``).
+            loss_weights: A float (or one-element list/dict) scaling the
+                loss; default ``None`` (1.0).
+            **kwargs: Keras 3's ``weighted_metrics``, ``run_eagerly``,
+                ``steps_per_execution``, ``jit_compile`` and ``auto_scale_loss``
+                are accepted and have no effect.
+        """
+        unknown = sorted(set(kwargs) - set(_COMPILE_EXTRAS))
+        if unknown:
+            raise TypeError(
+                f"Invalid keyword argument(s) for compile(): {', '.join(map(repr, unknown))}. "
+                "Valid: optimizer, loss, metrics, loss_weights, " + ", ".join(_COMPILE_EXTRAS)
+            )
+        if kwargs.get("weighted_metrics"):
+            raise NotImplementedError("weighted_metrics is not supported yet; use metrics.")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = None if loss is None else losses_module.get(loss)
+        self._loss_weight = _single_loss_weight(loss_weights)
+        self._metric_ids = _metric_list(metrics)
+        self._step: Step | None = None
+        self._compile_config = {
+            "optimizer": optimizer if isinstance(optimizer, str) else None,
+            "loss": loss if isinstance(loss, str) else None,
+            "metrics": [m for m in self._metric_ids if isinstance(m, str)],
+            "loss_weights": loss_weights,
+        }
+        self.compiled = True
+
+    # -- fit --------------------------------------------------------------
+    @legacy_arguments("fit", {"nb_epoch": ("epochs", None)})
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: Any = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: Any = 1,
+        **kwargs: Any,
+    ) -> Any:
+        """Train for ``epochs`` epochs; returns the :class:`History` callback.
+
+        Args:
+            x: Inputs (NumPy or CuPy array, or nested lists). Required.
+            y: Targets, one row per input row. Required.
+            batch_size: Samples per step; default ``None`` (32).
+            epochs: Index of the last epoch (exclusive); default ``1``.
+                ``nb_epoch`` is its legacy name.
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch;
+                default ``'auto'`` (1 on a terminal, 2 otherwise).
+            callbacks: List of :class:`Callback`; default ``None``.
+            validation_split: Fraction of the data, taken from the end before
+                shuffling, held out for validation; default ``0.0``.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val,
+                val_sample_weight)``; overrides ``validation_split``; default ``None``.
+            shuffle: Reshuffle the training data each epoch; default ``True``.
+            class_weight: Class index -> loss weight; default ``None``.
+            sample_weight: One weight per training sample; default ``None``.
+            initial_epoch: Epoch to start from (for resuming); default ``0``.
+            steps_per_epoch: Batches per epoch; default ``None`` (the whole data).
+            validation_steps: Batches per validation; default ``None`` (all).
+            validation_batch_size: Default ``None`` (``batch_size``).
+            validation_freq: Validate every N epochs (int) or at the listed
+                1-based epochs; default ``1``.
+        """
+        _reject_unknown("fit", kwargs)
+        self._require_compiled("fit")
+        batch_size = _data.check_batch_size(batch_size)
+        epochs = _data.check_non_negative_int(epochs, "epochs")
+        initial_epoch = _data.check_non_negative_int(initial_epoch, "initial_epoch")
+        verbose = _resolve_verbose(verbose)
+        if not isinstance(shuffle, bool):
+            raise ValueError(f"`shuffle` must be True or False. Received: shuffle={shuffle!r}")
+        train, held_out = self._training_data(
+            x, y, sample_weight, class_weight, validation_split, validation_data
+        )
+        steps = _steps(train.size, batch_size, steps_per_epoch, "steps_per_epoch")
+        step = self._compiled_step(train)
+        callback_list = CallbackList(
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=epochs,
+            steps=steps,
+            samples=train.size,
+            batch_size=batch_size,
+            do_validation=held_out is not None,
+            metrics=_param_metrics(step, held_out is not None),
+        )
+        validate_at = _validation_epochs(validation_freq)
+        self.stop_training = False
+        callback_list.on_train_begin()
+        logs: Logs = Logs()
+        for epoch in range(initial_epoch, epochs):
+            callback_list.on_epoch_begin(epoch)
+            logs = self._train_epoch(step, train, batch_size, steps, shuffle, callback_list)
+            if held_out is not None and validate_at(epoch + 1):
+                val_batch = _data.check_batch_size(
+                    validation_batch_size or batch_size, "validation_batch_size"
+                )
+                val_vector, val_count = self._test_loop(
+                    step, held_out, val_batch, validation_steps, callback_list
+                )
+                _add_logs(logs, step, val_vector, val_count, held_out, prefix="val_")
+            callback_list.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end(logs)
+        return callback_list.history
+
+    def _train_epoch(
+        self,
+        step: Step,
+        data: Dataset,
+        batch_size: int,
+        steps: int,
+        shuffle: bool,
+        callback_list: CallbackList,
+    ) -> Logs:
+        order = K.random.permutation(data.size) if shuffle else None
+        with_batch_logs = callback_list.wants_batch_logs("train")
+        total, seen = None, 0
+        for batch, index in enumerate(_batch_indices(data.size, batch_size, steps, order)):
+            x, y, weights = data.batch(index)
+            size = int(x.shape[0])
+            if with_batch_logs:
+                callback_list.on_train_batch_begin(batch, Logs(batch=batch, size=size))
+            stats = step.train(x, y, weights)
+            total = stats if total is None else total + stats
+            seen += size
+            if with_batch_logs:
+                batch_logs = Logs(batch=batch, size=size)
+                _add_logs(batch_logs, step, total, seen, data)
+                callback_list.on_train_batch_end(batch, batch_logs)
+            if self.stop_training:
+                break
+        logs = Logs()
+        if total is not None:
+            _add_logs(logs, step, total, seen, data)
+        return logs
+
+    # -- evaluate ---------------------------------------------------------
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: Any = None,
+        return_dict: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Loss and metrics on ``(x, y)``.
+
+        Args:
+            x, y: Inputs and targets. Required.
+            batch_size: Default ``None`` (32).
+            verbose: 0 silent, 1 or 2 show progress; default ``'auto'``.
+            sample_weight: One weight per sample; default ``None``.
+            steps: Number of batches; default ``None`` (all).
+            callbacks: Callbacks whose ``on_test_*`` hooks run; default ``None``.
+            return_dict: Return ``{name: value}`` instead of a list; default ``False``.
+
+        Returns:
+            The loss (a float) when there are no metrics, else
+            ``[loss, metric_1, ...]``; or a dict with ``return_dict=True``.
+        """
+        _reject_unknown("evaluate", kwargs)
+        self._require_compiled("evaluate")
+        batch_size = _data.check_batch_size(batch_size)
+        verbose = _resolve_verbose(verbose)
+        data = self._dataset(x, y, _data.sample_weights(y, sample_weight, None), "x", "y")
+        step = self._compiled_step(data)
+        callback_list = CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=_steps(data.size, batch_size, steps, "steps"),
+            samples=data.size,
+        )
+        vector, count = self._test_loop(step, data, batch_size, steps, callback_list)
+        logs = Logs()
+        _add_logs(logs, step, vector, count, data)
+        values = logs.copy()
+        if return_dict:
+            return values
+        ordered = [values["loss"], *(values[m.name] for m in step.metrics)]
+        return ordered[0] if len(ordered) == 1 else ordered
+
+    def _test_loop(
+        self,
+        step: Step,
+        data: Dataset,
+        batch_size: int,
+        steps: int | None,
+        callback_list: CallbackList,
+    ) -> tuple[Any, int]:
+        steps = _steps(data.size, batch_size, steps, "validation_steps")
+        with_batch_logs = callback_list.wants_batch_logs("test")
+        callback_list.on_test_begin()
+        total, seen = None, 0
+        for batch, index in enumerate(_batch_indices(data.size, batch_size, steps, None)):
+            x, y, weights = data.batch(index)
+            if with_batch_logs:
+                callback_list.on_test_batch_begin(batch, Logs(batch=batch, size=int(x.shape[0])))
+            stats = step.test(x, y, weights)
+            total = stats if total is None else total + stats
+            seen += int(x.shape[0])
+            if with_batch_logs:
+                batch_logs = Logs(batch=batch, size=int(x.shape[0]))
+                _add_logs(batch_logs, step, total, seen, data)
+                callback_list.on_test_batch_end(batch, batch_logs)
+        end_logs = Logs()
+        _add_logs(end_logs, step, total, seen, data)
+        callback_list.on_test_end(end_logs)
+        return total, seen
+
+    # -- predict ----------------------------------------------------------
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: Any = None,
+    ) -> numpy.ndarray:
+        """Outputs for ``x`` as a NumPy array, computed batch by batch.
+
+        Args:
+            x: Inputs. Required.
+            batch_size: Default ``None`` (32).
+            verbose: 0 silent, 1 or 2 show progress; default ``'auto'``.
+            steps: Number of batches; default ``None`` (all).
+            callbacks: Callbacks whose ``on_predict_*`` hooks run; default ``None``.
+        """
+        batch_size = _data.check_batch_size(batch_size)
+        verbose = _resolve_verbose(verbose)
+        data = self._dataset(x, None, None, "x", None)
+        steps = _steps(data.size, batch_size, steps, "steps")
+        callback_list = CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=steps,
+            samples=data.size,
+        )
+        callback_list.on_predict_begin()
+        outputs = []
+        for batch, index in enumerate(_batch_indices(data.size, batch_size, steps, None)):
+            inputs, _, _ = data.batch(index)
+            callback_list.on_predict_batch_begin(batch, {"batch": batch, "size": len(inputs)})
+            outputs.append(self._forward(inputs))
+            callback_list.on_predict_batch_end(batch, {"outputs": outputs[-1]})
+        callback_list.on_predict_end()
+        xp = K.array_module()
+        return K.to_host(xp.concatenate(outputs) if len(outputs) > 1 else outputs[0])
+
+    # -- single batches ---------------------------------------------------
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """One update on one batch; returns that batch's loss (and metrics).
+
+        Args:
+            x, y: One batch. Required.
+            sample_weight: Default ``None``.
+            class_weight: Default ``None``.
+            return_dict: Return ``{name: value}``; default ``False``.
+        """
+        self._require_compiled("train_on_batch")
+        data = self._dataset(x, y, _data.sample_weights(y, sample_weight, class_weight), "x", "y")
+        step = self._compiled_step(data)
+        stats = step.train(data.x, data.y, data.sample_weight)
+        return _one_batch_result(step, stats, data, return_dict)
+
+    def test_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
+        """Loss (and metrics) on one batch, without updating."""
+        self._require_compiled("test_on_batch")
+        data = self._dataset(x, y, _data.sample_weights(y, sample_weight, None), "x", "y")
+        step = self._compiled_step(data)
+        return _one_batch_result(
+            step, step.test(data.x, data.y, data.sample_weight), data, return_dict
+        )
+
+    def predict_on_batch(self, x: Any) -> numpy.ndarray:
+        """Outputs for one batch as a NumPy array."""
+        data = self._dataset(x, None, None, "x", None)
+        return K.to_host(self._forward(data.x))
+
+    # -- helpers ----------------------------------------------------------
+    def _require_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must call compile() before {method}(). "
+                "Example: model.compile(optimizer='rmsprop', loss='categorical_crossentropy')"
+            )
+        if self.loss is None and method != "predict":
+            raise ValueError(
+                f"The model was compiled without a loss, so {method}() cannot compute one. "
+                "Received: loss=None. Pass loss=... to compile()."
+            )
+
+    def _training_data(
+        self,
+        x: Any,
+        y: Any,
+        sample_weight: Any,
+        class_weight: Any,
+        validation_split: Any,
+        validation_data: Any,
+    ) -> tuple[Dataset, Dataset | None]:
+        if x is None or y is None:
+            raise ValueError(f"fit() needs both x and y. Received: x={_kind(x)}, y={_kind(y)}")
+        weights = _data.sample_weights(y, sample_weight, class_weight)
+        if validation_data is not None:
+            val_x, val_y, val_w = _data.unpack_validation_data(validation_data)
+            held = self._dataset(
+                val_x,
+                val_y,
+                _data.sample_weights(val_y, val_w, None, "validation_data[2]"),
+                "validation_data[0]",
+                "validation_data[1]",
+            )
+            return self._dataset(x, y, weights, "x", "y"), held
+        x = _data.host_or_device_array(x, "x")
+        y = _data.host_or_device_array(y, "y")
+        _data.check_rows("fit", {"x": x, "y": y, "sample_weight": weights})
+        (tx, ty, tw), held_parts = _data.split_validation(x, y, weights, validation_split)
+        train = self._dataset(tx, ty, tw, "x", "y")
+        if held_parts is None:
+            return train, None
+        vx, vy, vw = held_parts
+        return train, self._dataset(vx, vy, vw, "x", "y")
+
+    def _dataset(self, x: Any, y: Any, weights: Any, x_name: str, y_name: str | None) -> Dataset:
+        if x is None:
+            raise ValueError(f"`{x_name}` is required. Received: {x_name}=None")
+        x = _data.as_inputs(x, x_name)
+        if y_name is not None and y is None:
+            raise ValueError(f"`{y_name}` is required. Received: {y_name}=None")
+        y = None if y is None else _data.as_targets(y, y_name or "y")
+        sample_name = "sample_weight" if x_name == "x" else "validation_data[2]"
+        _data.check_rows("data", {x_name: x, (y_name or "y"): y, sample_name: weights})
+        self._ensure_model_built(tuple(x.shape))
+        _data.check_inputs(x, self.input_shape, x_name)
+        if y is not None:
+            y = _data.check_targets(y, self.output_shape, _is_sparse(self.loss), y_name)
+        nbytes = sum(int(a.nbytes) for a in (x, y, weights) if a is not None)
+        on_device = K.device_can_hold(nbytes)
+        if on_device:
+            x, y, weights = (None if a is None else K.to_device(a) for a in (x, y, weights))
+        return Dataset(x, y, weights, on_device)
+
+    def _compiled_step(self, data: Dataset) -> Step:
+        if self._step is None:
+            y_probe = data.y[:1]
+            if not data.on_device:
+                y_probe = K.to_device(y_probe)
+            xp = K.array_module()
+            out_probe = xp.zeros((1, *self.output_shape[1:]), dtype=K.floatx())
+            resolved = [
+                metrics_module.get(m, loss=self.loss, y_true=y_probe, y_pred=out_probe)
+                for m in self._metric_ids
+            ]
+            self._step = Step(self, self.loss, self._loss_weight, resolved, self.optimizer)
+        return self._step
+
+    def _forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer.forward(x, training=False)
+        return x
+
+
+# -- module helpers ---------------------------------------------------------
+_FIT_ARGS = (
+    "x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, "
+    "shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, "
+    "validation_steps, validation_batch_size, validation_freq"
+)
+
+
+def _reject_unknown(method: str, kwargs: dict[str, Any]) -> None:
+    if kwargs:
+        names = ", ".join(map(repr, sorted(kwargs)))
+        valid = f" Valid arguments: {_FIT_ARGS}." if method == "fit" else ""
+        raise TypeError(f"Invalid keyword argument(s) for {method}(): {names}.{valid}")
+
+
+def _kind(value: Any) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _resolve_verbose(verbose: Any) -> int:
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
+    return int(verbose)
+
+
+def _steps(size: int, batch_size: int, steps: Any, argument: str) -> int:
+    if steps is None:
+        return max(1, math.ceil(size / batch_size))
+    if isinstance(steps, bool) or not isinstance(steps, (int, numpy.integer)) or steps < 1:
+        raise ValueError(f"`{argument}` must be a positive int. Received: {argument}={steps!r}")
+    return int(steps)
+
+
+def _batch_indices(size: int, batch_size: int, steps: int, order: Any):
+    """Yield each step's rows: slices (views) in order, or chunks of a permutation.
+
+    More steps than batches wrap around to the start of the data.
+    """
+    per_pass = max(1, math.ceil(size / batch_size))
+    for step in range(steps):
+        start = (step % per_pass) * batch_size
+        stop = min(start + batch_size, size)
+        yield slice(start, stop) if order is None else order[start:stop]
+
+
+def _validation_epochs(validation_freq: Any):
+    if (
+        isinstance(validation_freq, (int, numpy.integer))
+        and not isinstance(validation_freq, bool)
+        and validation_freq >= 1
+    ):
+        every = int(validation_freq)
+        return lambda epoch: epoch % every == 0
+    if isinstance(validation_freq, (list, tuple, set)):
+        chosen = {int(e) for e in validation_freq}
+        return lambda epoch: epoch in chosen
+    raise ValueError(
+        "`validation_freq` must be a positive int or a list of 1-based epochs. "
+        f"Received: validation_freq={validation_freq!r}"
+    )
+
+
+def _add_logs(
+    logs: Logs, step: Step, vector: Any, count: int, data: Dataset, prefix: str = ""
+) -> None:
+    if vector is None:
+        return
+    entries = step.log_entries(count, weighted=data.sample_weight is not None)
+    logs.add_ratios(vector, [(prefix + key, num, den) for key, num, den in entries])
+
+
+def _one_batch_result(step: Step, stats: Any, data: Dataset, return_dict: bool) -> Any:
+    logs = Logs()
+    _add_logs(logs, step, stats, data.size, data)
+    values = logs.copy()
+    if return_dict:
+        return values
+    ordered = [values["loss"], *(values[m.name] for m in step.metrics)]
+    return ordered[0] if len(ordered) == 1 else ordered
+
+
+def _param_metrics(step: Step, validating: bool) -> list[str]:
+    names = ["loss", *(m.name for m in step.metrics)]
+    return names + ([f"val_{n}" for n in names] if validating else [])
+
+
+def _is_sparse(loss: Any) -> bool:
+    return type(loss).__name__.startswith("Sparse") or getattr(loss, "sparse", False)
+
+
+def _single_loss_weight(loss_weights: Any) -> float:
+    if loss_weights is None:
+        return 1.0
+    if isinstance(loss_weights, dict) and len(loss_weights) == 1:
+        loss_weights = next(iter(loss_weights.values()))
+    if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1:
+        loss_weights = loss_weights[0]
+    if isinstance(loss_weights, bool) or not isinstance(loss_weights, (int, float)):
+        raise ValueError(
+            "`loss_weights` must be a number (or a one-element list/dict) for a model with "
+            f"one output. Received: loss_weights={loss_weights!r}"
+        )
+    return float(loss_weights)
+
+
+def _metric_list(metrics: Any) -> list[Any]:
+    if metrics is None:
+        return []
+    if isinstance(metrics, (str, dict)) or callable(metrics):
+        metrics = [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(
+            f"`metrics` must be a list of metric ids or objects. Received: metrics={metrics!r}"
+        )
+    return list(metrics)
