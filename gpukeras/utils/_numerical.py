@@ -7,11 +7,6 @@ from typing import Any
 from gpukeras import backend
 
 
-def _array_module_of(x: Any) -> Any:
-    # Device arrays stay on the device; everything else (lists, NumPy) is host data.
-    return backend.get_array_module(x)
-
-
 def to_categorical(x: Any, num_classes: int | None = None, dtype: Any = "float32") -> Any:
     """Convert integer class labels to one-hot rows.
 
@@ -32,7 +27,7 @@ def to_categorical(x: Any, num_classes: int | None = None, dtype: Any = "float32
         ValueError: a label is negative or not below ``num_classes``, a label is not an
             integer, or ``num_classes`` is not a positive integer.
     """
-    xp = _array_module_of(x)
+    xp = backend.get_array_module(x)  # device arrays stay on the device
     labels = xp.asarray(x)
     if labels.dtype.kind == "f":
         if bool(xp.any(labels != xp.floor(labels))):
@@ -85,7 +80,7 @@ def normalize(x: Any, axis: int | None = -1, order: int | float = 2) -> Any:
     Returns:
         An array of the shape of ``x``.
     """
-    xp = _array_module_of(x)
+    xp = backend.get_array_module(x)  # device arrays stay on the device
     values = xp.asarray(x)
     if values.dtype.kind != "f":
         values = values.astype(backend.floatx())
