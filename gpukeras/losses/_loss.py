@@ -116,6 +116,16 @@ class Loss:
 
     Subclasses in Keras style implement ``call(y_true, y_pred)``. To train with one,
     also override ``per_sample_grad`` (built-ins implement ``_call_grad`` instead).
+
+    Where gpukeras differs from Keras 3 on purpose:
+
+    * rank-1 ``y_pred`` is one value per sample (as ``(N, 1)``); Keras reduces it to a
+      single scalar first, so its ``'sum'``/``'none'`` give the mean there;
+    * ``sample_weight`` of shape ``(N,)`` on rank > 2 inputs broadcasts over the other
+      axes (Keras raises), and ``'mean_with_sample_weight'`` then divides by the sum of
+      the broadcast weights (a true weighted mean);
+    * targets must match ``y_pred``'s shape after Keras's rank alignment (Keras would
+      silently broadcast, e.g. ``(N, 1)`` labels against ``(N, 3)`` for MSE).
     """
 
     #: The activation whose gradient ``fused_grad`` folds in ('softmax'/'sigmoid'), or None.
@@ -276,7 +286,7 @@ class Loss:
         xp = K.get_array_module(values)
         count = prepared.y_pred.shape[0]
         if values.ndim == 0:
-            return xp.full((count,), values, dtype=values.dtype)
+            return xp.broadcast_to(values, (count,)).copy()
         if prepared.mask is not None:
             values = values * self._mask_weights(prepared)
         return values.reshape(count, -1).mean(axis=1)

@@ -142,6 +142,8 @@ class SparseCategoricalCrossentropy(Loss):
         from_logits: whether ``y_pred`` holds logits (default ``False``: probabilities).
         ignore_class: a label whose elements contribute no loss (default ``None``); as
             in Keras, the mean reductions then divide by the number of other elements.
+            ``per_sample`` scales the kept values by ``total / kept`` for the batch, so
+            ``mean(per_sample)`` still equals the loss.
         reduction: see :class:`Loss` (default ``'sum_over_batch_size'``).
         name: default ``'sparse_categorical_crossentropy'``.
         dtype: see :class:`Loss` (default ``None``).

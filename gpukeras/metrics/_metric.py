@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy
+
 from gpukeras import backend as K
 from gpukeras.losses._loss import to_snake_case
 
@@ -22,7 +24,7 @@ def reduce_per_sample(values: Any, count: int | None = None) -> Any:
     """
     xp = K.get_array_module(values)
     if values.ndim == 0:
-        return xp.full((count or 1,), values, dtype=values.dtype)
+        return xp.broadcast_to(values, (count or 1,)).copy()
     if values.ndim == 1:
         return values
     return values.reshape(values.shape[0], -1).mean(axis=1)
@@ -125,7 +127,7 @@ class Mean(Metric):
         count = values.shape[0] if values.ndim else 1
         weights = weights.astype(values.dtype)
         if weights.ndim == 0:
-            return xp.full((count,), weights, dtype=values.dtype)
+            return xp.broadcast_to(weights, (count,)).copy()
         if weights.ndim > 1 and tuple(weights.shape) == tuple(values.shape):
             return reduce_per_sample(weights)
         if weights.size == count and weights.shape[0] == count:
@@ -168,7 +170,8 @@ class MeanMetricWrapper(Mean):
     def fn(self, y_true: Any, y_pred: Any) -> Any:
         """Per-sample metric values, shape ``(N,)``, in ``y_pred``'s float dtype."""
         values = K.to_device(self._fn(y_true, y_pred, **self._fn_kwargs))
-        count = getattr(y_pred, "shape", (1,))[0] if getattr(y_pred, "ndim", 1) else 1
+        shape = getattr(y_pred, "shape", None) or numpy.shape(y_pred)
+        count = shape[0] if shape else 1
         return reduce_per_sample(values, count)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
