@@ -2,7 +2,18 @@
 
 from gpukeras.callbacks._callback import Callback
 from gpukeras.callbacks._callback_list import CallbackList
+from gpukeras.callbacks._early_stopping import EarlyStopping
 from gpukeras.callbacks._history import History
 from gpukeras.callbacks._logs import Logs
+from gpukeras.callbacks._model_checkpoint import ModelCheckpoint
+from gpukeras.callbacks._progbar_logger import ProgbarLogger
 
-__all__ = ["Callback", "CallbackList", "History", "Logs"]
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "Logs",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+]
