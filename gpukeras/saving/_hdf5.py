@@ -181,11 +181,27 @@ def _model_metadata(model: Any) -> dict[str, Any]:
         "backend": K.backend(),
     }
     model_config = {"class_name": type(model).__name__, "config": model.get_config()}
-    metadata["model_config"] = _json_bytes(model_config)
+    metadata["model_config"] = _json_bytes(_legacy_config(model_config))
     training_config = _training_config(model)
     if training_config is not None:
-        metadata["training_config"] = _json_bytes(training_config)
+        metadata["training_config"] = _json_bytes(_legacy_config(training_config))
     return metadata
+
+
+def _legacy_config(value: Any) -> Any:
+    """Keras's legacy serialization: each object as only ``{"class_name", "config"}``.
+
+    Keras 3 accepts ``batch_input_shape`` and other Keras 2 spellings only in
+    entries of this form; with ``module``/``registered_name``/``build_config``
+    it deserializes strictly and ``load_model`` fails.
+    """
+    if isinstance(value, dict):
+        if "class_name" in value and "config" in value:
+            return {"class_name": value["class_name"], "config": _legacy_config(value["config"])}
+        return {key: _legacy_config(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_legacy_config(item) for item in value]
+    return value
 
 
 def _training_config(model: Any) -> dict[str, Any] | None:
