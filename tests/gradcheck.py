@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +25,14 @@ def numerical_gradient(f: Callable[[], float], array: Any, eps: float = 1e-6) ->
     return host
 
 
-def check_layer_gradients(layer: Any, x: Any, seed: int = 0, rtol: float = 1e-5,
-                          atol: float = 1e-7, training: bool = False) -> None:
+def check_layer_gradients(
+    layer: Any,
+    x: Any,
+    seed: int = 0,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    training: bool = False,
+) -> None:
     """Compare ``layer.backward`` (input and weight grads) with finite differences.
 
     The scalar checked is ``sum(forward(x) * r)`` for a fixed random ``r``, so
@@ -45,5 +52,6 @@ def check_layer_gradients(layer: Any, x: Any, seed: int = 0, rtol: float = 1e-5,
     np.testing.assert_allclose(analytic_x, numerical_gradient(objective, x), rtol=rtol, atol=atol)
     for variable, analytic in zip(layer.trainable_weights, analytic_w):
         numeric = numerical_gradient(objective, variable.value)
-        np.testing.assert_allclose(analytic, numeric, rtol=rtol, atol=atol,
-                                   err_msg=f"gradient of {variable.path}")
+        np.testing.assert_allclose(
+            analytic, numeric, rtol=rtol, atol=atol, err_msg=f"gradient of {variable.path}"
+        )

@@ -25,11 +25,14 @@ def _fake_cupy(device_count):
     cupy = types.ModuleType("cupy")
     runtime = types.SimpleNamespace()
     if isinstance(device_count, Exception):
+
         def count():
             raise device_count
     else:
+
         def count():
             return device_count
+
     runtime.getDeviceCount = count
     cupy.cuda = types.SimpleNamespace(runtime=runtime)
     return cupy

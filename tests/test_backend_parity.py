@@ -9,18 +9,23 @@ import gpukeras as keras
 from gpukeras import backend as K
 from tests.conftest import GPU_AVAILABLE
 
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not GPU_AVAILABLE, reason="needs a CUDA GPU and CuPy")]
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not GPU_AVAILABLE, reason="needs a CUDA GPU and CuPy"),
+]
 
 
 def _train(backend_name, initial, x, y, optimizer):
     K.set_backend(backend_name)
     try:
-        model = keras.Sequential([keras.Input((x.shape[1],)),
-                                  keras.layers.Dense(32, activation="relu"),
-                                  keras.layers.Dense(y.shape[1], activation="softmax")])
-        model.compile(optimizer=optimizer, loss="categorical_crossentropy",
-                      metrics=["accuracy"])
+        model = keras.Sequential(
+            [
+                keras.Input((x.shape[1],)),
+                keras.layers.Dense(32, activation="relu"),
+                keras.layers.Dense(y.shape[1], activation="softmax"),
+            ]
+        )
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
         if initial is not None:
             model.set_weights(initial)
         history = model.fit(x, y, batch_size=32, epochs=3, shuffle=False, verbose=0)

@@ -21,8 +21,12 @@ def _data(n=40, features=6, classes=3, seed=0):
 
 
 def _model(features=6, classes=3, metrics=("accuracy",)):
-    model = keras.Sequential([keras.layers.Dense(8, activation="relu", input_dim=features),
-                              keras.layers.Dense(classes, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.layers.Dense(8, activation="relu", input_dim=features),
+            keras.layers.Dense(classes, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=list(metrics))
     return model
 
@@ -38,19 +42,38 @@ class Recorder(Callback):
         logs = args[-1]
         self.calls.append((name, *args[:-1], None if logs is None else dict(logs)))
 
-    def on_train_begin(self, logs=None): self._record("train_begin", logs)
-    def on_train_end(self, logs=None): self._record("train_end", logs)
-    def on_epoch_begin(self, epoch, logs=None): self._record("epoch_begin", epoch, logs)
-    def on_epoch_end(self, epoch, logs=None): self._record("epoch_end", epoch, logs)
-    def on_batch_begin(self, batch, logs=None): self._record("batch_begin", batch, logs)
-    def on_batch_end(self, batch, logs=None): self._record("batch_end", batch, logs)
+    def on_train_begin(self, logs=None):
+        self._record("train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._record("train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._record("epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._record("epoch_end", epoch, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        self._record("batch_begin", batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self._record("batch_end", batch, logs)
 
 
 def test_hooks_run_in_order_with_the_documented_logs(xp):
     x, y = _data()
     recorder = Recorder()
-    _model().fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[recorder],
-                 validation_data=(x[:10], y[:10]), shuffle=False)
+    _model().fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=2,
+        verbose=0,
+        callbacks=[recorder],
+        validation_data=(x[:10], y[:10]),
+        shuffle=False,
+    )
     names = [c[0] for c in recorder.calls]
     per_epoch = ["epoch_begin"] + ["batch_begin", "batch_end"] * 3 + ["epoch_end"]
     assert names == ["train_begin", *per_epoch, *per_epoch, "train_end"]
@@ -68,10 +91,15 @@ def test_hooks_run_in_order_with_the_documented_logs(xp):
 def test_params_are_the_union_of_keras_2_and_3(xp):
     x, y = _data()
     recorder = Recorder()
-    _model().fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[recorder],
-                 validation_split=0.25)
+    _model().fit(
+        x, y, batch_size=16, epochs=3, verbose=0, callbacks=[recorder], validation_split=0.25
+    )
     assert recorder.params == {
-        "verbose": 0, "epochs": 3, "steps": 2, "samples": 30, "batch_size": 16,
+        "verbose": 0,
+        "epochs": 3,
+        "steps": 2,
+        "samples": 30,
+        "batch_size": 16,
         "do_validation": True,
         "metrics": ["loss", "accuracy", "val_loss", "val_accuracy"],
     }
@@ -87,10 +115,13 @@ def test_batch_loss_is_the_running_mean_and_epoch_loss_the_sample_weighted_mean(
             seen.append((logs["size"], logs["loss"]))
 
     model = _model()
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="categorical_crossentropy")
-    history = model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False,
-                        callbacks=[Batches()])
-    per_batch = [model.test_on_batch(x[i:i + 16], y[i:i + 16]) for i in (0, 16, 32)]
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="categorical_crossentropy"
+    )
+    history = model.fit(
+        x, y, batch_size=16, epochs=1, verbose=0, shuffle=False, callbacks=[Batches()]
+    )
+    per_batch = [model.test_on_batch(x[i : i + 16], y[i : i + 16]) for i in (0, 16, 32)]
     sizes = np.array([16, 16, 8])
     running = np.cumsum(np.array(per_batch) * sizes) / np.cumsum(sizes)
     np.testing.assert_allclose([s[1] for s in seen], running, rtol=1e-5)
@@ -145,8 +176,15 @@ def test_stop_training_after_a_batch_still_finishes_the_epoch(xp):
             if batch == 1:
                 self.model.stop_training = True
 
-    history = _model().fit(x, y, batch_size=8, epochs=5, verbose=0,
-                           callbacks=[StopAtBatch1(), recorder], validation_data=(x, y))
+    history = _model().fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=5,
+        verbose=0,
+        callbacks=[StopAtBatch1(), recorder],
+        validation_data=(x, y),
+    )
     names = [c[0] for c in recorder.calls]
     assert names.count("batch_end") == 2 and names[-2:] == ["epoch_end", "train_end"]
     assert history.epoch == [0] and "val_loss" in history.history
@@ -220,17 +258,32 @@ def test_predict_and_evaluate_call_their_hooks(xp):
     calls = []
 
     class Hooks(Callback):
-        def on_test_begin(self, logs=None): calls.append("test_begin")
-        def on_test_end(self, logs=None): calls.append(("test_end", sorted(logs)))
-        def on_predict_begin(self, logs=None): calls.append("predict_begin")
-        def on_predict_batch_end(self, batch, logs=None): calls.append("predict_batch")
-        def on_predict_end(self, logs=None): calls.append("predict_end")
+        def on_test_begin(self, logs=None):
+            calls.append("test_begin")
+
+        def on_test_end(self, logs=None):
+            calls.append(("test_end", sorted(logs)))
+
+        def on_predict_begin(self, logs=None):
+            calls.append("predict_begin")
+
+        def on_predict_batch_end(self, batch, logs=None):
+            calls.append("predict_batch")
+
+        def on_predict_end(self, logs=None):
+            calls.append("predict_end")
 
     model = _model()
     model.evaluate(x, y, verbose=0, callbacks=[Hooks()])
     model.predict(x, batch_size=32, verbose=0, callbacks=[Hooks()])
-    assert calls == ["test_begin", ("test_end", ["accuracy", "loss"]), "predict_begin",
-                     "predict_batch", "predict_batch", "predict_end"]
+    assert calls == [
+        "test_begin",
+        ("test_end", ["accuracy", "loss"]),
+        "predict_begin",
+        "predict_batch",
+        "predict_batch",
+        "predict_end",
+    ]
 
 
 def test_non_callback_in_callbacks_is_rejected(xp):

@@ -19,8 +19,13 @@ RNG = np.random.default_rng(7)
 @pytest.mark.parametrize("activation", [None, "relu", "tanh", "sigmoid", "softmax", "elu"])
 @pytest.mark.parametrize("use_bias", [True, False])
 def test_dense_gradients(xp, activation, use_bias):
-    layer = layers.Dense(4, activation=activation, use_bias=use_bias, dtype="float64",
-                         bias_initializer="random_normal")
+    layer = layers.Dense(
+        4,
+        activation=activation,
+        use_bias=use_bias,
+        dtype="float64",
+        bias_initializer="random_normal",
+    )
     check_layer_gradients(layer, RNG.normal(size=(5, 3)) + 0.05)
 
 
@@ -31,10 +36,14 @@ def test_dense_on_rank3_inputs_uses_the_last_axis(xp):
 
 
 def test_dense_weight_and_activity_regularizers_gradients(xp):
-    layer = layers.Dense(3, dtype="float64", kernel_regularizer=regularizers.L2(0.1),
-                         bias_regularizer=regularizers.L1(0.2),
-                         activity_regularizer=regularizers.L2(0.05),
-                         bias_initializer="random_normal")
+    layer = layers.Dense(
+        3,
+        dtype="float64",
+        kernel_regularizer=regularizers.L2(0.1),
+        bias_regularizer=regularizers.L1(0.2),
+        activity_regularizer=regularizers.L2(0.05),
+        bias_initializer="random_normal",
+    )
     x = K.to_device(RNG.normal(size=(4, 2)))
     layer.ensure_built(x.shape)
     r = K.to_device(RNG.normal(size=(4, 3)))
@@ -53,13 +62,13 @@ def test_dense_weight_and_activity_regularizers_gradients(xp):
     np.testing.assert_allclose(grad_x, numerical_gradient(total, x), rtol=1e-5, atol=1e-7)
     for variable in layer.trainable_weights:
         analytic = K.to_host(variable.grad).copy()
-        np.testing.assert_allclose(analytic, numerical_gradient(total, variable.value),
-                                   rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            analytic, numerical_gradient(total, variable.value), rtol=1e-5, atol=1e-7
+        )
 
 
 def test_activation_layer_gradients(xp):
-    check_layer_gradients(layers.Activation("softplus", dtype="float64"),
-                          RNG.normal(size=(3, 4)))
+    check_layer_gradients(layers.Activation("softplus", dtype="float64"), RNG.normal(size=(3, 4)))
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
@@ -107,8 +116,12 @@ def test_dropout_rejects_bad_rates(rate):
 
 def test_default_names_are_unique_keras_style():
     reset_names()
-    names = [layers.Dense(1).name, layers.Dense(1).name, layers.Dropout(0.1).name,
-             layers.Dense(1).name]
+    names = [
+        layers.Dense(1).name,
+        layers.Dense(1).name,
+        layers.Dropout(0.1).name,
+        layers.Dense(1).name,
+    ]
     assert names == ["dense", "dense_1", "dropout", "dense_2"]
 
 
@@ -121,8 +134,14 @@ def test_dense_units_must_be_a_positive_int(units):
 def test_legacy_dense_arguments_warn_at_the_callers_line():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        layer = layers.Dense(output_dim=3, init="uniform", W_regularizer="l2",
-                             b_regularizer="l1", bias=False, input_dim=4)
+        layer = layers.Dense(
+            output_dim=3,
+            init="uniform",
+            W_regularizer="l2",
+            b_regularizer="l1",
+            bias=False,
+            input_dim=4,
+        )
     assert [w.filename for w in caught] == [__file__] * 5
     assert all(issubclass(w.category, DeprecationWarning) for w in caught)
     assert layer.units == 3 and layer.use_bias is False
@@ -162,8 +181,9 @@ def test_set_weights_checks_count_and_shape(xp):
 
 
 def test_config_round_trip_rebuilds_an_equivalent_layer(xp):
-    layer = layers.Dense(5, activation="relu", kernel_regularizer=regularizers.L2(0.3),
-                         name="hidden")
+    layer = layers.Dense(
+        5, activation="relu", kernel_regularizer=regularizers.L2(0.3), name="hidden"
+    )
     layer.ensure_built((None, 2))
     clone = deserialize(serialize(layer))
     assert type(clone) is layers.Dense and clone.get_config() == layer.get_config()

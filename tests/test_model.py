@@ -18,8 +18,9 @@ def _data(n=48, features=5, classes=3, seed=0):
 
 
 def _model(features=5, classes=3, **compile_kwargs):
-    model = keras.Sequential([Input((features,)), Dense(16, activation="relu"),
-                              Dense(classes, activation="softmax")])
+    model = keras.Sequential(
+        [Input((features,)), Dense(16, activation="relu"), Dense(classes, activation="softmax")]
+    )
     compile_kwargs.setdefault("loss", "categorical_crossentropy")
     compile_kwargs.setdefault("optimizer", "adam")
     model.compile(**compile_kwargs)
@@ -71,8 +72,9 @@ def test_summary_prints_the_keras_table(capsys):
 def test_config_round_trip(xp):
     model = _model()
     clone = keras.Sequential.from_config(model.get_config())
-    assert [layer.get_config() for layer in clone.layers] == \
-        [layer.get_config() for layer in model.layers]
+    assert [layer.get_config() for layer in clone.layers] == [
+        layer.get_config() for layer in model.layers
+    ]
     assert clone.output_shape == model.output_shape
 
 
@@ -119,8 +121,9 @@ def test_evaluate_returns_list_or_dict(xp):
     x, y, _ = _data()
     model = _model(metrics=["accuracy"])
     loss, acc = model.evaluate(x, y, verbose=0)
-    assert model.evaluate(x, y, verbose=0, return_dict=True) == \
-        pytest.approx({"loss": loss, "accuracy": acc})
+    assert model.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(
+        {"loss": loss, "accuracy": acc}
+    )
 
 
 def test_train_and_test_on_batch(xp):
@@ -145,11 +148,9 @@ def test_validation_split_takes_the_last_samples_before_shuffling(xp):
 
 def test_validation_freq(xp):
     x, y, _ = _data()
-    every_two = _model().fit(x, y, epochs=4, verbose=0, validation_data=(x, y),
-                             validation_freq=2)
+    every_two = _model().fit(x, y, epochs=4, verbose=0, validation_data=(x, y), validation_freq=2)
     assert len(every_two.history["val_loss"]) == 2
-    listed = _model().fit(x, y, epochs=4, verbose=0, validation_data=(x, y),
-                          validation_freq=[1, 4])
+    listed = _model().fit(x, y, epochs=4, verbose=0, validation_data=(x, y), validation_freq=[1, 4])
     assert len(listed.history["val_loss"]) == 2
 
 
@@ -160,8 +161,9 @@ def test_sample_weight_and_class_weight(xp):
     doubled = model.evaluate(x, y, sample_weight=np.full(len(x), 2.0), verbose=0)
     assert doubled == pytest.approx(2 * plain, rel=1e-5)
     weights = {0: 1.0, 1: 0.0, 2: 0.0}
-    history = model.fit(x, y, class_weight=weights, shuffle=False, batch_size=len(x),
-                        epochs=1, verbose=0)
+    history = model.fit(
+        x, y, class_weight=weights, shuffle=False, batch_size=len(x), epochs=1, verbose=0
+    )
     mask = (labels == 0).astype("float32")
     expected = model.evaluate(x, y, sample_weight=mask, verbose=0)
     assert history.history["loss"][0] == pytest.approx(expected, rel=1e-5)
@@ -175,8 +177,7 @@ def test_steps_per_epoch_limits_the_batches(xp):
         def on_batch_end(self, batch, logs=None):
             counted.append(batch)
 
-    _model().fit(x, y, batch_size=8, steps_per_epoch=2, epochs=2, verbose=0,
-                 callbacks=[Count()])
+    _model().fit(x, y, batch_size=8, steps_per_epoch=2, epochs=2, verbose=0, callbacks=[Count()])
     assert counted == [0, 1, 0, 1]
 
 
@@ -192,8 +193,9 @@ def test_set_random_seed_makes_runs_identical(xp):
 
     def run():
         keras.utils.set_random_seed(3)
-        model = keras.Sequential([Input((5,)), Dense(8, activation="relu"), Dropout(0.3),
-                                  Dense(3, activation="softmax")])
+        model = keras.Sequential(
+            [Input((5,)), Dense(8, activation="relu"), Dropout(0.3), Dense(3, activation="softmax")]
+        )
         model.compile(optimizer="adam", loss="categorical_crossentropy")
         model.fit(x, y, batch_size=8, epochs=2, verbose=0)
         return model.get_weights()
@@ -204,44 +206,79 @@ def test_set_random_seed_makes_runs_identical(xp):
 
 def test_regularization_is_part_of_the_loss(xp):
     x, y, _ = _data()
-    model = keras.Sequential([Input((5,)), Dense(3, activation="softmax",
-                                                 kernel_regularizer=keras.regularizers.L2(1.0))])
+    model = keras.Sequential(
+        [Input((5,)), Dense(3, activation="softmax", kernel_regularizer=keras.regularizers.L2(1.0))]
+    )
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
     kernel = model.layers[0].kernel.numpy()
     plain = keras.losses.CategoricalCrossentropy()(y, model.predict(x, verbose=0))
     assert model.evaluate(x, y, verbose=0) == pytest.approx(
-        float(K.to_host(plain)) + float((kernel ** 2).sum()), rel=1e-5)
+        float(K.to_host(plain)) + float((kernel**2).sum()), rel=1e-5
+    )
 
 
 # -- bad input -----------------------------------------------------------------
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda m, x, y: m.fit(x, y[:-1], verbose=0), ValueError,
-         r"same number of samples.*x.shape\[0\]=48.*y.shape\[0\]=47"),
-        (lambda m, x, y: m.fit(x[:, :4], y, verbose=0), ValueError,
-         r"expected shape \(None, 5\), got \(None, 4\)"),
-        (lambda m, x, y: m.fit(x, y[:, :2], verbose=0), ValueError,
-         r"y has 2 columns/classes, the model outputs 3"),
-        (lambda m, x, y: m.fit(x, y, batch_size=0, verbose=0), ValueError,
-         r"Received: batch_size=0"),
+        (
+            lambda m, x, y: m.fit(x, y[:-1], verbose=0),
+            ValueError,
+            r"same number of samples.*x.shape\[0\]=48.*y.shape\[0\]=47",
+        ),
+        (
+            lambda m, x, y: m.fit(x[:, :4], y, verbose=0),
+            ValueError,
+            r"expected shape \(None, 5\), got \(None, 4\)",
+        ),
+        (
+            lambda m, x, y: m.fit(x, y[:, :2], verbose=0),
+            ValueError,
+            r"y has 2 columns/classes, the model outputs 3",
+        ),
+        (
+            lambda m, x, y: m.fit(x, y, batch_size=0, verbose=0),
+            ValueError,
+            r"Received: batch_size=0",
+        ),
         (lambda m, x, y: m.fit(x, y, epochs=-1, verbose=0), ValueError, r"Received: epochs=-1"),
-        (lambda m, x, y: m.fit(np.array([["a"] * 5] * 48), y, verbose=0), TypeError,
-         r"`x` must be numeric. Received: x with dtype <U1"),
-        (lambda m, x, y: m.fit(x, y, validation_data=(x,), verbose=0), ValueError,
-         r"validation_data.*Received: a tuple of length 1"),
-        (lambda m, x, y: m.fit(x, y, validation_data=(x[:, :2], y), verbose=0), ValueError,
-         r"validation_data\[0\]"),
-        (lambda m, x, y: m.predict(x[:, :, None], verbose=0), ValueError,
-         r"expected shape \(None, 5\), got \(None, 5, 1\)"),
-        (lambda m, x, y: m.fit(x, y, sample_weight=np.ones(3), verbose=0), ValueError,
-         r"sample_weight.shape\[0\]=3"),
+        (
+            lambda m, x, y: m.fit(np.array([["a"] * 5] * 48), y, verbose=0),
+            TypeError,
+            r"`x` must be numeric. Received: x with dtype <U1",
+        ),
+        (
+            lambda m, x, y: m.fit(x, y, validation_data=(x,), verbose=0),
+            ValueError,
+            r"validation_data.*Received: a tuple of length 1",
+        ),
+        (
+            lambda m, x, y: m.fit(x, y, validation_data=(x[:, :2], y), verbose=0),
+            ValueError,
+            r"validation_data\[0\]",
+        ),
+        (
+            lambda m, x, y: m.predict(x[:, :, None], verbose=0),
+            ValueError,
+            r"expected shape \(None, 5\), got \(None, 5, 1\)",
+        ),
+        (
+            lambda m, x, y: m.fit(x, y, sample_weight=np.ones(3), verbose=0),
+            ValueError,
+            r"sample_weight.shape\[0\]=3",
+        ),
         (lambda m, x, y: m.fit(x, y, colour="red", verbose=0), TypeError, r"'colour'"),
-        (lambda m, x, y: m.fit(x, y, nb_epoch=2, epochs=3, verbose=0), TypeError,
-         r"nb_epoch.*epochs"),
+        (
+            lambda m, x, y: m.fit(x, y, nb_epoch=2, epochs=3, verbose=0),
+            TypeError,
+            r"nb_epoch.*epochs",
+        ),
         (lambda m, x, y: m.fit(x, y, verbose=3), ValueError, r"Received: verbose=3"),
-        (lambda m, x, y: m.fit(x, y, validation_split=1.5, verbose=0), ValueError,
-         r"Received: validation_split=1.5"),
+        (
+            lambda m, x, y: m.fit(x, y, validation_split=1.5, verbose=0),
+            ValueError,
+            r"Received: validation_split=1.5",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_gpukeras_error(xp, call, error, message):
@@ -268,3 +305,20 @@ def test_unknown_ids_in_compile_list_the_known_ones(name, kind):
     model = keras.Sequential([Dense(2, input_dim=3)])
     with pytest.raises(ValueError, match=f"Received: {name}='{kind}'"):
         model.compile(**{"optimizer": "sgd", "loss": "mse", name: kind})
+
+
+def test_metrics_ignore_sample_weights_and_weighted_metrics_use_them(xp):
+    x, y, labels = _data()
+    weights = np.linspace(0.0, 2.0, len(x)).astype("float32")
+    model = _model(
+        metrics=["acc"],
+        weighted_metrics=["acc", "mse"],
+        optimizer=keras.optimizers.SGD(learning_rate=0.0),
+    )
+    history = model.fit(x, y, sample_weight=weights, batch_size=len(x), verbose=0)
+    assert sorted(history.history) == ["acc", "loss", "mse", "weighted_acc"]
+    correct = (model.predict(x, verbose=0).argmax(axis=1) == labels).astype("float64")
+    assert history.history["acc"][0] == pytest.approx(correct.mean(), rel=1e-6)
+    assert history.history["weighted_acc"][0] == pytest.approx(
+        (correct * weights).sum() / weights.sum(), rel=1e-5
+    )

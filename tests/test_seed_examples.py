@@ -10,7 +10,7 @@ import pytest
 import gpukeras as keras
 
 # The guide's code, character for character except `print history.losses`.
-LOSS_HISTORY = '''
+LOSS_HISTORY = """
 class LossHistory(keras.callbacks.Callback):
     def on_train_begin(self, logs={}):
         self.losses = []
@@ -27,9 +27,9 @@ history = LossHistory()
 model.fit(X_train, Y_train, batch_size=128, nb_epoch=20, verbose=0, callbacks=[history])
 
 print(history.losses)
-'''
+"""
 
-CHECKPOINT = '''
+CHECKPOINT = """
 from keras.callbacks import ModelCheckpoint
 
 model = Sequential()
@@ -42,7 +42,7 @@ saves the model weights after each epoch if the validation loss decreased
 \'\'\'
 checkpointer = ModelCheckpoint(filepath="/tmp/weights.hdf5", verbose=1, save_best_only=True)
 model.fit(X_train, Y_train, batch_size=128, nb_epoch=20, verbose=0, validation_data=(X_test, Y_test), callbacks=[checkpointer])
-'''
+"""
 
 
 @pytest.fixture
@@ -56,9 +56,14 @@ def seed_namespace(monkeypatch):
     x[np.arange(600), labels] += 3.0  # a learnable signal
     y = np.eye(10, dtype="float32")[labels]
     return {
-        "keras": keras, "Sequential": keras.models.Sequential,
-        "Dense": keras.layers.Dense, "Activation": keras.layers.Activation,
-        "X_train": x[:500], "Y_train": y[:500], "X_test": x[500:], "Y_test": y[500:],
+        "keras": keras,
+        "Sequential": keras.models.Sequential,
+        "Dense": keras.layers.Dense,
+        "Activation": keras.layers.Activation,
+        "X_train": x[:500],
+        "Y_train": y[:500],
+        "X_test": x[500:],
+        "Y_test": y[500:],
     }
 
 

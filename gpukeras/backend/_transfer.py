@@ -7,7 +7,8 @@ counter, on NumPy too, so CPU tests prove the same sync budget a GPU run has.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy
 

@@ -9,9 +9,10 @@ _counts: dict[str, int] = defaultdict(int)
 
 
 def to_snake_case(name: str) -> str:
-    """``'BatchNormalization'`` -> ``'batch_normalization'``."""
+    """Keras's rule: ``'Conv2D'`` -> ``'conv2d'``."""
+    name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(base: str) -> str:

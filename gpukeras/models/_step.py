@@ -1,8 +1,12 @@
 """One training or test step: forward, loss, metrics, backward, update.
 
 A step returns its statistics as one small device vector laid out as
-``[loss * n, metric_1 numerator, metric_1 denominator, ...]`` so the fit loop
-can add steps up on the device and the logs can read them in one transfer.
+``[loss * n, sum of metric_1, ..., weighted sum of wmetric_1, sum of weights, ...]``
+(the weight sums only when the batch has sample weights) so the fit loop can add
+steps up on the device and the logs can read them in one transfer.
+
+As in Keras 3, ``metrics`` ignore sample and class weights; ``weighted_metrics``
+use them, and take a ``weighted_`` prefix when their name is already taken.
 """
 
 from __future__ import annotations
@@ -19,30 +23,48 @@ class Step:
         model: The Sequential model (its ``layers``).
         loss: A ``gpukeras.losses.Loss``.
         loss_weight: Factor applied to the loss (``compile(loss_weights=...)``).
-        metrics: Resolved metric wrappers with ``name`` and ``fn``.
+        metrics: Resolved metric wrappers with ``name`` and ``fn`` (unweighted).
+        weighted_metrics: Resolved metric wrappers averaged with sample weights.
         optimizer: The optimizer, for training steps.
     """
 
     def __init__(
-        self, model: Any, loss: Any, loss_weight: float, metrics: list[Any], optimizer: Any
+        self,
+        model: Any,
+        loss: Any,
+        loss_weight: float,
+        metrics: list[Any],
+        weighted_metrics: list[Any],
+        optimizer: Any,
     ) -> None:
         self.model = model
         self.loss = loss
         self.loss_weight = float(loss_weight)
         self.metrics = metrics
+        self.weighted_metrics = weighted_metrics
+        taken = {m.name for m in metrics}
+        self.weighted_names = [
+            f"weighted_{m.name}" if m.name in taken else m.name for m in weighted_metrics
+        ]
         self.optimizer = optimizer
+
+    @property
+    def metric_names(self) -> list[str]:
+        """Log names of all metrics, in compile order."""
+        return [m.name for m in self.metrics] + self.weighted_names
 
     def log_entries(self, count: float, weighted: bool) -> list[tuple[str, int, Any]]:
         """How each log key is read out of an accumulated stats vector.
 
         ``count`` is the number of samples the vector covers (known on the host).
         """
-        entries: list[tuple[str, int, Any]] = [("loss", 0, float(count))]
-        for i, metric in enumerate(self.metrics):
-            if weighted:
-                entries.append((metric.name, 1 + 2 * i, 2 + 2 * i))
-            else:
-                entries.append((metric.name, 1 + i, float(count)))
+        count = float(count)
+        entries: list[tuple[str, int, Any]] = [("loss", 0, count)]
+        entries += [(m.name, 1 + i, count) for i, m in enumerate(self.metrics)]
+        slot = 1 + len(self.metrics)
+        for name in self.weighted_names:
+            entries.append((name, slot, slot + 1 if weighted else count))
+            slot += 2 if weighted else 1
         entries.sort(key=lambda entry: entry[0])  # Keras 3 orders log keys by name
         return entries
 
@@ -120,11 +142,11 @@ class Step:
     def _stats(self, loss_value: Any, y: Any, out: Any, sample_weight: Any) -> Any:
         xp = K.get_array_module(out)
         parts = [loss_value * float(out.shape[0])]
-        for metric in self.metrics:
+        parts += [metric.fn(y, out).sum() for metric in self.metrics]
+        for metric in self.weighted_metrics:
             values = metric.fn(y, out)
             if sample_weight is None:
                 parts.append(values.sum())
             else:
-                parts.append((values * sample_weight).sum())
-                parts.append(sample_weight.sum())
+                parts += [(values * sample_weight).sum(), sample_weight.sum()]
         return xp.stack([xp.asarray(p, dtype=xp.float64) for p in parts])

@@ -55,9 +55,12 @@ class Trainer:
                 ``evaluate`` then refuse to run).
             metrics: List of metric ids or instances; default ``None``.
                 Names in the logs are spelled as passed (``'acc'`` -> ``acc``).
+                As in Keras 3 they ignore sample and class weights.
             loss_weights: A float (or one-element list/dict) scaling the
                 loss; default ``None`` (1.0).
-            **kwargs: Keras 3's ``weighted_metrics``, ``run_eagerly``,
+            **kwargs: ``weighted_metrics``: metrics averaged with the sample
+                weights (default ``None``; a name already used by ``metrics``
+                gets a ``weighted_`` prefix). Keras 3's ``run_eagerly``,
                 ``steps_per_execution``, ``jit_compile`` and ``auto_scale_loss``
                 are accepted and have no effect.
         """
@@ -67,12 +70,11 @@ class Trainer:
                 f"Invalid keyword argument(s) for compile(): {', '.join(map(repr, unknown))}. "
                 "Valid: optimizer, loss, metrics, loss_weights, " + ", ".join(_COMPILE_EXTRAS)
             )
-        if kwargs.get("weighted_metrics"):
-            raise NotImplementedError("weighted_metrics is not supported yet; use metrics.")
         self.optimizer = optimizers.get(optimizer)
         self.loss = None if loss is None else losses_module.get(loss)
         self._loss_weight = _single_loss_weight(loss_weights)
-        self._metric_ids = _metric_list(metrics)
+        self._metric_ids = _metric_list(metrics, "metrics")
+        self._weighted_metric_ids = _metric_list(kwargs.get("weighted_metrics"), "weighted_metrics")
         self._step: Step | None = None
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
@@ -173,6 +175,8 @@ class Trainer:
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if epochs > initial_epoch:
+            self.optimizer.finalize_variable_values(self.trainable_weights)  # EMA, as Keras
         callback_list.on_train_end(logs)
         return callback_list.history
 
@@ -256,7 +260,7 @@ class Trainer:
         values = logs.copy()
         if return_dict:
             return values
-        ordered = [values["loss"], *(values[m.name] for m in step.metrics)]
+        ordered = [values["loss"], *(values[name] for name in step.metric_names)]
         return ordered[0] if len(ordered) == 1 else ordered
 
     def _test_loop(
@@ -439,11 +443,30 @@ class Trainer:
                 y_probe = K.to_device(y_probe)
             xp = K.array_module()
             out_probe = xp.zeros((1, *self.output_shape[1:]), dtype=K.floatx())
-            resolved = [
-                metrics_module.get(m, loss=self.loss, y_true=y_probe, y_pred=out_probe)
-                for m in self._metric_ids
-            ]
-            self._step = Step(self, self.loss, self._loss_weight, resolved, self.optimizer)
+
+            def resolve(ids: list[Any]) -> list[Any]:
+                found = [
+                    metrics_module.get(m, loss=self.loss, y_true=y_probe, y_pred=out_probe)
+                    for m in ids
+                ]
+                for metric in found:
+                    if getattr(metric, "fn", None) is None:
+                        raise NotImplementedError(
+                            f"Metric {metric.name!r} has no per-sample `fn`; fit/evaluate "
+                            "accumulate per-sample values on the device, so stateful Metric "
+                            "subclasses are not supported there yet. Received: "
+                            f"{type(metric).__name__}"
+                        )
+                return found
+
+            self._step = Step(
+                self,
+                self.loss,
+                self._loss_weight,
+                resolve(self._metric_ids),
+                resolve(self._weighted_metric_ids),
+                self.optimizer,
+            )
         return self._step
 
     def _forward(self, x: Any) -> Any:
@@ -531,12 +554,12 @@ def _one_batch_result(step: Step, stats: Any, data: Dataset, return_dict: bool) 
     values = logs.copy()
     if return_dict:
         return values
-    ordered = [values["loss"], *(values[m.name] for m in step.metrics)]
+    ordered = [values["loss"], *(values[name] for name in step.metric_names)]
     return ordered[0] if len(ordered) == 1 else ordered
 
 
 def _param_metrics(step: Step, validating: bool) -> list[str]:
-    names = ["loss", *(m.name for m in step.metrics)]
+    names = ["loss", *step.metric_names]
     return names + ([f"val_{n}" for n in names] if validating else [])
 
 
@@ -559,13 +582,14 @@ def _single_loss_weight(loss_weights: Any) -> float:
     return float(loss_weights)
 
 
-def _metric_list(metrics: Any) -> list[Any]:
+def _metric_list(metrics: Any, argument: str) -> list[Any]:
     if metrics is None:
         return []
     if isinstance(metrics, (str, dict)) or callable(metrics):
         metrics = [metrics]
     if not isinstance(metrics, (list, tuple)):
         raise TypeError(
-            f"`metrics` must be a list of metric ids or objects. Received: metrics={metrics!r}"
+            f"`{argument}` must be a list of metric ids or objects. "
+            f"Received: {argument}={metrics!r}"
         )
     return list(metrics)

@@ -8,7 +8,8 @@ of the active backend and Python scalars; the op picks the right body.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gpukeras.backend._select import array_module, backend
 
