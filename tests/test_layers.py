@@ -49,7 +49,7 @@ def test_dense_weight_and_activity_regularizers_gradients(xp):
     r = K.to_device(RNG.normal(size=(4, 3)))
 
     def total() -> float:
-        y = layer.forward_tracked(x, True)
+        y, _ = layer.forward_tracked(x, True)
         value = (y * r).sum()
         for penalty in layer.penalties():
             value = value + penalty
@@ -202,3 +202,28 @@ def test_input_validates_shapes():
         layers.Input(shape=(0,))
     with pytest.raises(ValueError, match="shape"):
         layers.Input()
+
+
+def test_masks_travel_through_layers_that_support_them(xp):
+    from gpukeras.models._step import forward_pass
+
+    class MakeMask(layers.Layer):
+        def forward(self, x, training=False):
+            return x
+
+        def compute_mask(self, inputs, mask=None):
+            return inputs[:, 0] != 0
+
+    class ReadMask(layers.Layer):
+        def forward(self, x, training=False):
+            self.seen = self.input_mask
+            return x
+
+    reader = ReadMask()
+    blocker = layers.Dense(2)
+    blocker.ensure_built((None, 1))
+    forward_pass([MakeMask(), layers.Dropout(0.5), reader], xp.asarray([[0.0], [2.0]]), False)
+    assert K.to_host(reader.seen).tolist() == [False, True]
+    after_dense = ReadMask()
+    forward_pass([MakeMask(), blocker, after_dense], xp.asarray([[0.0], [2.0]]), False)
+    assert after_dense.seen is None

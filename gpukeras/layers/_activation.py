@@ -17,6 +17,8 @@ class Activation(Layer):
         **kwargs: :class:`Layer` arguments.
     """
 
+    supports_masking = True
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)

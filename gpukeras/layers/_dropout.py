@@ -24,6 +24,8 @@ class Dropout(Layer):
         **kwargs: :class:`Layer` arguments.
     """
 
+    supports_masking = True
+
     def __init__(
         self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any
     ) -> None:

@@ -17,6 +17,11 @@ Shape = tuple[Any, ...]
 class Layer:
     """Base class of every layer.
 
+    Masks (Keras's ``mask_zero`` and friends) travel beside the data: before
+    calling ``forward`` the model sets ``layer.input_mask`` to the mask of the
+    layer's input (or ``None``), and asks ``compute_mask`` for the mask of its
+    output. Layers that pass masks through unchanged set ``supports_masking``.
+
     A subclass creates its weights in ``build(input_shape)`` with
     :meth:`add_weight`, computes ``forward(x, training)`` and, in
     ``backward(grad)``, returns the gradient with respect to its input and
@@ -36,6 +41,8 @@ class Layer:
         batch_input_shape: Shape including the batch axis; default ``None``.
         batch_size: Fixed batch size to record with ``input_shape``.
     """
+
+    supports_masking = False
 
     def __init__(
         self,
@@ -65,6 +72,7 @@ class Layer:
         self.input_shape: Shape | None = None
         self._weights: list[Variable] = []
         self._output: Any = None
+        self.input_mask: Any = None
 
     # -- building ---------------------------------------------------------
     def build(self, input_shape: Shape) -> None:
@@ -135,12 +143,20 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad)")
 
     # -- penalties (used by the model's training step) ---------------------
-    def forward_tracked(self, x: Any, training: bool) -> Any:
-        """``forward``, keeping the output when an activity penalty needs it."""
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of the output: ``mask`` passed on if ``supports_masking``, else None."""
+        return mask if self.supports_masking else None
+
+    def forward_tracked(self, x: Any, training: bool, mask: Any = None) -> tuple[Any, Any]:
+        """``forward`` with ``input_mask`` set; returns the output and its mask.
+
+        Keeps the output when an activity penalty needs it.
+        """
+        self.input_mask = mask
         y = self.forward(x, training=training)
         if self.activity_regularizer is not None:
             self._output = y
-        return y
+        return y, self.compute_mask(x, mask)
 
     def backward_with_penalties(self, grad: Any) -> Any:
         """``backward`` plus the gradients of this layer's regularization penalties."""

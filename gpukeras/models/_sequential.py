@@ -7,6 +7,7 @@ from typing import Any
 from gpukeras.layers import InputLayer, KerasTensor, Layer
 from gpukeras.layers._naming import unique_name
 from gpukeras.models._model import Model
+from gpukeras.models._step import forward_pass
 from gpukeras.models._summary import print_summary
 
 Shape = tuple[Any, ...]
@@ -118,9 +119,7 @@ class Sequential(Model):
 
         x = K.to_device(inputs)
         self._ensure_model_built(tuple(x.shape))
-        for layer in self._layers:
-            x = layer.forward(x, training=training)
-        return x
+        return forward_pass(self._layers, x, training)
 
     def summary(
         self,

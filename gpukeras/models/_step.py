@@ -87,9 +87,7 @@ class Step:
     # -- pieces -----------------------------------------------------------
     @staticmethod
     def _forward(layers: list[Any], x: Any, training: bool) -> Any:
-        for layer in layers:
-            x = layer.forward_tracked(x, training)
-        return x
+        return forward_pass(layers, x, training)
 
     def _loss_value(self, y: Any, out: Any, sample_weight: Any) -> Any:
         per_sample = self.loss.per_sample(y, out)
@@ -150,3 +148,11 @@ class Step:
             else:
                 parts += [(values * sample_weight).sum(), sample_weight.sum()]
         return xp.stack([xp.asarray(p, dtype=xp.float64) for p in parts])
+
+
+def forward_pass(layers: list[Any], x: Any, training: bool) -> Any:
+    """Run ``layers`` in order on ``x``, handing each layer its input's mask."""
+    mask = None
+    for layer in layers:
+        x, mask = layer.forward_tracked(x, training, mask)
+    return x

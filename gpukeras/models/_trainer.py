@@ -22,7 +22,7 @@ from gpukeras._legacy import legacy_arguments
 from gpukeras.callbacks import CallbackList, Logs
 from gpukeras.models import _data
 from gpukeras.models._data import Dataset
-from gpukeras.models._step import Step
+from gpukeras.models._step import Step, forward_pass
 
 _COMPILE_EXTRAS = (
     "weighted_metrics",
@@ -470,9 +470,7 @@ class Trainer:
         return self._step
 
     def _forward(self, x: Any) -> Any:
-        for layer in self.layers:
-            x = layer.forward(x, training=False)
-        return x
+        return forward_pass(self.layers, x, training=False)
 
 
 # -- module helpers ---------------------------------------------------------
