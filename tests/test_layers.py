@@ -9,7 +9,7 @@ import pytest
 
 from gpukeras import backend as K
 from gpukeras import layers, regularizers
-from gpukeras.layers._naming import reset_names
+from gpukeras._naming import reset_names
 from gpukeras.layers._serialization import deserialize, serialize
 from tests.gradcheck import check_layer_gradients
 

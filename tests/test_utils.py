@@ -115,7 +115,7 @@ def test_set_random_seed_accepts_seeds_beyond_numpy_legacy_range():
 
 
 def test_clear_session_restarts_default_names():
-    from gpukeras.layers import _naming
+    from gpukeras import _naming
 
     _naming.unique_name("dense")
     assert _naming.unique_name("dense") != "dense"

@@ -8,7 +8,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras import initializers, regularizers
-from gpukeras.layers._naming import to_snake_case, unique_name
+from gpukeras._naming import to_snake_case, unique_name
 from gpukeras.variables import Variable
 
 Shape = tuple[Any, ...]

@@ -15,19 +15,13 @@ The base class turns those into what the fit loop uses: ``per_sample`` (shape
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
 from gpukeras import backend as K
+from gpukeras._naming import to_snake_case
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
-
-
-def to_snake_case(name: str) -> str:
-    """``'MeanSquaredError'`` -> ``'mean_squared_error'`` (Keras's spelling)."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def standardize_reduction(reduction: str | None) -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gpukeras._naming import unique_name
 from gpukeras.layers import InputLayer, KerasTensor, Layer
-from gpukeras.layers._naming import unique_name
 from gpukeras.models._model import Model
 from gpukeras.models._step import forward_pass
 from gpukeras.models._summary import print_summary

@@ -19,13 +19,12 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
+from gpukeras._naming import to_snake_case, unique_name
 from gpukeras.backend.kernels import optimizers as kernels
 from gpukeras.optimizers.schedules import LearningRateSchedule
 from gpukeras.optimizers.schedules import deserialize as deserialize_schedule
 from gpukeras.optimizers.schedules import serialize as serialize_schedule
 from gpukeras.variables import Variable
-
-_NAME_COUNTS: dict[str, int] = {}
 
 
 class _Default(float):
@@ -40,17 +39,9 @@ LR_0_001: float = _Default(0.001)
 LR_0_01: float = _Default(0.01)
 
 
-def _snake_case(name: str) -> str:
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def _auto_name(cls_name: str) -> str:
     """Keras 3's automatic names: ``adam``, ``adam_1``, ... (``RMSprop`` -> ``rm_sprop``)."""
-    base = _snake_case(cls_name)
-    count = _NAME_COUNTS.get(base, 0)
-    _NAME_COUNTS[base] = count + 1
-    return base if count == 0 else f"{base}_{count}"
+    return unique_name(to_snake_case(cls_name))
 
 
 def check_number(

@@ -11,6 +11,6 @@ def clear_session() -> None:
     :func:`gpukeras.utils.set_random_seed` to restart them.
     """
     # Imported here so that importing gpukeras.utils does not pull in every layer.
-    from gpukeras.layers import _naming
+    from gpukeras import _naming
 
     _naming.reset_names()

@@ -1,4 +1,7 @@
-"""Keras-style unique default names: dense, dense_1, dense_2, ..."""
+"""Keras-style names: snake_case class names and unique defaults (dense, dense_1, ...).
+
+Shared by layers, models and optimizers; `utils.clear_session` resets the counters.
+"""
 
 from __future__ import annotations
 
