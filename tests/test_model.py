@@ -322,3 +322,21 @@ def test_metrics_ignore_sample_weights_and_weighted_metrics_use_them(xp):
     assert history.history["weighted_acc"][0] == pytest.approx(
         (correct * weights).sum() / weights.sum(), rel=1e-5
     )
+
+
+def test_training_skips_only_the_first_layers_input_gradient(xp, monkeypatch):
+    x, y, _ = _data(n=16)
+    model = _model()
+    first, second = model.layers
+    calls = []
+    original = Dense.backward_preactivation
+
+    def spy(layer, grad):
+        result = original(layer, grad)
+        calls.append((layer.name, result is None))
+        return result
+
+    monkeypatch.setattr(Dense, "backward_preactivation", spy)
+    model.train_on_batch(x, y)
+    assert calls == [(second.name, False), (first.name, True)]
+    assert first.needs_input_grad  # restored after the step

@@ -109,6 +109,8 @@ class Dense(Layer):
             xp.matmul(x2.T, g2, out=self.kernel.grad)
             if self.bias is not None:
                 g2.sum(axis=0, out=self.bias.grad)
+        if not self.needs_input_grad:
+            return None  # the first layer: the largest GEMM of the step, skipped
         return grad_z @ self.kernel.value.T
 
     def get_config(self) -> dict[str, Any]:

@@ -22,6 +22,10 @@ class Layer:
     layer's input (or ``None``), and asks ``compute_mask`` for the mask of its
     output. Layers that pass masks through unchanged set ``supports_masking``.
 
+    During training the model sets ``needs_input_grad`` to False on the first
+    layer: nothing uses the gradient with respect to the data, so a layer may
+    skip computing it (and return ``None`` from ``backward``).
+
     A subclass creates its weights in ``build(input_shape)`` with
     :meth:`add_weight`, computes ``forward(x, training)`` and, in
     ``backward(grad)``, returns the gradient with respect to its input and
@@ -73,6 +77,7 @@ class Layer:
         self._weights: list[Variable] = []
         self._output: Any = None
         self.input_mask: Any = None
+        self.needs_input_grad = True
 
     # -- building ---------------------------------------------------------
     def build(self, input_shape: Shape) -> None:

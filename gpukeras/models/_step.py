@@ -128,6 +128,7 @@ class Step:
     @staticmethod
     def _backward(layers: list[Any], start: tuple[bool, Any]) -> None:
         fused, grad = start
+        layers[0].needs_input_grad = False  # only for this backward pass
         remaining = layers
         if fused:
             last = layers[-1]
@@ -136,6 +137,7 @@ class Step:
             remaining = layers[:-1]
         for layer in reversed(remaining):
             grad = layer.backward_with_penalties(grad)
+        layers[0].needs_input_grad = True
 
     def _stats(self, loss_value: Any, y: Any, out: Any, sample_weight: Any) -> Any:
         xp = K.get_array_module(out)
