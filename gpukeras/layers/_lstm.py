@@ -1,0 +1,267 @@
+"""LSTM: Keras 3's long short-term memory layer, gates ``[i, f, c, o]``.
+
+Per step, with ``z = x_t @ kernel + h @ recurrent_kernel + bias`` split into four
+blocks of ``units`` columns::
+
+    i = recurrent_activation(z_i)    f = recurrent_activation(z_f)
+    g = activation(z_c)              o = recurrent_activation(z_o)
+    c = f * c_prev + i * g           h = o * activation(c)
+
+With the default tanh/sigmoid the gate arithmetic of a step is one fused kernel
+(``backend.kernels.recurrent``); other activations take the plain array path below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from gpukeras import initializers
+from gpukeras._legacy import legacy_arguments
+from gpukeras.backend.kernels import recurrent as kernels
+from gpukeras.layers._rnn_base import RNNBase
+from gpukeras.layers._serialization import register
+
+_LEGACY_RECURRENT = {
+    "output_dim": ("units", None),
+    "init": ("kernel_initializer", None),
+    "inner_init": ("recurrent_initializer", None),
+    "inner_activation": ("recurrent_activation", None),
+    "W_regularizer": ("kernel_regularizer", None),
+    "U_regularizer": ("recurrent_regularizer", None),
+    "b_regularizer": ("bias_regularizer", None),
+    "dropout_W": ("dropout", None),
+    "dropout_U": ("recurrent_dropout", None),
+}
+
+
+@register
+class LSTM(RNNBase):
+    """Long Short-Term Memory layer (Hochreiter 1997), with Keras 3's weights.
+
+    Weights: ``kernel`` (features, 4 * units), ``recurrent_kernel`` (units, 4 * units),
+    ``bias`` (4 * units,), gate blocks in the order i, f, c, o.
+
+    Args:
+        units: Positive int, the size of the output and states. Required.
+        activation: For the candidate and the cell output; default ``'tanh'``.
+        recurrent_activation: For the i, f, o gates; default ``'sigmoid'``.
+        use_bias: Default ``True``.
+        kernel_initializer: Default ``'glorot_uniform'``.
+        recurrent_initializer: Default ``'orthogonal'``.
+        bias_initializer: Default ``'zeros'``.
+        unit_forget_bias: Start the forget gate's bias at 1; default ``True``.
+        kernel_regularizer: Default ``None``.
+        recurrent_regularizer: Default ``None``.
+        bias_regularizer: Default ``None``.
+        activity_regularizer: Default ``None``.
+        kernel_constraint: Must be ``None`` (the default): not supported.
+        recurrent_constraint: Must be ``None`` (the default): not supported.
+        bias_constraint: Must be ``None`` (the default): not supported.
+        dropout: Fraction of input features dropped while training, one mask per
+            sequence; default ``0.0``.
+        recurrent_dropout: Must be ``0.0`` (the default): not supported yet.
+        seed: Seed of the dropout stream; default ``None``.
+        return_sequences: Return every step's output, not just the last; default ``False``.
+        return_state: Also return the final ``h`` and ``c``; default ``False``.
+        go_backwards: Process the sequence in reverse (and return it reversed);
+            default ``False``.
+        stateful: Must be ``False`` (the default): not supported.
+        unroll: Accepted for compatibility, no effect; default ``False``.
+        use_cudnn: Accepted for compatibility (``'auto'``, True, False); default ``'auto'``.
+        **kwargs: :class:`Layer` arguments, ``zero_output_for_mask`` (default ``False``),
+            and Keras 1 names (``output_dim``, ``init``, ``inner_init``,
+            ``inner_activation``, ``W_regularizer``, ``U_regularizer``, ``b_regularizer``,
+            ``dropout_W``, ``dropout_U``) with a DeprecationWarning.
+    """
+
+    gate_blocks = 4
+    state_count = 2
+
+    @legacy_arguments("LSTM", _LEGACY_RECURRENT)
+    def __init__(
+        self,
+        units: int | None = None,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        use_cudnn: Any = "auto",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            use_cudnn=use_cudnn,
+            **kwargs,
+        )
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _make_bias(self) -> Any:
+        bias = super()._make_bias()
+        if self.unit_forget_bias:
+            u = self.units
+            parts = [
+                self.bias_initializer((u,), dtype=self.dtype),
+                initializers.get("ones")((u,), dtype=self.dtype),
+                self.bias_initializer((2 * u,), dtype=self.dtype),
+            ]
+            bias.assign(numpy.concatenate(parts))
+        return bias
+
+    def _state_names(self) -> list[str]:
+        return ["h", "c"]
+
+    def _allocate(self, xp: Any, steps: int, batch: int) -> dict[str, Any]:
+        u, dtype = self.units, self.dtype
+        buffers = {
+            "c": xp.empty((steps + 1, batch, u), dtype=dtype),
+            "gates": xp.empty((steps, batch, 4 * u), dtype=dtype),
+            "tanh_c": xp.empty((steps, batch, u), dtype=dtype),
+            "dz": xp.empty((steps, batch, 4 * u), dtype=dtype),
+            "dc": xp.empty((batch, u), dtype=dtype),
+            "dc_carry": xp.empty((batch, u), dtype=dtype),
+        }
+        if not self._uses_fused_gates():
+            buffers["z"] = xp.empty((steps, batch, 4 * u), dtype=dtype)
+            buffers["c_raw"] = xp.empty((steps, batch, u), dtype=dtype)
+        return buffers
+
+    # -- forward ----------------------------------------------------------
+    def _forward_steps(self, xp: Any, buffers: dict[str, Any], mask: Any) -> None:
+        if self._uses_fused_gates():
+            self._forward_fused(xp, buffers, mask)
+        else:
+            self._forward_plain(xp, buffers, mask)
+
+    def _forward_fused(self, xp: Any, b: dict[str, Any], mask: Any) -> None:
+        h, c, gates, tanh_c, xw = b["h"], b["c"], b["gates"], b["tanh_c"], b["xw"]
+        kernel = self.recurrent_kernel.value
+        for s in range(xw.shape[0]):
+            xp.matmul(h[s], kernel, out=gates[s])
+            kernels.lstm_forward_op(
+                xw[s], c[s], h[s], mask[s], self.units, gates[s], c[s + 1], h[s + 1], tanh_c[s]
+            )
+
+    def _forward_plain(self, xp: Any, b: dict[str, Any], mask: Any) -> None:
+        h, c, gates, tanh_c, xw = b["h"], b["c"], b["gates"], b["tanh_c"], b["xw"]
+        z_all, c_raw = b["z"], b["c_raw"]
+        kernel, u = self.recurrent_kernel.value, self.units
+        gate, act = self.recurrent_activation, self.activation
+        for s in range(xw.shape[0]):
+            z = xp.matmul(h[s], kernel, out=z_all[s])
+            z += xw[s]
+            for block, fn in enumerate((gate, gate, act, gate)):
+                gates[s][:, block * u : (block + 1) * u] = fn.forward(
+                    z[:, block * u : (block + 1) * u]
+                )
+            i, f, g, o = _blocks(gates[s], u)
+            c_raw[s] = f * c[s] + i * g
+            tanh_c[s] = act.forward(c_raw[s])
+            runs = mask[s] != 0
+            c[s + 1] = xp.where(runs, c_raw[s], c[s])
+            h[s + 1] = xp.where(runs, o * tanh_c[s], h[s])
+
+    # -- backward through time ---------------------------------------------
+    def _backward_steps(
+        self,
+        xp: Any,
+        buffers: dict[str, Any],
+        mask: Any,
+        dout_seq: Any,
+        dout_last: Any,
+        grad_states: list[Any],
+    ) -> tuple[Any, list[Any]]:
+        b = buffers
+        self._start_state_grads(b, ["dh", "dc"], grad_states)
+        step_backward = (
+            self._step_backward_fused if self._uses_fused_gates() else self._step_backward_plain
+        )
+        kernel_t = self.recurrent_kernel.value.T
+        dh, dc, dc_carry = b["dh"], b["dc"], b["dc_carry"]
+        steps = b["xw"].shape[0]
+        for s in reversed(range(steps)):
+            self._add_output_grad(dh, s, steps, dout_seq, dout_last)
+            step_backward(xp, b, mask, s, dh, dc, dc_carry)
+            xp.matmul(b["dz"][s], kernel_t, out=dh)
+            dh += b["dh_carry"]
+            dc, dc_carry = dc_carry, dc
+        if self.trainable:
+            u = self.units
+            xp.matmul(
+                b["h"][:-1].reshape(-1, u).T,
+                b["dz"].reshape(-1, 4 * u),
+                out=self.recurrent_kernel.grad,
+            )
+        return b["dz"], [dh.copy(), dc.copy()]
+
+    def _step_backward_fused(
+        self, xp: Any, b: dict[str, Any], mask: Any, s: int, dh, dc, dc_carry
+    ) -> None:
+        kernels.lstm_backward_op(
+            b["gates"][s], b["tanh_c"][s], b["c"][s], mask[s], dh, dc, self.units,
+            b["dz"][s], b["dh_carry"], dc_carry,
+        )  # fmt: skip
+
+    def _step_backward_plain(
+        self, xp: Any, b: dict[str, Any], mask: Any, s: int, dh, dc, dc_carry
+    ) -> None:
+        u, m = self.units, mask[s]
+        gate, act = self.recurrent_activation, self.activation
+        i, f, g, o = _blocks(b["gates"][s], u)
+        dh_new = dh * m
+        dc_new = dc * m + act.backward(b["c_raw"][s], b["tanh_c"][s], dh_new * o)
+        block_grads = (dc_new * g, dc_new * b["c"][s], dc_new * i, dh_new * b["tanh_c"][s])
+        z, dz = b["z"][s], b["dz"][s]
+        for block, (fn, grad) in enumerate(zip((gate, gate, act, gate), block_grads)):
+            cols = slice(block * u, (block + 1) * u)
+            dz[:, cols] = fn.backward(z[:, cols], b["gates"][s][:, cols], grad)
+        keep = 1.0 - m
+        dc_carry[...] = dc_new * f + dc * keep
+        b["dh_carry"][...] = dh * keep
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+def _blocks(row: Any, units: int) -> list[Any]:
+    return [row[:, k * units : (k + 1) * units] for k in range(row.shape[1] // units)]
