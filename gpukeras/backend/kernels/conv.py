@@ -1,0 +1,242 @@
+"""im2col and col2im for channels-last 2-D convolutions: one CuPy kernel each, NumPy twins.
+
+A convolution becomes one GEMM once every output pixel's receptive field is laid out as a
+row: ``cols[n, oh, ow, kh, kw, c] = x_padded[n, oh*sh + kh*dh, ow*sw + kw*dw, c]``. The row
+order (kh, kw, c) is Keras's kernel layout ``(kh, kw, in_channels, filters)``, so the kernel
+reshaped to ``(kh*kw*in, filters)`` multiplies the rows without a copy.
+
+``col2im`` is the adjoint: it adds every row entry back onto the input pixel it came from
+(the input gradient of a convolution, and the forward pass of a transposed one).
+
+On CuPy each is one ``ElementwiseKernel`` reading the unpadded input (out-of-range reads give
+zero), col2im written as a gather (each input pixel sums the entries that came from it) so no
+atomics are needed. The NumPy twins loop over the kh*kw kernel offsets, never over pixels:
+each offset is one strided copy (im2col) or one strided add (col2im) of a whole
+``(N, OH, OW, C)`` slab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy
+
+from gpukeras.backend._select import backend, get_array_module
+from gpukeras.backend.kernels._op import ElementwiseOp
+
+__all__ = ["ConvGeometry", "col2im", "im2col", "im2col_op", "col2im_op"]
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Sizes of one channels-last 2-D convolution.
+
+    ``pad_top``/``pad_left`` are the zero rows/columns before the input; the rows after it
+    are whatever the output size needs (``pad_bottom``/``pad_right``).
+    """
+
+    batch: int
+    height: int
+    width: int
+    channels: int
+    kernel_h: int
+    kernel_w: int
+    stride_h: int
+    stride_w: int
+    dilation_h: int
+    dilation_w: int
+    pad_top: int
+    pad_left: int
+    out_h: int
+    out_w: int
+
+    @property
+    def pad_bottom(self) -> int:
+        needed = (self.out_h - 1) * self.stride_h + (self.kernel_h - 1) * self.dilation_h + 1
+        return max(0, needed - self.pad_top - self.height)
+
+    @property
+    def pad_right(self) -> int:
+        needed = (self.out_w - 1) * self.stride_w + (self.kernel_w - 1) * self.dilation_w + 1
+        return max(0, needed - self.pad_left - self.width)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.height, self.width, self.channels)
+
+    @property
+    def cols_shape(self) -> tuple[int, ...]:
+        return (
+            self.batch,
+            self.out_h,
+            self.out_w,
+            self.kernel_h,
+            self.kernel_w,
+            self.channels,
+        )
+
+    def scalars(self) -> tuple[int, ...]:
+        """The int arguments of the kernels, in their parameter order."""
+        return (
+            self.height,
+            self.width,
+            self.channels,
+            self.out_h,
+            self.out_w,
+            self.kernel_h,
+            self.kernel_w,
+            self.stride_h,
+            self.stride_w,
+            self.dilation_h,
+            self.dilation_w,
+            self.pad_top,
+            self.pad_left,
+        )
+
+
+_SCALAR_PARAMS = (
+    "int32 H, int32 W, int32 C, int32 OH, int32 OW, int32 KH, int32 KW, "
+    "int32 SH, int32 SW, int32 DH, int32 DW, int32 PT, int32 PL"
+)
+
+_IM2COL_BODY = """
+long long t = i;
+const int c = (int)(t % C); t /= C;
+const int kw = (int)(t % KW); t /= KW;
+const int kh = (int)(t % KH); t /= KH;
+const int ow = (int)(t % OW); t /= OW;
+const int oh = (int)(t % OH);
+const long long n = t / OH;
+const int h = oh * SH + kh * DH - PT;
+const int w = ow * SW + kw * DW - PL;
+cols = (h >= 0 && h < H && w >= 0 && w < W) ? x[((n * H + h) * W + w) * C + c] : (T)0;
+"""
+
+_COL2IM_BODY = """
+long long t = i;
+const int c = (int)(t % C); t /= C;
+const int w = (int)(t % W); t /= W;
+const int h = (int)(t % H);
+const long long n = t / H;
+T acc = (T)0;
+for (int kh = 0; kh < KH; ++kh) {
+    const int hh = h + PT - kh * DH;
+    if (hh < 0 || hh % SH != 0) continue;
+    const int oh = hh / SH;
+    if (oh >= OH) continue;
+    for (int kw = 0; kw < KW; ++kw) {
+        const int ww = w + PL - kw * DW;
+        if (ww < 0 || ww % SW != 0) continue;
+        const int ow = ww / SW;
+        if (ow >= OW) continue;
+        acc += cols[((((n * OH + oh) * OW + ow) * KH + kh) * KW + kw) * C + c];
+    }
+}
+x = acc;
+"""
+
+
+def _valid_range(size: int, out: int, stride: int, offset: int) -> tuple[int, int]:
+    """Outputs ``o`` in ``[lo, hi)`` whose tap ``o*stride + offset`` lies inside ``[0, size)``."""
+    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
+    hi = 0 if size - 1 - offset < 0 else min(out, (size - 1 - offset) // stride + 1)
+    return lo, max(lo, hi)
+
+
+def _offset_taps(g: ConvGeometry, kh: int, kw: int) -> tuple[slice, slice, slice, slice]:
+    """For kernel offset (kh, kw): the output rows/columns that read inside the input, and
+    the input rows/columns they read (padding is never materialised)."""
+    top = kh * g.dilation_h - g.pad_top
+    left = kw * g.dilation_w - g.pad_left
+    r0, r1 = _valid_range(g.height, g.out_h, g.stride_h, top)
+    c0, c1 = _valid_range(g.width, g.out_w, g.stride_w, left)
+    in_rows = slice(r0 * g.stride_h + top, (r1 - 1) * g.stride_h + top + 1, g.stride_h)
+    in_cols = slice(c0 * g.stride_w + left, (c1 - 1) * g.stride_w + left + 1, g.stride_w)
+    if r1 <= r0 or c1 <= c0:
+        in_rows = in_cols = slice(0, 0)
+    return slice(r0, r1), slice(c0, c1), in_rows, in_cols
+
+
+def _im2col_numpy(x: Any, *args: Any) -> None:
+    *scalars, cols = args
+    g = _geometry_from_scalars(x.shape[0], scalars)
+    padded = any((g.pad_top, g.pad_left, g.pad_bottom, g.pad_right))
+    for kh in range(g.kernel_h):
+        for kw in range(g.kernel_w):
+            out_rows, out_cols, in_rows, in_cols = _offset_taps(g, kh, kw)
+            target = cols[:, :, :, kh, kw, :]
+            if padded:
+                # Taps that fall into the zero padding (the buffer may hold an older batch).
+                target[:, : out_rows.start] = 0
+                target[:, out_rows.stop :] = 0
+                target[:, :, : out_cols.start] = 0
+                target[:, :, out_cols.stop :] = 0
+            if in_rows.stop > in_rows.start:
+                target[:, out_rows, out_cols, :] = x[:, in_rows, in_cols, :]
+
+
+def _col2im_numpy(cols: Any, *args: Any) -> None:
+    *scalars, x = args
+    g = _geometry_from_scalars(x.shape[0], scalars)
+    x[...] = 0
+    for kh in range(g.kernel_h):
+        for kw in range(g.kernel_w):
+            out_rows, out_cols, in_rows, in_cols = _offset_taps(g, kh, kw)
+            if in_rows.stop > in_rows.start:
+                x[:, in_rows, in_cols, :] += cols[:, out_rows, out_cols, kh, kw, :]
+
+
+def _geometry_from_scalars(batch: int, scalars: list[Any]) -> ConvGeometry:
+    h, w, c, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl = (int(s) for s in scalars)
+    return ConvGeometry(batch, h, w, c, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
+
+
+im2col_op = ElementwiseOp(
+    "im2col_nhwc", "raw T x, " + _SCALAR_PARAMS, "T cols", _IM2COL_BODY, _im2col_numpy
+)
+col2im_op = ElementwiseOp(
+    "col2im_nhwc", "raw T cols, " + _SCALAR_PARAMS, "T x", _COL2IM_BODY, _col2im_numpy
+)
+
+
+def im2col(x: Any, g: ConvGeometry, out: Any = None) -> Any:
+    """Rows of receptive fields ``(N, OH, OW, KH, KW, C)`` of the NHWC array ``x``.
+
+    Args:
+        x: Input of shape ``g.input_shape`` (any strides).
+        g: The convolution's geometry.
+        out: Buffer of ``g.cols_shape`` and ``x.dtype`` to fill; default ``None`` (a new one).
+    """
+    if out is None:
+        out = get_array_module(x).empty(g.cols_shape, dtype=x.dtype)
+    im2col_op(_for_kernel(x), *_kernel_scalars(g), out)
+    return out
+
+
+def col2im(cols: Any, g: ConvGeometry, out: Any = None) -> Any:
+    """The NHWC array whose im2col's adjoint is ``cols``: entries summed back onto pixels.
+
+    Args:
+        cols: Array of ``g.cols_shape``, or the same entries as 2-D rows.
+        g: The convolution's geometry.
+        out: Buffer of ``g.input_shape`` to overwrite; default ``None`` (a new one).
+    """
+    xp = get_array_module(cols)
+    if out is None:
+        out = xp.empty(g.input_shape, dtype=cols.dtype)
+    col2im_op(_for_kernel(cols).reshape(g.cols_shape), *_kernel_scalars(g), out)
+    return out
+
+
+def _for_kernel(x: Any) -> Any:
+    """The CUDA kernels index raw C-ordered memory; the NumPy twins take any strides."""
+    if backend() == "cupy":
+        return get_array_module(x).ascontiguousarray(x)
+    return x
+
+
+def _kernel_scalars(g: ConvGeometry) -> tuple[Any, ...]:
+    if backend() == "cupy":
+        return tuple(numpy.int32(s) for s in g.scalars())
+    return g.scalars()

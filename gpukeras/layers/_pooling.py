@@ -1,0 +1,245 @@
+"""MaxPooling1D/2D and AveragePooling1D/2D over channels-last windows.
+
+No im2col here: a pooling window is reduced offset by offset, ``pool_h * pool_w`` strided
+slices of the (padded) input combined with ``maximum`` or ``+``; the backward pass adds the
+gradient back through the same slices. Max pooling sends each window's gradient to its first
+maximum (row-major), as TensorFlow does. ``'same'`` average pooling divides by the number of
+real (non-padding) inputs in each window, as Keras does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpukeras import backend as K
+from gpukeras.layers import _conv_arguments as args
+from gpukeras.layers._layer import Layer, Shape
+from gpukeras.layers._serialization import register
+
+
+class BasePooling(Layer):
+    """Shared arguments and window arithmetic of the pooling layers.
+
+    Args:
+        rank: Number of spatial axes (1 or 2).
+        pool_size: Int or tuple of ``rank`` ints.
+        strides: Int or tuple; default ``None`` (``pool_size``).
+        padding: ``'valid'`` (default) or ``'same'``.
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        **kwargs: :class:`Layer` arguments.
+    """
+
+    reduce = "max"
+
+    def __init__(
+        self,
+        rank: int,
+        pool_size: Any,
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.rank = rank
+        self.pool_size = args.normalize_tuple(pool_size, rank, "pool_size")
+        self.strides = (
+            self.pool_size if strides is None else args.normalize_tuple(strides, rank, "strides")
+        )
+        self.padding = args.normalize_padding(padding)
+        self.data_format = args.normalize_data_format(data_format)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        args.check_input_rank(self, input_shape, self.rank)
+        spatial = tuple(
+            args.output_size(self, size, k, s, 1, self.padding, "pool_size")
+            for size, k, s in zip(
+                args.spatial_dims(input_shape, self.data_format), self.pool_size, self.strides
+            )
+        )
+        channels = input_shape[args.channel_axis(self.data_format, len(input_shape))]
+        return args.with_spatial(input_shape, self.data_format, spatial, channels)
+
+    def build(self, input_shape: Shape) -> None:
+        self.compute_output_shape(input_shape)
+
+    # -- windows ----------------------------------------------------------
+    def _window(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        if self.rank == 1:
+            return (1, self.pool_size[0]), (1, self.strides[0])
+        return self.pool_size, self.strides
+
+    def _plan(self, x4: Any) -> tuple[Any, list[tuple[slice, slice]], tuple[int, int, int, int]]:
+        """The padded input, the slice pair of each window offset, and the paddings."""
+        (ph, pw), (sh, sw) = self._window()
+        height, width = x4.shape[1:3]
+        self.compute_output_shape(self._unmoved_shape(x4.shape))
+        out_h, top = args.window_padding(height, ph, sh, 1, self.padding)
+        out_w, left = args.window_padding(width, pw, sw, 1, self.padding)
+        bottom = max(0, (out_h - 1) * sh + ph - top - height)
+        right = max(0, (out_w - 1) * sw + pw - left - width)
+        if top or bottom or left or right:
+            xp = K.get_array_module(x4)
+            fill = -xp.inf if self.reduce == "max" else 0.0
+            padded = xp.full(
+                (x4.shape[0], top + height + bottom, left + width + right, x4.shape[3]),
+                fill,
+                dtype=x4.dtype,
+            )
+            padded[:, top : top + height, left : left + width] = x4
+            x4 = padded
+        offsets = [
+            (
+                slice(i, i + (out_h - 1) * sh + 1, sh),
+                slice(j, j + (out_w - 1) * sw + 1, sw),
+            )
+            for i in range(ph)
+            for j in range(pw)
+        ]
+        return x4, offsets, (top, bottom, left, right)
+
+    def _unmoved_shape(self, nhwc: tuple[int, ...]) -> tuple[int, ...]:
+        spatial = nhwc[2:3] if self.rank == 1 else nhwc[1:3]
+        return args.with_spatial(nhwc, self.data_format, spatial, nhwc[3])
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        xp = K.get_array_module(x)
+        x4 = args.to_nhwc(x, self.rank, self.data_format)
+        self._in_shape = x4.shape
+        padded, offsets, pads = self._plan(x4)
+        out = padded[(slice(None), *offsets[0])].copy()
+        for rows, cols in offsets[1:]:
+            window = padded[:, rows, cols]
+            if self.reduce == "max":
+                xp.maximum(out, window, out=out)
+            else:
+                out += window
+        self._scale = None
+        if self.reduce == "avg":
+            self._scale = self._inverse_counts(x4, offsets, pads)
+            out *= self._scale
+        self._padded, self._offsets, self._pads, self._out = padded, offsets, pads, out
+        return args.from_nhwc(out, self.rank, self.data_format)
+
+    def _inverse_counts(self, x4: Any, offsets: list[Any], pads: tuple[int, ...]) -> Any:
+        """1 / (real inputs per window), shaped to broadcast over (N, OH, OW, C)."""
+        if not any(pads):
+            return 1.0 / float(len(offsets))
+        xp = K.get_array_module(x4)
+        top, bottom, left, right = pads
+        ones = xp.zeros((top + x4.shape[1] + bottom, left + x4.shape[2] + right), x4.dtype)
+        ones[top : top + x4.shape[1], left : left + x4.shape[2]] = 1.0
+        counts = sum(ones[rows, cols] for rows, cols in offsets)
+        return (1.0 / counts)[None, :, :, None]
+
+    def backward(self, grad: Any) -> Any:
+        xp = K.get_array_module(grad)
+        grad4 = args.to_nhwc(grad, self.rank, self.data_format)
+        grad_padded = xp.zeros(self._padded.shape, dtype=grad4.dtype)
+        if self.reduce == "max":
+            unclaimed = xp.ones(self._out.shape, dtype=bool)
+            for rows, cols in self._offsets:
+                first = (self._padded[:, rows, cols] == self._out) & unclaimed
+                unclaimed &= ~first
+                grad_padded[:, rows, cols] += grad4 * first
+        else:
+            share = grad4 * self._scale
+            for rows, cols in self._offsets:
+                grad_padded[:, rows, cols] += share
+        top, _, left, _ = self._pads
+        grad_x = grad_padded[:, top : top + self._in_shape[1], left : left + self._in_shape[2]]
+        return args.from_nhwc(xp.ascontiguousarray(grad_x), self.rank, self.data_format)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "padding": self.padding,
+            "strides": self.strides,
+            "data_format": self.data_format,
+        }
+
+
+_POOLING_ARGS = """
+    Args:
+        pool_size: {pool_doc}
+        strides: Int or tuple; default ``None`` (``pool_size``).
+        padding: ``'valid'`` (default) or ``'same'`` (output ``ceil(size / stride)``).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+        **kwargs: :class:`Layer` arguments.
+"""
+
+
+@register
+class MaxPooling1D(BasePooling):
+    def __init__(
+        self,
+        pool_size: Any = 2,
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(1, pool_size, strides, padding, data_format, **kwargs)
+
+
+@register
+class MaxPooling2D(BasePooling):
+    def __init__(
+        self,
+        pool_size: Any = (2, 2),
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(2, pool_size, strides, padding, data_format, **kwargs)
+
+
+@register
+class AveragePooling1D(BasePooling):
+    reduce = "avg"
+
+    def __init__(
+        self,
+        pool_size: Any = 2,
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(1, pool_size, strides, padding, data_format, **kwargs)
+
+
+@register
+class AveragePooling2D(BasePooling):
+    reduce = "avg"
+
+    def __init__(
+        self,
+        pool_size: Any = (2, 2),
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(2, pool_size, strides, padding, data_format, **kwargs)
+
+
+MaxPooling1D.__doc__ = "Max over windows of steps (Keras 3's ``MaxPooling1D``).\n" + (
+    _POOLING_ARGS.format(pool_doc="Int, the window length; default ``2``.")
+)
+MaxPooling2D.__doc__ = "Max over 2-D windows (Keras 3's ``MaxPooling2D``).\n" + (
+    _POOLING_ARGS.format(pool_doc="Int or tuple of 2 ints; default ``(2, 2)``.")
+)
+AveragePooling1D.__doc__ = "Mean over windows of steps (Keras 3's ``AveragePooling1D``).\n" + (
+    _POOLING_ARGS.format(
+        pool_doc="Int, the window length; default ``2`` (Keras 3 requires it; Keras 2's default)."
+    )
+)
+AveragePooling2D.__doc__ = "Mean over 2-D windows (Keras 3's ``AveragePooling2D``).\n" + (
+    _POOLING_ARGS.format(
+        pool_doc="Int or tuple of 2 ints; default ``(2, 2)`` (Keras 3 requires it; Keras "
+        "2's default)."
+    )
+)
