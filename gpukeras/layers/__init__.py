@@ -1,32 +1,65 @@
 """Layers with Keras 3's names, arguments and weight layouts."""
 
 from gpukeras.layers._activation import Activation
+from gpukeras.layers._batch_normalization import BatchNormalization
 from gpukeras.layers._bidirectional import Bidirectional
+from gpukeras.layers._conv_transpose import Conv2DTranspose
+from gpukeras.layers._convolution import Conv1D, Conv2D, Convolution1D, Convolution2D
 from gpukeras.layers._dense import Dense
+from gpukeras.layers._depthwise import DepthwiseConv2D, SeparableConv2D
 from gpukeras.layers._dropout import Dropout
 from gpukeras.layers._embedding import Embedding
+from gpukeras.layers._global_pooling import (
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+)
 from gpukeras.layers._gru import GRU
 from gpukeras.layers._input import Input, InputLayer, KerasTensor
 from gpukeras.layers._layer import Layer
+from gpukeras.layers._layer_normalization import LayerNormalization
 from gpukeras.layers._lstm import LSTM
+from gpukeras.layers._padding import Cropping2D, UpSampling2D, ZeroPadding2D
+from gpukeras.layers._pooling import AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D
 from gpukeras.layers._reshaping import Flatten, Reshape
 from gpukeras.layers._simple_rnn import SimpleRNN
 from gpukeras.layers._time_distributed import TimeDistributed
 
 __all__ = [
     "Activation",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "BatchNormalization",
     "Bidirectional",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Convolution1D",
+    "Convolution2D",
+    "Cropping2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
     "Embedding",
     "Flatten",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
     "GRU",
     "Input",
     "InputLayer",
     "KerasTensor",
-    "LSTM",
     "Layer",
+    "LayerNormalization",
+    "LSTM",
+    "MaxPooling1D",
+    "MaxPooling2D",
     "Reshape",
+    "SeparableConv2D",
     "SimpleRNN",
     "TimeDistributed",
+    "UpSampling2D",
+    "ZeroPadding2D",
 ]
