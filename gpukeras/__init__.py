@@ -18,6 +18,7 @@ from gpukeras import (
     models,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
 from gpukeras.layers import Input
@@ -40,5 +41,6 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "saving",
     "utils",
 ]

@@ -283,9 +283,12 @@ def test_seed_example_writes_the_best_model(tmp_path, capsys, backend_name):
         np.testing.assert_array_equal(loaded, expected)
 
 
-def test_keras_suffix_is_not_implemented_yet(tmp_path, backend_name):
+def test_keras_suffix_saves_a_keras_archive(tmp_path, backend_name):
     model = _seed_model()
     callback = ModelCheckpoint(str(tmp_path / "m.keras"))
     callback.set_model(model)
-    with pytest.raises(NotImplementedError, match="m.keras"):
-        callback.on_epoch_end(0, {"val_loss": 1.0})
+    callback.on_epoch_end(0, {"val_loss": 1.0})
+    restored = _seed_model()
+    restored.load_weights(str(tmp_path / "m.keras"))
+    for loaded, expected in zip(restored.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(loaded, expected)

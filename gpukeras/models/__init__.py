@@ -2,5 +2,6 @@
 
 from gpukeras.models._model import Model
 from gpukeras.models._sequential import Sequential
+from gpukeras.saving import load_model, model_from_json
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Model", "Sequential", "load_model", "model_from_json"]

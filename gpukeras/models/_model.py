@@ -72,22 +72,49 @@ class Model(Trainer):
 
     # -- files (gpukeras.saving does the work) -----------------------------
     def save(self, filepath: Any, overwrite: bool = True) -> None:
-        """Save the whole model (config, weights, optimizer state) to ``filepath``."""
+        """Save the whole model (config, weights, optimizer state) to ``filepath``.
+
+        Args:
+            filepath: ``*.keras`` (Keras 3 zip) or ``*.h5``/``*.hdf5`` (legacy HDF5).
+            overwrite: Replace an existing file without asking; default ``True``.
+        """
         from gpukeras import saving
 
         saving.save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
-        """Save the weights to ``filepath`` (``.weights.h5`` or legacy ``.h5``)."""
+        """Save the weights to ``filepath`` (``.weights.h5`` or legacy ``.h5``).
+
+        Args:
+            filepath: ``*.weights.h5`` (Keras 3 layout, with the optimizer state) or
+                ``*.h5``/``*.hdf5`` (legacy weights layout).
+            overwrite: Replace an existing file without asking; default ``True``.
+        """
         from gpukeras import saving
 
         saving.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath: Any, **kwargs: Any) -> None:
-        """Load weights saved by :meth:`save_weights` or :meth:`save` (or by Keras)."""
+    def load_weights(
+        self, filepath: Any, by_name: bool = False, skip_mismatch: bool = False
+    ) -> None:
+        """Load weights saved by :meth:`save_weights` or :meth:`save` (or by Keras).
+
+        Args:
+            filepath: A ``.weights.h5``, legacy ``.h5``/``.hdf5`` or ``.keras`` file.
+            by_name: Legacy HDF5 only: load into layers of the same name; default
+                ``False`` (by order of layers with weights).
+            skip_mismatch: Skip layers whose saved shapes differ, with a warning;
+                default ``False``.
+        """
         from gpukeras import saving
 
-        saving.load_weights(self, filepath, **kwargs)
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's config as JSON (Keras 3's form); ``kwargs`` go to ``json.dumps``."""
+        from gpukeras import saving
+
+        return saving.model_to_json(self, **kwargs)
 
     def get_compile_config(self) -> dict[str, Any] | None:
         """The string arguments given to ``compile`` (for ``training_config``)."""

@@ -1,6 +1,32 @@
-"""Saving and loading models and weights (the only code that imports h5py)."""
+"""Saving and loading models and weights in Keras's formats (the only code that imports h5py).
 
+- ``save_model(model, path)`` / ``load_model(path, custom_objects=None, compile=True,
+  safe_mode=True)``: ``.keras`` (Keras 3 zip) or ``.h5``/``.hdf5`` (legacy HDF5).
+- ``save_weights(model, path)`` / ``load_weights(model, path, skip_mismatch=False,
+  by_name=False)``: ``.weights.h5`` (Keras 3 layout) or legacy ``.h5``; loading also
+  reads the weights of full-model files and ``.keras`` archives.
+- ``model_from_json(text, custom_objects=None)``.
+- Files that cannot or must not be loaded raise :class:`FileFormatError` (a ValueError).
+"""
+
+from gpukeras.saving._api import (
+    load_model,
+    load_weights,
+    model_from_json,
+    model_to_json,
+    save_model,
+    save_weights,
+)
 from gpukeras.saving._atomic import atomic_write_path
-from gpukeras.saving._hdf5 import load_weights, save_model, save_weights
+from gpukeras.saving._errors import FileFormatError
 
-__all__ = ["atomic_write_path", "load_weights", "save_model", "save_weights"]
+__all__ = [
+    "FileFormatError",
+    "atomic_write_path",
+    "load_model",
+    "load_weights",
+    "model_from_json",
+    "model_to_json",
+    "save_model",
+    "save_weights",
+]

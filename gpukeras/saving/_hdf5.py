@@ -1,150 +1,54 @@
-"""HDF5 files Keras reads and writes: legacy full model, legacy weights, Keras 3 weights.
+"""Keras's HDF5 layouts: legacy full model, legacy weights, Keras 3 weights.
 
-Layouts (see /shared/keras-behaviour.md, "File formats"):
+Layouts (see ../shared/keras-behaviour.md, "File formats"):
 - legacy full model (``.h5``/``.hdf5``): root attrs ``keras_version``,
   ``backend``, ``model_config`` (JSON), ``training_config`` (JSON, when
-  compiled) and a ``model_weights`` group holding the legacy weights layout;
+  compiled), a ``model_weights`` group holding the legacy weights layout and
+  an ``optimizer_weights`` group (attr ``weight_names``, one dataset per
+  optimizer variable, in the optimizer's ``variables`` order);
 - legacy weights (``.h5``/``.hdf5``): root attrs ``layer_names``, ``backend``,
   ``keras_version``; one group per layer with attr ``weight_names`` and one
   dataset per weight at that name's path;
-- Keras 3 weights (``.weights.h5``): ``layers/<snake_case_class>[_N]/vars/<i>``.
-Loading matches saved layers to the model's layers by order (legacy) or by
-Keras 3's class-derived keys, checks every shape, and only then assigns, so a
-failed load leaves the model unchanged. Links and external or virtual
-datasets are refused (they let a file read other files).
+- Keras 3 weights (``.weights.h5``, also inside ``.keras``):
+  ``layers/<snake_case_class>[_N]/vars/<i>``, ``optimizer/vars/<i>``, ``vars``.
+
+Loading pairs each model variable with a dataset (legacy: by order of layers
+with weights, or by layer name; Keras 3: by class-derived keys), checks every
+declared shape and size, reads, and only then assigns: a failed load leaves
+the model unchanged. Device arrays come to the host (``Variable.numpy()``)
+before writing; loaded values go to the active backend through
+``Variable.assign``.
 """
 
 from __future__ import annotations
 
-import builtins
-import json
-import os
 import re
 import warnings
 from typing import Any
 
 import h5py
-import numpy
 
 import gpukeras
 from gpukeras import backend as K
-from gpukeras.saving._atomic import atomic_write_path
+from gpukeras.saving import _h5safe as safe
+from gpukeras.saving._errors import FileFormatError
+from gpukeras.saving._h5safe import Budget, read_string_list, write_string_list
 
 # The Keras version whose file layout these files follow. Readers treat a
 # missing version (or "1") as Keras 1 and convert weights, so one must be set.
 KERAS_VERSION = "3.15.1"
-# Attributes larger than this do not fit an HDF5 object header: split them.
-_ATTRIBUTE_LIMIT = 64512
-_NUMERIC_KINDS = "biuf"
-_Pair = tuple[Any, h5py.Dataset]  # a model variable and the dataset holding its value
-
-
-# -- public API ---------------------------------------------------------------
-def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> None:
-    """Save architecture, compile settings and weights to a legacy HDF5 file.
-
-    Args:
-        model: A built model with ``layers`` and ``get_config()``.
-        filepath: Target ending in ``.h5`` or ``.hdf5``. (``.keras`` is not
-            written yet: NotImplementedError.)
-        overwrite: Replace an existing file without asking; default ``True``
-            (``False`` asks on the terminal, like Keras).
-    """
-    path = os.fspath(filepath)
-    if path.endswith(".keras"):
-        raise NotImplementedError(
-            "Saving the native Keras zip format ('.keras') is not implemented yet in "
-            f"gpukeras. Received: filepath={path}. Use a '.h5' or '.hdf5' file name."
-        )
-    if not path.endswith((".h5", ".hdf5")):
-        raise ValueError(
-            "Invalid filepath extension for saving a model. Expected a '.h5' or '.hdf5' "
-            f"file name. Received: filepath={path}"
-        )
-    _require_built(model, "save")
-    if not overwrite and os.path.isfile(path) and not _ask_to_overwrite(path):
-        return
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    metadata = _model_metadata(model)
-    with atomic_write_path(path) as temporary, h5py.File(temporary, "w") as file:
-        for key, value in metadata.items():
-            file.attrs[key] = value
-        _write_legacy_weights(file.create_group("model_weights"), model)
-
-
-def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> None:
-    """Save the model's weights.
-
-    Args:
-        model: A built model with ``layers``.
-        filepath: ``*.weights.h5`` (Keras 3 layout) or ``*.h5``/``*.hdf5``
-            (legacy layout).
-        overwrite: Replace an existing file without asking; default ``True``.
-    """
-    path = os.fspath(filepath)
-    if not path.endswith((".h5", ".hdf5")):
-        raise ValueError(
-            "The filename must end in '.weights.h5' (Keras 3 layout) or '.h5'/'.hdf5' "
-            f"(legacy layout). Received: filepath={path}"
-        )
-    _require_built(model, "save the weights of")
-    if not overwrite and os.path.isfile(path) and not _ask_to_overwrite(path):
-        return
-    with atomic_write_path(path) as temporary, h5py.File(temporary, "w") as file:
-        if path.endswith(".weights.h5"):
-            _write_keras3_weights(file, model)
-        else:
-            _write_legacy_weights(file, model)
-
-
-def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False) -> None:
-    """Load weights saved by :func:`save_weights`, :func:`save_model` or Keras.
-
-    Reads the Keras 3 ``.weights.h5`` layout, the legacy weights layout and
-    the ``model_weights`` of legacy full-model files, whatever the suffix.
-    Every shape is checked before any weight changes.
-
-    Args:
-        model: A built model with ``layers``.
-        filepath: The file to read.
-        skip_mismatch: Leave layers whose saved shapes differ unchanged (with a
-            warning) instead of raising; default ``False``.
-    """
-    path = os.fspath(filepath)
-    if _is_zip(path):
-        raise NotImplementedError(
-            "Loading the native Keras zip format ('.keras') is not implemented yet in "
-            f"gpukeras. Received: filepath={path}"
-        )
-    _require_built(model, "load weights into")
-    with h5py.File(path, "r") as file:
-        if _has_string_list(file, "layer_names"):
-            plan = _legacy_plan(file, model, skip_mismatch)
-        elif "model_weights" in file:
-            plan = _legacy_plan(_safe_group(file, "model_weights"), model, skip_mismatch)
-        elif "layers" in file:
-            plan = _keras3_plan(file, model, skip_mismatch)
-        else:
-            raise ValueError(
-                "The file holds no Keras weights (expected a 'layer_names' attribute, a "
-                f"'model_weights' group or a 'layers' group). Received: filepath={path}"
-            )
-        values = [(variable, _read(dataset)) for variable, dataset in plan]
-    for variable, value in values:
-        variable.assign(value)
+_Pair = tuple[Any, Any]  # a model variable and the dataset holding its value
 
 
 # -- which layers are saved ------------------------------------------------------
-def _saved_layers(model: Any) -> list[Any]:
+def saved_layers(model: Any) -> list[Any]:
     """The model's layers as Keras's ``Sequential.layers`` lists them (no InputLayer)."""
     return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
 
 
-def _require_built(model: Any, action: str) -> None:
+def require_built(model: Any, action: str) -> None:
     if not getattr(model, "built", True) or any(
-        not getattr(layer, "built", True) for layer in _saved_layers(model)
+        not getattr(layer, "built", True) for layer in saved_layers(model)
     ):
         raise ValueError(
             f"You are trying to {action} a model that has not yet been built. Build it "
@@ -173,61 +77,96 @@ def _keras3_keys(layers: list[Any]) -> list[str]:
 
 
 # -- writing ------------------------------------------------------------------------
-def _model_metadata(model: Any) -> dict[str, Any]:
-    """Root attributes of a legacy full-model file (JSON encoded as UTF-8 bytes)."""
-    metadata: dict[str, Any] = {
-        "keras_version": KERAS_VERSION,
-        "gpukeras_version": gpukeras.__version__,
-        "backend": K.backend(),
-    }
-    model_config = {"class_name": type(model).__name__, "config": model.get_config()}
-    metadata["model_config"] = _json_bytes(_legacy_config(model_config))
-    training_config = _training_config(model)
-    if training_config is not None:
-        metadata["training_config"] = _json_bytes(_legacy_config(training_config))
-    return metadata
+def _backend_attrs(group: h5py.Group) -> None:
+    group.attrs["backend"] = K.backend().encode("utf8")
+    group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
 
 
-def _legacy_config(value: Any) -> Any:
-    """Keras's legacy serialization: each object as only ``{"class_name", "config"}``.
+def write_legacy_weights(group: h5py.Group, model: Any) -> None:
+    """The legacy layout: ``layer_names`` attr, one group per layer with ``weight_names``."""
+    layers = saved_layers(model)
+    write_string_list(group, "layer_names", [layer.name for layer in layers])
+    _backend_attrs(group)
+    # Keras creates the groups in name order (avoids prefix clashes in HDF5).
+    for layer in sorted(layers, key=lambda item: item.name):
+        layer_group = group.create_group(layer.name)
+        variables = list(layer.weights)
+        names = [f"{layer.name}/{variable.name}:0" for variable in variables]
+        write_string_list(layer_group, "weight_names", names)
+        for name, variable in zip(names, variables, strict=True):
+            layer_group.create_dataset(name, data=variable.numpy())
 
-    Keras 3 accepts ``batch_input_shape`` and other Keras 2 spellings only in
-    entries of this form; with ``module``/``registered_name``/``build_config``
-    it deserializes strictly and ``load_model`` fails.
-    """
-    if isinstance(value, dict):
-        if "class_name" in value and "config" in value:
-            return {"class_name": value["class_name"], "config": _legacy_config(value["config"])}
-        return {key: _legacy_config(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_legacy_config(item) for item in value]
-    return value
+
+def write_keras3_weights(file: h5py.File, model: Any) -> None:
+    """The Keras 3 layout: ``layers/<key>/vars/<i>``, ``optimizer/vars/<i>``, ``vars``."""
+    layers = saved_layers(model)
+    layers_group = file.create_group("layers")
+    for key, layer in zip(_keras3_keys(layers), layers, strict=True):
+        variables_group = layers_group.create_group(key).create_group("vars")
+        variables_group.attrs["name"] = layer.name
+        for index, variable in enumerate(layer.weights):
+            variables_group.create_dataset(str(index), data=variable.numpy())
+    optimizer = _built_optimizer(model)
+    if optimizer is not None:
+        variables_group = file.create_group("optimizer").create_group("vars")
+        variables_group.attrs["name"] = optimizer.name
+        store: dict[str, Any] = {}
+        optimizer.save_own_variables(store)  # host copies, Keras's order
+        for key, value in store.items():
+            variables_group.create_dataset(key, data=value)
+    file.create_group("vars").attrs["name"] = getattr(model, "name", "sequential")
 
 
-def _training_config(model: Any) -> dict[str, Any] | None:
-    """Keras's ``training_config``: the compile arguments, optimizer as ``optimizer_config``."""
-    get_compile_config = getattr(model, "get_compile_config", None)
+def write_optimizer_weights(file: h5py.File, model: Any) -> None:
+    """Keras's ``optimizer_weights`` group: ``weight_names`` and one dataset per name."""
+    optimizer = _built_optimizer(model)
+    if optimizer is None:
+        return
+    store: dict[str, Any] = {}
+    optimizer.save_own_variables(store)
+    if not store:
+        return
+    group = file.create_group("optimizer_weights")
+    names = [f"{optimizer.name}/{name}" for name in optimizer.variable_names]
+    write_string_list(group, "weight_names", names)
+    for index, name in enumerate(names):
+        group.create_dataset(name, data=store[str(index)])
+
+
+def _built_optimizer(model: Any) -> Any:
+    """The model's optimizer once it has state worth saving (built on the weights)."""
     optimizer = getattr(model, "optimizer", None)
-    if not callable(get_compile_config) or optimizer is None:
+    if optimizer is None or not getattr(optimizer, "built", False):
         return None
-    config = get_compile_config()
-    if not config:
-        return None
-    config = dict(config)
-    config.pop("optimizer", None)
-    if callable(getattr(optimizer, "get_config", None)):
-        config["optimizer_config"] = {
-            "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(),
-        }
-    return config
+    return optimizer if hasattr(optimizer, "save_own_variables") else None
+
+
+def write_legacy_model(file: h5py.File, model: Any) -> None:
+    """The legacy full-model layout (what Keras's ``save('m.h5')`` writes)."""
+    from gpukeras.saving import _config
+
+    file.attrs["keras_version"] = KERAS_VERSION
+    file.attrs["gpukeras_version"] = gpukeras.__version__
+    file.attrs["backend"] = K.backend()
+    model_config = {"class_name": type(model).__name__, "config": model.get_config()}
+    file.attrs["model_config"] = _json_bytes(_config.legacy_form(model_config))
+    training_config = _config.training_config(model)
+    if training_config is not None:
+        file.attrs["training_config"] = _json_bytes(training_config)
+    write_legacy_weights(file.create_group("model_weights"), model)
+    write_optimizer_weights(file, model)
 
 
 def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, default=_json_default).encode("utf8")
+    import json
+
+    return json.dumps(value, default=json_default).encode("utf8")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """JSON for the NumPy scalars, arrays and dtypes that may sit in a config."""
+    import numpy
+
     if isinstance(value, numpy.generic):
         return value.item()
     if isinstance(value, numpy.ndarray):
@@ -239,154 +178,148 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Cannot save {value!r} ({type(value).__name__}) in a JSON config")
 
 
-def _write_legacy_weights(group: h5py.Group, model: Any) -> None:
-    """The legacy layout: ``layer_names`` attr, one group per layer with ``weight_names``."""
-    layers = _saved_layers(model)
-    _write_string_list(group, "layer_names", [layer.name for layer in layers])
-    group.attrs["backend"] = K.backend().encode("utf8")
-    group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
-    # Keras creates the groups in name order (avoids prefix clashes in HDF5).
-    for layer in sorted(layers, key=lambda item: item.name):
-        layer_group = group.create_group(layer.name)
-        variables = list(layer.weights)
-        names = [f"{layer.name}/{variable.name}:0" for variable in variables]
-        _write_string_list(layer_group, "weight_names", names)
-        for name, variable in zip(names, variables, strict=True):
-            layer_group.create_dataset(name, data=variable.numpy())
-
-
-def _write_keras3_weights(file: h5py.File, model: Any) -> None:
-    """The Keras 3 layout: ``layers/<key>/vars/<i>`` plus an empty top-level ``vars``."""
-    layers = _saved_layers(model)
-    layers_group = file.create_group("layers")
-    for key, layer in zip(_keras3_keys(layers), layers, strict=True):
-        variables_group = layers_group.create_group(key).create_group("vars")
-        variables_group.attrs["name"] = layer.name
-        for index, variable in enumerate(layer.weights):
-            variables_group.create_dataset(str(index), data=variable.numpy())
-    file.create_group("vars").attrs["name"] = getattr(model, "name", "sequential")
-
-
-def _write_string_list(group: h5py.Group, name: str, values: list[str]) -> None:
-    """Store strings as a bytes attribute, split into ``name0``, ``name1``... if too big."""
-    encoded = [value.encode("utf8") for value in values]
-    too_long = [value for value in encoded if len(value) > _ATTRIBUTE_LIMIT]
-    if too_long:
-        raise RuntimeError(
-            f"These names are longer than the HDF5 attribute limit of {_ATTRIBUTE_LIMIT} "
-            f"bytes and cannot be saved: {too_long}"
-        )
-    data = numpy.asarray(encoded)
-    chunks = 1
-    parts = numpy.array_split(data, chunks)
-    while any(part.nbytes > _ATTRIBUTE_LIMIT for part in parts):
-        chunks += 1
-        parts = numpy.array_split(data, chunks)
-    if chunks == 1:
-        group.attrs[name] = data
-        return
-    for index, part in enumerate(parts):
-        group.attrs[f"{name}{index}"] = part
-
-
-# -- reading --------------------------------------------------------------------------
-def _has_string_list(group: h5py.Group, name: str) -> bool:
-    return name in group.attrs or f"{name}0" in group.attrs
-
-
-def _read_string_list(group: h5py.Group, name: str) -> list[str]:
-    """An attribute written by :func:`_write_string_list` (whole or in chunks)."""
-    if name in group.attrs:
-        parts = [group.attrs[name]]
-    else:
-        parts = []
-        while f"{name}{len(parts)}" in group.attrs:
-            parts.append(group.attrs[f"{name}{len(parts)}"])
-    found = []
-    for part in parts:
-        for item in numpy.atleast_1d(part):
-            found.append(item.decode("utf8") if isinstance(item, bytes) else str(item))
-    return found
+# -- planning what to read -------------------------------------------------------------
+def find_weights(file: h5py.File, label: str) -> tuple[str, h5py.Group]:
+    """Which layout ``file`` holds: ``('legacy', group)`` or ``('keras3', file)``."""
+    if safe.has_string_list(file, "layer_names"):
+        return "legacy", file
+    if safe.has_entry(file, "model_weights"):
+        return "legacy", safe.safe_group(file, "model_weights")
+    if safe.has_entry(file, "layers"):
+        return "keras3", file
+    raise FileFormatError(
+        "The file holds no Keras weights (expected a 'layer_names' attribute, a "
+        f"'model_weights' group or a 'layers' group). Received: filepath={label}"
+    )
 
 
 def _layers_with_weights(model: Any) -> list[Any]:
-    return [layer for layer in _saved_layers(model) if layer.weights]
+    return [layer for layer in saved_layers(model) if layer.weights]
 
 
-def _legacy_plan(group: h5py.Group, model: Any, skip_mismatch: bool) -> list[_Pair]:
-    """Pair each model weight with its dataset, by order of layers that have weights."""
-    layers = _layers_with_weights(model)
+def _saved_legacy_layers(group: h5py.Group) -> list[tuple[str, h5py.Group, list[str]]]:
     saved = []
-    for name in _read_string_list(group, "layer_names"):
-        layer_group = _safe_group(group, name)
-        weight_names = _read_string_list(layer_group, "weight_names")
-        if weight_names:
-            saved.append((name, layer_group, weight_names))
+    for name in read_string_list(group, "layer_names"):
+        layer_group = safe.safe_group(group, name)
+        weight_names = read_string_list(layer_group, "weight_names")
+        saved.append((name, layer_group, weight_names))
+    return saved
+
+
+def legacy_plan(
+    group: h5py.Group, model: Any, budget: Budget, skip_mismatch: bool, by_name: bool = False
+) -> list[_Pair]:
+    """Pair model weights with legacy datasets: by order of layers with weights, or by name."""
+    saved = _saved_legacy_layers(group)
+    if by_name:
+        return _legacy_plan_by_name(saved, model, budget, skip_mismatch)
+    saved = [entry for entry in saved if entry[2]]
+    layers = _layers_with_weights(model)
     if len(saved) != len(layers):
-        raise ValueError(
+        raise FileFormatError(
             "Layer count mismatch when loading weights from file. Model expected "
-            f"{len(layers)} layers with weights, found {len(saved)} saved layers."
+            f"{len(layers)} layers with weights ({[layer.name for layer in layers]}), "
+            f"found {len(saved)} saved layers ({[entry[0] for entry in saved]})."
         )
     plan = []
     for index, (layer, entry) in enumerate(zip(layers, saved, strict=True)):
         name, layer_group, weight_names = entry
-        variables = list(layer.weights)
-        if len(weight_names) != len(variables):
-            raise ValueError(
-                f"Weight count mismatch for layer #{index} (named {layer.name} in the "
-                f"current model, {name} in the save file). Layer expects {len(variables)} "
-                f"weight(s). Received {len(weight_names)} saved weight(s)"
-            )
-        datasets = [_safe_dataset(layer_group, weight_name) for weight_name in weight_names]
-        plan.extend(_checked_pairs(index, layer, variables, datasets, skip_mismatch))
+        _check_count(index, layer, name, len(weight_names))
+        datasets = [safe.safe_dataset(layer_group, w, budget) for w in weight_names]
+        plan.extend(_checked_pairs(index, layer, datasets, skip_mismatch))
     return plan
 
 
-def _keras3_plan(file: h5py.File, model: Any, skip_mismatch: bool) -> list[_Pair]:
+def _legacy_plan_by_name(
+    saved: list[tuple[str, h5py.Group, list[str]]], model: Any, budget: Budget, skip: bool
+) -> list[_Pair]:
+    """Keras's ``by_name=True``: saved layers go to model layers of the same name."""
+    by_name = {layer.name: layer for layer in saved_layers(model)}
+    plan = []
+    for index, (name, layer_group, weight_names) in enumerate(saved):
+        layer = by_name.get(name)
+        if layer is None:
+            continue
+        if len(weight_names) != len(layer.weights):
+            if not skip:
+                _check_count(index, layer, name, len(weight_names))
+            warnings.warn(
+                f"Skipping loading of weights for layer #{index} (named {name}) due to "
+                f"mismatch in number of weights. Layer expects {len(layer.weights)} "
+                f"weight(s). Received {len(weight_names)} saved weight(s)",
+                stacklevel=4,
+            )
+            continue
+        datasets = [safe.safe_dataset(layer_group, w, budget) for w in weight_names]
+        plan.extend(_checked_pairs(index, layer, datasets, skip))
+    return plan
+
+
+def _check_count(index: int, layer: Any, saved_name: str, saved_count: int) -> None:
+    expected = len(layer.weights)
+    if saved_count != expected:
+        raise FileFormatError(
+            f"Weight count mismatch for layer #{index} (named {layer.name} in the current "
+            f"model, {saved_name} in the save file). Layer expects {expected} weight(s) "
+            f"{[tuple(v.shape) for v in layer.weights]}. Received {saved_count} saved weight(s)"
+        )
+
+
+def keras3_plan(
+    file: h5py.Group, model: Any, budget: Budget, skip_mismatch: bool, label: str
+) -> list[_Pair]:
     """Pair each model weight with ``layers/<key>/vars/<i>`` (Keras 3 keys)."""
-    layers = _saved_layers(model)
+    layers = saved_layers(model)
     keys = _keras3_keys(layers)
-    layers_group = _safe_group(file, "layers")
-    unexpected = sorted(
-        key
-        for key in layers_group
-        if key not in keys and "vars" in layers_group[key] and len(layers_group[key]["vars"])
-    )
+    layers_group = safe.safe_group(file, "layers")
+    unexpected = []
+    for key in layers_group:
+        if key in keys:
+            continue
+        variables = _variables_group_or_none(layers_group, key)
+        if variables is not None and len(variables):
+            unexpected.append(key)
     if unexpected:
-        raise ValueError(
-            "The weights file holds weights for layers the model does not have: "
-            f"{unexpected}. Model layers: {keys}"
+        raise FileFormatError(
+            f"The weights file {label} holds weights for layers the model does not have: "
+            f"{sorted(unexpected)}. Model layers: {keys}"
         )
     plan = []
     for index, (key, layer) in enumerate(zip(keys, layers, strict=True)):
         variables = list(layer.weights)
         if not variables:
             continue
-        path = f"{key}/vars"
-        if key not in layers_group:
-            raise ValueError(
-                f"Layer '{layer.name}' expects {len(variables)} weight(s), but the file has "
-                f"no group 'layers/{path}'."
+        if not safe.has_entry(layers_group, key):
+            raise FileFormatError(
+                f"Layer #{index} '{layer.name}' expects {len(variables)} weight(s) "
+                f"{[tuple(v.shape) for v in variables]}, but {label} has no group "
+                f"'layers/{key}/vars'."
             )
-        variables_group = _safe_group(layers_group, path)
+        variables_group = safe.safe_group(layers_group, f"{key}/vars")
         if len(variables_group) != len(variables):
-            raise ValueError(
-                f"Layer '{layer.name}' expected {len(variables)} variables, but received "
-                f"{len(variables_group)} variables during loading. Expected: "
-                f"{[variable.name for variable in variables]}"
+            raise FileFormatError(
+                f"Layer #{index} '{layer.name}' expected {len(variables)} variables "
+                f"{[tuple(v.shape) for v in variables]}, but received "
+                f"{len(variables_group)} variables during loading from {label}."
             )
-        datasets = [_safe_dataset(variables_group, str(i)) for i in range(len(variables))]
-        plan.extend(_checked_pairs(index, layer, variables, datasets, skip_mismatch))
+        datasets = [
+            safe.safe_dataset(variables_group, str(i), budget) for i in range(len(variables))
+        ]
+        plan.extend(_checked_pairs(index, layer, datasets, skip_mismatch))
     return plan
 
 
-def _checked_pairs(
-    index: int, layer: Any, variables: list[Any], datasets: list[Any], skip_mismatch: bool
-) -> list[_Pair]:
+def _variables_group_or_none(layers_group: h5py.Group, key: str) -> h5py.Group | None:
+    group = safe.safe_group(layers_group, key)
+    return safe.safe_group(group, "vars") if safe.has_entry(group, "vars") else None
+
+
+def _checked_pairs(index: int, layer: Any, datasets: list[Any], skip_mismatch: bool) -> list[_Pair]:
     """``(variable, dataset)`` pairs of one layer after checking every shape.
 
     A mismatch raises, or with ``skip_mismatch`` warns and leaves the layer as is.
     """
+    variables = list(layer.weights)
     for variable, dataset in zip(variables, datasets, strict=True):
         expected = tuple(variable.shape)
         received = tuple(dataset.shape)
@@ -398,70 +331,67 @@ def _checked_pairs(
             f"with shape {received}"
         )
         if not skip_mismatch:
-            raise ValueError(message)
-        warnings.warn(f"Skipping loading weights for layer #{index}: {message}", stacklevel=4)
+            raise FileFormatError(message)
+        warnings.warn(f"Skipping loading weights for layer #{index}: {message}", stacklevel=5)
         return []
     return list(zip(variables, datasets, strict=True))
 
 
-def _read(dataset: h5py.Dataset) -> numpy.ndarray:
-    return numpy.asarray(dataset[()])
+def read_plan(plan: list[_Pair], budget: Budget) -> list[tuple[Any, Any]]:
+    """Host arrays for a checked plan (their total size checked before reading)."""
+    budget.check_total(sum(dataset.size * dataset.dtype.itemsize for _, dataset in plan))
+    return [(target, safe.read_dataset(dataset)) for target, dataset in plan]
 
 
-def _path_parts(path: str) -> list[str]:
-    parts = path.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        raise ValueError(f"Invalid path in HDF5 file: {path!r}")
-    return parts
+def assign_all(values: list[tuple[Any, Any]]) -> None:
+    for variable, value in values:
+        variable.assign(value)
 
 
-def _hard_child(group: h5py.Group, name: str, path: str) -> Any:
-    """``group[name]`` if it is a hard link; soft and external links are refused."""
-    if name not in group:
-        raise ValueError(f"The HDF5 file has no entry {path!r} (in {group.name!r})")
-    link = group.get(name, getclass=True, getlink=True)
-    if link is not h5py.HardLink:
-        raise ValueError(f"Not allowed: HDF5 file with {link.__name__} at {path!r}")
-    return group[name]
+# -- optimizer state -----------------------------------------------------------------------
+def legacy_optimizer_datasets(file: h5py.File, budget: Budget) -> list[h5py.Dataset] | None:
+    """The datasets of a full-model file's ``optimizer_weights`` (None if absent)."""
+    if not safe.has_entry(file, "optimizer_weights"):
+        return None
+    group = safe.safe_group(file, "optimizer_weights")
+    names = read_string_list(group, "weight_names")
+    return [safe.safe_dataset(group, name, budget) for name in names]
 
 
-def _safe_group(group: h5py.Group, path: str) -> h5py.Group:
-    current = group
-    for part in _path_parts(path):
-        current = _hard_child(current, part, path)
-        if not isinstance(current, h5py.Group):
-            raise ValueError(f"Invalid HDF5 file: expected a group at {path!r}")
-    return current
+def keras3_optimizer_datasets(file: h5py.Group, budget: Budget) -> list[h5py.Dataset] | None:
+    """The datasets of ``optimizer/vars/<i>`` (None if absent)."""
+    if not safe.has_entry(file, "optimizer"):
+        return None
+    group = safe.safe_group(file, "optimizer")
+    if not safe.has_entry(group, "vars"):
+        return None
+    variables = safe.safe_group(group, "vars")
+    return [safe.safe_dataset(variables, str(i), budget) for i in range(len(variables))]
 
 
-def _safe_dataset(group: h5py.Group, path: str) -> h5py.Dataset:
-    *folders, name = _path_parts(path)
-    parent = _safe_group(group, "/".join(folders)) if folders else group
-    dataset = _hard_child(parent, name, path)
-    if not isinstance(dataset, h5py.Dataset):
-        raise ValueError(f"Invalid HDF5 file: expected a dataset at {path!r}")
-    if dataset.external:
-        raise ValueError(f"Not allowed: HDF5 file with an external dataset at {path!r}")
-    if dataset.is_virtual:
-        raise ValueError(f"Not allowed: HDF5 file with a virtual dataset at {path!r}")
-    if dataset.dtype.kind not in _NUMERIC_KINDS:
-        raise ValueError(
-            f"Invalid HDF5 file: weight {path!r} has non-numeric dtype {dataset.dtype}"
+def optimizer_values(model: Any, datasets: list[Any] | None, budget: Budget) -> list[Any] | None:
+    """Host values for the model's optimizer state, or None (with a warning) if they don't fit.
+
+    Builds the optimizer on the model's trainable weights first, so the
+    state of a compiled but untrained model can be restored (training then
+    continues where the saved run stopped).
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if datasets is None or optimizer is None or not hasattr(optimizer, "set_weights"):
+        return None
+    if not optimizer.built:
+        optimizer.build(model.trainable_weights)
+    expected = [tuple(value.shape) for value in optimizer.variables]
+    received = [tuple(dataset.shape) for dataset in datasets]
+    if expected != received:
+        if len(received) <= 2:
+            return None  # an unbuilt optimizer's iteration and learning rate: nothing to resume
+        warnings.warn(
+            f"Skipping variable loading for optimizer '{optimizer.name}', because it has "
+            f"{len(expected)} variables {expected} whereas the saved optimizer has "
+            f"{len(received)} variables {received}. Training starts with a fresh optimizer.",
+            stacklevel=4,
         )
-    return dataset
-
-
-def _is_zip(path: str) -> bool:
-    with builtins.open(path, "rb") as file:
-        return file.read(4) == b"PK\x03\x04"
-
-
-def _ask_to_overwrite(path: str) -> bool:
-    """Keras's prompt: ``[WARNING] {path} already exists - overwrite? [y/n]``."""
-    answer = input(f"[WARNING] {path} already exists - overwrite? [y/n]").strip().lower()
-    while answer not in ("y", "n"):
-        answer = input('Enter "y" (overwrite) or "n" (cancel).').strip().lower()
-    if answer == "n":
-        return False
-    print("[TIP] Next time specify overwrite=True!")
-    return True
+        return None
+    budget.check_total(sum(dataset.size * dataset.dtype.itemsize for dataset in datasets))
+    return [safe.read_dataset(dataset) for dataset in datasets]

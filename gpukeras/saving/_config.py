@@ -1,0 +1,500 @@
+"""Model configs in and out: Keras 3 and legacy forms, checked before anything is built.
+
+Reading accepts Keras 3's entries (``module``, ``class_name``, ``config``,
+``registered_name``, ``build_config``, DTypePolicy dicts, ``__tuple__``) and
+legacy ones (``class_name`` + ``config``, ``batch_input_shape``, a Keras 2.0
+Sequential config that is a bare list of layers). Classes come only from
+gpukeras's layer registry and the caller's ``custom_objects``: a ``module``
+named in a file is never imported, and one outside ``keras``/``gpukeras`` is
+refused unless the caller vouched for the class. Lambda layers and serialized
+Python functions are refused whatever ``safe_mode`` says: gpukeras has no
+Lambda layer and never runs code stored in a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+import numpy
+
+from gpukeras import initializers, losses, optimizers
+from gpukeras.layers import InputLayer, Layer
+from gpukeras.layers import _serialization as layer_registry
+from gpukeras.saving._errors import FileFormatError
+
+_TRUSTED_MODULES = ("keras", "gpukeras")
+_MAX_DEPTH = 64
+_MAX_NODES = 200_000
+# Keras 3 / Keras 2 config keys gpukeras's layers may not take, with the values that
+# mean "feature off". Dropped when the layer's constructor has no such argument; any
+# other value is refused with a message naming the key.
+_HARMLESS_VALUES: dict[str, tuple[Any, ...]] = {
+    "quantization_config": (None,),
+    "lora_rank": (None, 0),
+    "lora_alpha": (None,),
+    "autocast": (True,),
+    "ragged": (False,),
+    "optional": (False,),
+    "sparse": (False,),
+    "activity_regularizer": (None,),
+    "kernel_constraint": (None,),
+    "bias_constraint": (None,),
+}
+_POLICY_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "Policy")
+_OPTIMIZER_EXTRAS = ("is_legacy_optimizer", "jit_compile")
+_COMPILE_EXTRAS = ("run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss")
+
+
+# -- safety scan ---------------------------------------------------------------------------
+def check_tree(node: Any, custom_objects: dict[str, Any], safe_mode: bool, label: str) -> None:
+    """Refuse code, foreign modules and pathological nesting anywhere in a config."""
+    counter = [0]
+    _check_node(node, custom_objects, safe_mode, label, 0, counter)
+
+
+def _check_node(
+    node: Any, custom: dict[str, Any], safe_mode: bool, label: str, depth: int, counter: list
+) -> None:
+    counter[0] += 1
+    if depth > _MAX_DEPTH or counter[0] > _MAX_NODES:
+        raise FileFormatError(
+            f"Not allowed: the config in {label} is nested too deeply or too big."
+        )
+    if isinstance(node, dict):
+        _check_object(node, custom, safe_mode, label)
+        children = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return
+    for child in children:
+        _check_node(child, custom, safe_mode, label, depth + 1, counter)
+
+
+def _check_object(node: dict[str, Any], custom: dict[str, Any], safe_mode: bool, label: str):
+    class_name = node.get("class_name")
+    vouched = _in_custom(node, custom)
+    is_code = class_name in ("Lambda", "__lambda__") or "lambda" in (
+        node.get("function_type"),
+        node.get("output_shape_type"),
+    )
+    if is_code and not vouched:
+        raise FileFormatError(
+            f"Not allowed: {label} holds a Lambda layer or a serialized Python function "
+            f"(class_name={class_name!r}). Loading it would run code stored in the file. "
+            "gpukeras has no Lambda layer and never runs code from a file, with "
+            f"safe_mode={safe_mode} or otherwise: rewrite the function as a Layer subclass "
+            "and pass it in custom_objects."
+        )
+    module = node.get("module")
+    if module is None or vouched:
+        return
+    root = module.split(".")[0] if isinstance(module, str) else None
+    if root not in _TRUSTED_MODULES:
+        raise FileFormatError(
+            f"Not allowed: the config in {label} names module {module!r} for class "
+            f"{class_name!r}. gpukeras never imports modules named in a file; if this is "
+            f"your own class, pass custom_objects={{{class_name!r}: YourClass}}."
+        )
+
+
+def _in_custom(node: dict[str, Any], custom: dict[str, Any]) -> bool:
+    return any(
+        isinstance(key, str) and key in custom
+        for key in (node.get("registered_name"), node.get("class_name"))
+    )
+
+
+# -- normalising what Keras 3 adds ----------------------------------------------------------
+def plain(node: Any) -> Any:
+    """The config with Keras 3's ``__tuple__`` wrappers unwrapped and sharing ids dropped."""
+    if isinstance(node, dict):
+        if node.get("class_name") == "__tuple__" and isinstance(node.get("config"), dict):
+            return [plain(item) for item in node["config"].get("value") or []]
+        return {key: plain(value) for key, value in node.items() if key != "shared_object_id"}
+    if isinstance(node, list):
+        return [plain(item) for item in node]
+    return node
+
+
+def dtype_name(value: Any, where: str) -> str | None:
+    """A dtype name from a string or a Keras DTypePolicy dict; mixed/quantized refused."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        policy = value.get("class_name")
+        config = value.get("config")
+        if policy not in _POLICY_CLASSES or not isinstance(config, dict):
+            raise FileFormatError(
+                f"{where}: dtype policy {policy!r} is not supported by gpukeras (only plain "
+                f"float policies such as 'float32'). Received: dtype={value!r:.200}"
+            )
+        value = config.get("name")
+    if not isinstance(value, str):
+        raise FileFormatError(f"{where}: expected a dtype name. Received: dtype={value!r:.200}")
+    if value.startswith("mixed_"):
+        raise FileFormatError(
+            f"{where}: mixed precision policies are not supported by gpukeras. "
+            f"Received: dtype={value!r}"
+        )
+    try:
+        dtype = numpy.dtype(value)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "fiub" or dtype.name != value:
+        raise FileFormatError(f"{where}: unsupported dtype. Received: dtype={value!r:.100}")
+    return dtype.name
+
+
+def _accepted_arguments(cls: type) -> set[str]:
+    """Argument names of ``cls.__init__`` and its bases' (so Layer's are included)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        with contextlib.suppress(TypeError, ValueError):
+            names.update(inspect.signature(init).parameters)
+    return names
+
+
+def _layer_config(cls: type, entry: dict[str, Any], where: str) -> dict[str, Any]:
+    """The layer's config in the form its ``from_config`` accepts."""
+    config = entry.get("config")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise FileFormatError(f"{where}: 'config' must be a dict. Received: {config!r:.200}")
+    config = dict(config)
+    if "dtype" in config:
+        config["dtype"] = dtype_name(config["dtype"], where)
+    if issubclass(cls, InputLayer) and "batch_shape" not in config:
+        # Keras 2 spelling; Keras 3's loader renames it the same way.
+        if "batch_input_shape" in config:
+            config["batch_shape"] = config.pop("batch_input_shape")
+    accepted = _accepted_arguments(cls)
+    for key, harmless in _HARMLESS_VALUES.items():
+        if key not in config or key in accepted:
+            continue
+        value = config.pop(key)
+        if not any(value is ok or (value == ok and type(value) is type(ok)) for ok in harmless):
+            raise FileFormatError(
+                f"{where}: gpukeras's {cls.__name__} does not support {key}={value!r:.100} "
+                f"(only {key}={harmless[0]!r})."
+            )
+    return config
+
+
+# -- building a model ------------------------------------------------------------------------
+def _layer_class(entry: dict[str, Any], custom: dict[str, Any], where: str) -> type:
+    name = entry.get("class_name")
+    if not isinstance(name, str):
+        raise FileFormatError(f"{where}: a layer entry needs a 'class_name' string.")
+    for key in (entry.get("registered_name"), name):
+        if isinstance(key, str) and key in custom:
+            cls = custom[key]
+            break
+    else:
+        registry = layer_registry._REGISTRY
+        cls = registry.get(name) or registry.get(layer_registry._ALIASES.get(name, ""))
+    if cls is None:
+        raise FileFormatError(
+            f"{where}: unknown layer class {name!r}. It is not a gpukeras layer; if it is "
+            f"your own layer, pass custom_objects={{{name!r}: YourLayer}} to load_model. "
+            f"Known: {', '.join(sorted(layer_registry._REGISTRY))}."
+        )
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise FileFormatError(
+            f"{where}: custom_objects[{name!r}] must be a gpukeras Layer subclass. "
+            f"Received: {cls!r}"
+        )
+    return cls
+
+
+def normalize_layers(node: Any, custom: dict[str, Any], where: str) -> Any:
+    """Every layer entry in the tree (nested ones too) with its config made gpukeras's."""
+    if isinstance(node, list):
+        return [normalize_layers(item, custom, where) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: normalize_layers(value, custom, where) for key, value in node.items()}
+    cls = _known_layer_class(node.get("class_name"), node.get("registered_name"), custom)
+    if cls is not None and isinstance(node.get("config", {}), (dict, type(None))):
+        node["config"] = _layer_config(cls, node, f"{where} ({node['class_name']})")
+    return node
+
+
+def _known_layer_class(name: Any, registered: Any, custom: dict[str, Any]) -> type | None:
+    for key in (registered, name):
+        if isinstance(key, str) and key in custom:
+            found = custom[key]
+            return found if isinstance(found, type) and issubclass(found, Layer) else None
+    if not isinstance(name, str):
+        return None
+    registry = layer_registry._REGISTRY
+    return registry.get(name) or registry.get(layer_registry._ALIASES.get(name, ""))
+
+
+def _build_layer(entry: Any, custom: dict[str, Any], where: str) -> Layer:
+    if not isinstance(entry, dict):
+        raise FileFormatError(f"{where}: a layer entry must be a dict. Received: {entry!r:.200}")
+    cls = _layer_class(entry, custom, where)
+    entry = normalize_layers(entry, custom, where)
+    config = entry.get("config") or {}
+    try:
+        return cls.from_config(config)
+    except (TypeError, ValueError, NotImplementedError, KeyError) as error:
+        raise FileFormatError(
+            f"{where}: cannot build {cls.__name__} "
+            f"{config.get('name', '')!r} from its config: {error}"
+        ) from None
+
+
+def _sequential_parts(model_config: Any, label: str) -> tuple[dict[str, Any], list[Any]]:
+    """The Sequential's own config and its layer entries, from any Keras version."""
+    if not isinstance(model_config, dict) or "class_name" not in model_config:
+        raise FileFormatError(
+            f"Invalid model config in {label}: expected a dict with 'class_name' and "
+            f"'config'. Received: {model_config!r:.200}"
+        )
+    class_name = model_config["class_name"]
+    if class_name != "Sequential":
+        raise FileFormatError(
+            f"{label} holds a {class_name!r} model; gpukeras can only load Sequential "
+            "models (functional and subclassed models are not supported yet)."
+        )
+    config = model_config.get("config")
+    if isinstance(config, list):  # Keras 2.0-2.2: the config was the list of layers
+        config = {"layers": config}
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise FileFormatError(f"Invalid Sequential config in {label}: no 'layers' list.")
+    return config, config["layers"]
+
+
+def _shape_or_none(value: Any, where: str) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in value
+    ):
+        raise FileFormatError(f"{where}: invalid input shape. Received: {value!r:.200}")
+    return tuple(value)
+
+
+@contextlib.contextmanager
+def _zero_initializers(layers: list[Layer]) -> Iterator[None]:
+    """Build with zeros, restoring each layer's own initializers afterwards.
+
+    Used when every weight is about to be read from the file: zeros cost no
+    random draws and, on the host, no memory until written, so a config that
+    declares a model far larger than its file is refused before it is paid for.
+    """
+    zeros = initializers.Zeros()
+    saved = [
+        (layer, key, value)
+        for layer in _with_inner_layers(layers)
+        for key, value in vars(layer).items()
+        if key.endswith("_initializer") and value is not None
+    ]
+    for layer, key, _ in saved:
+        setattr(layer, key, zeros)
+    try:
+        yield
+    finally:
+        for layer, key, value in saved:
+            setattr(layer, key, value)
+
+
+def _with_inner_layers(layers: list[Layer]) -> list[Layer]:
+    """The layers and, recursively, layers held in their attributes (wrappers, cells)."""
+    found: dict[int, Layer] = {}
+    pending = list(layers)
+    while pending:
+        layer = pending.pop()
+        if id(layer) in found:
+            continue
+        found[id(layer)] = layer
+        for value in vars(layer).values():
+            items = value if isinstance(value, (list, tuple)) else [value]
+            pending.extend(item for item in items if isinstance(item, Layer))
+    return list(found.values())
+
+
+def model_from_config(
+    model_config: Any,
+    custom_objects: dict[str, Any] | None,
+    safe_mode: bool,
+    label: str,
+    weights_follow: bool = False,
+) -> Any:
+    """A Sequential model from a Keras 3 or legacy model config.
+
+    Args:
+        model_config: ``{'class_name': 'Sequential', 'config': {...}}`` (decoded JSON).
+        custom_objects: The caller's classes by name; default none.
+        safe_mode: Recorded in messages; code in configs is refused either way.
+        label: The file (or ``'the JSON string'``), for messages.
+        weights_follow: Every weight will be read from the file next; build with
+            zeros (see :func:`_zero_initializers`). Default ``False``.
+    """
+    from gpukeras.models import Sequential
+
+    custom = dict(custom_objects or {})
+    check_tree(model_config, custom, safe_mode, label)
+    model_config = plain(model_config)
+    config, entries = _sequential_parts(model_config, label)
+    name = config.get("name")
+    model = Sequential(
+        name=name if isinstance(name, str) else None,
+        trainable=bool(config.get("trainable", True)),
+    )
+    layers = [
+        _build_layer(entry, custom, f"layer #{index} in {label}")
+        for index, entry in enumerate(entries)
+    ]
+    build_config = model_config.get("build_config")
+    build_shape = config.get("build_input_shape")
+    if build_shape is None and isinstance(build_config, dict):
+        build_shape = build_config.get("input_shape")
+    build_shape = _shape_or_none(build_shape, f"build_input_shape in {label}")
+    guard = _zero_initializers(layers) if weights_follow else contextlib.nullcontext()
+    try:
+        with guard:
+            for layer in layers:
+                model.add(layer)
+            if not model.built and build_shape is not None and model.layers:
+                model.build(build_shape)
+    except MemoryError as error:
+        raise FileFormatError(
+            f"Not allowed: the model described in {label} needs more memory than is "
+            f"available ({error})."
+        ) from None
+    except (TypeError, ValueError) as error:
+        raise FileFormatError(f"Cannot build the model described in {label}: {error}") from None
+    return model
+
+
+# -- writing configs --------------------------------------------------------------------------
+def legacy_form(value: Any) -> Any:
+    """Keras's legacy serialization: each object as only ``{"class_name", "config"}``.
+
+    Keras 3 accepts ``batch_input_shape`` and other Keras 2 spellings only in
+    entries of this form; with ``module``/``registered_name``/``build_config``
+    it deserializes strictly.
+    """
+    if isinstance(value, dict):
+        if "class_name" in value and "config" in value:
+            return {"class_name": value["class_name"], "config": legacy_form(value["config"])}
+        return {key: legacy_form(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [legacy_form(item) for item in value]
+    return value
+
+
+def model_config(model: Any) -> dict[str, Any]:
+    """Keras 3's ``{'module', 'class_name', 'config', 'registered_name', 'build_config'}``.
+
+    ``batch_input_shape`` is left out of layer configs (the model's InputLayer
+    entry carries the input shape), because Keras 3 rejects it there.
+    """
+    config = dict(model.get_config())
+    layers = []
+    for entry in config.get("layers", []):
+        entry = dict(entry)
+        if entry.get("class_name") != "InputLayer" and isinstance(entry.get("config"), dict):
+            entry["config"] = {k: v for k, v in entry["config"].items() if k != "batch_input_shape"}
+        layers.append(entry)
+    config["layers"] = layers
+    result: dict[str, Any] = {
+        "module": "keras",
+        "class_name": type(model).__name__,
+        "config": config,
+        "registered_name": None,
+    }
+    if config.get("build_input_shape") is not None:
+        result["build_config"] = {"input_shape": list(config["build_input_shape"])}
+    return result
+
+
+def compile_config(model: Any) -> dict[str, Any] | None:
+    """Keras 3's ``compile_config`` (optimizer as a serialized dict), None if not compiled."""
+    get_compile_config = getattr(model, "get_compile_config", None)
+    optimizer = getattr(model, "optimizer", None)
+    if not callable(get_compile_config) or optimizer is None:
+        return None
+    config = dict(get_compile_config() or {})
+    loss = config.get("loss")
+    if loss is None and getattr(model, "loss", None) is not None:
+        loss = {**losses.serialize(model.loss), "module": "keras.losses", "registered_name": None}
+    return {
+        "optimizer": optimizers.serialize(optimizer),
+        "loss": loss,
+        "loss_weights": config.get("loss_weights"),
+        "metrics": config.get("metrics") or None,
+        "weighted_metrics": None,
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    }
+
+
+def training_config(model: Any) -> dict[str, Any] | None:
+    """Keras's legacy ``training_config``: the optimizer as ``optimizer_config``."""
+    config = compile_config(model)
+    if config is None:
+        return None
+    optimizer = config.pop("optimizer")
+    config["optimizer_config"] = {
+        "class_name": optimizer["class_name"],
+        "config": optimizer["config"],
+    }
+    return legacy_form(config)
+
+
+# -- compiling from a file's config ----------------------------------------------------------
+def _single_output(value: Any) -> Any:
+    """Keras 2 stored per-output lists/dicts; a Sequential has one output."""
+    if isinstance(value, dict) and "class_name" not in value and len(value) == 1:
+        return next(iter(value.values()))
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        return value[0]
+    return value
+
+
+def _optimizer(config: Any) -> Any:
+    if isinstance(config, dict):
+        arguments = dict(config.get("config") or {})
+        for key in _OPTIMIZER_EXTRAS:
+            arguments.pop(key, None)
+        return optimizers.deserialize({"class_name": config.get("class_name"), "config": arguments})
+    return optimizers.get(config)
+
+
+def compile_arguments(config: Any, legacy: bool, custom: dict[str, Any]) -> dict[str, Any]:
+    """``compile`` keyword arguments from a ``training_config`` or ``compile_config``."""
+    if not isinstance(config, dict):
+        raise FileFormatError(f"The compile config must be a dict. Received: {config!r:.200}")
+    config = plain(config)
+    optimizer = config.get("optimizer_config" if legacy else "optimizer")
+    if isinstance(optimizer, dict) and optimizer.get("class_name") in custom:
+        optimizer = custom[optimizer["class_name"]].from_config(optimizer.get("config") or {})
+    arguments: dict[str, Any] = {
+        "optimizer": _optimizer(optimizer) if optimizer is not None else "rmsprop",
+        "loss": _custom_or(_single_output(config.get("loss")), custom),
+        "metrics": _single_output(config.get("metrics")),
+        "loss_weights": config.get("loss_weights"),
+    }
+    if config.get("weighted_metrics") is not None:
+        arguments["weighted_metrics"] = _single_output(config["weighted_metrics"])
+    return arguments
+
+
+def _custom_or(value: Any, custom: dict[str, Any]) -> Any:
+    if isinstance(value, str) and value in custom:
+        return custom[value]
+    if isinstance(value, dict) and value.get("class_name") in custom:
+        return custom[value["class_name"]].from_config(value.get("config") or {})
+    return value
