@@ -1,11 +1,13 @@
 """Helpers users call around a model: seeding, label encoding, normalisation, sessions."""
 
+from gpukeras.utils._file_utils import get_file
 from gpukeras.utils._numerical import normalize, to_categorical
 from gpukeras.utils._random import set_random_seed
 from gpukeras.utils._session import clear_session
 
 __all__ = [
     "clear_session",
+    "get_file",
     "normalize",
     "set_random_seed",
     "to_categorical",
