@@ -172,9 +172,11 @@ class Bidirectional(Layer):
         if self.return_state:
             forward_grad = [grad_y, *state_grads[:half]]
             backward_grad = [grad_y_rev, *state_grads[half:]]
+        for layer in self._directions():
+            layer.needs_input_grad = self.needs_input_grad
         dx = self.forward_layer.backward(forward_grad)
-        dx += self.backward_layer.backward(backward_grad)
-        return dx
+        dx_rev = self.backward_layer.backward(backward_grad)
+        return None if dx is None else dx + dx_rev
 
     def _split_merge_grad(self, grads: list[Any]) -> tuple[Any, Any]:
         if self.merge_mode is None:

@@ -129,6 +129,8 @@ class Embedding(Layer):
             kernels.scatter_add(
                 table_grad, self._ids.reshape(-1), grad.reshape(-1, self.output_dim)
             )
+        if not self.needs_input_grad:
+            return None
         # Ids are discrete: nothing flows back to whatever produced them.
         return xp.zeros(self._input_shape, dtype=grad.dtype)
 

@@ -246,6 +246,8 @@ class RNNBase(Layer):
             xp.matmul(xs.reshape(steps * batch, features).T, flat_dxw, out=self.kernel.grad)
             if self.bias is not None:
                 self._set_input_bias_grad(flat_dxw.sum(axis=0))
+        if not self.needs_input_grad:
+            return None  # first layer of a training step: nothing reads it
         dxs = (flat_dxw @ self.kernel.value.T).reshape(steps, batch, features)
         if self._dropout_mask is not None:
             dxs *= self._dropout_mask

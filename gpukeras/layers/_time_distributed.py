@@ -67,8 +67,9 @@ class TimeDistributed(Layer):
         folded = (
             K.get_array_module(grad).ascontiguousarray(grad).reshape(batch * steps, *grad.shape[2:])
         )
+        self.layer.needs_input_grad = self.needs_input_grad
         dx = self.layer.backward(folded)
-        return dx.reshape(batch, steps, *rest)
+        return None if dx is None else dx.reshape(batch, steps, *rest)
 
     # -- the wrapped layer owns the weights ---------------------------------
     @property
