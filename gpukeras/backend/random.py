@@ -74,15 +74,16 @@ def uniform(shape: tuple[int, ...], dtype: Any = "float32", generator: Any = Non
 
 
 def get_state() -> dict[str, Any]:
-    """A picklable snapshot of both streams, for exact resume."""
-    device = _device_generator()
-    host = host_generator()
-    if backend() == "cupy":
-        raise NotImplementedError("Saving the CuPy random state is not supported yet.")
+    """A JSON-able snapshot of both streams, for exact resume.
+
+    CuPy's device stream (cuRAND) cannot be read back: on CuPy the
+    ``'device'`` entry is ``None`` and :func:`set_state` leaves that stream
+    alone (see :func:`reseed_device`).
+    """
     return {
         "seed": _streams["seed"],
-        "host": host.bit_generator.state,
-        "device": device.bit_generator.state,
+        "host": host_generator().bit_generator.state,
+        "device": generator_state(_device_generator()),
     }
 
 
@@ -90,4 +91,39 @@ def set_state(state: dict[str, Any]) -> None:
     """Restore a snapshot taken by :func:`get_state`."""
     _streams["seed"] = state["seed"]
     host_generator().bit_generator.state = state["host"]
-    _device_generator().bit_generator.state = state["device"]
+    if state["device"] is not None:
+        set_generator_state(_device_generator(), state["device"])
+
+
+def is_generator(value: Any) -> bool:
+    """Whether ``value`` is a device generator (one :func:`device_generator` makes)."""
+    if isinstance(value, numpy.random.Generator):
+        return True
+    return backend() == "cupy" and isinstance(value, array_module().random.RandomState)
+
+
+def generator_state(generator: Any) -> dict[str, Any] | None:
+    """A JSON-able snapshot of a device generator; ``None`` for CuPy's, which hides it."""
+    if isinstance(generator, numpy.random.Generator):
+        return generator.bit_generator.state
+    return None
+
+
+def set_generator_state(generator: Any, state: dict[str, Any]) -> None:
+    """Restore a snapshot taken by :func:`generator_state` (NumPy generators only)."""
+    if not isinstance(generator, numpy.random.Generator):
+        raise ValueError(
+            "Only NumPy generators can be restored from a saved state. "
+            f"Received: a {type(generator).__name__}"
+        )
+    generator.bit_generator.state = state
+
+
+def reseed_device(value: int) -> None:
+    """Restart the global device stream from ``value``.
+
+    Resuming on CuPy uses this instead of :func:`set_state`'s device entry,
+    which CuPy cannot provide.
+    """
+    _streams["device"] = device_generator(value)
+    _streams["device_backend"] = backend()

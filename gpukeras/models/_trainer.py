@@ -22,6 +22,7 @@ from gpukeras._legacy import legacy_arguments
 from gpukeras.callbacks import CallbackList, Logs
 from gpukeras.models import _data
 from gpukeras.models._data import Dataset
+from gpukeras.models._progress import EpochProgress
 from gpukeras.models._step import Step, forward_pass
 
 _COMPILE_EXTRAS = (
@@ -38,6 +39,10 @@ class Trainer:
 
     compiled = False
     stop_training = False
+    # Resuming (see EpochProgress): where the next fit starts, set by a callback
+    # in on_train_begin, and the epoch in progress, which a callback may save.
+    _resume_from: EpochProgress | None = None
+    _epoch_progress: EpochProgress | None = None
 
     def compile(
         self,
@@ -159,11 +164,18 @@ class Trainer:
         )
         validate_at = _validation_epochs(validation_freq)
         self.stop_training = False
+        self._resume_from = None
         callback_list.on_train_begin()
+        resume, self._resume_from = self._resume_from, None
+        if resume is not None:
+            initial_epoch = resume.epoch
         logs: Logs = Logs()
         for epoch in range(initial_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
-            logs = self._train_epoch(step, train, batch_size, steps, shuffle, callback_list)
+            progress = resume if epoch == initial_epoch else None
+            logs = self._train_epoch(
+                step, train, batch_size, steps, shuffle, callback_list, epoch, progress
+            )
             if held_out is not None and validate_at(epoch + 1):
                 val_batch = _data.check_batch_size(
                     validation_batch_size or batch_size, "validation_batch_size"
@@ -175,7 +187,7 @@ class Trainer:
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        if epochs > initial_epoch:
+        if epochs > initial_epoch or resume is not None:
             self.optimizer.finalize_variable_values(self.trainable_weights)  # EMA, as Keras
         callback_list.on_train_end(logs)
         return callback_list.history
@@ -188,27 +200,35 @@ class Trainer:
         steps: int,
         shuffle: bool,
         callback_list: CallbackList,
+        epoch: int,
+        resume: EpochProgress | None = None,
     ) -> Logs:
-        order = K.random.permutation(data.size) if shuffle else None
+        """One epoch; ``resume`` continues an interrupted one (its order, batches done, sums)."""
+        if resume is None or not resume.batches_done:  # a fresh epoch draws its order
+            order = K.random.permutation(data.size) if shuffle else None
+            resume = EpochProgress(epoch, order)
+        progress = self._epoch_progress = resume
         with_batch_logs = callback_list.wants_batch_logs("train")
-        total, seen = None, 0
-        for batch, index in enumerate(_batch_indices(data.size, batch_size, steps, order)):
+        for batch, index in enumerate(_batch_indices(data.size, batch_size, steps, progress.order)):
+            if batch < progress.batches_done:
+                continue  # trained before the interruption; draws nothing
             x, y, weights = data.batch(index)
             size = int(x.shape[0])
             if with_batch_logs:
                 callback_list.on_train_batch_begin(batch, Logs(batch=batch, size=size))
             stats = step.train(x, y, weights)
-            total = stats if total is None else total + stats
-            seen += size
+            progress.total = stats if progress.total is None else progress.total + stats
+            progress.seen += size
+            progress.batches_done = batch + 1
             if with_batch_logs:
                 batch_logs = Logs(batch=batch, size=size)
-                _add_logs(batch_logs, step, total, seen, data)
+                _add_logs(batch_logs, step, progress.total, progress.seen, data)
                 callback_list.on_train_batch_end(batch, batch_logs)
             if self.stop_training:
                 break
         logs = Logs()
-        if total is not None:
-            _add_logs(logs, step, total, seen, data)
+        if progress.total is not None:
+            _add_logs(logs, step, progress.total, progress.seen, data)
         return logs
 
     # -- evaluate ---------------------------------------------------------
