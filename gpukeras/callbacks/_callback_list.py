@@ -16,7 +16,12 @@ _BATCH_HOOKS = {
 
 
 def overrides(callback: Callback, hook: str) -> bool:
-    """Whether ``callback`` replaces the base class's (empty or forwarding) ``hook``."""
+    """Whether ``callback`` replaces the base class's (empty or forwarding) ``hook``.
+
+    A function set on the instance (``LambdaCallback``, ``cb.on_batch_end = f``) counts too.
+    """
+    if hook in getattr(callback, "__dict__", {}):
+        return True
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
 
