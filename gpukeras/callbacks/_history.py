@@ -29,3 +29,17 @@ class History(Callback):
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
         self.model.history = self
+
+    def plot(self, path: Any = "history.png", dpi: int = 100) -> str:
+        """Draw the loss and metric curves (train and val) into a PNG; returns the path.
+
+        See :func:`gpukeras.utils.plot_history`; needs matplotlib
+        (``pip install gpukeras[plot]``).
+
+        Args:
+            path: File to write; default ``'history.png'``.
+            dpi: Resolution; default ``100``.
+        """
+        from gpukeras.utils._plot import plot_history
+
+        return plot_history(self, path, dpi=dpi)

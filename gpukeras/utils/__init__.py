@@ -2,6 +2,7 @@
 
 from gpukeras.utils._file_utils import get_file
 from gpukeras.utils._numerical import normalize, to_categorical
+from gpukeras.utils._plot import plot_history
 from gpukeras.utils._random import set_random_seed
 from gpukeras.utils._session import clear_session
 
@@ -9,6 +10,7 @@ __all__ = [
     "clear_session",
     "get_file",
     "normalize",
+    "plot_history",
     "set_random_seed",
     "to_categorical",
 ]
