@@ -1,5 +1,8 @@
 """A tiny HTTP server on 127.0.0.1 for download tests: nothing touches the internet.
 
+Fixtures: ``site`` (a running server) and ``home`` (an empty gpukeras home, no
+Keras cache, no proxy). Import them into a test module to use them.
+
 ``serve()`` starts one on an ephemeral port in a daemon thread; ``files`` maps URL
 paths to bytes, ``truncated`` paths send a Content-Length larger than the body and
 close early (an interrupted download), anything else is a 404. ``hits`` counts
@@ -13,6 +16,8 @@ import contextlib
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -79,3 +84,22 @@ def closed_port_url(path: str = "/file.bin") -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}{path}"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty gpukeras home; no Keras cache; no proxy between us and 127.0.0.1."""
+    home = tmp_path / "gpukeras-home"
+    monkeypatch.setenv("GPUKERAS_HOME", str(home))
+    monkeypatch.delenv("GPUKERAS_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def site():
+    with serve() as site:
+        yield site

@@ -12,7 +12,12 @@ import zipfile
 import pytest
 
 from gpukeras.utils import get_file
-from tests.local_http import closed_port_url, serve
+from tests import local_http
+from tests.local_http import closed_port_url
+
+# Fixtures shared with the data set tests.
+home = local_http.home
+site = local_http.site
 
 PAYLOAD = b"gpukeras test payload\n" * 100
 CONTROL = re.compile(r"[\r\b\x1b]")
@@ -20,25 +25,6 @@ CONTROL = re.compile(r"[\r\b\x1b]")
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """An empty gpukeras home; no Keras cache; no proxy between us and 127.0.0.1."""
-    home = tmp_path / "gpukeras-home"
-    monkeypatch.setenv("GPUKERAS_HOME", str(home))
-    monkeypatch.delenv("GPUKERAS_DATA_DIR", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    return home
-
-
-@pytest.fixture
-def site():
-    with serve() as site:
-        yield site
 
 
 def leftovers(folder) -> list[str]:

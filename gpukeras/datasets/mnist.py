@@ -1,39 +1,39 @@
-"""MNIST, read from a copy cached on this machine (gpukeras does not download yet)."""
+"""MNIST handwritten digits: 60,000 + 10,000 grayscale 28x28 images (Keras's file)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from gpukeras.datasets._files import DATA_DIR_ENV_VAR, find_cached
+from gpukeras.datasets._files import KERAS_DATASETS_URL, fetch
 
-__all__ = ["MNIST_URL", "load_data"]
+__all__ = ["FILE_HASH", "ORIGIN", "load_data"]
 
-MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+ORIGIN = KERAS_DATASETS_URL + "mnist.npz"
+FILE_HASH = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def load_data(
     path: str = "mnist.npz",
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Load MNIST from a cached ``mnist.npz`` (Keras's file).
+    """Load MNIST, downloading Keras's ``mnist.npz`` on first use (sha256-checked).
 
     Args:
-        path: file name looked for in the cache folders, or an absolute path.
-            Default ``"mnist.npz"``. With ``$GPUKERAS_DATA_DIR`` set, only that folder
-            is searched; otherwise ``~/.keras/datasets`` then ``~/.gpukeras/datasets``.
+        path: file name in the data set cache (``~/.gpukeras/datasets``, or
+            ``$GPUKERAS_DATA_DIR``), or an absolute path of your own copy, read as
+            it is. Default ``"mnist.npz"``.
 
     Returns:
-        ``(x_train, y_train), (x_test, y_test)`` as stored: for the real file uint8
-        images ``(60000, 28, 28)`` / ``(10000, 28, 28)`` and uint8 labels.
+        ``(x_train, y_train), (x_test, y_test)``: uint8 images ``(60000, 28, 28)``
+        and ``(10000, 28, 28)`` with values 0..255, uint8 labels ``(60000,)`` and
+        ``(10000,)`` with values 0..9.
 
     Raises:
-        FileNotFoundError: no cached copy; the message gives the URL to fetch it from
-            and the places it may be put.
+        OSError: the download failed; the message names the URL and where to put
+            the file by hand.
         ValueError: the file lacks one of the arrays x_train, y_train, x_test, y_test.
     """
-    found, looked_at = find_cached(path)
-    if found is None:
-        raise FileNotFoundError(_missing_message(path, looked_at))
+    found = fetch(path, ORIGIN, FILE_HASH)
     with np.load(found, allow_pickle=False) as archive:
         missing = [key for key in _KEYS if key not in archive.files]
         if missing:
@@ -43,11 +43,3 @@ def load_data(
             )
         x_train, y_train, x_test, y_test = (archive[key] for key in _KEYS)
     return (x_train, y_train), (x_test, y_test)
-
-
-def _missing_message(path: str, looked_at: list[str]) -> str:
-    return (
-        f"No cached copy of MNIST ({path!r}); gpukeras does not download data sets yet. "
-        f"Looked at: {', '.join(looked_at)}. Download {MNIST_URL} by hand and save it as "
-        f"{looked_at[0]} (or set {DATA_DIR_ENV_VAR} to the folder that holds it)."
-    )
