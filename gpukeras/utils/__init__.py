@@ -4,12 +4,14 @@ from gpukeras.utils._file_utils import get_file
 from gpukeras.utils._numerical import normalize, to_categorical
 from gpukeras.utils._plot import plot_history
 from gpukeras.utils._random import set_random_seed
+from gpukeras.utils._sequence_utils import pad_sequences
 from gpukeras.utils._session import clear_session
 
 __all__ = [
     "clear_session",
     "get_file",
     "normalize",
+    "pad_sequences",
     "plot_history",
     "set_random_seed",
     "to_categorical",
