@@ -3,6 +3,7 @@
 from gpukeras.utils._file_utils import get_file
 from gpukeras.utils._numerical import normalize, to_categorical
 from gpukeras.utils._plot import plot_history
+from gpukeras.utils._plot_model import plot_model
 from gpukeras.utils._random import set_random_seed
 from gpukeras.utils._sequence_utils import pad_sequences
 from gpukeras.utils._session import clear_session
@@ -13,6 +14,7 @@ __all__ = [
     "normalize",
     "pad_sequences",
     "plot_history",
+    "plot_model",
     "set_random_seed",
     "to_categorical",
 ]
