@@ -160,3 +160,21 @@ class Buffers:
             array = K.array_module().empty(shape, dtype=dtype)
             self._arrays[key] = array
         return array
+
+
+def _is_plain_relu(activation: Any) -> bool:
+    return activation.name == "relu" and activation.has_default_params
+
+
+def activate(activation: Any, z: Any) -> Any:
+    """``activation(z)``; a plain ReLU overwrites ``z`` (its backward only needs the output)."""
+    if _is_plain_relu(activation):
+        return K.get_array_module(z).maximum(z, 0.0, out=z)
+    return activation.forward(z)
+
+
+def activation_backward(activation: Any, z: Any, y: Any, grad: Any) -> Any:
+    """The gradient through ``activation``; a plain ReLU in one pass (``grad * (y > 0)``)."""
+    if _is_plain_relu(activation):
+        return grad * (y > 0)
+    return activation.backward(z, y, grad)

@@ -163,14 +163,16 @@ class Conv2DTranspose(BaseConv):
         z = col2im(patches, g)
         if self.bias is not None:
             z += self.bias.value
-        y = self.activation.forward(z)
+        y = args.activate(self.activation, z)
         self._inputs, self._g, self._z, self._y = inputs, g, z, y
         return args.from_nhwc(y, 2, self.data_format)
 
     def backward(self, grad: Any) -> Any:
         xp = K.get_array_module(grad)
         g = self._g
-        grad_z = self.activation.backward(self._z, self._y, args.to_nhwc(grad, 2, self.data_format))
+        grad_z = args.activation_backward(
+            self.activation, self._z, self._y, args.to_nhwc(grad, 2, self.data_format)
+        )
         rows = im2col(grad_z, g, self._buffers.get("grad_cols", g.cols_shape, grad_z.dtype))
         rows = rows.reshape(len(self._inputs), -1)
         kernel = self.kernel.value.reshape(rows.shape[1], -1)

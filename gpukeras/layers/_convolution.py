@@ -279,15 +279,15 @@ class Conv(BaseConv):
         if self.bias is not None:
             z += self.bias.value
         z = z.reshape(g.batch, g.out_h, g.out_w, self.filters)
-        y = self.activation.forward(z)
+        y = args.activate(self.activation, z)
         self._rows, self._g, self._z, self._y = rows, g, z, y
         return args.from_nhwc(y, self.rank, self.data_format)
 
     def backward(self, grad: Any) -> Any:
         xp = K.get_array_module(grad)
         g = self._g
-        grad_z = self.activation.backward(
-            self._z, self._y, args.to_nhwc(grad, self.rank, self.data_format)
+        grad_z = args.activation_backward(
+            self.activation, self._z, self._y, args.to_nhwc(grad, self.rank, self.data_format)
         )
         grad_z = xp.ascontiguousarray(grad_z).reshape(-1, self.filters)
         if self.trainable:

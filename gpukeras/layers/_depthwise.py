@@ -161,12 +161,14 @@ class DepthwiseConv2D(_DepthwiseBase):
             z += self.bias.value
         g = self._g
         self._z = z.reshape(g.batch, g.out_h, g.out_w, -1)
-        self._y = self.activation.forward(self._z)
+        self._y = args.activate(self.activation, self._z)
         return args.from_nhwc(self._y, 2, self.data_format)
 
     def backward(self, grad: Any) -> Any:
         xp = K.get_array_module(grad)
-        grad_z = self.activation.backward(self._z, self._y, args.to_nhwc(grad, 2, self.data_format))
+        grad_z = args.activation_backward(
+            self.activation, self._z, self._y, args.to_nhwc(grad, 2, self.data_format)
+        )
         grad_z = xp.ascontiguousarray(grad_z).reshape(len(self._rows), -1)
         if self.trainable and self.bias is not None:
             grad_z.sum(axis=0, out=self.bias.grad)
@@ -267,12 +269,14 @@ class SeparableConv2D(_DepthwiseBase):
             z += self.bias.value
         g = self._g
         self._z = z.reshape(g.batch, g.out_h, g.out_w, self.filters)
-        self._y = self.activation.forward(self._z)
+        self._y = args.activate(self.activation, self._z)
         return args.from_nhwc(self._y, 2, self.data_format)
 
     def backward(self, grad: Any) -> Any:
         xp = K.get_array_module(grad)
-        grad_z = self.activation.backward(self._z, self._y, args.to_nhwc(grad, 2, self.data_format))
+        grad_z = args.activation_backward(
+            self.activation, self._z, self._y, args.to_nhwc(grad, 2, self.data_format)
+        )
         grad_z = xp.ascontiguousarray(grad_z).reshape(-1, self.filters)
         pointwise = self.pointwise_kernel.value.reshape(-1, self.filters)
         if self.trainable:

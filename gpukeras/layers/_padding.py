@@ -12,6 +12,7 @@ from gpukeras.layers._serialization import register
 
 def normalize_pairs(value: Any, name: str) -> tuple[tuple[int, int], tuple[int, int]]:
     """An int, 2 ints (symmetric per axis) or 2 pairs as ``((top, bottom), (left, right))``."""
+    given = value
     if args.is_int(value):
         value = (value, value)
     if isinstance(value, (tuple, list)) and len(value) == 2:
@@ -24,7 +25,7 @@ def normalize_pairs(value: Any, name: str) -> tuple[tuple[int, int], tuple[int, 
             return tuple((int(a), int(b)) for a, b in pairs)  # type: ignore[return-value]
     raise ValueError(
         f"`{name}` must be a non-negative int, a tuple of 2 non-negative ints, or a tuple of "
-        f"2 tuples of 2 non-negative ints. Received: {name}={value!r}"
+        f"2 tuples of 2 non-negative ints. Received: {name}={given!r}"
     )
 
 

@@ -137,18 +137,32 @@ class BasePooling(Layer):
         grad4 = args.to_nhwc(grad, self.rank, self.data_format)
         grad_padded = xp.zeros(self._padded.shape, dtype=grad4.dtype)
         if self.reduce == "max":
-            unclaimed = xp.ones(self._out.shape, dtype=bool)
-            for rows, cols in self._offsets:
-                first = (self._padded[:, rows, cols] == self._out) & unclaimed
-                unclaimed &= ~first
-                grad_padded[:, rows, cols] += grad4 * first
+            self._max_backward(xp, grad4, grad_padded)
         else:
             share = grad4 * self._scale
             for rows, cols in self._offsets:
                 grad_padded[:, rows, cols] += share
         top, _, left, _ = self._pads
         grad_x = grad_padded[:, top : top + self._in_shape[1], left : left + self._in_shape[2]]
-        return args.from_nhwc(xp.ascontiguousarray(grad_x), self.rank, self.data_format)
+        if grad_x.shape != grad_padded.shape:
+            grad_x = xp.ascontiguousarray(grad_x)
+        return args.from_nhwc(grad_x, self.rank, self.data_format)
+
+    def _max_backward(self, xp: Any, grad4: Any, grad_padded: Any) -> None:
+        """Each window's gradient to its first maximum: ``remaining`` loses it once taken."""
+        disjoint = all(stride >= size for size, stride in zip(*self._window()))
+        remaining = grad4.copy()
+        share = None if disjoint else xp.empty_like(remaining)
+        last = len(self._offsets) - 1
+        for k, (rows, cols) in enumerate(self._offsets):
+            hits = self._padded[:, rows, cols] == self._out
+            # Windows that do not overlap write each input pixel once: no read-add needed.
+            target = grad_padded[:, rows, cols] if disjoint else share
+            xp.multiply(remaining, hits, out=target)
+            if not disjoint:
+                grad_padded[:, rows, cols] += share
+            if k < last:
+                remaining -= target
 
     def get_config(self) -> dict[str, Any]:
         return {
