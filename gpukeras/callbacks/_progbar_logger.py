@@ -1,10 +1,12 @@
 """Progress output for fit/evaluate/predict: ``Progbar`` and the ``ProgbarLogger`` callback.
 
 Keras 3's look: ``  37/469 ━━━━━━━━━━━━━━━━━━━━ 3s 8ms/step - loss: 0.6717``.
-Unlike Keras, the bar is redrawn in place only on a terminal (or a Jupyter
-kernel). Into a file or pipe it writes plain lines without control
-characters, one per epoch, and a logger never reads batch logs there, so a
-file-logged ``fit`` costs no device sync per batch.
+Unlike Keras, the bar is redrawn in place only on a terminal (with colours)
+or in a Jupyter notebook (carriage-return redraws, no ANSI colour codes, which notebook
+front ends and their saved outputs do not all render). Into a file or pipe it
+writes plain lines without control characters, one per epoch, and a logger
+never reads batch logs there, so a file-logged ``fit`` costs no device sync per
+batch.
 """
 
 from __future__ import annotations
@@ -49,15 +51,27 @@ def print_line(message: str) -> None:
     _write(f"{prefix}{message}\n")
 
 
-def _dynamic_display() -> bool:
-    """Whether stdout redraws lines in place: a terminal or a Jupyter kernel."""
+def _in_notebook() -> bool:
+    """Whether stdout is a Jupyter kernel's output stream (not a file it was redirected to)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    return type(sys.stdout).__module__.split(".")[0] == "ipykernel"
+
+
+def _display_mode() -> str:
+    """``'terminal'`` (redraw, colours), ``'notebook'`` (redraw, no colours) or ``'plain'``."""
     isatty = getattr(sys.stdout, "isatty", None)
     try:
         if isatty is not None and isatty():
-            return True
+            return "terminal"
     except ValueError:  # closed stream
-        return False
-    return "ipykernel" in sys.modules
+        return "plain"
+    return "notebook" if _in_notebook() else "plain"
+
+
+def _dynamic_display() -> bool:
+    """Whether stdout redraws lines in place: a terminal or a Jupyter notebook."""
+    return _display_mode() != "plain"
 
 
 def format_value(value: Any) -> str:
@@ -124,7 +138,9 @@ class Progbar:
         self.unit_name = unit_name
         self._stateful = None if stateless_metrics is not None else set(stateful_metrics or ())
         self._stateless = set(stateless_metrics) if stateless_metrics is not None else None
-        self.dynamic = _dynamic_display()
+        mode = _display_mode()
+        self.dynamic = mode != "plain"
+        self.colour = mode == "terminal"
         self._values: dict[str, list[float]] = {}  # name -> [weighted sum, weight]
         self._seen_so_far = 0
         self._start = time.time()
@@ -214,7 +230,7 @@ class Progbar:
         global _open_line_stream
         if not self.dynamic and not finalize:
             return
-        colour = self.dynamic
+        colour = self.colour
         bold, reset = (_BOLD, _RESET) if colour else ("", "")
         known = self.target is not None and self.target > 0
         if known:
