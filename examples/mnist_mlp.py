@@ -1,8 +1,9 @@
 """Train a multilayer perceptron on handwritten digits and report its test accuracy.
 
 By default it trains on the 8x8 UCI digits shipped with gpukeras (no download, a few
-seconds on a CPU). With --mnist it trains on real MNIST, read from a cached mnist.npz
-(see gpukeras.datasets.mnist.load_data for where to put it).
+seconds on a CPU). With --mnist it trains on real MNIST, downloaded on first use into
+~/.gpukeras/datasets (see gpukeras.datasets.mnist.load_data); --mnist-file PATH reads a
+copy of your own instead.
 
     python examples/mnist_mlp.py [--epochs 20] [--batch-size 32] [--seed 1] [--mnist]
 
@@ -12,6 +13,7 @@ Set GPUKERAS_BACKEND=numpy or cupy to choose where the arrays live (default: aut
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import gpukeras as keras
@@ -27,16 +29,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     parser.add_argument("--batch-size", type=int, default=32, help="samples per step (default 32)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument(
-        "--mnist", action="store_true", help="train on a cached MNIST instead of the digits"
-    )
+    parser.add_argument("--mnist", action="store_true", help="train on MNIST instead of the digits")
+    parser.add_argument("--mnist-file", help="with --mnist: read this mnist.npz, not the cache")
     return parser.parse_args()
 
 
-def load(use_mnist: bool):
+def load(use_mnist: bool, mnist_file: str | None = None):
     """Flattened float32 images scaled to [0, 1] and one-hot labels."""
     if use_mnist:
-        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+        path = os.path.abspath(mnist_file) if mnist_file else "mnist.npz"
+        (x_train, y_train), (x_test, y_test) = mnist.load_data(path)
         brightest = 255.0
     else:
         (x_train, y_train), (x_test, y_test) = digits.load_data()
@@ -65,7 +67,7 @@ def build_model(num_features: int, hidden_units: int) -> Sequential:
 def main() -> None:
     args = parse_args()
     keras.utils.set_random_seed(args.seed)
-    (x_train, y_train), (x_test, y_test) = load(args.mnist)
+    (x_train, y_train), (x_test, y_test) = load(args.mnist, args.mnist_file)
     name = "MNIST" if args.mnist else "UCI digits (8x8)"
     print(
         f"{name}: {len(x_train)} training and {len(x_test)} test images, backend "

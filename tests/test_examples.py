@@ -54,7 +54,7 @@ def test_mnist_mlp_options_and_mnist_from_cache(tmp_path):
     )
     output = run_example(
         "mnist_mlp.py", "--mnist", "--epochs", "2", "--batch-size", "16", "--seed", "3",
-        env={"GPUKERAS_DATA_DIR": str(tmp_path)},
+        "--mnist-file", str(tmp_path / "mnist.npz"),
     )  # fmt: skip
     assert "MNIST: 64 training and 16 test images" in output
     assert "Epoch 2/2" in output and "Epoch 3/" not in output
