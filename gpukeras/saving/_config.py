@@ -261,9 +261,14 @@ def _sequential_parts(model_config: Any, label: str) -> tuple[dict[str, Any], li
             f"'config'. Received: {model_config!r:.200}"
         )
     class_name = model_config["class_name"]
+    if not isinstance(class_name, str):
+        raise FileFormatError(
+            f"Invalid model config in {label}: 'class_name' must be a string. "
+            f"Received: class_name={class_name!r:.100}"
+        )
     if class_name != "Sequential":
         raise FileFormatError(
-            f"{label} holds a {class_name!r} model; gpukeras can only load Sequential "
+            f"{label} holds a {class_name!r:.100} model; gpukeras can only load Sequential "
             "models (functional and subclassed models are not supported yet)."
         )
     config = model_config.get("config")

@@ -125,7 +125,9 @@ def translated_errors(label: str) -> Iterator[None]:
             f"Not allowed: loading {label} needs more memory than is available ({error})."
         ) from None
     except READ_ERRORS as error:
-        raise FileFormatError(f"Invalid file {label}: {type(error).__name__}: {error}") from None
+        raise FileFormatError(
+            f"Invalid or damaged file {label}: {type(error).__name__}: {error}"
+        ) from None
 
 
 # -- walking names ------------------------------------------------------------------------
