@@ -119,3 +119,23 @@ def test_batchnorm_bodies_match_numpy(tmp_path):
         _pointer(got),
     )  # fmt: skip
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("channels", [3, 8])
+@pytest.mark.parametrize("g_args", [(0, 0), (1, 2)], ids=["valid", "padded"])
+def test_numpy_im2col_paths_match_a_direct_gather(channels, g_args):
+    """Few channels copy per kernel offset, many copy one windows view: same rows."""
+    top, left = g_args
+    g = ConvGeometry(2, 6, 7, channels, 3, 2, 2, 1, 1, 2, top, left, 3, 5)
+    x = np.random.default_rng(2).normal(size=g.input_shape).astype(np.float32)
+    padded = np.zeros((2, 6 + 2 * top + 2, 7 + 2 * left + 4, channels), np.float32)
+    padded[:, top : top + 6, left : left + 7] = x
+    expected = np.empty(g.cols_shape, np.float32)
+    for oh in range(g.out_h):
+        for ow in range(g.out_w):
+            for kh in range(3):
+                for kw in range(2):
+                    expected[:, oh, ow, kh, kw] = padded[:, oh * 2 + kh, ow + 2 * kw]
+    got = np.full(g.cols_shape, np.nan, np.float32)
+    im2col_op.numpy_twin(x, *g.scalars(), got)
+    np.testing.assert_array_equal(got, expected)

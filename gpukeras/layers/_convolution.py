@@ -15,7 +15,12 @@ from typing import Any
 from gpukeras import activations, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras._legacy import legacy_arguments, warn_user
-from gpukeras.backend.kernels.conv import ConvGeometry, col2im, im2col
+from gpukeras.backend.kernels.conv import (
+    ConvGeometry,
+    col2im,
+    im2col,
+    input_gradient_by_offsets,
+)
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
@@ -294,9 +299,14 @@ class Conv(BaseConv):
             self._kernel_gradient(grad_z)
             if self.bias is not None:
                 grad_z.sum(axis=0, out=self.bias.grad)
-        grad_rows = self._buffers.get("grad_cols", self._rows.shape, grad_z.dtype)
-        self._multiply_transposed(grad_z, grad_rows)
-        grad_x = col2im(grad_rows, g)
+        if self.groups == 1 and g.channels >= 8 and K.backend() == "numpy":
+            kernel = self.kernel.value.reshape(g.kernel_h, g.kernel_w, g.channels, self.filters)
+            part = self._buffers.get("grad_part", (len(grad_z), g.channels), grad_z.dtype)
+            grad_x = input_gradient_by_offsets(grad_z, kernel, g, part)
+        else:
+            grad_rows = self._buffers.get("grad_cols", self._rows.shape, grad_z.dtype)
+            self._multiply_transposed(grad_z, grad_rows)
+            grad_x = col2im(grad_rows, g)
         return args.from_nhwc(grad_x, self.rank, self.data_format)
 
     # -- the GEMMs (one per group) ----------------------------------------

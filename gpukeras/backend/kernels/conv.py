@@ -21,11 +21,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy
+from numpy.lib.stride_tricks import as_strided
 
 from gpukeras.backend._select import backend, get_array_module
 from gpukeras.backend.kernels._op import ElementwiseOp
 
-__all__ = ["ConvGeometry", "col2im", "im2col", "im2col_op", "col2im_op"]
+__all__ = [
+    "ConvGeometry",
+    "col2im",
+    "col2im_op",
+    "im2col",
+    "im2col_op",
+    "input_gradient_by_offsets",
+]
 
 
 @dataclass(frozen=True)
@@ -158,9 +166,8 @@ def _offset_taps(g: ConvGeometry, kh: int, kw: int) -> tuple[slice, slice, slice
     return slice(r0, r1), slice(c0, c1), in_rows, in_cols
 
 
-def _im2col_numpy(x: Any, *args: Any) -> None:
-    *scalars, cols = args
-    g = _geometry_from_scalars(x.shape[0], scalars)
+def _im2col_by_offsets(x: Any, g: ConvGeometry, cols: Any) -> None:
+    """One strided copy per kernel offset: best when rows are short (few channels)."""
     padded = any((g.pad_top, g.pad_left, g.pad_bottom, g.pad_right))
     for kh in range(g.kernel_h):
         for kw in range(g.kernel_w):
@@ -174,6 +181,32 @@ def _im2col_numpy(x: Any, *args: Any) -> None:
                 target[:, :, out_cols.stop :] = 0
             if in_rows.stop > in_rows.start:
                 target[:, out_rows, out_cols, :] = x[:, in_rows, in_cols, :]
+
+
+def _im2col_numpy(x: Any, *args: Any) -> None:
+    *scalars, cols = args
+    g = _geometry_from_scalars(x.shape[0], scalars)
+    if g.channels < 8:
+        _im2col_by_offsets(x, g, cols)
+        return
+    if any((g.pad_top, g.pad_left, g.pad_bottom, g.pad_right)):
+        padded = numpy.zeros(
+            (g.batch, g.pad_top + g.height + g.pad_bottom, g.pad_left + g.width + g.pad_right,
+             g.channels),
+            dtype=x.dtype,
+        )  # fmt: skip
+        padded[:, g.pad_top : g.pad_top + g.height, g.pad_left : g.pad_left + g.width] = x
+        x = padded
+    # One strided copy of a windows view: the rows buffer is written once, in order (a copy
+    # per kernel offset would stream the whole buffer kh*kw times).
+    sn, sh, sw, sc = x.strides
+    windows = as_strided(
+        x,
+        shape=g.cols_shape,
+        strides=(sn, sh * g.stride_h, sw * g.stride_w, sh * g.dilation_h, sw * g.dilation_w, sc),
+        writeable=False,
+    )
+    numpy.copyto(cols, windows)
 
 
 def _col2im_numpy(cols: Any, *args: Any) -> None:
@@ -240,3 +273,29 @@ def _kernel_scalars(g: ConvGeometry) -> tuple[Any, ...]:
     if backend() == "cupy":
         return tuple(numpy.int32(s) for s in g.scalars())
     return g.scalars()
+
+
+def input_gradient_by_offsets(grad_rows: Any, kernel: Any, g: ConvGeometry, part: Any) -> Any:
+    """NumPy: ``col2im(grad_rows @ kernel.T)`` without the ``(rows, kh*kw*C)`` intermediate.
+
+    For each kernel offset, one GEMM ``grad_rows @ kernel[kh, kw].T`` (into ``part``, shape
+    ``(rows, C)``) is added straight onto the input pixels that offset read. With many
+    channels this beats one big GEMM plus a col2im that would stream the big intermediate
+    kh*kw times.
+
+    Args:
+        grad_rows: ``(N*OH*OW, F)`` gradient w.r.t. the convolution's output.
+        kernel: ``(KH, KW, C, F)``.
+        g: The convolution's geometry.
+        part: Scratch buffer ``(N*OH*OW, C)``.
+    """
+    grad_x = numpy.zeros(g.input_shape, dtype=grad_rows.dtype)
+    part_pixels = part.reshape(g.batch, g.out_h, g.out_w, g.channels)
+    for kh in range(g.kernel_h):
+        for kw in range(g.kernel_w):
+            out_rows, out_cols, in_rows, in_cols = _offset_taps(g, kh, kw)
+            if in_rows.stop <= in_rows.start:
+                continue
+            numpy.matmul(grad_rows, kernel[kh, kw].T, out=part)
+            grad_x[:, in_rows, in_cols] += part_pixels[:, out_rows, out_cols]
+    return grad_x
