@@ -23,17 +23,9 @@ import subprocess
 import sys
 import time
 
+from _harness import pin  # one core, one BLAS/XLA thread (shared with bench_cnn.py)
+
 VOCAB, EMBED, UNITS, CLASSES, LENGTH, BATCH = 1000, 64, 128, 10, 50, 128
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def pin(core: int | None) -> None:
-    """One core, one BLAS thread: set before NumPy/PyTorch load their BLAS."""
-    for name in _THREAD_VARS:
-        os.environ[name] = "1"
-    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    if core is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {core})
 
 
 def data(steps: int):
