@@ -423,7 +423,8 @@ class Orthogonal(_RandomInitializer):
         q *= numpy.where(numpy.diag(r) < 0.0, -1.0, 1.0)
         if rows < cols:
             q = q.T
-        return (self.gain * q).reshape(shape).astype(resolved)
+        # astype(order="C"): the transposed QR factor is Fortran-ordered otherwise.
+        return (self.gain * q).reshape(shape).astype(resolved, order="C")
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "gain": self.gain}

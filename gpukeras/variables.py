@@ -26,7 +26,8 @@ class Variable:
         trainable: bool = True,
         regularizer: Any = None,
     ) -> None:
-        self.value = K.to_device(value)
+        # C order: layers write gradients into zeros_like(value) with `out=`.
+        self.value = K.array_module().ascontiguousarray(K.to_device(value))
         self.name = name
         self.path = path or name
         self.trainable = trainable

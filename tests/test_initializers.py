@@ -285,3 +285,8 @@ def test_bad_identifiers_and_arguments_are_rejected():
         initializers.RandomUniform()((2,), dtype="int32")
     with pytest.raises(ValueError, match="cannot fill"):
         initializers.Constant([1.0, 2.0, 3.0])((2, 2))
+
+
+def test_orthogonal_weights_are_c_contiguous():
+    wide = initializers.Orthogonal(seed=1)((3, 8))
+    assert wide.flags["C_CONTIGUOUS"]
