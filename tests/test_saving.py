@@ -249,7 +249,6 @@ def test_full_model_layout(tmp_path):
         # Legacy serialization (what Keras 3's HDF5 loader accepts): only class_name + config.
         for entry in config["config"]["layers"]:
             assert set(entry) == {"class_name", "config"}
-        assert "module" not in file.attrs["model_config"]
         training = json.loads(file.attrs["training_config"])
         assert training["loss"] == "mse"
         assert training["optimizer_config"]["class_name"] == "Adam"
@@ -316,6 +315,42 @@ def test_load_keras_models_predict_as_keras_did(name, inputs, outputs, backend_n
     predictions = model.predict(KERAS[inputs], verbose=0)
     np.testing.assert_allclose(predictions, KERAS[outputs], rtol=1e-5, atol=1e-6)
     assert model.compiled and model.optimizer.iterations > 0
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+@pytest.mark.parametrize("kind", ["conv", "rnn"])
+def test_nested_and_non_trainable_weights_both_ways(tmp_path, kind, suffix, backend_name):
+    """Conv2D/BatchNormalization and Embedding/Bidirectional(LSTM)/GRU: Keras nests RNN
+    weights in ``cell`` and wrapper subgroups; gpukeras reads and writes the same."""
+    model = load_model(os.path.join(FIXTURES, f"keras_{kind}{suffix}"))
+    expected = KERAS[kind]
+    np.testing.assert_allclose(
+        model.predict(KERAS[f"x_{kind}"], verbose=0), expected, rtol=1e-5, atol=1e-6
+    )
+    for name in ("again.keras", "again.h5"):
+        model.save(tmp_path / name)
+        np.testing.assert_allclose(
+            load_model(tmp_path / name).predict(KERAS[f"x_{kind}"], verbose=0),
+            expected,
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    model.save_weights(tmp_path / "again.weights.h5")
+    fresh = load_model(os.path.join(FIXTURES, f"keras_{kind}{suffix}"), compile=False)
+    randomize(fresh)
+    fresh.load_weights(tmp_path / "again.weights.h5")
+    assert_same_weights(fresh.get_weights(), model.get_weights())
+
+
+def test_keras3_layout_of_nested_layers(tmp_path):
+    model = load_model(os.path.join(FIXTURES, "keras_rnn.keras"))
+    model.save_weights(tmp_path / "m.weights.h5")
+    with h5py.File(tmp_path / "m.weights.h5", "r") as file:
+        layers = file["layers"]
+        for direction in ("forward_layer", "backward_layer"):
+            assert len(layers[f"bidirectional/{direction}/cell/vars"]) == 3
+            assert len(layers[f"bidirectional/{direction}/vars"]) == 0
+        assert len(layers["gru/cell/vars"]) == 3 and len(layers["embedding/vars"]) == 1
 
 
 @pytest.mark.parametrize("name", ["keras_mixed.h5", "keras_mixed.keras"])
@@ -408,17 +443,18 @@ _KERAS_CHECK = textwrap.dedent(
     """
     import sys, numpy as np, keras
     folder = sys.argv[1]
-    expected = np.load(folder + "/expected.npz")
-    for name in ("m.h5", "m.keras"):
-        model = keras.models.load_model(folder + "/" + name)
+    for kind in ("mixed", "rnn"):
+        expected = np.load(f"{folder}/{kind}.npz")
+        for name in (f"{kind}.h5", f"{kind}.keras"):
+            model = keras.models.load_model(f"{folder}/{name}")
+            np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["y"],
+                                       rtol=1e-5, atol=1e-6)
+            assert int(model.optimizer.iterations) == int(expected["iterations"]), name
+        model.load_weights(f"{folder}/{kind}.weights.h5")
         np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["y"],
                                    rtol=1e-5, atol=1e-6)
-        assert int(model.optimizer.iterations) == int(expected["iterations"]), name
-        assert float(model.optimizer.momentum) == 0.9
-    model.load_weights(folder + "/m.weights.h5")
-    np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["y"],
-                               rtol=1e-5, atol=1e-6)
-    print("keras read all three files")
+    assert float(keras.models.load_model(f"{folder}/mixed.h5").optimizer.momentum) == 0.9
+    print("keras read all files")
     """
 )
 
@@ -427,19 +463,25 @@ _KERAS_CHECK = textwrap.dedent(
     not KERAS_PYTHON, reason="set GPUKERAS_KERAS_PYTHON to a Python with keras 3 installed"
 )
 def test_real_keras_loads_gpukeras_files(tmp_path):
-    model = make_mixed_model()
-    x = np.random.default_rng(3).random((8, 2, 3), dtype="float32")
     y = np.eye(2, dtype="float32")[np.arange(8) % 2]
-    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-    model.save(tmp_path / "m.h5")
-    model.save(tmp_path / "m.keras")
-    model.save_weights(tmp_path / "m.weights.h5")
-    np.savez(
-        tmp_path / "expected.npz",
-        x=x,
-        y=model.predict(x, verbose=0),
-        iterations=model.optimizer.iterations,
-    )
+    mixed = make_mixed_model()
+    rnn = load_model(os.path.join(FIXTURES, "keras_rnn.keras"))
+    inputs = {
+        "mixed": np.random.default_rng(3).random((8, 2, 3), dtype="float32"),
+        "rnn": np.random.default_rng(4).integers(0, 10, (8, 5)).astype("int32"),
+    }
+    for kind, model in (("mixed", mixed), ("rnn", rnn)):
+        x = inputs[kind]
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+        model.save(tmp_path / f"{kind}.h5")
+        model.save(tmp_path / f"{kind}.keras")
+        model.save_weights(tmp_path / f"{kind}.weights.h5")
+        np.savez(
+            tmp_path / f"{kind}.npz",
+            x=x,
+            y=model.predict(x, verbose=0),
+            iterations=model.optimizer.iterations,
+        )
     environment = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")}
     result = subprocess.run(
         [KERAS_PYTHON, "-c", _KERAS_CHECK, str(tmp_path)],
@@ -449,7 +491,7 @@ def test_real_keras_loads_gpukeras_files(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "keras read all three files" in result.stdout
+    assert "keras read all files" in result.stdout
 
 
 # -- clear errors -----------------------------------------------------------------------------

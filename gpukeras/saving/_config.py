@@ -383,20 +383,21 @@ def model_from_config(
 
 
 # -- writing configs --------------------------------------------------------------------------
-def legacy_form(value: Any) -> Any:
-    """Keras's legacy serialization: each object as only ``{"class_name", "config"}``.
+def legacy_model_config(model: Any) -> dict[str, Any]:
+    """The model config as Keras writes it into legacy ``.h5`` files.
 
-    Keras 3 accepts ``batch_input_shape`` and other Keras 2 spellings only in
-    entries of this form; with ``module``/``registered_name``/``build_config``
-    it deserializes strictly.
+    The model and each layer entry are ``{"class_name", "config"}`` only: Keras 3
+    accepts ``batch_input_shape`` and other Keras 2 spellings in entries of this
+    form, while one with ``module``/``build_config`` is deserialized strictly.
+    Objects nested inside a layer's config (initializers, a wrapper's inner
+    layer) keep Keras 3's full form, as Keras writes them; its wrappers need it.
     """
-    if isinstance(value, dict):
-        if "class_name" in value and "config" in value:
-            return {"class_name": value["class_name"], "config": legacy_form(value["config"])}
-        return {key: legacy_form(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [legacy_form(item) for item in value]
-    return value
+    config = dict(model.get_config())
+    config["layers"] = [
+        {"class_name": entry["class_name"], "config": entry["config"]}
+        for entry in config.get("layers", [])
+    ]
+    return {"class_name": type(model).__name__, "config": config}
 
 
 def model_config(model: Any) -> dict[str, Any]:
@@ -456,7 +457,7 @@ def training_config(model: Any) -> dict[str, Any] | None:
         "class_name": optimizer["class_name"],
         "config": optimizer["config"],
     }
-    return legacy_form(config)
+    return config
 
 
 # -- compiling from a file's config ----------------------------------------------------------

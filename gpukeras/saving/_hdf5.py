@@ -91,10 +91,24 @@ def write_legacy_weights(group: h5py.Group, model: Any) -> None:
     for layer in sorted(layers, key=lambda item: item.name):
         layer_group = group.create_group(layer.name)
         variables = list(layer.weights)
-        names = [f"{layer.name}/{variable.name}:0" for variable in variables]
+        names = _unique([f"{variable.path}:0" for variable in variables])
         write_string_list(layer_group, "weight_names", names)
         for name, variable in zip(names, variables, strict=True):
             layer_group.create_dataset(name, data=variable.numpy())
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Names made distinct (wrappers' inner layers may repeat a variable path)."""
+    seen: set[str] = set()
+    result = []
+    for name in names:
+        candidate, count = name, 0
+        while candidate in seen:
+            count += 1
+            candidate = f"{name}_{count}"
+        seen.add(candidate)
+        result.append(candidate)
+    return result
 
 
 def write_keras3_weights(file: h5py.File, model: Any) -> None:
@@ -102,10 +116,7 @@ def write_keras3_weights(file: h5py.File, model: Any) -> None:
     layers = saved_layers(model)
     layers_group = file.create_group("layers")
     for key, layer in zip(_keras3_keys(layers), layers, strict=True):
-        variables_group = layers_group.create_group(key).create_group("vars")
-        variables_group.attrs["name"] = layer.name
-        for index, variable in enumerate(layer.weights):
-            variables_group.create_dataset(str(index), data=variable.numpy())
+        _write_keras3_layer(layers_group.create_group(key), layer)
     optimizer = _built_optimizer(model)
     if optimizer is not None:
         variables_group = file.create_group("optimizer").create_group("vars")
@@ -115,6 +126,46 @@ def write_keras3_weights(file: h5py.File, model: Any) -> None:
         for key, value in store.items():
             variables_group.create_dataset(key, data=value)
     file.create_group("vars").attrs["name"] = getattr(model, "name", "sequential")
+
+
+# Where Keras 3 keeps a layer's own variables, relative to the layer's group, when not in
+# "vars": its recurrent layers hold them in a cell. A layer class may say so itself with a
+# ``keras3_variables_group`` attribute.
+_KERAS3_VARIABLE_GROUPS = {"LSTM": "cell/vars", "GRU": "cell/vars", "SimpleRNN": "cell/vars"}
+
+
+def _sublayers(layer: Any) -> list[tuple[str, Any]]:
+    """Layers held in public attributes (wrappers' inner layers): Keras saves each in a
+    subgroup named after the attribute (``forward_layer``, ``layer``...)."""
+    from gpukeras.layers import Layer
+
+    return [
+        (name, value)
+        for name, value in vars(layer).items()
+        if isinstance(value, Layer) and not name.startswith("_") and value.weights
+    ]
+
+
+def _own_variables(layer: Any, sublayers: list[tuple[str, Any]]) -> list[Any]:
+    inner = {id(variable) for _, sub in sublayers for variable in sub.weights}
+    return [variable for variable in layer.weights if id(variable) not in inner]
+
+
+def _own_group_path(layer: Any) -> str:
+    declared = getattr(layer, "keras3_variables_group", None)
+    return declared or _KERAS3_VARIABLE_GROUPS.get(type(layer).__name__, "vars")
+
+
+def _write_keras3_layer(group: h5py.Group, layer: Any) -> None:
+    """One layer in Keras 3's layout: own variables, then one subgroup per inner layer."""
+    sublayers = _sublayers(layer)
+    group.create_group("vars").attrs["name"] = layer.name
+    own_group = group.require_group(_own_group_path(layer))
+    own_group.attrs["name"] = layer.name
+    for index, variable in enumerate(_own_variables(layer, sublayers)):
+        own_group.create_dataset(str(index), data=variable.numpy())
+    for name, sub in sublayers:
+        _write_keras3_layer(group.create_group(name), sub)
 
 
 def write_optimizer_weights(file: h5py.File, model: Any) -> None:
@@ -148,8 +199,7 @@ def write_legacy_model(file: h5py.File, model: Any) -> None:
     file.attrs["keras_version"] = KERAS_VERSION
     file.attrs["gpukeras_version"] = gpukeras.__version__
     file.attrs["backend"] = K.backend()
-    model_config = {"class_name": type(model).__name__, "config": model.get_config()}
-    file.attrs["model_config"] = _json_bytes(_config.legacy_form(model_config))
+    file.attrs["model_config"] = _json_bytes(_config.legacy_model_config(model))
     training_config = _config.training_config(model)
     if training_config is not None:
         file.attrs["training_config"] = _json_bytes(training_config)
@@ -268,17 +318,15 @@ def _check_count(index: int, layer: Any, saved_name: str, saved_count: int) -> N
 def keras3_plan(
     file: h5py.Group, model: Any, budget: Budget, skip_mismatch: bool, label: str
 ) -> list[_Pair]:
-    """Pair each model weight with ``layers/<key>/vars/<i>`` (Keras 3 keys)."""
+    """Pair each model weight with its ``layers/<key>/...vars/<i>`` dataset (Keras 3 keys)."""
     layers = saved_layers(model)
     keys = _keras3_keys(layers)
     layers_group = safe.safe_group(file, "layers")
-    unexpected = []
-    for key in layers_group:
-        if key in keys:
-            continue
-        variables = _variables_group_or_none(layers_group, key)
-        if variables is not None and len(variables):
-            unexpected.append(key)
+    unexpected = [
+        key
+        for key in layers_group
+        if key not in keys and _holds_datasets(safe.safe_group(layers_group, key))
+    ]
     if unexpected:
         raise FileFormatError(
             f"The weights file {label} holds weights for layers the model does not have: "
@@ -289,29 +337,70 @@ def keras3_plan(
         variables = list(layer.weights)
         if not variables:
             continue
+        where = f"Layer #{index} '{layer.name}' (group 'layers/{key}' in {label})"
         if not safe.has_entry(layers_group, key):
             raise FileFormatError(
                 f"Layer #{index} '{layer.name}' expects {len(variables)} weight(s) "
                 f"{[tuple(v.shape) for v in variables]}, but {label} has no group "
                 f"'layers/{key}/vars'."
             )
-        variables_group = safe.safe_group(layers_group, f"{key}/vars")
-        if len(variables_group) != len(variables):
-            raise FileFormatError(
-                f"Layer #{index} '{layer.name}' expected {len(variables)} variables "
-                f"{[tuple(v.shape) for v in variables]}, but received "
-                f"{len(variables_group)} variables during loading from {label}."
-            )
-        datasets = [
-            safe.safe_dataset(variables_group, str(i), budget) for i in range(len(variables))
-        ]
+        found = _keras3_layer_datasets(safe.safe_group(layers_group, key), layer, budget, where)
+        datasets = [found[id(variable)] for variable in variables]
         plan.extend(_checked_pairs(index, layer, datasets, skip_mismatch))
     return plan
 
 
-def _variables_group_or_none(layers_group: h5py.Group, key: str) -> h5py.Group | None:
-    group = safe.safe_group(layers_group, key)
-    return safe.safe_group(group, "vars") if safe.has_entry(group, "vars") else None
+def _holds_datasets(group: h5py.Group) -> bool:
+    found: list[str] = []
+    group.visititems(
+        lambda name, item: found.append(name) if isinstance(item, h5py.Dataset) else None
+    )
+    return bool(found)
+
+
+def _keras3_layer_datasets(
+    group: h5py.Group, layer: Any, budget: Budget, where: str
+) -> dict[int, h5py.Dataset]:
+    """``id(variable) -> dataset`` for a layer and, recursively, its inner layers."""
+    sublayers = _sublayers(layer)
+    own = _own_variables(layer, sublayers)
+    found: dict[int, h5py.Dataset] = {}
+    if own:
+        variables_group = _own_variables_group(group, layer, where, own)
+        if len(variables_group) != len(own):
+            raise FileFormatError(
+                f"{where} expected {len(own)} variables {[tuple(v.shape) for v in own]}, "
+                f"but received {len(variables_group)} variables during loading."
+            )
+        for index, variable in enumerate(own):
+            found[id(variable)] = safe.safe_dataset(variables_group, str(index), budget)
+    for name, sub in sublayers:
+        if not safe.has_entry(group, name):
+            raise FileFormatError(f"{where}: no group {name!r} for inner layer '{sub.name}'.")
+        found.update(_keras3_layer_datasets(safe.safe_group(group, name), sub, budget, where))
+    return found
+
+
+def _own_variables_group(group: h5py.Group, layer: Any, where: str, own: list) -> h5py.Group:
+    """The layer's variables group: where Keras puts them for this class, else ``vars``."""
+    present = []
+    for path in dict.fromkeys((_own_group_path(layer), "vars")):
+        parts = path.split("/")
+        current = group
+        for part in parts:
+            if not (isinstance(current, h5py.Group) and safe.has_entry(current, part)):
+                break
+            current = safe.safe_group(current, part)
+        else:
+            if len(current):
+                return current
+            present.append(current)
+    if present:
+        return present[0]
+    raise FileFormatError(
+        f"{where} expected {len(own)} variables {[tuple(v.shape) for v in own]}, but the "
+        f"file has no group '{_own_group_path(layer)}' for them."
+    )
 
 
 def _checked_pairs(index: int, layer: Any, datasets: list[Any], skip_mismatch: bool) -> list[_Pair]:
