@@ -350,10 +350,7 @@ def test_keras_weights_set_by_order_predict_like_keras(xp, keras_outputs):
 def test_keras_weight_files_load(xp, keras_outputs, filename):
     data = keras_outputs
     model = _keras_model()
-    try:
-        model.load_weights(os.path.join(FIXTURES, filename))
-    except ValueError as error:  # saving does not read Keras 3's nested cell groups yet
-        pytest.xfail(f"gpukeras.saving cannot read this file yet: {error}")
+    model.load_weights(os.path.join(FIXTURES, filename))
     got = model.predict(data["model/tokens"], verbose=0)
     np.testing.assert_allclose(got, data["model/predictions"], rtol=1e-5, atol=1e-6)
 
