@@ -7,6 +7,7 @@ device-to-host transfer so tests can hold the fit loop to its sync budget.
 """
 
 from gpukeras.backend import kernels, random
+from gpukeras.backend._collectives import Collectives, device_count, use_device
 from gpukeras.backend._dtype import epsilon, floatx, set_epsilon, set_floatx
 from gpukeras.backend._select import (
     BACKEND_ENV_VAR,
@@ -21,9 +22,11 @@ from gpukeras.backend._transfer import host_syncs, to_device, to_host, to_host_f
 
 __all__ = [
     "BACKEND_ENV_VAR",
+    "Collectives",
     "array_module",
     "backend",
     "device_can_hold",
+    "device_count",
     "epsilon",
     "floatx",
     "get_array_module",
@@ -37,4 +40,5 @@ __all__ = [
     "to_device",
     "to_host",
     "to_host_floats",
+    "use_device",
 ]
