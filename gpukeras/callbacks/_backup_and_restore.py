@@ -15,6 +15,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.callbacks._callback import Callback
+from gpukeras.distributed import is_chief
 
 _LATEST = "latest.backup.npz"
 _PREVIOUS = _LATEST + ".bkp"
@@ -124,6 +125,8 @@ class BackupAndRestore(Callback):
 
     # -- writing ------------------------------------------------------------------
     def _save(self, progress: Any) -> None:
+        if not is_chief():
+            return  # data-parallel training: rank 0 writes, every rank reads
         from gpukeras.saving import atomic_write_path  # imported late: saving imports h5py
 
         arrays = _state_arrays(self.model, progress, self._host_order(progress.order))
@@ -143,6 +146,8 @@ class BackupAndRestore(Callback):
         return self._order_cache[1]
 
     def _delete(self) -> None:
+        if not is_chief():
+            return
         for path in (self._latest, self._previous, *self._temporaries()):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
@@ -154,6 +159,8 @@ class BackupAndRestore(Callback):
         return glob.glob(os.path.join(glob.escape(self.backup_dir), f".{_LATEST}.*.tmp"))
 
     def _remove_stale_temporaries(self) -> None:
+        if not is_chief():
+            return
         for path in self._temporaries():
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)

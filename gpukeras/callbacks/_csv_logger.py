@@ -10,6 +10,7 @@ from typing import Any
 import numpy
 
 from gpukeras.callbacks._callback import Callback
+from gpukeras.distributed import is_chief
 
 
 def _csv_value(value: Any) -> Any:
@@ -64,11 +65,15 @@ class CSVLogger(Callback):
         self.writer: Any = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if not is_chief():
+            return  # data-parallel training: rank 0 alone writes the file
         self._open()
         self.writer = None
         self.keys = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if not is_chief():
+            return
         logs = logs if logs is not None else {}
         if self.keys is None:
             self.keys = self._columns(logs)

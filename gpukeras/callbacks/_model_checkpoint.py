@@ -9,6 +9,7 @@ from typing import Any
 
 from gpukeras.callbacks._monitor import MonitorCallback
 from gpukeras.callbacks._progbar_logger import print_line
+from gpukeras.distributed import is_chief
 
 _MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 _WEIGHTS_SUFFIXES = (".weights.h5", ".h5", ".hdf5")
@@ -128,6 +129,8 @@ class ModelCheckpoint(MonitorCallback):
 
     # -- saving -----------------------------------------------------------------
     def _save_model(self, epoch: int, batch: int | None, logs: Mapping[str, Any] | None) -> None:
+        if not is_chief():
+            return  # data-parallel training: rank 0 alone writes checkpoints
         logs = logs if logs is not None else {}
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, logs, filepath):

@@ -20,6 +20,7 @@ from gpukeras.callbacks._event_file_writer import (
     histogram_value,
     text_tensor_value,
 )
+from gpukeras.distributed import is_chief
 
 # Keys of gpukeras's batch logs that are bookkeeping, not metrics (Keras 3 has no such keys).
 _NOT_METRICS = ("batch", "size")
@@ -156,7 +157,7 @@ class TensorBoard(Callback):
         # Each fit writes new event files, as Keras does after set_model.
         self._close_writers()
         self._global_train_batch = 0
-        if self.write_graph:
+        if self.write_graph and is_chief():  # data-parallel training: rank 0 alone writes
             self._write_model_config()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
@@ -172,6 +173,8 @@ class TensorBoard(Callback):
             self._batch_start_time = time.time()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if not is_chief():
+            return
         if self.update_freq == "epoch" or self._global_train_batch % self.update_freq:
             return  # not a batch we write: leave the logs unread (no transfer)
         scalars: dict[str, float] = {}
@@ -184,6 +187,8 @@ class TensorBoard(Callback):
         self._writer("train").add_scalars(self._global_train_batch, scalars)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if not is_chief():
+            return
         self._log_epoch_metrics(epoch, logs or {})
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._log_weights(epoch)

@@ -20,6 +20,7 @@ from gpukeras import metrics as metrics_module
 from gpukeras import optimizers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.callbacks import CallbackList, Logs
+from gpukeras.distributed import DataSharding, fit_sharding
 from gpukeras.models import _data
 from gpukeras.models._data import Dataset
 from gpukeras.models._progress import EpochProgress
@@ -135,6 +136,11 @@ class Trainer:
             validation_batch_size: Default ``None`` (``batch_size``).
             validation_freq: Validate every N epochs (int) or at the listed
                 1-based epochs; default ``1``.
+
+        With a ``gpukeras.distributed.DistributedOptimizer`` and more than one
+        MPI rank, training is data-parallel: ``batch_size`` is per rank, each
+        rank trains on its slice of every global batch, and only rank 0 shows
+        progress (see ``gpukeras.distributed.DataSharding``).
         """
         _reject_unknown("fit", kwargs)
         self._require_compiled("fit")
@@ -148,6 +154,11 @@ class Trainer:
             x, y, sample_weight, class_weight, validation_split, validation_data
         )
         steps = _steps(train.size, batch_size, steps_per_epoch, "steps_per_epoch")
+        sharding = fit_sharding(self, train, batch_size)  # None unless data-parallel
+        if sharding is not None:
+            if steps_per_epoch is None:
+                steps = sharding.steps(train.size, batch_size)
+            verbose = verbose if sharding.is_chief else 0
         step = self._compiled_step(train)
         callback_list = CallbackList(
             callbacks,
@@ -174,7 +185,7 @@ class Trainer:
             callback_list.on_epoch_begin(epoch)
             progress = resume if epoch == initial_epoch else None
             logs = self._train_epoch(
-                step, train, batch_size, steps, shuffle, callback_list, epoch, progress
+                step, train, batch_size, steps, shuffle, callback_list, epoch, progress, sharding
             )
             if held_out is not None and validate_at(epoch + 1):
                 val_batch = _data.check_batch_size(
@@ -202,14 +213,23 @@ class Trainer:
         callback_list: CallbackList,
         epoch: int,
         resume: EpochProgress | None = None,
+        sharding: DataSharding | None = None,
     ) -> Logs:
-        """One epoch; ``resume`` continues an interrupted one (its order, batches done, sums)."""
+        """One epoch; ``resume`` continues an interrupted one (its order, batches done, sums).
+
+        ``sharding`` (data-parallel fit) picks this rank's rows and the order all ranks share.
+        """
         if resume is None or not resume.batches_done:  # a fresh epoch draws its order
-            order = K.random.permutation(data.size) if shuffle else None
+            order = None
+            if shuffle and sharding is not None:
+                order = sharding.order(data.size, epoch)
+            elif shuffle:
+                order = K.random.permutation(data.size)
             resume = EpochProgress(epoch, order)
         progress = self._epoch_progress = resume
         with_batch_logs = callback_list.wants_batch_logs("train")
-        for batch, index in enumerate(_batch_indices(data.size, batch_size, steps, progress.order)):
+        batches = sharding.batch_indices if sharding else _batch_indices
+        for batch, index in enumerate(batches(data.size, batch_size, steps, progress.order)):
             if batch < progress.batches_done:
                 continue  # trained before the interruption; draws nothing
             x, y, weights = data.batch(index)

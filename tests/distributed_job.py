@@ -1,0 +1,117 @@
+"""A small data-parallel training job that tests/test_distributed.py launches under mpiexec.
+
+    mpiexec -n 2 python -m mpi4py tests/distributed_job.py OUT_DIR [options]
+
+Each rank writes ``OUT_DIR/result_rank{r}.npz`` (final weights and the loss history).
+``--fail-rank R --fail-epoch E --fail-mode raise|kill`` makes rank R fail after the first batch
+of epoch E;
+``--mismatch model|data`` gives rank 1 a different model or data set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+
+import gpukeras as keras
+import gpukeras.distributed as dist
+from gpukeras.callbacks import BackupAndRestore, CSVLogger, LambdaCallback, ModelCheckpoint
+from gpukeras.layers import Dense
+from gpukeras.models import Sequential
+
+FEATURES, CLASSES = 6, 3
+
+
+def make_data(samples: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(samples, FEATURES)).astype("float32")
+    labels = (x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1).astype(int)
+    return x, np.eye(CLASSES, dtype="float32")[labels]
+
+
+def make_model(hidden: int, optimizer) -> Sequential:
+    model = Sequential(
+        [
+            Dense(hidden, activation="tanh", input_shape=(FEATURES,)),
+            Dense(CLASSES, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--samples", type=int, default=51)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--shuffle", action="store_true")
+    parser.add_argument("--backup", type=Path)
+    parser.add_argument("--fail-rank", type=int, default=-1)
+    parser.add_argument("--fail-epoch", type=int, default=-1)
+    parser.add_argument("--fail-mode", choices=["raise", "kill"], default="raise")
+    parser.add_argument("--mismatch", choices=["model", "data"])
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    dist.init()
+    rank = dist.rank()
+    keras.utils.set_random_seed(7 + rank)  # different initial weights: the broadcast aligns them
+    samples, hidden = args.samples, 8
+    if args.mismatch == "data" and rank == 1:
+        samples -= 1
+    if args.mismatch == "model" and rank == 1:
+        hidden = 5
+    x, y = make_data(samples)
+    model = make_model(hidden, dist.DistributedOptimizer(keras.optimizers.Adam(0.01)))
+
+    epoch_now = [0]
+
+    def maybe_fail(batch: int, logs=None) -> None:
+        # After the first batch of the epoch: rank 0 has surely written the previous
+        # epoch's backup, since it took part in this batch's allreduce.
+        if rank == args.fail_rank and epoch_now[0] == args.fail_epoch and batch == 0:
+            if args.fail_mode == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError(f"rank {rank} fails on purpose in epoch {args.fail_epoch}")
+
+    callbacks = [
+        dist.MetricAverage(),
+        dist.BroadcastGlobalVariables(0),
+        LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: epoch_now.__setitem__(0, epoch),
+            on_train_batch_end=maybe_fail,
+        ),
+        ModelCheckpoint(
+            str(args.out / f"ckpt_rank{rank}.weights.h5"), save_weights_only=True, monitor="loss"
+        ),
+        CSVLogger(str(args.out / f"log_rank{rank}.csv")),
+    ]
+    if args.backup:
+        callbacks.append(BackupAndRestore(str(args.backup)))
+    history = model.fit(
+        x,
+        y,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        shuffle=args.shuffle,
+        callbacks=callbacks,
+        verbose=2,
+    )
+    np.savez(
+        args.out / f"result_rank{rank}.npz",
+        *model.get_weights(),
+        loss=np.array(history.history["loss"]),
+        epochs=np.array(history.epoch),
+    )
+
+
+if __name__ == "__main__":
+    main()
