@@ -21,7 +21,7 @@ BENCHMARK_SCRIPT = Path("benchmarks/run.py")
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite on the NumPy backend (GPU tests skip without a GPU)."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,mpi]")
     session.run("python", "-m", "pytest", "-q", *session.posargs)
 
 

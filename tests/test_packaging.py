@@ -91,7 +91,7 @@ def _quick_start_commands() -> list[str]:
 def test_readme_quick_start_has_the_two_commands():
     run_job, run_tests = _quick_start_commands()
     assert "pip install" in run_job and "examples/mnist_mlp.py" in run_job
-    assert "pip install -e '.[test]'" in run_tests and "pytest" in run_tests
+    assert "pip install -e '.[test,mpi]'" in run_tests and "pytest" in run_tests
 
 
 def test_ci_runs_the_readme_test_command():
