@@ -312,7 +312,7 @@ def _start(*args):
     return subprocess.Popen([sys.executable, *args], env=env, cwd=REPO, stderr=subprocess.PIPE)
 
 
-def _wait_for(process, path, timeout=20.0):
+def _wait_for(process, path, timeout=60.0):
     """Until ``path`` exists; False when the process ended first."""
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
