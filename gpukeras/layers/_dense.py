@@ -7,6 +7,7 @@ from typing import Any
 from gpukeras import activations, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras._legacy import legacy_arguments
+from gpukeras.backend.kernels import dense as dense_kernels
 from gpukeras.layers._layer import Layer, Shape
 
 _LEGACY_DENSE = {
@@ -89,29 +90,98 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*tuple(input_shape)[:-1], self.units)
 
+    # -- computing --------------------------------------------------------
+    #: Set by the training step while it runs: outputs and gradients may then live in
+    #: buffers this layer reuses on its next call with the same batch shape.
+    scratch_outputs = False
+
     def forward(self, x: Any, training: bool = False) -> Any:
-        z = x @ self.kernel.value
-        if self.bias is not None:
-            z += self.bias.value
-        self._x, self._z = x, z
-        self._y = self.activation.forward(z)
-        return self._y
+        kernel = self._compute_value(self.kernel)
+        bias = None if self.bias is None else self._compute_value(self.bias)
+        if x.dtype != self.compute_dtype:
+            x = x.astype(self.compute_dtype)
+        self._x, self._kernel_now = x, kernel
+        fused = self._fused_activation()
+        if fused is None:  # any activation: keep z for its derivative
+            z = x @ kernel
+            if bias is not None:
+                z += bias
+            self._z, self._y = z, self.activation.forward(z)
+            return self._y
+        # The fast path: GEMM into a reused buffer, then bias + activation in place on it.
+        xp = K.get_array_module(x)
+        out = self._buffer("y", (*x.shape[:-1], self.units), x.dtype)
+        y = xp.matmul(x, kernel, out=out)
+        dense_kernels.bias_activation_forward(y, bias, fused)
+        self._z, self._y = None, y
+        return y
 
     def backward(self, grad: Any) -> Any:
-        return self.backward_preactivation(self.activation.backward(self._z, self._y, grad))
+        fused = self._fused_activation()
+        if fused is None:
+            return self.backward_preactivation(self.activation.backward(self._z, self._y, grad))
+        y = self._y
+        if grad.dtype != y.dtype:
+            grad = grad.astype(y.dtype)
+        scratch_dtype = "bool" if fused == "relu" else y.dtype
+        grad_z = dense_kernels.activation_backward(
+            fused,
+            y,
+            grad,
+            out=self._buffer("grad_z", y.shape, y.dtype, always=True),
+            scratch=self._buffer("scratch", y.shape, scratch_dtype, always=True),
+        )
+        return self.backward_preactivation(grad_z)
 
     def backward_preactivation(self, grad_z: Any) -> Any:
         """Backward from the gradient w.r.t. ``x @ kernel + bias`` (fused-loss entry)."""
+        x = self._x
+        if grad_z.dtype != x.dtype:
+            grad_z = grad_z.astype(x.dtype)
         if self.trainable:
             xp = K.get_array_module(grad_z)
-            x2 = self._x.reshape(-1, self._x.shape[-1])
+            x2 = x.reshape(-1, x.shape[-1])
             g2 = grad_z.reshape(-1, self.units)
-            xp.matmul(x2.T, g2, out=self.kernel.grad)
+            _into(self.kernel.grad, lambda out: xp.matmul(x2.T, g2, out=out), g2.dtype)
             if self.bias is not None:
-                g2.sum(axis=0, out=self.bias.grad)
+                _into(self.bias.grad, lambda out: g2.sum(axis=0, out=out), g2.dtype)
         if not self.needs_input_grad:
             return None  # the first layer: the largest GEMM of the step, skipped
-        return grad_z @ self.kernel.value.T
+        xp = K.get_array_module(grad_z)
+        out = self._buffer("grad_x", x.shape, x.dtype)
+        return xp.matmul(grad_z, self._kernel_now.T, out=out)
+
+    # -- fast-path helpers ------------------------------------------------------------
+    def _fused_activation(self) -> str | None:
+        """The activation's name when the fused kernels handle it, else None."""
+        activation = self.activation
+        if (
+            type(activation) is activations.ActivationFunction
+            and activation.name in dense_kernels.FUSED_ACTIVATIONS
+            and activation.has_default_params
+        ):
+            return activation.name
+        return None
+
+    def _compute_value(self, variable: Any) -> Any:
+        """The variable in the compute dtype (a cast copy under a mixed policy)."""
+        value = variable.value
+        return value if value.dtype == self.compute_dtype else value.astype(self.compute_dtype)
+
+    def _buffer(self, role: str, shape: tuple[int, ...], dtype: Any, always: bool = False) -> Any:
+        """A buffer for ``role``, reused while :attr:`scratch_outputs` is set (else fresh).
+
+        ``always`` marks buffers that never leave this layer (safe to reuse at any time).
+        """
+        xp = K.array_module()
+        if not (always or self.scratch_outputs):
+            return xp.empty(shape, dtype=dtype)
+        buffers = self.__dict__.setdefault("_buffers", {})
+        key = (role, tuple(shape), str(dtype))
+        found = buffers.get(key)
+        if found is None or K.get_array_module(found) is not xp:
+            found = buffers[key] = xp.empty(shape, dtype=dtype)
+        return found
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -127,6 +197,15 @@ class Dense(Layer):
             "kernel_constraint": None,
             "bias_constraint": None,
         }
+
+
+def _into(target: Any, compute: Any, dtype: Any) -> None:
+    """``compute(out)`` written into ``target``; via a temporary when the math's ``dtype``
+    differs from the target's (float16 gradients of float32 weights under a mixed policy)."""
+    if target.dtype == dtype:
+        compute(target)
+    else:
+        target[...] = compute(None)
 
 
 def _reject_constraints(**constraints: Any) -> None:

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from gpukeras import backend as K
+from gpukeras.backend.kernels import dense as dense_kernels
+from gpukeras.losses import CategoricalCrossentropy
 
 
 class Step:
@@ -72,15 +76,29 @@ class Step:
     def train(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """Forward, backward and update on one batch; returns its stats vector."""
         layers = self.model.layers
-        out = self._forward(layers, x, training=True)
-        loss_value, grad = self._loss_and_output_grad(layers[-1], y, out, sample_weight)
-        self._backward(layers, grad)
+        _set_scratch_outputs(layers, True)  # activations live in reused buffers for the step
+        try:
+            out = self._forward(layers, x, training=True)
+            out = self._in_loss_dtype(out)
+            loss_value, grad = self._loss_and_output_grad(layers[-1], y, out, sample_weight)
+            scale = self._loss_scale()
+            if scale == 1.0:
+                self._backward(layers, grad)
+            else:
+                # float16 gradients stay above underflow; an overflow becomes inf, which
+                # the LossScaleOptimizer sees and answers by skipping the step.
+                with numpy.errstate(over="ignore", invalid="ignore"):
+                    grad[1][...] *= scale
+                    self._backward(layers, grad)
+                self._scale_penalty_gradients(layers, scale)
+        finally:
+            _set_scratch_outputs(layers, False)
         self.optimizer.apply(self.model.trainable_weights)
         return self._stats(loss_value, y, out, sample_weight)
 
     def test(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """Loss and metrics on one batch, without updating; returns its stats vector."""
-        out = self._forward(self.model.layers, x, training=False)
+        out = self._in_loss_dtype(self._forward(self.model.layers, x, training=False))
         loss_value = self._loss_value(y, out, sample_weight)
         return self._stats(loss_value, y, out, sample_weight)
 
@@ -89,8 +107,9 @@ class Step:
     def _forward(layers: list[Any], x: Any, training: bool) -> Any:
         return forward_pass(layers, x, training)
 
-    def _loss_value(self, y: Any, out: Any, sample_weight: Any) -> Any:
-        per_sample = self.loss.per_sample(y, out)
+    def _loss_value(self, y: Any, out: Any, sample_weight: Any, per_sample: Any = None) -> Any:
+        if per_sample is None:
+            per_sample = self.loss.per_sample(y, out)
         if sample_weight is not None:
             per_sample = per_sample * sample_weight
         value = per_sample.sum() * (self.loss_weight / out.shape[0])
@@ -108,13 +127,15 @@ class Step:
         taken through the last layer's softmax/sigmoid (the stable combined
         gradient) and enters that layer below its activation.
         """
-        loss_value = self._loss_value(y, out, sample_weight)
-        grad = None
         fusable = (
             getattr(last, "activation", None) is not None
             and last.activity_regularizer is None
             and hasattr(last, "backward_preactivation")
         )
+        if fusable and self._softmax_crossentropy_fits(last, y, out):
+            return self._softmax_crossentropy(y, out, sample_weight)
+        loss_value = self._loss_value(y, out, sample_weight)
+        grad = None
         if fusable:
             grad = self.loss.fused_grad(last.activation.name, y, out)
         fused = grad is not None
@@ -124,6 +145,75 @@ class Step:
         if sample_weight is not None:
             grad *= sample_weight.reshape((-1,) + (1,) * (grad.ndim - 1))
         return loss_value, (fused, grad)
+
+    # -- the fused softmax + categorical crossentropy head -----------------------------
+    def _softmax_crossentropy_fits(self, last: Any, y: Any, out: Any) -> bool:
+        """Whether the one-kernel head applies: softmax Dense + probability crossentropy."""
+        loss = self.loss
+        return (
+            type(loss) is CategoricalCrossentropy
+            and not loss.from_logits
+            and loss.axis in (-1, 1)
+            and getattr(last.activation, "name", None) == "softmax"
+            and getattr(last.activation, "has_default_params", False)
+            and out.ndim == 2
+            and out.shape[1] > 1
+            and K.is_device_array(y) == K.is_device_array(out)
+            and tuple(y.shape) == tuple(out.shape)
+            and y.dtype == out.dtype
+        )
+
+    def _softmax_crossentropy(
+        self, y: Any, out: Any, sample_weight: Any
+    ) -> tuple[Any, tuple[bool, Any]]:
+        """Loss and logits gradient of softmax + crossentropy in one kernel (same numbers
+        as ``CategoricalCrossentropy.per_sample`` and ``fused_grad``)."""
+        buffers = self.__dict__.setdefault("_head_buffers", {})
+        key = (tuple(out.shape), out.dtype.str, K.backend())
+        found = buffers.get(key)
+        if found is None:
+            xp = K.get_array_module(out)
+            found = buffers[key] = (xp.empty_like(out), xp.empty_like(out))
+        grad, term = found
+        targets = self.loss._targets(y)
+        scale = self.loss_weight / out.shape[0]
+        per_sample = dense_kernels.softmax_crossentropy(
+            out, targets, scale, K.epsilon(), grad, term
+        )
+        loss_value = self._loss_value(y, out, sample_weight, per_sample=per_sample)
+        if sample_weight is not None:
+            grad *= sample_weight.reshape(-1, 1)
+        return loss_value, (True, grad)
+
+    # -- mixed precision --------------------------------------------------------------
+    @staticmethod
+    def _in_loss_dtype(out: Any) -> Any:
+        """Float16/bfloat16 outputs in floatx for the loss and metrics (as Keras 3)."""
+        if out.dtype.kind == "f" and out.dtype.itemsize < 4:
+            return out.astype(K.floatx())
+        return out
+
+    def _loss_scale(self) -> float:
+        """The dynamic loss scale of a LossScaleOptimizer, else 1.0."""
+        return float(getattr(self.optimizer, "dynamic_scale", 1.0))
+
+    @staticmethod
+    def _scale_penalty_gradients(layers: list[Any], scale: float) -> None:
+        """Bring weight-penalty gradients to the loss scale the data gradients carry.
+
+        Layers add ``regularizer.gradient`` unscaled; the optimizer divides every gradient
+        by the scale, so the penalty part is multiplied by it here.
+        """
+        for layer in layers:
+            if layer.activity_regularizer is not None:
+                raise NotImplementedError(
+                    "Loss scaling (mixed_float16) does not support activity regularizers "
+                    f"yet. Received: layer {layer.name!r} with an activity_regularizer"
+                )
+            for variable in layer.trainable_weights:
+                if variable.regularizer is not None:
+                    extra = variable.regularizer.gradient(variable.value) * (scale - 1.0)
+                    variable.grad += extra.astype(variable.grad.dtype)
 
     @staticmethod
     def _backward(layers: list[Any], start: tuple[bool, Any]) -> None:
@@ -150,6 +240,12 @@ class Step:
             else:
                 parts += [(values * sample_weight).sum(), sample_weight.sum()]
         return xp.stack([xp.asarray(p, dtype=xp.float64) for p in parts])
+
+
+def _set_scratch_outputs(layers: list[Any], on: bool) -> None:
+    for layer in layers:
+        if hasattr(type(layer), "scratch_outputs"):
+            layer.scratch_outputs = on
 
 
 def forward_pass(layers: list[Any], x: Any, training: bool) -> Any:
