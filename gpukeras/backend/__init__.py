@@ -18,6 +18,7 @@ from gpukeras.backend._select import (
     is_device_array,
     set_backend,
 )
+from gpukeras.backend._tf32 import enable_tf32, tf32_enabled
 from gpukeras.backend._transfer import host_syncs, to_device, to_host, to_host_floats
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "backend",
     "device_can_hold",
     "device_count",
+    "enable_tf32",
     "epsilon",
     "floatx",
     "get_array_module",
@@ -37,6 +39,7 @@ __all__ = [
     "set_backend",
     "set_epsilon",
     "set_floatx",
+    "tf32_enabled",
     "to_device",
     "to_host",
     "to_host_floats",

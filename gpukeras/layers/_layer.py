@@ -9,6 +9,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras import initializers, regularizers
 from gpukeras._naming import to_snake_case, unique_name
+from gpukeras.mixed_precision._policy import resolve as resolve_policy
 from gpukeras.variables import Variable
 
 Shape = tuple[Any, ...]
@@ -36,7 +37,9 @@ class Layer:
             Default ``True``.
         name: Unique layer name; default derived from the class name
             (``dense``, ``dense_1``, ...).
-        dtype: Float type of the weights; default ``backend.floatx()``.
+        dtype: Float type of the weights, or a dtype policy name such as
+            ``'mixed_float16'`` (float32 weights, float16 math); default ``None``
+            (the global policy, ``backend.floatx()`` unless set).
         activity_regularizer: Penalty on the layer's output added to the
             loss; default ``None``.
         input_shape: Shape of one sample (without the batch axis), for the
@@ -69,7 +72,10 @@ class Layer:
             raise TypeError(f"Layer name must be a string. Received: name={name!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.trainable = bool(trainable)
-        self.dtype = numpy.dtype(dtype or K.floatx()).name
+        # A dtype policy: ``dtype`` keeps the variables' dtype, ``compute_dtype`` the math's.
+        self.dtype_policy = resolve_policy(dtype)
+        self.dtype = self.dtype_policy.variable_dtype
+        self.compute_dtype = self.dtype_policy.compute_dtype
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.batch_input_shape = _batch_shape(input_shape, input_dim, batch_input_shape, batch_size)
         self.built = False
@@ -235,7 +241,7 @@ class Layer:
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments that recreate this layer (without weights)."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
-        config["dtype"] = self.dtype
+        config["dtype"] = self.dtype_policy.name
         if self.batch_input_shape is not None:
             config["batch_input_shape"] = list(self.batch_input_shape)
         return config

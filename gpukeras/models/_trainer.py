@@ -21,6 +21,7 @@ from gpukeras import optimizers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.callbacks import CallbackList, Logs
 from gpukeras.distributed import DataSharding, fit_sharding
+from gpukeras.mixed_precision._loss_scale_optimizer import auto_scale
 from gpukeras.models import _data
 from gpukeras.models._data import Dataset
 from gpukeras.models._progress import EpochProgress
@@ -76,7 +77,7 @@ class Trainer:
                 f"Invalid keyword argument(s) for compile(): {', '.join(map(repr, unknown))}. "
                 "Valid: optimizer, loss, metrics, loss_weights, " + ", ".join(_COMPILE_EXTRAS)
             )
-        self.optimizer = optimizers.get(optimizer)
+        self.optimizer = auto_scale(optimizers.get(optimizer), kwargs.get("auto_scale_loss", True))
         self.loss = None if loss is None else losses_module.get(loss)
         self._loss_weight = _single_loss_weight(loss_weights)
         self._metric_ids = _metric_list(metrics, "metrics")
