@@ -1,4 +1,5 @@
-"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s gpu`, `nox -s bench`.
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s gpu`, `nox -s bench`,
+`nox -s gpu_check`.
 
 `nox` alone runs tests and lint. The gpu session needs a machine with an NVIDIA GPU and a
 CUDA driver; it installs CuPy through the `gpu` extra (CUDA 12) or, with
@@ -46,8 +47,18 @@ def gpu(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmarks in benchmarks/run.py, once they exist."""
+    """benchmarks/run.py: gpukeras vs its peers on one pinned core, one combined table.
+
+    PyTorch comes from the `bench` extra; Keras 3 on JAX is measured when
+    GPUKERAS_KERAS_PYTHON names a Python with keras and jax (else skipped with a message).
+    """
     if not BENCHMARK_SCRIPT.is_file():
         session.skip(f"{BENCHMARK_SCRIPT} does not exist yet: there are no benchmarks to run")
-    session.install("-e", ".")
+    session.install("-e", ".[bench]")
     session.run("python", str(BENCHMARK_SCRIPT), *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def gpu_check(session: nox.Session) -> None:
+    """GPU tests + GPU benchmark in the current environment (no installs, no network)."""
+    session.run("python", "benchmarks/gpu_check.py", *session.posargs)
