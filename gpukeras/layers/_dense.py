@@ -177,7 +177,7 @@ class Dense(Layer):
         if not (always or self.scratch_outputs):
             return xp.empty(shape, dtype=dtype)
         buffers = self.__dict__.setdefault("_buffers", {})
-        key = (role, tuple(shape), str(dtype))
+        key = (role, shape, dtype)  # dtype as given: hashing it is cheaper than str()
         found = buffers.get(key)
         if found is None or K.get_array_module(found) is not xp:
             found = buffers[key] = xp.empty(shape, dtype=dtype)
