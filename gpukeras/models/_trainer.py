@@ -9,7 +9,6 @@ reads batch logs makes one host transfer for its training and validation logs.
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any
 
 import numpy
@@ -20,9 +19,11 @@ from gpukeras import metrics as metrics_module
 from gpukeras import optimizers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.callbacks import CallbackList, Logs
+from gpukeras.callbacks._progbar_logger import _dynamic_display
 from gpukeras.distributed import DataSharding, fit_sharding
 from gpukeras.mixed_precision._loss_scale_optimizer import auto_scale
-from gpukeras.models import _data
+from gpukeras.models import _batches, _data
+from gpukeras.models._batches import BatchStream
 from gpukeras.models._data import Dataset
 from gpukeras.models._progress import EpochProgress
 from gpukeras.models._step import Step, forward_pass
@@ -67,9 +68,11 @@ class Trainer:
                 loss; default ``None`` (1.0).
             **kwargs: ``weighted_metrics``: metrics averaged with the sample
                 weights (default ``None``; a name already used by ``metrics``
-                gets a ``weighted_`` prefix). Keras 3's ``run_eagerly``,
-                ``steps_per_execution``, ``jit_compile`` and ``auto_scale_loss``
-                are accepted and have no effect.
+                gets a ``weighted_`` prefix). ``auto_scale_loss`` (default
+                ``True``): under a ``mixed_float16`` policy, wrap the optimizer
+                in a ``LossScaleOptimizer``. Keras 3's ``run_eagerly``,
+                ``steps_per_execution`` and ``jit_compile`` are accepted and
+                have no effect.
         """
         unknown = sorted(set(kwargs) - set(_COMPILE_EXTRAS))
         if unknown:
@@ -152,10 +155,11 @@ class Trainer:
         if not isinstance(shuffle, bool):
             raise ValueError(f"`shuffle` must be True or False. Received: shuffle={shuffle!r}")
         train, held_out = self._training_data(
-            x, y, sample_weight, class_weight, validation_split, validation_data
+            x, y, sample_weight, class_weight, validation_split, validation_data, shuffle
         )
-        steps = _steps(train.size, batch_size, steps_per_epoch, "steps_per_epoch")
-        sharding = fit_sharding(self, train, batch_size)  # None unless data-parallel
+        steps = _pass_steps(train, batch_size, steps_per_epoch, "steps_per_epoch")
+        # None unless data-parallel; a stream is not sharded (each rank reads its own)
+        sharding = None if isinstance(train, BatchStream) else fit_sharding(self, train, batch_size)
         if sharding is not None:
             if steps_per_epoch is None:
                 steps = sharding.steps(train.size, batch_size)
@@ -197,7 +201,7 @@ class Trainer:
                 )
                 _add_logs(logs, step, val_vector, val_count, held_out, prefix="val_")
             callback_list.on_epoch_end(epoch, logs)
-            if self.stop_training:
+            if self.stop_training or _batches.ran_out(train, epoch, epochs):
                 break
         if epochs > initial_epoch or resume is not None:
             self.optimizer.finalize_variable_values(self.trainable_weights)  # EMA, as Keras
@@ -222,14 +226,16 @@ class Trainer:
         """
         if resume is None or not resume.batches_done:  # a fresh epoch draws its order
             order = None
-            if shuffle and sharding is not None:
+            if isinstance(data, BatchStream):
+                pass  # a stream shuffles itself
+            elif shuffle and sharding is not None:
                 order = sharding.order(data.size, epoch)
             elif shuffle:
                 order = K.random.permutation(data.size)
             resume = EpochProgress(epoch, order)
         progress = self._epoch_progress = resume
         with_batch_logs = callback_list.wants_batch_logs("train")
-        batches = sharding.batch_indices if sharding else _batch_indices
+        batches = _batch_positions(data, sharding)
         for batch, index in enumerate(batches(data.size, batch_size, steps, progress.order)):
             if batch < progress.batches_done:
                 continue  # trained before the interruption; draws nothing
@@ -284,7 +290,10 @@ class Trainer:
         self._require_compiled("evaluate")
         batch_size = _data.check_batch_size(batch_size)
         verbose = _resolve_verbose(verbose)
-        data = self._dataset(x, y, _data.sample_weights(y, sample_weight, None), "x", "y")
+        if _batches.is_batch_stream(x):
+            data = self._stream(x, "x", y, sample_weight)
+        else:
+            data = self._dataset(x, y, _data.sample_weights(y, sample_weight, None), "x", "y")
         step = self._compiled_step(data)
         callback_list = CallbackList(
             callbacks,
@@ -292,7 +301,7 @@ class Trainer:
             model=self,
             verbose=verbose,
             epochs=1,
-            steps=_steps(data.size, batch_size, steps, "steps"),
+            steps=_pass_steps(data, batch_size, steps, "steps"),
             samples=data.size,
         )
         vector, count = self._test_loop(step, data, batch_size, steps, callback_list)
@@ -312,11 +321,12 @@ class Trainer:
         steps: int | None,
         callback_list: CallbackList,
     ) -> tuple[Any, int]:
-        steps = _steps(data.size, batch_size, steps, "validation_steps")
+        steps = _pass_steps(data, batch_size, steps, "validation_steps")
         with_batch_logs = callback_list.wants_batch_logs("test")
         callback_list.on_test_begin()
         total, seen = None, 0
-        for batch, index in enumerate(_batch_indices(data.size, batch_size, steps, None)):
+        batches = _batch_positions(data)
+        for batch, index in enumerate(batches(data.size, batch_size, steps, None)):
             x, y, weights = data.batch(index)
             if with_batch_logs:
                 callback_list.on_test_batch_begin(batch, Logs(batch=batch, size=int(x.shape[0])))
@@ -352,8 +362,11 @@ class Trainer:
         """
         batch_size = _data.check_batch_size(batch_size)
         verbose = _resolve_verbose(verbose)
-        data = self._dataset(x, None, None, "x", None)
-        steps = _steps(data.size, batch_size, steps, "steps")
+        if _batches.is_batch_stream(x):
+            data: Any = self._stream(x, "x", predicting=True)
+        else:
+            data = self._dataset(x, None, None, "x", None)
+        steps = _pass_steps(data, batch_size, steps, "steps")
         callback_list = CallbackList(
             callbacks,
             add_progbar=verbose != 0,
@@ -365,7 +378,8 @@ class Trainer:
         )
         callback_list.on_predict_begin()
         outputs = []
-        for batch, index in enumerate(_batch_indices(data.size, batch_size, steps, None)):
+        batches = _batch_positions(data)
+        for batch, index in enumerate(batches(data.size, batch_size, steps, None)):
             inputs, _, _ = data.batch(index)
             callback_list.on_predict_batch_begin(batch, {"batch": batch, "size": len(inputs)})
             outputs.append(self._forward(inputs))
@@ -434,10 +448,18 @@ class Trainer:
         class_weight: Any,
         validation_split: Any,
         validation_data: Any,
-    ) -> tuple[Dataset, Dataset | None]:
+        shuffle: bool = False,
+    ) -> tuple[Any, Any]:
+        if _batches.is_batch_stream(x):
+            return self._stream_training_data(
+                x, y, sample_weight, class_weight, validation_split, validation_data, shuffle
+            )
         if x is None or y is None:
             raise ValueError(f"fit() needs both x and y. Received: x={_kind(x)}, y={_kind(y)}")
         weights = _data.sample_weights(y, sample_weight, class_weight)
+        if _batches.is_batch_stream(validation_data):
+            train = self._dataset(x, y, weights, "x", "y")
+            return train, self._stream(validation_data, "validation_data")
         if validation_data is not None:
             val_x, val_y, val_w = _data.unpack_validation_data(validation_data)
             held = self._dataset(
@@ -457,6 +479,58 @@ class Trainer:
             return train, None
         vx, vy, vw = held_parts
         return train, self._dataset(vx, vy, vw, "x", "y")
+
+    def _stream_training_data(
+        self,
+        x: Any,
+        y: Any,
+        sample_weight: Any,
+        class_weight: Any,
+        validation_split: Any,
+        validation_data: Any,
+        shuffle: bool,
+    ) -> tuple[BatchStream, Any]:
+        if validation_split:
+            raise ValueError(
+                "`validation_split` needs arrays: it cannot split a Sequence or generator. "
+                f"Pass validation_data instead. Received: validation_split={validation_split!r}"
+            )
+        train = self._stream(x, "x", y, sample_weight, class_weight, shuffle)
+        if validation_data is None:
+            return train, None
+        if _batches.is_batch_stream(validation_data):
+            return train, self._stream(validation_data, "validation_data")
+        val_x, val_y, val_w = _data.unpack_validation_data(validation_data)
+        held = self._dataset(
+            val_x,
+            val_y,
+            _data.sample_weights(val_y, val_w, None, "validation_data[2]"),
+            "validation_data[0]",
+            "validation_data[1]",
+        )
+        return train, held
+
+    def _stream(
+        self,
+        source: Any,
+        argument: str,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+        shuffle: bool = False,
+        predicting: bool = False,
+    ) -> BatchStream:
+        """A Sequence or iterator of batches; its first batch builds the model if needed."""
+        for name, value in (("y", y), ("sample_weight", sample_weight)):
+            if value is not None:
+                raise ValueError(
+                    f"When `{argument}` is a Sequence or generator, `{name}` must be None: "
+                    f"each batch carries its own. Received: {name} of type {_kind(value)}"
+                )
+        checker = _batches.BatchChecker(
+            self, not predicting, _is_sparse(getattr(self, "loss", None)), class_weight
+        )
+        return BatchStream(source, checker, argument, shuffle)
 
     def _dataset(self, x: Any, y: Any, weights: Any, x_name: str, y_name: str | None) -> Dataset:
         if x is None:
@@ -534,11 +608,25 @@ def _kind(value: Any) -> str:
 
 
 def _resolve_verbose(verbose: Any) -> int:
-    if verbose == "auto":
-        return 1 if sys.stdout.isatty() else 2
+    if verbose == "auto":  # a live bar where lines redraw: a terminal or a Jupyter notebook
+        return 1 if _dynamic_display() else 2
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
     return int(verbose)
+
+
+def _pass_steps(data: Any, batch_size: int, steps: Any, argument: str) -> int | None:
+    """Batches in one pass over ``data``; ``None`` for an iterator without ``steps``."""
+    if isinstance(data, BatchStream):
+        return data.steps(steps, argument)
+    return _steps(data.size, batch_size, steps, argument)
+
+
+def _batch_positions(data: Any, sharding: DataSharding | None = None):
+    """The function yielding one pass's batch indices, for ``data.batch(index)``."""
+    if isinstance(data, BatchStream):
+        return data.batch_indices
+    return sharding.batch_indices if sharding else _batch_indices
 
 
 def _steps(size: int, batch_size: int, steps: Any, argument: str) -> int:
