@@ -5,10 +5,15 @@ from gpukeras.utils._numerical import normalize, to_categorical
 from gpukeras.utils._plot import plot_history
 from gpukeras.utils._plot_model import plot_model
 from gpukeras.utils._random import set_random_seed
+from gpukeras.utils._sequence import Sequence
 from gpukeras.utils._sequence_utils import pad_sequences
 from gpukeras.utils._session import clear_session
 
+PyDataset = Sequence  # Keras 3's name for the same base class
+
 __all__ = [
+    "PyDataset",
+    "Sequence",
     "clear_session",
     "get_file",
     "normalize",
