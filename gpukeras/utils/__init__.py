@@ -1,6 +1,7 @@
 """Helpers users call around a model: seeding, label encoding, normalisation, sessions."""
 
 from gpukeras.utils._file_utils import get_file
+from gpukeras.utils._gradient_check import check_gradients
 from gpukeras.utils._numerical import normalize, to_categorical
 from gpukeras.utils._plot import plot_history
 from gpukeras.utils._plot_model import plot_model
@@ -14,6 +15,7 @@ PyDataset = Sequence  # Keras 3's name for the same base class
 __all__ = [
     "PyDataset",
     "Sequence",
+    "check_gradients",
     "clear_session",
     "get_file",
     "normalize",
