@@ -2,9 +2,10 @@
 
 Runs benchmarks/bench_mlp.py (MLP at batch 128 and 1024), bench_cnn.py (Keras MNIST
 convnet), bench_lstm.py and, when present, bench_allreduce.py, each as its own process
-pinned to ``--core``. Their full reports are printed as they finish; the combined table at
-the end lists every ``framework  seconds`` row each one printed. A benchmark that fails
-is reported and the others still run.
+pinned to ``--core`` (allreduce places its own ranks). Their full reports are printed as
+they finish; the combined table at the end lists every ``framework  seconds`` row each one
+printed (rows it cannot recognise stay in the full report). A benchmark that fails is
+reported and the others still run.
 
     python benchmarks/run.py [--core 0] [--only mlp cnn] [--quick]
 """
@@ -19,16 +20,18 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# script, and whether it takes --core (allreduce runs several ranks and places them itself)
 BENCHMARKS = {
-    "mlp": ("bench_mlp.py", []),
-    "cnn": ("bench_cnn.py", []),
-    "lstm": ("bench_lstm.py", []),
-    "allreduce": ("bench_allreduce.py", []),
+    "mlp": ("bench_mlp.py", True),
+    "cnn": ("bench_cnn.py", True),
+    "lstm": ("bench_lstm.py", True),
+    "allreduce": ("bench_allreduce.py", False),
 }
 QUICK = {
-    "mlp": ["--samples", "12800", "--repeats", "2"],
+    "mlp": ["--samples", "12800", "--repeats", "2", "--rounds", "1"],
     "cnn": ["--steps", "8", "--repeats", "2"],
     "lstm": ["--steps", "10"],
+    "allreduce": ["--steps", "10"],
 }
 # A result row: a name, then a number of seconds (bench_mlp and print_ratios style), or the
 # lstm table's "name  ms/step  s/epoch  ratio".
@@ -67,11 +70,12 @@ def main() -> None:
     args = parser.parse_args()
     combined: dict[str, list[str]] = {}
     for name in args.only:
-        script, extra = BENCHMARKS[name]
+        script, pins = BENCHMARKS[name]
         if not os.path.exists(os.path.join(HERE, script)):
             print(f"== {name}: {script} does not exist, skipped\n")
             continue
-        extra = [*extra, "--core", str(args.core), *(QUICK.get(name, []) if args.quick else [])]
+        extra = ["--core", str(args.core)] if pins else []
+        extra += QUICK.get(name, []) if args.quick else []
         print(f"== {name}: {script} {' '.join(extra)}", flush=True)
         output, seconds = run_one(name, script, extra)
         print(output + f"(took {seconds:.0f} s)\n", flush=True)
