@@ -219,7 +219,7 @@ def test_mismatched_rows_name_the_batch_and_shapes():
     with pytest.raises(ValueError) as info:
         make_model().fit(bad(), verbose=0)
     message = str(info.value)
-    assert "batch 1 of `x` (a generator)" in message
+    assert "batch 1 from x (a generator)" in message
     assert "x.shape=(16, 5)" in message and "y.shape=(15,)" in message
 
 
@@ -230,7 +230,9 @@ def test_mismatched_feature_shape_names_the_batch_and_shapes():
         yield x[:16], y[:16]
         yield x[16:32, :4], y[16:32]
 
-    with pytest.raises(ValueError, match=r"batch 1 of `x`.*\(None, 5\).*\(16, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"inputs of batch 1 from x \(a generator\).*\(None, 5\).*\(16, 4\)"
+    ):
         make_model().fit(bad(), verbose=0)
 
 
@@ -238,7 +240,7 @@ def test_a_batch_that_is_not_a_tuple():
     def bad():
         yield {"x": 1}
 
-    with pytest.raises(TypeError, match=r"batch 0 of `x` \(a generator\) must be a tuple.*dict"):
+    with pytest.raises(TypeError, match=r"batch 0 from x \(a generator\) must be a tuple.*dict"):
         make_model().fit(bad(), verbose=0)
 
     def too_long():
@@ -264,13 +266,13 @@ def test_mixing_weighted_and_unweighted_batches():
         yield x[:16], y[:16], w[:16]
         yield x[16:32], y[16:32]
 
-    with pytest.raises(ValueError, match="batch 1 of `x`.*has no sample weights"):
+    with pytest.raises(ValueError, match="batch 1 from x.*has no sample weights"):
         make_model().fit(bad(), verbose=0)
 
 
 def test_non_numeric_batch_names_the_batch():
     x, y = make_data()
-    with pytest.raises(TypeError, match=r"batch 0 of `x` \(a Sequence\)\[0\]"):
+    with pytest.raises(TypeError, match=r"inputs of batch 0 from x \(a Sequence\)"):
         make_model().fit(ArraySequence(np.array([["a"] * 5] * 4), y[:4], 4), verbose=0)
 
 

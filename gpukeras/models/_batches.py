@@ -166,7 +166,7 @@ class BatchStream:
 
     def _label(self, index: int) -> str:
         kind = "Sequence" if self._is_sequence else "generator"
-        return f"batch {index} of `{self.argument}` (a {kind})"
+        return f"batch {index} from {self.argument} (a {kind})"
 
 
 _END = object()
@@ -222,7 +222,7 @@ class BatchChecker:
 
     def __call__(self, raw: Any, label: str) -> Batch:
         parts = _as_parts(raw, label)
-        x = _data.as_inputs(parts[0], f"{label}[0]")
+        x = _data.as_inputs(parts[0], f"inputs of {label}")
         if not self.needs_targets:
             return self._placed(x, None, None, label)
         if len(parts) < 2:
@@ -230,23 +230,23 @@ class BatchChecker:
                 f"{label} holds inputs only; fit and evaluate need batches (x, y) or "
                 f"(x, y, sample_weight). Received: a tuple of {len(parts)}"
             )
-        y = _data.as_targets(parts[1], f"{label}[1]")
+        y = _data.as_targets(parts[1], f"targets of {label}")
         given = parts[2] if len(parts) == 3 else None
         if given is not None and self.class_weight is not None:
             raise ValueError(
                 f"{label} holds sample weights and fit() was given class_weight; use one. "
                 f"Received: class_weight={self.class_weight!r}"
             )
-        weights = _data.sample_weights(y, given, self.class_weight, f"{label}[2]")
+        weights = _data.sample_weights(y, given, self.class_weight, f"sample weights of {label}")
         _check_rows(label, x, y, weights)
         self._check_weighting(weights is not None, label)
         return self._placed(x, y, weights, label)
 
     def _placed(self, x: Any, y: Any, weights: Any, label: str) -> Batch:
         self.model._ensure_model_built(tuple(x.shape))
-        _data.check_inputs(x, self.model.input_shape, f"{label}[0]")
+        _data.check_inputs(x, self.model.input_shape, f"inputs of {label}")
         if y is not None:
-            y = _data.check_targets(y, self.model.output_shape, self.sparse, f"{label}[1]")
+            y = _data.check_targets(y, self.model.output_shape, self.sparse, f"targets of {label}")
         return tuple(None if a is None else K.to_device(a) for a in (x, y, weights))  # type: ignore[return-value]
 
     def _check_weighting(self, weighted: bool, label: str) -> None:
