@@ -119,19 +119,24 @@ class Trainer:
         """Train for ``epochs`` epochs; returns the :class:`History` callback.
 
         Args:
-            x: Inputs (NumPy or CuPy array, or nested lists). Required.
-            y: Targets, one row per input row. Required.
+            x: Inputs (NumPy or CuPy array, or nested lists), or a
+                ``gpukeras.utils.Sequence`` or iterator yielding batches
+                ``(x, y)`` / ``(x, y, sample_weight)``. Required.
+            y: Targets, one row per input row; must be ``None`` when ``x``
+                yields batches. Required for arrays.
             batch_size: Samples per step; default ``None`` (32).
             epochs: Index of the last epoch (exclusive); default ``1``.
                 ``nb_epoch`` is its legacy name.
             verbose: 0 silent, 1 progress bar, 2 one line per epoch;
-                default ``'auto'`` (1 on a terminal, 2 otherwise).
+                default ``'auto'`` (1 on a terminal or in a notebook, 2 otherwise).
             callbacks: List of :class:`Callback`; default ``None``.
             validation_split: Fraction of the data, taken from the end before
-                shuffling, held out for validation; default ``0.0``.
+                shuffling, held out for validation (arrays only); default ``0.0``.
             validation_data: ``(x_val, y_val)`` or ``(x_val, y_val,
-                val_sample_weight)``; overrides ``validation_split``; default ``None``.
-            shuffle: Reshuffle the training data each epoch; default ``True``.
+                val_sample_weight)``, or a Sequence or iterator of batches;
+                overrides ``validation_split``; default ``None``.
+            shuffle: Reshuffle the training data (a Sequence: its batch order)
+                each epoch; default ``True``.
             class_weight: Class index -> loss weight; default ``None``.
             sample_weight: One weight per training sample; default ``None``.
             initial_epoch: Epoch to start from (for resuming); default ``0``.
@@ -274,7 +279,8 @@ class Trainer:
         """Loss and metrics on ``(x, y)``.
 
         Args:
-            x, y: Inputs and targets. Required.
+            x, y: Inputs and targets; or ``x`` a Sequence or iterator of
+                batches and ``y=None``. Required.
             batch_size: Default ``None`` (32).
             verbose: 0 silent, 1 or 2 show progress; default ``'auto'``.
             sample_weight: One weight per sample; default ``None``.
@@ -354,7 +360,8 @@ class Trainer:
         """Outputs for ``x`` as a NumPy array, computed batch by batch.
 
         Args:
-            x: Inputs. Required.
+            x: Inputs, or a Sequence or iterator of batches (``x`` or
+                ``(x, ...)``). Required.
             batch_size: Default ``None`` (32).
             verbose: 0 silent, 1 or 2 show progress; default ``'auto'``.
             steps: Number of batches; default ``None`` (all).
