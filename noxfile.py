@@ -1,5 +1,5 @@
 """Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s gpu`, `nox -s bench`,
-`nox -s gpu_check`.
+`nox -s gpu_check`, `nox -s docs`.
 
 `nox` alone runs tests and lint. The gpu session needs a machine with an NVIDIA GPU and a
 CUDA driver; it installs CuPy through the `gpu` extra (CUDA 12) or, with
@@ -62,3 +62,10 @@ def bench(session: nox.Session) -> None:
 def gpu_check(session: nox.Session) -> None:
     """GPU tests + GPU benchmark in the current environment (no installs, no network)."""
     session.run("python", "benchmarks/gpu_check.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs.yml, docs/) built with --strict into site/."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
