@@ -113,6 +113,92 @@ def test_kernel_regularizer_gradient_is_added(xp):
     np.testing.assert_allclose(K.to_host(layer.kernel.grad), K.to_host(layer.kernel.value) * 1.0)
 
 
+# -- NumPy fast paths --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"activation": "relu"}, {"padding": "same", "strides": 2}, {"dilation_rate": 2},
+     {"data_format": "channels_first", "activation": "relu"}],
+    ids=str,
+)  # fmt: skip
+def test_conv2d_gradients_with_many_channels(xp, options):
+    """Eight or more input channels take the row-major im2col path (one windows copy)."""
+    kwargs = {"filters": 3, "kernel_size": 3, "bias_initializer": "random_normal", **options}
+    layer = layers.Conv2D(dtype="float64", **kwargs)
+    shape = (2, 8, 5, 6) if options.get("data_format") == "channels_first" else (2, 5, 6, 8)
+    check_layer_gradients(layer, RNG.normal(size=shape) + 0.1)
+
+
+def _gradients(layer, x, grad, needs_input_grad=True):
+    layer.forward(x, training=True)
+    layer.needs_input_grad = needs_input_grad
+    grad_x = layer.backward(grad)
+    layer.needs_input_grad = True
+    kernel, bias = (K.to_host(v.grad).copy() for v in (layer.kernel, layer.bias))
+    return (None if grad_x is None else K.to_host(grad_x)), kernel, bias
+
+
+@pytest.mark.parametrize("channels", [1, 8])
+@pytest.mark.parametrize("activation", ["relu", "tanh", None])
+def test_first_layer_skips_the_input_gradient_with_the_same_weight_gradients(
+    xp, channels, activation
+):
+    layer = layers.Conv2D(4, 3, activation=activation, bias_initializer="random_normal")
+    x = K.to_device(RNG.normal(size=(3, 9, 8, channels)).astype("float32"))
+    grad = K.to_device(RNG.normal(size=(3, 7, 6, 4)).astype("float32"))
+    layer(x)
+    full = _gradients(layer, x, grad)
+    skipped = _gradients(layer, x, grad, needs_input_grad=False)
+    assert skipped[0] is None
+    np.testing.assert_allclose(skipped[1], full[1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(skipped[2], full[2], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("options", [{}, {"strides": 2}, {"dilation_rate": 2}], ids=str)
+def test_zero_gradient_border_is_cropped_with_the_same_results(xp, options):
+    """A 'valid' pooling after the layer leaves its last output row/column without
+    gradient; the backward GEMMs then skip them, with the same gradients as in full."""
+    layer = layers.Conv2D(5, 3, activation="relu", bias_initializer="random_normal", **options)
+    x = K.to_device(RNG.normal(size=(2, 13, 12, 8)).astype("float32"))
+    y = layer(x)
+    grad = RNG.normal(size=y.shape).astype("float32")
+    grad[:, -1] = 0
+    grad[:, :, -2:] = 0
+    grad = K.to_device(grad)
+    fast = _gradients(layer, x, grad)
+    layer._without_zero_border = lambda grad_z: None  # the plain path, for reference
+    plain = _gradients(layer, x, grad)
+    for got, expected in zip(fast, plain):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_chunked_numpy_kernels_match_one_gemm(monkeypatch):
+    from gpukeras.backend.kernels import conv
+
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 64 * 4 * 3)  # a few rows per block
+    a = RNG.normal(size=(1000, 7)).astype("float32")
+    b = RNG.normal(size=(7, 3)).astype("float32")
+    bias = RNG.normal(size=3).astype("float32")
+    out = np.empty((1000, 3), np.float32)
+    conv.gemm_bias_relu(a, b, out, bias, relu=True)
+    np.testing.assert_allclose(out, np.maximum(a @ b + bias, 0), rtol=1e-5, atol=1e-5)
+    cols = np.ascontiguousarray(a.T)
+    grad = RNG.normal(size=(1000, 3)).astype("float32")
+    y = np.maximum(RNG.normal(size=(1000, 3)), 0).astype("float32")
+    scratch = (np.empty((37, 3), np.float32), np.empty((37, 3), bool))
+    got = conv.relu_weight_gradient(cols, grad, y, np.empty((7, 3), np.float32), scratch)
+    np.testing.assert_allclose(got, cols @ (grad * (y > 0)), rtol=1e-4, atol=1e-4)
+
+
+def test_training_outputs_reuse_buffers_and_other_calls_get_fresh_arrays():
+    layer = layers.Conv2D(2, 3)
+    x = RNG.normal(size=(1, 5, 5, 1)).astype("float32")
+    first = layer(x)
+    assert layer(x) is not first and layer(x).base is not first.base
+    layer.scratch_outputs = True  # what the training step sets
+    assert np.shares_memory(layer.forward(x, training=True), layer.forward(x, training=True))
+    layer.scratch_outputs = False
+
+
 # -- weights and layouts ----------------------------------------------------------------
 def test_weight_shapes_are_keras_layouts():
     shapes = {

@@ -46,6 +46,58 @@ def test_max_gradient_goes_to_the_first_maximum_only(xp, cls):
     np.testing.assert_array_equal(grad[0, :, :, 0], expected)
 
 
+@pytest.mark.parametrize("channels_first", [False, True])
+def test_tiled_max_pooling_gradient_goes_to_the_first_maximum_in_row_major_order(
+    xp, channels_first
+):
+    """Disjoint windows (strides == pool_size): ties go to the first maximum reading the
+    window row by row (not column by column), and rows/columns no window reaches get 0."""
+    window = np.array([[1.0, 5.0], [5.0, 0.0]])
+    x = np.zeros((1, 5, 5, 2), dtype="float32")  # a 2x2 output, last row/column cropped
+    x[0, :2, :2, 0] = window
+    x[0, 2:4, 2:4, 0] = 7.0  # all equal: the top-left one
+    x[0, :2, 2:4, 1] = -3.0  # a negative maximum still gets its gradient
+    x[0, 4, :, :] = x[0, :, 4, :] = 100.0  # outside every window
+    data_format = "channels_first" if channels_first else "channels_last"
+    layer = layers.MaxPooling2D(2, data_format=data_format)
+    inputs = x.transpose(0, 3, 1, 2) if channels_first else x
+    y = layer.forward(K.to_device(np.ascontiguousarray(inputs)), training=True)
+    grad = K.to_host(layer.backward(xp.ones_like(y)))
+    grad = grad.transpose(0, 2, 3, 1) if channels_first else grad
+    expected = np.zeros_like(x)
+    for row, column, channel in [(0, 1, 0), (0, 2, 0), (2, 0, 0), (2, 2, 0)] + [
+        (0, 0, 1), (0, 2, 1), (2, 0, 1), (2, 2, 1)
+    ]:  # fmt: skip
+        expected[0, row, column, channel] = 1
+    np.testing.assert_array_equal(grad, expected)
+
+
+def test_tiled_pooling_matches_the_window_loop(xp):
+    """Tiled windows against the general offset loop (strides given explicitly as a
+    different but equal tuple still tiles; a 3x2 window tiles too)."""
+    x = K.to_device(RNG.normal(size=(2, 7, 9, 3)).astype("float32"))
+    for cls in (layers.MaxPooling2D, layers.AveragePooling2D):
+        for pool in ((2, 2), (3, 2)):
+            tiled = cls(pool)
+            loop = cls(pool)
+            loop._tiles = lambda x4: None
+            y, expected = tiled.forward(x, training=True), loop.forward(x, training=True)
+            np.testing.assert_allclose(K.to_host(y), K.to_host(expected), rtol=1e-6)
+            grad = K.to_device(RNG.normal(size=y.shape).astype("float32"))
+            np.testing.assert_allclose(
+                K.to_host(tiled.backward(grad)), K.to_host(loop.backward(grad)), rtol=1e-6
+            )
+
+
+def test_copy_pixels_copies_strided_channel_blocks():
+    from gpukeras.layers._pooling import copy_pixels
+
+    source = RNG.normal(size=(4, 6, 5)).astype("float32")[:, ::2]
+    target = np.empty((5, 4, 3), np.float32).transpose(1, 2, 0)
+    copy_pixels(target, source.transpose(0, 1, 2))
+    np.testing.assert_array_equal(target, source)
+
+
 def test_masked_global_average_pooling_1d_skips_masked_steps(xp):
     layer = layers.GlobalAveragePooling1D(dtype="float64")
     x = K.to_device(RNG.normal(size=(2, 4, 3)))

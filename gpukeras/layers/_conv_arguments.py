@@ -144,9 +144,12 @@ def from_nhwc(y: Any, rank: int, data_format: str) -> Any:
 class Buffers:
     """Scratch arrays a layer reuses from step to step, one per (role, shape, dtype).
 
-    Only for arrays that never leave the layer (im2col rows, their gradients): outputs are
-    fresh arrays because callers may keep them.
+    For arrays that never leave the layer (im2col rows, their gradients), and for outputs
+    only through :func:`output_array` (while the training step allows it). Each role keeps
+    its two most recent shapes (training batches and the last partial or evaluation batch).
     """
+
+    PER_ROLE = 2
 
     def __init__(self) -> None:
         self._arrays: dict[tuple[Any, ...], Any] = {}
@@ -155,26 +158,56 @@ class Buffers:
         key = (K.backend(), role, tuple(shape), str(dtype))
         array = self._arrays.get(key)
         if array is None:
-            if len(self._arrays) >= 8:  # shapes changed (last partial batch, evaluation)
-                self._arrays.pop(next(iter(self._arrays)))
+            same_role = [k for k in self._arrays if k[1] == role]
+            if len(same_role) >= self.PER_ROLE:  # shapes changed: drop the oldest
+                self._arrays.pop(same_role[0])
             array = K.array_module().empty(shape, dtype=dtype)
             self._arrays[key] = array
         return array
 
 
-def _is_plain_relu(activation: Any) -> bool:
+def output_array(layer: Any, role: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """An array for an output (or returned gradient) of ``layer``.
+
+    While the training step sets ``layer.scratch_outputs`` (its activations and gradients
+    are consumed within the step), a buffer reused from step to step; otherwise a new
+    array, since callers may keep what a layer returns.
+    """
+    if getattr(layer, "scratch_outputs", False):
+        return layer._buffers.get(role, shape, dtype)
+    return K.array_module().empty(shape, dtype=dtype)
+
+
+def zeros(shape: tuple[int, ...], dtype: Any) -> Any:
+    """Zeros without ``numpy.zeros``: a large calloc maps fresh pages that then fault in
+    one by one (several times slower than filling reused heap memory)."""
+    array = K.array_module().empty(shape, dtype=dtype)
+    array.fill(0)
+    return array
+
+
+def is_plain_relu(activation: Any) -> bool:
+    """Whether ``activation`` is ``relu`` with its default arguments."""
     return activation.name == "relu" and activation.has_default_params
 
 
 def activate(activation: Any, z: Any) -> Any:
     """``activation(z)``; a plain ReLU overwrites ``z`` (its backward only needs the output)."""
-    if _is_plain_relu(activation):
+    if is_plain_relu(activation):
         return K.get_array_module(z).maximum(z, 0.0, out=z)
     return activation.forward(z)
 
 
-def activation_backward(activation: Any, z: Any, y: Any, grad: Any) -> Any:
-    """The gradient through ``activation``; a plain ReLU in one pass (``grad * (y > 0)``)."""
-    if _is_plain_relu(activation):
-        return grad * (y > 0)
+def activation_backward(activation: Any, z: Any, y: Any, grad: Any, out: Any = None) -> Any:
+    """The gradient through ``activation``; a plain ReLU in one pass (``grad * (y > 0)``).
+
+    Args:
+        activation: The layer's activation.
+        z: Its input (pre-activation).
+        y: Its output.
+        grad: The gradient with respect to ``y``.
+        out: Buffer shaped like ``grad`` for a plain ReLU's result; default ``None`` (new).
+    """
+    if is_plain_relu(activation):
+        return K.get_array_module(grad).multiply(grad, y > 0, out=out)
     return activation.backward(z, y, grad)

@@ -12,14 +12,20 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy
+
 from gpukeras import activations, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras._legacy import legacy_arguments, warn_user
 from gpukeras.backend.kernels.conv import (
     ConvGeometry,
     col2im,
+    gemm_bias_relu,
     im2col,
+    im2col_taps,
     input_gradient_by_offsets,
+    relu_block_rows,
+    relu_weight_gradient,
 )
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
@@ -255,6 +261,9 @@ class BaseConv(Layer):
 class Conv(BaseConv):
     """A convolution of ``rank`` spatial axes; see :class:`Conv2D` for the arguments."""
 
+    # Set by the training step: outputs and input gradients may live in reused buffers.
+    scratch_outputs = False
+
     def build(self, input_shape: Shape) -> None:
         channels = self.input_channels(input_shape)
         if channels % self.groups:
@@ -278,50 +287,186 @@ class Conv(BaseConv):
     def forward(self, x: Any, training: bool = False) -> Any:
         x4 = args.to_nhwc(x, self.rank, self.data_format)
         g = self.geometry(tuple(x4.shape))
-        rows = im2col(x4, g, self._buffers.get("cols", g.cols_shape, x.dtype))
-        rows = rows.reshape(g.batch * g.out_h * g.out_w, -1)
-        z = self._multiply(rows)
-        if self.bias is not None:
-            z += self.bias.value
+        self._g, self._rows, self._tap_rows, self._x4 = g, None, None, x4
+        z = self._output_rows("z", g, x.dtype)
+        numpy_gemm = self.groups == 1 and K.backend() == "numpy"
+        fuse_relu = numpy_gemm and args.is_plain_relu(self.activation)
+        if self._uses_tap_rows(g):
+            cols, weights = self._tap_operands(x4, g)
+            gemm_bias_relu(cols.T, weights, z, relu=fuse_relu)  # bias: the ones row
+        else:
+            rows = im2col(x4, g, self._buffers.get("cols", g.cols_shape, x.dtype))
+            self._rows = rows.reshape(len(z), -1)
+            bias = None if self.bias is None else self.bias.value
+            if numpy_gemm:
+                kernel = self.kernel.value.reshape(-1, self.filters)
+                gemm_bias_relu(self._rows, kernel, z, bias, relu=fuse_relu)
+            else:
+                self._multiply(self._rows, z)
+                if bias is not None:
+                    z += bias
         z = z.reshape(g.batch, g.out_h, g.out_w, self.filters)
-        y = args.activate(self.activation, z)
-        self._rows, self._g, self._z, self._y = rows, g, z, y
+        y = z if fuse_relu else args.activate(self.activation, z)
+        self._z, self._y = z, y
         return args.from_nhwc(y, self.rank, self.data_format)
+
+    def _uses_tap_rows(self, g: ConvGeometry) -> bool:
+        """NumPy with few input channels (a first layer on images): tap-major im2col."""
+        return self.groups == 1 and g.channels < 8 and K.backend() == "numpy"
+
+    def _tap_operands(self, x4: Any, g: ConvGeometry) -> tuple[Any, Any]:
+        """Tap-major columns and ``[kernel; bias]``: a ones row in the columns adds the bias
+        in the GEMM, and in the backward GEMM sums the bias gradient."""
+        taps = g.kernel_h * g.kernel_w * g.channels
+        extra = 0 if self.bias is None else 1
+        pixels = g.batch * g.out_h * g.out_w
+        cols = self._buffers.get("tap_cols", (taps + extra, pixels), x4.dtype)
+        im2col_taps(x4, g, cols)
+        weights = self._buffers.get("tap_weights", (taps + extra, self.filters), x4.dtype)
+        weights[:taps] = self.kernel.value.reshape(taps, self.filters)
+        if extra:
+            cols[taps] = 1.0
+            weights[taps] = self.bias.value
+        self._tap_rows = cols
+        return cols, weights
+
+    def _output_rows(self, role: str, g: ConvGeometry, dtype: Any) -> Any:
+        shape = (g.batch * g.out_h * g.out_w, self.filters)
+        return args.output_array(self, role, shape, dtype)
 
     def backward(self, grad: Any) -> Any:
         xp = K.get_array_module(grad)
         g = self._g
+        grad4 = args.to_nhwc(grad, self.rank, self.data_format)
+        if not self.needs_input_grad:
+            # The model's first layer: no input gradient (no col2im or its GEMM) at all.
+            if self.trainable:
+                self._weight_gradients_only(grad4)
+            return None
         grad_z = args.activation_backward(
-            self.activation, self._z, self._y, args.to_nhwc(grad, self.rank, self.data_format)
+            self.activation,
+            self._z,
+            self._y,
+            grad4,
+            out=self._buffers.get("grad_z", self._y.shape, self._y.dtype),
         )
         grad_z = xp.ascontiguousarray(grad_z).reshape(-1, self.filters)
+        cropped = self._without_zero_border(grad_z)
+        if cropped is not None:
+            return args.from_nhwc(cropped, self.rank, self.data_format)
         if self.trainable:
-            self._kernel_gradient(grad_z)
-            if self.bias is not None:
-                grad_z.sum(axis=0, out=self.bias.grad)
-        if self.groups == 1 and g.channels >= 8 and K.backend() == "numpy":
+            self._weight_gradients(grad_z)
+        if (
+            self.groups == 1
+            and (g.channels >= 8 or self._tap_rows is not None)
+            and (K.backend() == "numpy")
+        ):
             kernel = self.kernel.value.reshape(g.kernel_h, g.kernel_w, g.channels, self.filters)
             part = self._buffers.get("grad_part", (len(grad_z), g.channels), grad_z.dtype)
-            grad_x = input_gradient_by_offsets(grad_z, kernel, g, part)
+            out = args.output_array(self, "grad_x", g.input_shape, grad_z.dtype)
+            grad_x = input_gradient_by_offsets(grad_z, kernel, g, part, out)
         else:
-            grad_rows = self._buffers.get("grad_cols", self._rows.shape, grad_z.dtype)
+            rows_shape = (len(grad_z), g.kernel_h * g.kernel_w * g.channels)
+            grad_rows = self._buffers.get("grad_cols", rows_shape, grad_z.dtype)
             self._multiply_transposed(grad_z, grad_rows)
             grad_x = col2im(grad_rows, g)
         return args.from_nhwc(grad_x, self.rank, self.data_format)
+
+    def _without_zero_border(self, grad_z: Any) -> Any:
+        """NumPy, 'valid' padding: when the last output rows/columns get no gradient (a
+        'valid' pooling after this layer drops them), run the backward GEMMs on the rest.
+
+        Returns the input gradient, or None where nothing is cropped (or it does not apply).
+        """
+        g = self._g
+        if self._rows is None or self.groups != 1 or self.padding != "valid":
+            return None
+        grad4 = grad_z.reshape(g.batch, g.out_h, g.out_w, self.filters)
+        used_h, used_w = g.out_h, g.out_w
+        while used_h > 1 and not grad4[:, used_h - 1].any():
+            used_h -= 1
+        while used_w > 1 and not grad4[:, :used_h, used_w - 1].any():
+            used_w -= 1
+        if used_h * used_w > 0.9 * g.out_h * g.out_w:
+            return None  # too little to gain
+        height = (used_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1
+        width = (used_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1
+        sub = self._make_geometry((g.batch, height, width, g.channels))
+        grad_sub = numpy.ascontiguousarray(grad4[:, :used_h, :used_w]).reshape(-1, self.filters)
+        if self.trainable:
+            x_sub = self._x4[:, :height, :width]
+            rows = im2col(
+                x_sub, sub, self._buffers.get("cols_cropped", sub.cols_shape, x_sub.dtype)
+            )
+            rows = rows.reshape(len(grad_sub), -1)
+            numpy.matmul(rows.T, grad_sub, out=self.kernel.grad.reshape(-1, self.filters))
+            if self.bias is not None:
+                ones = self._buffers.get("ones", (len(grad_sub),), grad_sub.dtype)
+                ones.fill(1.0)
+                numpy.matmul(ones, grad_sub, out=self.bias.grad)
+        grad_x = args.output_array(self, "grad_x", g.input_shape, grad_sub.dtype)
+        grad_x[:, height:] = 0
+        grad_x[:, :height, width:] = 0
+        kernel = self.kernel.value.reshape(g.kernel_h, g.kernel_w, g.channels, self.filters)
+        part = self._buffers.get("grad_part_cropped", (len(grad_sub), g.channels), grad_sub.dtype)
+        input_gradient_by_offsets(grad_sub, kernel, sub, part, grad_x[:, :height, :width])
+        return grad_x
+
+    def _weight_gradients_only(self, grad4: Any) -> None:
+        """Weight gradients when no input gradient is needed: a ReLU's mask is applied
+        block by block inside the tap-major GEMM (no full-size masked gradient)."""
+        if self._tap_rows is None or not args.is_plain_relu(self.activation):
+            xp = K.get_array_module(grad4)
+            grad_z = args.activation_backward(
+                self.activation, self._z, self._y, grad4,
+                out=self._buffers.get("grad_z", self._y.shape, self._y.dtype),
+            )  # fmt: skip
+            self._weight_gradients(xp.ascontiguousarray(grad_z).reshape(-1, self.filters))
+            return
+        grad_y = numpy.ascontiguousarray(grad4).reshape(-1, self.filters)
+        block = (relu_block_rows(self.filters, grad_y.itemsize), self.filters)
+        scratch = (
+            self._buffers.get("masked_block", block, grad_y.dtype),
+            self._buffers.get("mask_block", block, numpy.bool_),
+        )
+        both = self._buffers.get("tap_grads", (len(self._tap_rows), self.filters), grad_y.dtype)
+        rows = self._y.reshape(-1, self.filters)
+        relu_weight_gradient(self._tap_rows, grad_y, rows, both, scratch)
+        self._split_tap_gradients(both)
+
+    def _split_tap_gradients(self, both: Any) -> None:
+        taps = self.kernel.value.size // self.filters
+        self.kernel.grad[...] = both[:taps].reshape(self.kernel.grad.shape)
+        if self.bias is not None:
+            self.bias.grad[...] = both[taps]
+
+    def _weight_gradients(self, grad_z: Any) -> None:
+        xp = K.get_array_module(grad_z)
+        if self._tap_rows is not None:
+            # [kernel; bias] gradient in one GEMM: the ones row of the columns sums grad_z.
+            both = self._buffers.get("tap_grads", (len(self._tap_rows), self.filters), grad_z.dtype)
+            xp.matmul(self._tap_rows, grad_z, out=both)
+            self._split_tap_gradients(both)
+            return
+        self._kernel_gradient(grad_z)
+        if self.bias is not None:
+            # A GEMV with ones: several times faster than ``sum(axis=0)`` on tall arrays.
+            ones = self._buffers.get("ones", (len(grad_z),), grad_z.dtype)
+            ones.fill(1.0)
+            xp.matmul(ones, grad_z, out=self.bias.grad)
 
     # -- the GEMMs (one per group) ----------------------------------------
     def _group_views(self) -> tuple[int, int, int]:
         taps = self.kernel.value.size // (self.kernel.value.shape[-2] * self.filters)
         return taps, self.kernel.value.shape[-2], self.filters // self.groups
 
-    def _multiply(self, rows: Any) -> Any:
+    def _multiply(self, rows: Any, z: Any) -> Any:
         kernel = self.kernel.value
-        if self.groups == 1:
-            return rows @ kernel.reshape(-1, self.filters)
         xp = K.get_array_module(rows)
+        if self.groups == 1:
+            return xp.matmul(rows, kernel.reshape(-1, self.filters), out=z)
         taps, cg, fg = self._group_views()
         rows3, kernel3 = rows.reshape(len(rows), taps, -1), kernel.reshape(taps, cg, -1)
-        z = xp.empty((len(rows), self.filters), dtype=rows.dtype)
         for i in range(self.groups):
             c, f = slice(i * cg, (i + 1) * cg), slice(i * fg, (i + 1) * fg)
             z[:, f] = rows3[:, :, c].reshape(len(rows), -1) @ kernel3[:, :, f].reshape(-1, fg)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from gpukeras import backend as K
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
@@ -30,6 +32,8 @@ class BasePooling(Layer):
     """
 
     reduce = "max"
+    # Set by the training step: outputs and input gradients may live in reused buffers.
+    scratch_outputs = False
 
     def __init__(
         self,
@@ -48,6 +52,7 @@ class BasePooling(Layer):
         )
         self.padding = args.normalize_padding(padding)
         self.data_format = args.normalize_data_format(data_format)
+        self._buffers = args.Buffers()
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         args.check_input_rank(self, input_shape, self.rank)
@@ -103,9 +108,81 @@ class BasePooling(Layer):
         return args.with_spatial(nhwc, self.data_format, spatial, nhwc[3])
 
     def forward(self, x: Any, training: bool = False) -> Any:
-        xp = K.get_array_module(x)
         x4 = args.to_nhwc(x, self.rank, self.data_format)
         self._in_shape = x4.shape
+        tiles = self._tiles(x4)
+        out = self._tiled_forward(tiles) if tiles is not None else self._offset_forward(x4)
+        self._tiles_view = tiles
+        return args.from_nhwc(out, self.rank, self.data_format)
+
+    # -- windows that tile the input (stride == pool size, no padding) ------
+    def _tiles(self, x4: Any) -> Any:
+        """``x4`` as ``(N, OH, ph, OW, pw, C)`` tiles when the windows tile it, else None.
+
+        Windows with ``strides == pool_size`` and no padding are disjoint: the input (minus
+        the rows/columns no window reaches) reshapes into tiles without a copy, and every
+        reduction or gradient is one broadcast operation instead of a loop over offsets.
+        """
+        (ph, pw), (sh, sw) = self._window()
+        _, height, width, channels = x4.shape
+        if (sh, sw) != (ph, pw) or (self.padding == "same" and (height % ph or width % pw)):
+            return None
+        self.compute_output_shape(self._unmoved_shape(x4.shape))
+        out_h, out_w = height // ph, width // pw
+        used = x4[:, : out_h * ph, : out_w * pw]
+        return used.reshape(x4.shape[0], out_h, ph, out_w, pw, channels)
+
+    def _tiled_forward(self, tiles: Any) -> Any:
+        """Reduce the ``ph * pw`` phases: each a contiguous ``(N, OH, OW, C)`` array."""
+        xp = K.get_array_module(tiles)
+        n, out_h, ph, out_w, pw, channels = tiles.shape
+        phases = self._buffers.get("phases", (ph, pw, n, out_h, out_w, channels), tiles.dtype)
+        copy_pixels(phases, tiles.transpose(2, 4, 0, 1, 3, 5))
+        phases = phases.reshape(ph * pw, n, out_h, out_w, channels)
+        combine = xp.maximum if self.reduce == "max" else xp.add
+        out = args.output_array(self, "out", phases.shape[1:], tiles.dtype)
+        if len(phases) == 1:
+            out[...] = phases[0]
+        else:
+            combine(phases[0], phases[1], out=out)
+        for phase in phases[2:]:
+            combine(out, phase, out=out)
+        self._scale = None
+        if self.reduce == "avg":
+            self._scale = 1.0 / float(len(phases))
+            out *= self._scale
+        self._phases, self._out = phases, out
+        return out
+
+    def _tiled_backward(self, grad4: Any) -> Any:
+        xp = K.get_array_module(grad4)
+        tiles = self._tiles_view
+        n, out_h, ph, out_w, pw, channels = tiles.shape
+        cropped = self._in_shape[1:3] != (out_h * ph, out_w * pw)
+        grad_x = args.output_array(self, "grad_x", self._in_shape, grad4.dtype)
+        if cropped:  # rows/columns that no window reaches
+            grad_x[:, out_h * ph :] = 0
+            grad_x[:, :, out_w * pw :] = 0
+        grad_tiles = grad_x[:, : out_h * ph, : out_w * pw].reshape(tiles.shape)
+        if self.reduce == "avg":
+            xp.multiply(grad4[:, :, None, :, None, :], self._scale, out=grad_tiles)
+            return grad_x
+        shares = self._buffers.get("grad_phases", self._phases.shape, grad4.dtype)
+        # Phases in row-major window order: each takes what is left of the gradient where
+        # it holds the maximum, so ties (all-zero windows after a ReLU) go to the first.
+        remaining = grad4
+        for k, phase in enumerate(self._phases):
+            xp.multiply(remaining, phase == self._out, out=shares[k])
+            if k == 0 and len(shares) > 1:
+                remaining = remaining - shares[0]
+            elif k < len(shares) - 1:
+                remaining -= shares[k]
+        shares = shares.reshape(ph, pw, n, out_h, out_w, channels)
+        copy_pixels(grad_tiles.transpose(2, 4, 0, 1, 3, 5), shares)
+        return grad_x
+
+    def _offset_forward(self, x4: Any) -> Any:
+        xp = K.get_array_module(x4)
         padded, offsets, pads = self._plan(x4)
         out = padded[(slice(None), *offsets[0])].copy()
         for rows, cols in offsets[1:]:
@@ -119,7 +196,7 @@ class BasePooling(Layer):
             self._scale = self._inverse_counts(x4, offsets, pads)
             out *= self._scale
         self._padded, self._offsets, self._pads, self._out = padded, offsets, pads, out
-        return args.from_nhwc(out, self.rank, self.data_format)
+        return out
 
     def _inverse_counts(self, x4: Any, offsets: list[Any], pads: tuple[int, ...]) -> Any:
         """1 / (real inputs per window), shaped to broadcast over (N, OH, OW, C)."""
@@ -135,7 +212,10 @@ class BasePooling(Layer):
     def backward(self, grad: Any) -> Any:
         xp = K.get_array_module(grad)
         grad4 = args.to_nhwc(grad, self.rank, self.data_format)
-        grad_padded = xp.zeros(self._padded.shape, dtype=grad4.dtype)
+        if self._tiles_view is not None:
+            grad_x = self._tiled_backward(grad4)
+            return args.from_nhwc(grad_x, self.rank, self.data_format)
+        grad_padded = args.zeros(self._padded.shape, grad4.dtype)
         if self.reduce == "max":
             self._max_backward(xp, grad4, grad_padded)
         else:
@@ -172,6 +252,23 @@ class BasePooling(Layer):
             "strides": self.strides,
             "data_format": self.data_format,
         }
+
+
+def copy_pixels(destination: Any, source: Any) -> None:
+    """``destination[...] = source`` for channels-last arrays, a pixel at a time on NumPy.
+
+    Where both last (channel) axes are contiguous, NumPy copies each pixel's channels as
+    one block (a void item) instead of looping over ``C`` floats at a time: gathers such as
+    splitting tiles into phases run several times faster.
+    """
+    xp = K.get_array_module(source)
+    size = source.dtype.itemsize
+    blocks = source.shape[-1] > 1 and source.strides[-1] == destination.strides[-1] == size
+    if xp is not numpy or not blocks or source.dtype != destination.dtype:
+        xp.copyto(destination, source)
+        return
+    pixel = numpy.dtype((numpy.void, source.shape[-1] * size))
+    numpy.copyto(destination.view(pixel)[..., 0], source.view(pixel)[..., 0])
 
 
 _POOLING_ARGS = """

@@ -30,9 +30,13 @@ __all__ = [
     "ConvGeometry",
     "col2im",
     "col2im_op",
+    "gemm_bias_relu",
+    "relu_weight_gradient",
     "im2col",
     "im2col_op",
+    "im2col_taps",
     "input_gradient_by_offsets",
+    "relu_block_rows",
 ]
 
 
@@ -183,6 +187,40 @@ def _im2col_by_offsets(x: Any, g: ConvGeometry, cols: Any) -> None:
                 target[:, out_rows, out_cols, :] = x[:, in_rows, in_cols, :]
 
 
+def im2col_taps(x: Any, g: ConvGeometry, out: Any) -> Any:
+    """NumPy: the receptive fields as columns, ``(KH*KW*C, N*OH*OW)`` (tap-major rows).
+
+    The transpose of :func:`im2col`'s rows. With few input channels (a first layer on
+    images) each tap's row is filled by one copy of contiguous image rows, where
+    :func:`im2col` would write ``C`` floats at a time; ``rows.T @ kernel`` is the same GEMM.
+    Only the first ``KH*KW*C`` rows of ``out`` are written (callers may keep extra rows,
+    e.g. ones for the bias).
+
+    Args:
+        x: NHWC input of shape ``g.input_shape`` (any strides).
+        g: The convolution's geometry.
+        out: Buffer with at least ``KH*KW*C`` rows of ``N*OH*OW`` columns, ``x.dtype``.
+    """
+    taps = out[: g.kernel_h * g.kernel_w * g.channels].reshape(
+        g.kernel_h, g.kernel_w, g.channels, g.batch, g.out_h, g.out_w
+    )
+    pixels = x.transpose(3, 0, 1, 2)
+    padded = any((g.pad_top, g.pad_left, g.pad_bottom, g.pad_right))
+    for kh in range(g.kernel_h):
+        for kw in range(g.kernel_w):
+            out_rows, out_cols, in_rows, in_cols = _offset_taps(g, kh, kw)
+            target = taps[kh, kw]
+            if padded:
+                # Taps that fall into the zero padding (the buffer may hold an older batch).
+                target[:, :, : out_rows.start] = 0
+                target[:, :, out_rows.stop :] = 0
+                target[:, :, :, : out_cols.start] = 0
+                target[:, :, :, out_cols.stop :] = 0
+            if in_rows.stop > in_rows.start:
+                target[:, :, out_rows, out_cols] = pixels[:, :, in_rows, in_cols]
+    return out
+
+
 def _im2col_numpy(x: Any, *args: Any) -> None:
     *scalars, cols = args
     g = _geometry_from_scalars(x.shape[0], scalars)
@@ -190,11 +228,12 @@ def _im2col_numpy(x: Any, *args: Any) -> None:
         _im2col_by_offsets(x, g, cols)
         return
     if any((g.pad_top, g.pad_left, g.pad_bottom, g.pad_right)):
-        padded = numpy.zeros(
+        padded = numpy.empty(
             (g.batch, g.pad_top + g.height + g.pad_bottom, g.pad_left + g.width + g.pad_right,
              g.channels),
             dtype=x.dtype,
         )  # fmt: skip
+        padded.fill(0.0)
         padded[:, g.pad_top : g.pad_top + g.height, g.pad_left : g.pad_left + g.width] = x
         x = padded
     # One strided copy of a windows view: the rows buffer is written once, in order (a copy
@@ -275,7 +314,9 @@ def _kernel_scalars(g: ConvGeometry) -> tuple[Any, ...]:
     return g.scalars()
 
 
-def input_gradient_by_offsets(grad_rows: Any, kernel: Any, g: ConvGeometry, part: Any) -> Any:
+def input_gradient_by_offsets(
+    grad_rows: Any, kernel: Any, g: ConvGeometry, part: Any, out: Any = None
+) -> Any:
     """NumPy: ``col2im(grad_rows @ kernel.T)`` without the ``(rows, kh*kw*C)`` intermediate.
 
     For each kernel offset, one GEMM ``grad_rows @ kernel[kh, kw].T`` (into ``part``, shape
@@ -288,8 +329,12 @@ def input_gradient_by_offsets(grad_rows: Any, kernel: Any, g: ConvGeometry, part
         kernel: ``(KH, KW, C, F)``.
         g: The convolution's geometry.
         part: Scratch buffer ``(N*OH*OW, C)``.
+        out: Buffer of ``g.input_shape`` to overwrite; default ``None`` (a new one).
     """
-    grad_x = numpy.zeros(g.input_shape, dtype=grad_rows.dtype)
+    grad_x = numpy.empty(g.input_shape, dtype=grad_rows.dtype) if out is None else out
+    # Not numpy.zeros: a large calloc maps fresh pages, and faulting them in costs more
+    # than the adds.
+    grad_x.fill(0.0)
     part_pixels = part.reshape(g.batch, g.out_h, g.out_w, g.channels)
     for kh in range(g.kernel_h):
         for kw in range(g.kernel_w):
@@ -299,3 +344,70 @@ def input_gradient_by_offsets(grad_rows: Any, kernel: Any, g: ConvGeometry, part
             numpy.matmul(grad_rows, kernel[kh, kw].T, out=part)
             grad_x[:, in_rows, in_cols] += part_pixels[:, out_rows, out_cols]
     return grad_x
+
+
+# Rows per chunk in the fused NumPy loops below: about half a megabyte of output, so the
+# epilogue (bias, ReLU, its mask) works on rows still in the core's cache instead of making
+# extra passes over arrays of tens of megabytes.
+_CHUNK_BYTES = 1 << 19
+
+
+def _chunk_rows(row_bytes: int) -> int:
+    return max(64, _CHUNK_BYTES // max(1, row_bytes))
+
+
+def gemm_bias_relu(a: Any, b: Any, out: Any, bias: Any = None, relu: bool = False) -> Any:
+    """NumPy: ``out = relu(a @ b + bias)`` a block of rows at a time (GEMM, then the rest
+    while the block is in cache).
+
+    Args:
+        a: ``(M, K)`` (any BLAS-compatible strides, e.g. a transposed buffer).
+        b: ``(K, N)``.
+        out: ``(M, N)`` C-contiguous result buffer.
+        bias: ``(N,)`` added to every row; default ``None`` (none).
+        relu: Whether to clamp at zero afterwards (NaN kept, as ``numpy.maximum``);
+            default ``False``.
+    """
+    step = _chunk_rows(out.shape[1] * out.itemsize)
+    for start in range(0, len(out), step):
+        block = out[start : start + step]
+        numpy.matmul(a[start : start + step], b, out=block)
+        if bias is not None:
+            block += bias
+        if relu:
+            numpy.maximum(block, 0.0, out=block)
+    return out
+
+
+def relu_weight_gradient(cols: Any, grad: Any, y: Any, out: Any, scratch: Any) -> Any:
+    """NumPy: ``out = cols @ (grad * (y > 0))`` without materialising the masked gradient.
+
+    For a ReLU convolution whose input gradient nobody needs: the masked gradient of each
+    block of pixels is formed in ``scratch`` (in cache) and multiplied at once.
+
+    Args:
+        cols: ``(K, M)`` tap-major columns (see :func:`im2col_taps`).
+        grad: ``(M, N)`` gradient w.r.t. the ReLU's output.
+        y: ``(M, N)`` the ReLU's output.
+        out: ``(K, N)`` result.
+        scratch: ``(rows, N)`` float buffer and ``(rows, N)`` bool buffer as a pair, any
+            ``rows`` >= 1 (the block size).
+    """
+    masked, mask = scratch
+    step = len(masked)
+    part = numpy.empty_like(out)
+    for start in range(0, len(grad), step):
+        stop = min(start + step, len(grad))
+        rows = slice(0, stop - start)
+        numpy.greater(y[start:stop], 0.0, out=mask[rows])
+        numpy.multiply(grad[start:stop], mask[rows], out=masked[rows])
+        target = out if start == 0 else part
+        numpy.matmul(cols[:, start:stop], masked[rows], out=target)
+        if start:
+            out += part
+    return out
+
+
+def relu_block_rows(filters: int, itemsize: int) -> int:
+    """The block size :func:`relu_weight_gradient` works best with for ``filters``."""
+    return _chunk_rows(filters * itemsize)
