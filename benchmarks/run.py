@@ -35,7 +35,7 @@ QUICK = {
 }
 # A result row: a name, then a number of seconds (bench_mlp and print_ratios style), or the
 # lstm table's "name  ms/step  s/epoch  ratio".
-_ROW = re.compile(r"^\s{0,2}(?P<name>[A-Za-z][\w ./()+-]*?)\s{2,}(?P<values>[\d.]+(?:\s.*)?)$")
+_ROW = re.compile(r"^\s{0,2}(?P<name>[A-Za-z][\w ./(),+-]*?)\s{2,}(?P<values>[\d.]+(?:\s.*)?)$")
 
 
 def run_one(name: str, script: str, extra: list[str]) -> tuple[str, float]:
