@@ -188,7 +188,7 @@ def zeros(shape: tuple[int, ...], dtype: Any) -> Any:
 
 def is_plain_relu(activation: Any) -> bool:
     """Whether ``activation`` is ``relu`` with its default arguments."""
-    return activation.name == "relu" and activation.has_default_params
+    return getattr(activation, "name", None) == "relu" and activation.has_default_params
 
 
 def activate(activation: Any, z: Any) -> Any:

@@ -343,6 +343,9 @@ class Conv(BaseConv):
             if self.trainable:
                 self._weight_gradients_only(grad4)
             return None
+        cropped = self._without_zero_border(grad4)
+        if cropped is not None:
+            return args.from_nhwc(cropped, self.rank, self.data_format)
         grad_z = args.activation_backward(
             self.activation,
             self._z,
@@ -351,9 +354,6 @@ class Conv(BaseConv):
             out=self._buffers.get("grad_z", self._y.shape, self._y.dtype),
         )
         grad_z = xp.ascontiguousarray(grad_z).reshape(-1, self.filters)
-        cropped = self._without_zero_border(grad_z)
-        if cropped is not None:
-            return args.from_nhwc(cropped, self.rank, self.data_format)
         if self.trainable:
             self._weight_gradients(grad_z)
         if (
@@ -372,16 +372,18 @@ class Conv(BaseConv):
             grad_x = col2im(grad_rows, g)
         return args.from_nhwc(grad_x, self.rank, self.data_format)
 
-    def _without_zero_border(self, grad_z: Any) -> Any:
+    def _without_zero_border(self, grad4: Any) -> Any:
         """NumPy, 'valid' padding: when the last output rows/columns get no gradient (a
-        'valid' pooling after this layer drops them), run the backward GEMMs on the rest.
+        'valid' pooling after this layer drops them), run the backward on the rest only.
 
         Returns the input gradient, or None where nothing is cropped (or it does not apply).
         """
         g = self._g
-        if self._rows is None or self.groups != 1 or self.padding != "valid":
+        activation = self.activation
+        linear = getattr(activation, "name", None) == "linear"
+        zero_keeping = linear or args.is_plain_relu(activation)
+        if self._rows is None or self.padding != "valid" or not zero_keeping:
             return None
-        grad4 = grad_z.reshape(g.batch, g.out_h, g.out_w, self.filters)
         used_h, used_w = g.out_h, g.out_w
         while used_h > 1 and not grad4[:, used_h - 1].any():
             used_h -= 1
@@ -392,18 +394,18 @@ class Conv(BaseConv):
         height = (used_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1
         width = (used_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1
         sub = self._make_geometry((g.batch, height, width, g.channels))
-        grad_sub = numpy.ascontiguousarray(grad4[:, :used_h, :used_w]).reshape(-1, self.filters)
+        shape = (g.batch, used_h, used_w, self.filters)
+        grad_sub = self._buffers.get("grad_z_cropped", shape, grad4.dtype)
+        if linear:
+            numpy.copyto(grad_sub, grad4[:, :used_h, :used_w])
+        else:
+            y = self._y[:, :used_h, :used_w]
+            args.activation_backward(activation, y, y, grad4[:, :used_h, :used_w], grad_sub)
+        grad_sub = grad_sub.reshape(-1, self.filters)
         if self.trainable:
             x_sub = self._x4[:, :height, :width]
-            rows = im2col(
-                x_sub, sub, self._buffers.get("cols_cropped", sub.cols_shape, x_sub.dtype)
-            )
-            rows = rows.reshape(len(grad_sub), -1)
-            numpy.matmul(rows.T, grad_sub, out=self.kernel.grad.reshape(-1, self.filters))
-            if self.bias is not None:
-                ones = self._buffers.get("ones", (len(grad_sub),), grad_sub.dtype)
-                ones.fill(1.0)
-                numpy.matmul(ones, grad_sub, out=self.bias.grad)
+            cols = self._buffers.get("cols_cropped", sub.cols_shape, x_sub.dtype)
+            self._kernel_and_bias_gradients(im2col(x_sub, sub, cols), grad_sub)
         grad_x = args.output_array(self, "grad_x", g.input_shape, grad_sub.dtype)
         grad_x[:, height:] = 0
         grad_x[:, :height, width:] = 0
@@ -411,6 +413,18 @@ class Conv(BaseConv):
         part = self._buffers.get("grad_part_cropped", (len(grad_sub), g.channels), grad_sub.dtype)
         input_gradient_by_offsets(grad_sub, kernel, sub, part, grad_x[:, :height, :width])
         return grad_x
+
+    def _kernel_and_bias_gradients(self, rows: Any, grad_z: Any) -> None:
+        """Ungrouped NumPy: ``kernel.grad = rows.T @ grad_z`` (computed as ``(grad_z.T @
+        rows).T``, which packs the tall operand faster) and the bias gradient."""
+        rows = rows.reshape(len(grad_z), -1)
+        transposed = self._buffers.get("kernel_grad_t", (self.filters, rows.shape[1]), rows.dtype)
+        numpy.matmul(grad_z.T, rows, out=transposed)
+        self.kernel.grad[...] = transposed.T.reshape(self.kernel.grad.shape)
+        if self.bias is not None:
+            ones = self._buffers.get("ones", (len(grad_z),), grad_z.dtype)
+            ones.fill(1.0)
+            numpy.matmul(ones, grad_z, out=self.bias.grad)
 
     def _weight_gradients_only(self, grad4: Any) -> None:
         """Weight gradients when no input gradient is needed: a ReLU's mask is applied
@@ -424,7 +438,7 @@ class Conv(BaseConv):
             self._weight_gradients(xp.ascontiguousarray(grad_z).reshape(-1, self.filters))
             return
         grad_y = numpy.ascontiguousarray(grad4).reshape(-1, self.filters)
-        block = (relu_block_rows(self.filters, grad_y.itemsize), self.filters)
+        block = (min(len(grad_y), relu_block_rows(self.filters, grad_y.itemsize)), self.filters)
         scratch = (
             self._buffers.get("masked_block", block, grad_y.dtype),
             self._buffers.get("mask_block", block, numpy.bool_),
@@ -447,6 +461,9 @@ class Conv(BaseConv):
             both = self._buffers.get("tap_grads", (len(self._tap_rows), self.filters), grad_z.dtype)
             xp.matmul(self._tap_rows, grad_z, out=both)
             self._split_tap_gradients(both)
+            return
+        if self.groups == 1 and K.backend() == "numpy":
+            self._kernel_and_bias_gradients(self._rows, grad_z)
             return
         self._kernel_gradient(grad_z)
         if self.bias is not None:
