@@ -3,11 +3,13 @@
 The model is the Keras MNIST convnet: Conv2D(32, 3x3, relu), MaxPooling2D(2), Conv2D(64,
 3x3, relu), MaxPooling2D(2), Flatten, Dropout(0.5), Dense(10, softmax); Adam, categorical
 cross-entropy, batch 128, synthetic 28x28x1 images. Each framework trains ``--steps`` steps
-per timing, best of ``--repeats`` after a warm-up; the result is scaled to one MNIST epoch
-(60,000 samples = 469 steps) and printed as seconds per epoch with ratios.
+per timing, best of ``--repeats`` after a warm-up; gpukeras and PyTorch take turns for
+``--rounds`` rounds (so a burst of load from other processes hits both), and the median of
+the rounds' best timings is scaled to one MNIST epoch (60,000 samples = 469 steps) and
+printed as seconds per epoch with ratios, with the load average before and after.
 
 Run (not a test; numbers are noisy when other processes share the core):
-    .venv/bin/python benchmarks/bench_cnn.py [--steps 20] [--repeats 3] [--core 0]
+    .venv/bin/python benchmarks/bench_cnn.py [--steps 20] [--repeats 3] [--rounds 3] [--core 0]
 PyTorch (an optional `bench` extra) is skipped when not installed; Keras runs in a
 subprocess with ``--keras-python`` (default /tmp/kerasref/bin/python) and is skipped when it
 cannot import keras with JAX. ``--backend cupy`` times gpukeras on the GPU, and PyTorch on
@@ -19,7 +21,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import statistics
 import sys
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness  # noqa: E402
@@ -37,7 +41,8 @@ def data(steps: int):
     return x, np.eye(CLASSES, dtype=np.float32)[labels], labels
 
 
-def time_gpukeras(steps: int, repeats: int, backend: str) -> float:
+def gpukeras_runner(steps: int, backend: str) -> Callable[[], None]:
+    """A function training the gpukeras model for ``steps`` steps (built and warmed up)."""
     os.environ["GPUKERAS_BACKEND"] = backend
     import gpukeras as keras
     from gpukeras import layers
@@ -63,10 +68,11 @@ def time_gpukeras(steps: int, repeats: int, backend: str) -> float:
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
         keras.backend.to_host(model.layers[0].kernel.value[0, 0, 0, 0])  # wait for the GPU
 
-    return _harness.best_of(run, repeats) / steps
+    return run
 
 
-def time_torch(steps: int, repeats: int, backend: str) -> float | str:
+def torch_runner(steps: int, backend: str) -> Callable[[], None] | str:
+    """The same for PyTorch (eager), or why it cannot run."""
     try:
         import torch
     except ImportError:
@@ -96,7 +102,23 @@ def time_torch(steps: int, repeats: int, backend: str) -> float | str:
             torch.cuda.synchronize()
 
     run(2)  # warm-up
-    return _harness.best_of(run, repeats) / steps
+    return run
+
+
+def time_in_turns(
+    runners: dict[str, Callable[[], None] | str], steps: int, repeats: int, rounds: int
+) -> dict[str, float | str]:
+    """Seconds per step of each runner: the median over ``rounds`` of its best of
+    ``repeats``, the runners taking turns within each round."""
+    timings: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            if not isinstance(run, str):
+                timings[name].append(_harness.best_of(run, repeats) / steps)
+    return {
+        name: run if isinstance(run, str) else statistics.median(timings[name])
+        for name, run in runners.items()
+    }
 
 
 KERAS_SOURCE = """
@@ -137,19 +159,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20, help="steps per timing (default 20)")
     parser.add_argument("--repeats", type=int, default=3, help="timings, best kept (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns of best-of timings, median kept (default 3)"
+    )
     parser.add_argument("--core", type=int, default=0, help="CPU core to pin to (default 0)")
     parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
     parser.add_argument("--keras-python", default="/tmp/kerasref/bin/python")
     parser.add_argument("--skip", nargs="*", default=[], choices=["torch", "keras"])
     args = parser.parse_args()
     _harness.pin(args.core if args.backend == "numpy" else None)
+    load_before = os.getloadavg()
 
-    per_step: dict[str, float | str] = {}
-    per_step[f"gpukeras ({args.backend})"] = time_gpukeras(args.steps, args.repeats, args.backend)
+    runners: dict[str, Callable[[], None] | str] = {
+        f"gpukeras ({args.backend})": gpukeras_runner(args.steps, args.backend)
+    }
     if "torch" not in args.skip:
-        per_step["PyTorch (eager)"] = time_torch(args.steps, args.repeats, args.backend)
+        runners["PyTorch (eager)"] = torch_runner(args.steps, args.backend)
+    per_step = time_in_turns(runners, args.steps, args.repeats, args.rounds)
     if "keras" not in args.skip:
-        per_step["Keras 3 / JAX"] = time_keras(args.keras_python, args.steps, args.repeats)
+        per_step["Keras 3 / JAX"] = time_keras(
+            args.keras_python, args.steps, args.repeats * args.rounds
+        )
     per_epoch = {
         name: value if isinstance(value, str) else value * STEPS_PER_EPOCH
         for name, value in per_step.items()
@@ -157,11 +187,13 @@ def main() -> None:
     where = f"core {args.core}" if args.backend == "numpy" else "GPU"
     _harness.print_ratios(
         f"Keras MNIST convnet, batch {BATCH}, {STEPS_PER_EPOCH} steps/epoch, {where}, "
-        f"best of {args.repeats} x {args.steps} steps:",
+        f"median of {args.rounds} rounds of best of {args.repeats} x {args.steps} steps:",
         "s/epoch",
         per_epoch,
         baseline=f"gpukeras ({args.backend})",
     )
+    load = ", ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(load_before, os.getloadavg()))
+    print(f"  load average (1/5/15 min) before/after: {load} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
