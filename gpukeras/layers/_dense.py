@@ -41,6 +41,8 @@ class Dense(Layer):
             accepted with a DeprecationWarning.
     """
 
+    supports_masking = True  # applied per timestep, so a sequence mask still holds
+
     @legacy_arguments("Dense", _LEGACY_DENSE)
     def __init__(
         self,

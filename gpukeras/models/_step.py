@@ -6,7 +6,9 @@ A step returns its statistics as one small device vector laid out as
 steps up on the device and the logs can read them in one transfer.
 
 As in Keras 3, ``metrics`` ignore sample and class weights; ``weighted_metrics``
-use them, and take a ``weighted_`` prefix when their name is already taken.
+use them, and take a ``weighted_`` prefix when their name is already taken. When the
+output carries a mask, every metric is a ``(sum, weight sum)`` pair over the valid
+timesteps (see ``_masking``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras.backend.kernels import dense as dense_kernels
 from gpukeras.losses import CategoricalCrossentropy
+from gpukeras.models import _masking
 
 
 class Step:
@@ -51,6 +54,7 @@ class Step:
             f"weighted_{m.name}" if m.name in taken else m.name for m in weighted_metrics
         ]
         self.optimizer = optimizer
+        self.masked = False  # set once an output mask is seen; fixed by the architecture
 
     @property
     def metric_names(self) -> list[str]:
@@ -64,11 +68,14 @@ class Step:
         """
         count = float(count)
         entries: list[tuple[str, int, Any]] = [("loss", 0, count)]
-        entries += [(m.name, 1 + i, count) for i, m in enumerate(self.metrics)]
-        slot = 1 + len(self.metrics)
-        for name in self.weighted_names:
-            entries.append((name, slot, slot + 1 if weighted else count))
-            slot += 2 if weighted else 1
+        slot = 1
+        names = [m.name for m in self.metrics] + self.weighted_names
+        paired = [self.masked] * len(self.metrics) + [self.masked or weighted] * len(
+            self.weighted_names
+        )
+        for name, has_weight_sum in zip(names, paired):
+            entries.append((name, slot, slot + 1 if has_weight_sum else count))
+            slot += 2 if has_weight_sum else 1
         entries.sort(key=lambda entry: entry[0])  # Keras 3 orders log keys by name
         return entries
 
@@ -78,9 +85,9 @@ class Step:
         layers = self.model.layers
         _set_scratch_outputs(layers, True)  # activations live in reused buffers for the step
         try:
-            out = self._forward(layers, x, training=True)
+            out, mask = self._forward(layers, x, training=True)
             out = self._in_loss_dtype(out)
-            loss_value, grad = self._loss_and_output_grad(layers[-1], y, out, sample_weight)
+            loss_value, grad = self._loss_and_output_grad(layers[-1], y, out, sample_weight, mask)
             scale = self._loss_scale()
             if scale == 1.0:
                 self._backward(layers, grad)
@@ -94,23 +101,32 @@ class Step:
         finally:
             _set_scratch_outputs(layers, False)
         self.optimizer.apply(self.model.trainable_weights)
-        return self._stats(loss_value, y, out, sample_weight)
+        return self._stats(loss_value, y, out, sample_weight, mask)
 
     def test(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """Loss and metrics on one batch, without updating; returns its stats vector."""
-        out = self._in_loss_dtype(self._forward(self.model.layers, x, training=False))
-        loss_value = self._loss_value(y, out, sample_weight)
-        return self._stats(loss_value, y, out, sample_weight)
+        out, mask = self._forward(self.model.layers, x, training=False)
+        out = self._in_loss_dtype(out)
+        loss_value = self._loss_value(y, out, sample_weight, mask=mask)
+        return self._stats(loss_value, y, out, sample_weight, mask)
 
     # -- pieces -----------------------------------------------------------
-    @staticmethod
-    def _forward(layers: list[Any], x: Any, training: bool) -> Any:
-        return forward_pass(layers, x, training)
+    def _forward(self, layers: list[Any], x: Any, training: bool) -> tuple[Any, Any]:
+        out, mask = forward_pass(layers, x, training, return_mask=True)
+        mask = _masking.output_mask(mask, out)
+        self.masked = self.masked or mask is not None
+        return out, mask
 
-    def _loss_value(self, y: Any, out: Any, sample_weight: Any, per_sample: Any = None) -> Any:
-        if per_sample is None:
+    def _loss_value(
+        self, y: Any, out: Any, sample_weight: Any, per_sample: Any = None, mask: Any = None
+    ) -> Any:
+        if mask is not None:
+            weights = _masking.timestep_weights(mask, out.dtype, sample_weight)
+            per_sample = (self.loss.values(y, out) * weights).reshape(out.shape[0], -1)
+            per_sample = per_sample.mean(axis=1)
+        elif per_sample is None:
             per_sample = self.loss.per_sample(y, out)
-        if sample_weight is not None:
+        if sample_weight is not None and mask is None:
             per_sample = per_sample * sample_weight
         value = per_sample.sum() * (self.loss_weight / out.shape[0])
         for layer in self.model.layers:
@@ -119,7 +135,7 @@ class Step:
         return value
 
     def _loss_and_output_grad(
-        self, last: Any, y: Any, out: Any, sample_weight: Any
+        self, last: Any, y: Any, out: Any, sample_weight: Any, mask: Any = None
     ) -> tuple[Any, tuple[bool, Any]]:
         """The batch loss and the gradient to start backward from.
 
@@ -132,9 +148,9 @@ class Step:
             and last.activity_regularizer is None
             and hasattr(last, "backward_preactivation")
         )
-        if fusable and self._softmax_crossentropy_fits(last, y, out):
+        if fusable and mask is None and self._softmax_crossentropy_fits(last, y, out):
             return self._softmax_crossentropy(y, out, sample_weight)
-        loss_value = self._loss_value(y, out, sample_weight)
+        loss_value = self._loss_value(y, out, sample_weight, mask=mask)
         grad = None
         if fusable:
             grad = self.loss.fused_grad(last.activation.name, y, out)
@@ -142,7 +158,9 @@ class Step:
         if not fused:
             grad = self.loss.per_sample_grad(y, out)
         grad *= self.loss_weight / out.shape[0]
-        if sample_weight is not None:
+        if mask is not None:
+            grad *= _masking.timestep_weights(mask, grad.dtype, sample_weight)[..., None]
+        elif sample_weight is not None:
             grad *= sample_weight.reshape((-1,) + (1,) * (grad.ndim - 1))
         return loss_value, (fused, grad)
 
@@ -229,17 +247,31 @@ class Step:
             grad = layer.backward_with_penalties(grad)
         layers[0].needs_input_grad = True
 
-    def _stats(self, loss_value: Any, y: Any, out: Any, sample_weight: Any) -> Any:
+    def _stats(
+        self, loss_value: Any, y: Any, out: Any, sample_weight: Any, mask: Any = None
+    ) -> Any:
         xp = K.get_array_module(out)
         parts = [loss_value * float(out.shape[0])]
-        parts += [metric.fn(y, out).sum() for metric in self.metrics]
-        for metric in self.weighted_metrics:
-            values = metric.fn(y, out)
-            if sample_weight is None:
-                parts.append(values.sum())
-            else:
-                parts += [(values * sample_weight).sum(), sample_weight.sum()]
+        if mask is None:
+            parts += [metric.fn(y, out).sum() for metric in self.metrics]
+            for metric in self.weighted_metrics:
+                parts += _weighted_sums(metric.fn(y, out), sample_weight)
+        else:
+            weights = mask.astype(out.dtype)
+            for metric in self.metrics:
+                parts += _weighted_sums(_masking.per_element(metric.fn, y, out), weights)
+            if sample_weight is not None:
+                weights = weights * sample_weight.reshape(-1, 1)
+            for metric in self.weighted_metrics:
+                parts += _weighted_sums(_masking.per_element(metric.fn, y, out), weights)
         return xp.stack([xp.asarray(p, dtype=xp.float64) for p in parts])
+
+
+def _weighted_sums(values: Any, weights: Any) -> list[Any]:
+    """``[sum(values)]`` without weights, else ``[sum(values * weights), sum(weights)]``."""
+    if weights is None:
+        return [values.sum()]
+    return [(values * weights).sum(), weights.sum()]
 
 
 def _set_scratch_outputs(layers: list[Any], on: bool) -> None:
@@ -248,9 +280,12 @@ def _set_scratch_outputs(layers: list[Any], on: bool) -> None:
             layer.scratch_outputs = on
 
 
-def forward_pass(layers: list[Any], x: Any, training: bool) -> Any:
-    """Run ``layers`` in order on ``x``, handing each layer its input's mask."""
+def forward_pass(layers: list[Any], x: Any, training: bool, return_mask: bool = False) -> Any:
+    """Run ``layers`` in order on ``x``, handing each layer its input's mask.
+
+    Returns the output, or ``(output, its mask)`` with ``return_mask=True``.
+    """
     mask = None
     for layer in layers:
         x, mask = layer.forward_tracked(x, training, mask)
-    return x
+    return (x, mask) if return_mask else x
