@@ -6,7 +6,8 @@ cross-entropy, batch 128, synthetic 28x28x1 images. Each framework trains ``--st
 per timing, best of ``--repeats`` after a warm-up; gpukeras and PyTorch take turns for
 ``--rounds`` rounds (so a burst of load from other processes hits both), and the median of
 the rounds' best timings is scaled to one MNIST epoch (60,000 samples = 469 steps) and
-printed as seconds per epoch with ratios, with the load average before and after.
+printed as seconds per epoch with ratios, with the load average before and after. glibc is
+told to keep freed memory (see :func:`keep_freed_memory`) unless ``--default-malloc``.
 
 Run (not a test; numbers are noisy when other processes share the core):
     .venv/bin/python benchmarks/bench_cnn.py [--steps 20] [--repeats 3] [--rounds 3] [--core 0]
@@ -19,6 +20,7 @@ CUDA when it has it, instead.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import math
 import os
 import statistics
@@ -39,6 +41,19 @@ def data(steps: int):
     x = rng.random((steps * BATCH, 28, 28, 1), dtype=np.float32)
     labels = rng.integers(0, CLASSES, steps * BATCH)
     return x, np.eye(CLASSES, dtype=np.float32)[labels], labels
+
+
+def keep_freed_memory() -> bool:
+    """glibc: serve large arrays from the heap instead of fresh mmaps that fault in page by
+    page every step (PyTorch frees and reallocates its activations each step, which costs it
+    ~40% unless an earlier workload happened to raise glibc's adaptive threshold). Both
+    frameworks run with the same setting, their best case. Returns whether it applied."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, 1 << 26) and libc.mallopt(m_trim_threshold, 1 << 28))
 
 
 def gpukeras_runner(steps: int, backend: str) -> Callable[[], None]:
@@ -166,9 +181,15 @@ def main() -> None:
     parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
     parser.add_argument("--keras-python", default="/tmp/kerasref/bin/python")
     parser.add_argument("--skip", nargs="*", default=[], choices=["torch", "keras"])
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="leave glibc's allocator thresholds alone (PyTorch is then ~40%% slower)",
+    )
     args = parser.parse_args()
     _harness.pin(args.core if args.backend == "numpy" else None)
     load_before = os.getloadavg()
+    tuned = not args.default_malloc and keep_freed_memory()
 
     runners: dict[str, Callable[[], None] | str] = {
         f"gpukeras ({args.backend})": gpukeras_runner(args.steps, args.backend)
@@ -194,6 +215,7 @@ def main() -> None:
     )
     load = ", ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(load_before, os.getloadavg()))
     print(f"  load average (1/5/15 min) before/after: {load} on {os.cpu_count()} CPUs")
+    print(f"  glibc large allocations from the heap (mallopt): {'yes' if tuned else 'no'}")
 
 
 if __name__ == "__main__":
