@@ -31,6 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--mnist", action="store_true", help="train on MNIST instead of the digits")
     parser.add_argument("--mnist-file", help="with --mnist: read this mnist.npz, not the cache")
+    parser.add_argument(
+        "--plot", metavar="PNG", help="draw the loss/accuracy curves here (needs gpukeras[plot])"
+    )
     return parser.parse_args()
 
 
@@ -77,7 +80,7 @@ def main() -> None:
     # MNIST's 784 features deserve a wider layer than the digits' 64.
     model = build_model(x_train.shape[1], hidden_units=512 if args.mnist else 64)
     started = time.perf_counter()
-    model.fit(
+    history = model.fit(
         x_train,
         y_train,
         batch_size=args.batch_size,
@@ -90,6 +93,8 @@ def main() -> None:
     print(f"Trained {args.epochs} epochs in {seconds:.1f} s")
     print(f"Test loss: {float(loss):.4f}")
     print(f"Test accuracy: {float(accuracy):.4f}")
+    if args.plot:
+        print(f"Training curves: {history.plot(args.plot)}")
 
 
 if __name__ == "__main__":

@@ -85,3 +85,11 @@ def test_seed_checkpoint_saves_the_best_model():
     assert "saving model to /tmp/weights.hdf5" in output
     weights = Path("/tmp/weights.hdf5")
     assert weights.is_file() and weights.stat().st_mtime >= started - 1
+
+
+def test_mnist_mlp_draws_its_training_curves(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra (matplotlib) is not installed")
+    target = tmp_path / "curves.png"
+    output = run_example("mnist_mlp.py", "--epochs", "2", "--plot", str(target))
+    assert f"Training curves: {target}" in output
+    assert target.read_bytes().startswith(b"\x89PNG")
