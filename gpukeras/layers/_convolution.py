@@ -27,6 +27,7 @@ from gpukeras.backend.kernels.conv import (
     relu_block_rows,
     relu_weight_gradient,
 )
+from gpukeras.backend.kernels.winograd import WinogradF43
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
@@ -263,6 +264,10 @@ class Conv(BaseConv):
 
     # Set by the training step: outputs and input gradients may live in reused buffers.
     scratch_outputs = False
+    # NumPy, float32, 3x3 kernels with stride 1 and at least 8 input channels: Winograd
+    # F(4x4, 3x3) (36 GEMMs with 4x fewer multiplications than im2col, relative error
+    # ~1e-5). False keeps the im2col GEMM everywhere.
+    use_winograd = True
 
     def build(self, input_shape: Shape) -> None:
         channels = self.input_channels(input_shape)
@@ -291,7 +296,15 @@ class Conv(BaseConv):
         z = self._output_rows("z", g, x.dtype)
         numpy_gemm = self.groups == 1 and K.backend() == "numpy"
         fuse_relu = numpy_gemm and args.is_plain_relu(self.activation)
-        if self._uses_tap_rows(g):
+        self._winograd = self._winograd_plan(g, x.dtype)
+        if self._winograd is not None:
+            z4 = z.reshape(g.batch, g.out_h, g.out_w, self.filters)
+            self._winograd.forward(x4, self.kernel.value, z4)
+            if self.bias is not None:
+                z += self.bias.value
+            if fuse_relu:
+                numpy.maximum(z, 0.0, out=z)
+        elif self._uses_tap_rows(g):
             cols, weights = self._tap_operands(x4, g)
             gemm_bias_relu(cols.T, weights, z, relu=fuse_relu)  # bias: the ones row
         else:
@@ -309,6 +322,28 @@ class Conv(BaseConv):
         y = z if fuse_relu else args.activate(self.activation, z)
         self._z, self._y = z, y
         return args.from_nhwc(y, self.rank, self.data_format)
+
+    def _winograd_plan(self, g: ConvGeometry, dtype: Any) -> WinogradF43 | None:
+        """The Winograd buffers for ``g`` (the two most recent geometries kept), or None
+        where the im2col GEMM computes this convolution."""
+        fits = (
+            self.use_winograd
+            and K.backend() == "numpy"
+            and self.groups == 1
+            and numpy.dtype(dtype) == numpy.float32
+            and g.channels >= 8
+            and WinogradF43.applies(g)
+        )
+        if not fits:
+            return None
+        plans = self.__dict__.setdefault("_winograd_plans", {})
+        plan = plans.get(g)
+        if plan is None:
+            plan = WinogradF43(g, self.filters, dtype)
+            kept = list(plans.items())[-1:]
+            plans.clear()
+            plans.update({**dict(kept), g: plan})
+        return plan
 
     def _uses_tap_rows(self, g: ConvGeometry) -> bool:
         """NumPy with few input channels (a first layer on images): tap-major im2col."""
@@ -338,6 +373,9 @@ class Conv(BaseConv):
         xp = K.get_array_module(grad)
         g = self._g
         grad4 = args.to_nhwc(grad, self.rank, self.data_format)
+        if self._winograd is not None:
+            grad_x = self._winograd_backward(grad4)
+            return None if grad_x is None else args.from_nhwc(grad_x, self.rank, self.data_format)
         if not self.needs_input_grad:
             # The model's first layer: no input gradient (no col2im or its GEMM) at all.
             if self.trainable:
@@ -371,6 +409,30 @@ class Conv(BaseConv):
             self._multiply_transposed(grad_z, grad_rows)
             grad_x = col2im(grad_rows, g)
         return args.from_nhwc(grad_x, self.rank, self.data_format)
+
+    def _winograd_backward(self, grad4: Any) -> Any:
+        """Kernel, bias and (where needed) input gradients through the Winograd plan."""
+        g = self._g
+        grad_z = args.activation_backward(
+            self.activation, self._z, self._y, grad4,
+            out=self._buffers.get("grad_z", self._y.shape, self._y.dtype),
+        )  # fmt: skip
+        grad_z = numpy.ascontiguousarray(grad_z)
+        grad_x = None
+        if self.needs_input_grad:
+            grad_x = args.output_array(self, "grad_x", g.input_shape, grad_z.dtype)
+        kernel_grad = None
+        if self.trainable:
+            kernel_grad = self._buffers.get("kernel_grad", self.kernel.value.shape, grad_z.dtype)
+        self._winograd.backward(grad_z, kernel_grad, grad_x)
+        if self.trainable:
+            self.kernel.grad[...] = kernel_grad
+            if self.bias is not None:
+                rows = grad_z.reshape(-1, self.filters)
+                ones = self._buffers.get("ones", (len(rows),), rows.dtype)
+                ones.fill(1.0)
+                numpy.matmul(ones, rows, out=self.bias.grad)
+        return grad_x
 
     def _without_zero_border(self, grad4: Any) -> Any:
         """NumPy, 'valid' padding: when the last output rows/columns get no gradient (a
