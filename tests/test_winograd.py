@@ -47,15 +47,18 @@ def test_kernel_matches_direct_convolution(g):
     x = RNG.normal(size=g.input_shape).astype(np.float32)
     kernel = (RNG.normal(size=(3, 3, g.channels, filters)) * 0.3).astype(np.float32)
     grad_z = RNG.normal(size=(g.batch, g.out_h, g.out_w, filters)).astype(np.float32)
+    bias = RNG.normal(size=filters).astype(np.float32)
     plan = WinogradF43(g, filters, np.float32)
     z = np.empty(grad_z.shape, np.float32)
     kernel_grad = np.empty(kernel.shape, np.float32)
     grad_x = np.empty(g.input_shape, np.float32)
+    bias_grad = np.empty(filters, np.float32)
     for _ in range(2):  # buffers reused: the second step must not see the first
-        plan.forward(x, kernel, z)
-        plan.backward(grad_z, kernel_grad, grad_x)
-    expected = _direct(x.astype(float), kernel.astype(float), grad_z.astype(float), g)
-    for got, want in zip((z, kernel_grad, grad_x), expected):
+        plan.forward(x, kernel, z, bias)
+        plan.backward(grad_z, kernel_grad, grad_x, bias_grad)
+    z_direct, *expected = _direct(x.astype(float), kernel.astype(float), grad_z.astype(float), g)
+    expected = [z_direct + bias, *expected, grad_z.astype(float).sum(axis=(0, 1, 2))]
+    for got, want in zip((z, kernel_grad, grad_x, bias_grad), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * np.abs(want).max())
 
 

@@ -299,9 +299,8 @@ class Conv(BaseConv):
         self._winograd = self._winograd_plan(g, x.dtype)
         if self._winograd is not None:
             z4 = z.reshape(g.batch, g.out_h, g.out_w, self.filters)
-            self._winograd.forward(x4, self.kernel.value, z4)
-            if self.bias is not None:
-                z += self.bias.value
+            bias = None if self.bias is None else self.bias.value
+            self._winograd.forward(x4, self.kernel.value, z4, bias)
             if fuse_relu:
                 numpy.maximum(z, 0.0, out=z)
         elif self._uses_tap_rows(g):
@@ -421,17 +420,16 @@ class Conv(BaseConv):
         grad_x = None
         if self.needs_input_grad:
             grad_x = args.output_array(self, "grad_x", g.input_shape, grad_z.dtype)
-        kernel_grad = None
+        kernel_grad = bias_grad = None
         if self.trainable:
             kernel_grad = self._buffers.get("kernel_grad", self.kernel.value.shape, grad_z.dtype)
-        self._winograd.backward(grad_z, kernel_grad, grad_x)
-        if self.trainable:
-            self.kernel.grad[...] = kernel_grad
             if self.bias is not None:
-                rows = grad_z.reshape(-1, self.filters)
-                ones = self._buffers.get("ones", (len(rows),), rows.dtype)
-                ones.fill(1.0)
-                numpy.matmul(ones, rows, out=self.bias.grad)
+                bias_grad = self._buffers.get("bias_grad", self.bias.value.shape, grad_z.dtype)
+        self._winograd.backward(grad_z, kernel_grad, grad_x, bias_grad)
+        if kernel_grad is not None:
+            self.kernel.grad[...] = kernel_grad
+        if bias_grad is not None:
+            self.bias.grad[...] = bias_grad
         return grad_x
 
     def _without_zero_border(self, grad4: Any) -> Any:

@@ -50,6 +50,9 @@ _AT = numpy.array(
     dtype=numpy.float32,
 )
 _B, _GT, _A = (numpy.ascontiguousarray(m.T) for m in (_BT, _G, _AT))
+# Column 1 of A^T is all ones: a value added to transform point (1, 1) of every tile's
+# products reaches each of its 16 outputs once (the bias, folded in before the transform).
+_BIAS_POINT = 1 * 6 + 1
 
 
 def copy_pixels(destination: Any, source: Any) -> None:
@@ -59,6 +62,19 @@ def copy_pixels(destination: Any, source: Any) -> None:
         numpy.copyto(destination, source)
         return
     numpy.copyto(destination.view(pixel)[..., 0], source.view(pixel)[..., 0])
+
+
+# Columns per call when a 4x6/6x6 matrix multiplies long rows: blocks of ~32K columns keep
+# both operands in the core's cache (about twice as fast as one call over ~400K columns).
+_COLUMN_BLOCK = 1 << 15
+
+
+def _transform_rows(matrix: Any, rows: Any, out: Any) -> None:
+    """``out = matrix @ rows`` (any leading batch axes), a block of columns at a time."""
+    width = rows.shape[-1]
+    for start in range(0, width, _COLUMN_BLOCK):
+        block = slice(start, start + _COLUMN_BLOCK)
+        numpy.matmul(matrix, rows[..., block], out=out[..., block])
 
 
 class WinogradF43:
@@ -103,12 +119,15 @@ class WinogradF43:
         self._dx = empty(4 * th + 4, self.padded_w, n, c)
 
     # -- forward ----------------------------------------------------------
-    def forward(self, x: Any, kernel: Any, z: Any) -> Any:
+    def forward(self, x: Any, kernel: Any, z: Any, bias: Any = None) -> Any:
         """``z`` (``(N, OH, OW, F)``, C-ordered) = the convolution of ``x`` (NHWC, any
-        strides) with ``kernel`` ``(3, 3, C, F)``; no bias or activation."""
+        strides) with ``kernel`` ``(3, 3, C, F)``, plus ``bias`` (``(F,)``; default
+        ``None``, none); no activation."""
         self._transform_kernel(kernel)
         self._transform_input(x)
         numpy.matmul(self._v, self._u, out=self._m)
+        if bias is not None:
+            self._m[_BIAS_POINT] += bias
         self._transform_output(z)
         return z
 
@@ -125,7 +144,7 @@ class WinogradF43:
         tile_rows = as_strided(
             self._x, (th, 6, row // self._x.itemsize), (4 * row, row, self._x.itemsize)
         )
-        numpy.matmul(_BT, tile_rows, out=self._rows.reshape(th, 6, -1))
+        _transform_rows(_BT, tile_rows, self._rows.reshape(th, 6, -1))
         pixel = self._rows.strides[2]
         r_i, r_a = self._rows.strides[:2]
         columns = as_strided(
@@ -138,13 +157,15 @@ class WinogradF43:
 
     def _transform_output(self, z: Any) -> None:
         g, th, tw = self.g, self.tiles_h, self.tiles_w
-        numpy.matmul(_AT, self._m.reshape(6, -1), out=self._s.reshape(4, -1))
+        _transform_rows(_AT, self._m.reshape(6, -1), self._s.reshape(4, -1))
         y = self._y.reshape(th, 4, tw, 4, -1)
         numpy.matmul(_AT, self._s.transpose(0, 2, 3, 1, 4), out=y.transpose(1, 0, 2, 3, 4))
         copy_pixels(z, self._y[: g.out_h, : g.out_w].transpose(2, 0, 1, 3))
 
     # -- backward ---------------------------------------------------------
-    def backward(self, grad_z: Any, kernel_grad: Any = None, grad_x: Any = None) -> None:
+    def backward(
+        self, grad_z: Any, kernel_grad: Any = None, grad_x: Any = None, bias_grad: Any = None
+    ) -> None:
         """Gradients of the last :meth:`forward` for ``grad_z`` (``(N, OH, OW, F)``, the
         gradient of its result).
 
@@ -154,8 +175,12 @@ class WinogradF43:
                 default ``None`` (not computed).
             grad_x: NHWC array to overwrite with the input gradient; default ``None`` (not
                 computed).
+            bias_grad: ``(F,)`` array to overwrite with the bias gradient; default ``None``
+                (not computed).
         """
         self._output_gradient(grad_z)
+        if bias_grad is not None:
+            self._m[_BIAS_POINT].sum(axis=0, out=bias_grad)
         if kernel_grad is not None:
             self._kernel_gradient(kernel_grad)
         if grad_x is not None:
@@ -170,7 +195,7 @@ class WinogradF43:
         copy_pixels(self._y[: g.out_h, : g.out_w].transpose(2, 0, 1, 3), grad_z)
         y = self._y.reshape(th, 4, tw, 4, -1).transpose(1, 0, 2, 3, 4)
         numpy.matmul(_A, y, out=self._s.transpose(0, 2, 3, 1, 4))
-        numpy.matmul(_A, self._s.reshape(4, -1), out=self._m.reshape(6, -1))
+        _transform_rows(_A, self._s.reshape(4, -1), self._m.reshape(6, -1))
 
     def _kernel_gradient(self, kernel_grad: Any) -> None:
         c, f = self.g.channels, self.filters
@@ -192,7 +217,7 @@ class WinogradF43:
             (*self._dr.strides[:2], self._dr.itemsize),
         )
         rows = self._rows.reshape(th, 6, -1)
-        numpy.matmul(_B, row_view, out=rows)
+        _transform_rows(_B, row_view, rows)
         dx = self._dx.reshape(4 * th + 4, -1)
         dx[: 4 * th].reshape(th, 4, -1)[...] = rows[:, :4]
         dx[4 * th :] = 0
