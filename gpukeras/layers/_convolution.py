@@ -182,6 +182,8 @@ class BaseConv(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self._buffers = args.Buffers()
         self._geometries: dict[tuple[int, ...], ConvGeometry] = {}
+        self._winograd_plans: dict[ConvGeometry, WinogradF43] = {}
+        self._winograd: WinogradF43 | None = None
 
     # -- shapes -----------------------------------------------------------
     def input_channels(self, input_shape: Shape) -> int:
@@ -335,13 +337,11 @@ class Conv(BaseConv):
         )
         if not fits:
             return None
-        plans = self.__dict__.setdefault("_winograd_plans", {})
-        plan = plans.get(g)
+        plan = self._winograd_plans.get(g)
         if plan is None:
             plan = WinogradF43(g, self.filters, dtype)
-            kept = list(plans.items())[-1:]
-            plans.clear()
-            plans.update({**dict(kept), g: plan})
+            kept = list(self._winograd_plans.items())[-1:]  # training and last-batch shapes
+            self._winograd_plans = {**dict(kept), g: plan}
         return plan
 
     def _uses_tap_rows(self, g: ConvGeometry) -> bool:

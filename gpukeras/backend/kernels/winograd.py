@@ -114,9 +114,19 @@ class WinogradF43:
         self._u = empty(36, c, f)
         self._du = empty(36, c, f)
         self._half_u = empty(6, 3, c * f)
-        self._dv_rows = empty(th, 6, tw, 6, n * c)
-        self._dr = empty(th, 6, 4 * tw + 4, n * c)
-        self._dx = empty(4 * th + 4, self.padded_w, n, c)
+        self._input_gradient_buffers: tuple[Any, Any, Any] | None = None  # on first use
+
+    def _gradient_buffers(self) -> tuple[Any, Any, Any]:
+        """Scratch of the input gradient, allocated when first needed (not for inference)."""
+        if self._input_gradient_buffers is None:
+            th, tw, n, c = self.tiles_h, self.tiles_w, self.g.batch, self.g.channels
+            dtype = self._v.dtype
+            self._input_gradient_buffers = (
+                numpy.empty((th, 6, tw, 6, n * c), dtype=dtype),
+                numpy.empty((th, 6, 4 * tw + 4, n * c), dtype=dtype),
+                numpy.empty((4 * th + 4, self.padded_w, n, c), dtype=dtype),
+            )
+        return self._input_gradient_buffers
 
     # -- forward ----------------------------------------------------------
     def forward(self, x: Any, kernel: Any, z: Any, bias: Any = None) -> Any:
@@ -208,21 +218,20 @@ class WinogradF43:
         """The adjoint of the input transform: B dV B^T per tile, summed where tiles
         overlap (two rows and two columns), then cropped to the image."""
         g, th, tw = self.g, self.tiles_h, self.tiles_w
+        dv_rows, dr, dx_padded = self._gradient_buffers()
         dv = self._v.reshape(6, 6, th, tw, -1).transpose(0, 2, 3, 1, 4)
-        numpy.matmul(_B, dv, out=self._dv_rows.transpose(1, 0, 2, 3, 4))
-        self._overlap_add(self._dr, self._dv_rows, axis_len=tw)
+        numpy.matmul(_B, dv, out=dv_rows.transpose(1, 0, 2, 3, 4))
+        self._overlap_add(dr, dv_rows, axis_len=tw)
         row_view = as_strided(
-            self._dr,
-            (th, 6, self.padded_w * self._dr.shape[3]),
-            (*self._dr.strides[:2], self._dr.itemsize),
+            dr, (th, 6, self.padded_w * dr.shape[3]), (*dr.strides[:2], dr.itemsize)
         )
         rows = self._rows.reshape(th, 6, -1)
         _transform_rows(_B, row_view, rows)
-        dx = self._dx.reshape(4 * th + 4, -1)
+        dx = dx_padded.reshape(4 * th + 4, -1)
         dx[: 4 * th].reshape(th, 4, -1)[...] = rows[:, :4]
         dx[4 * th :] = 0
         dx[4 : 4 * th + 4].reshape(th, 4, -1)[:, :2] += rows[:, 4:]
-        image = self._dx[g.pad_top : g.pad_top + g.height, g.pad_left : g.pad_left + g.width]
+        image = dx_padded[g.pad_top : g.pad_top + g.height, g.pad_left : g.pad_left + g.width]
         copy_pixels(grad_x, image.transpose(2, 0, 1, 3))
 
     @staticmethod
