@@ -205,6 +205,21 @@ def test_chunked_numpy_kernels_match_one_gemm(monkeypatch):
     np.testing.assert_allclose(got, cols @ (grad * (y > 0)), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_in_place_matches_maximum_in_blocks(monkeypatch, dtype):
+    from gpukeras.backend.kernels import conv
+
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 64 * 4 * 3)  # several blocks, a partial last
+    x = RNG.normal(size=(1001, 5)).astype(dtype)
+    x[3, 2] = np.nan
+    expected = np.maximum(x, 0.0)
+    assert conv.relu_in_place(x) is x
+    np.testing.assert_array_equal(x, expected)  # NaN kept where numpy.maximum keeps it
+    strided = RNG.normal(size=(6, 8)).astype(dtype)[:, ::2]  # falls back to the scalar form
+    expected = np.maximum(strided, 0.0)
+    np.testing.assert_array_equal(conv.relu_in_place(strided), expected)
+
+
 def test_training_outputs_reuse_buffers_and_other_calls_get_fresh_arrays():
     layer = layers.Conv2D(2, 3)
     x = RNG.normal(size=(1, 5, 5, 1)).astype("float32")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from gpukeras import backend as K
+from gpukeras.backend.kernels.conv import relu_in_place
 
 DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -194,7 +197,10 @@ def is_plain_relu(activation: Any) -> bool:
 def activate(activation: Any, z: Any) -> Any:
     """``activation(z)``; a plain ReLU overwrites ``z`` (its backward only needs the output)."""
     if is_plain_relu(activation):
-        return K.get_array_module(z).maximum(z, 0.0, out=z)
+        xp = K.get_array_module(z)
+        if xp is numpy:
+            return relu_in_place(z)
+        return xp.maximum(z, 0.0, out=z)
     return activation.forward(z)
 
 

@@ -25,6 +25,7 @@ from gpukeras.backend.kernels.conv import (
     im2col_taps,
     input_gradient_by_offsets,
     relu_block_rows,
+    relu_in_place,
     relu_weight_gradient,
 )
 from gpukeras.backend.kernels.winograd import WinogradF43
@@ -304,7 +305,7 @@ class Conv(BaseConv):
             bias = None if self.bias is None else self.bias.value
             self._winograd.forward(x4, self.kernel.value, z4, bias)
             if fuse_relu:
-                numpy.maximum(z, 0.0, out=z)
+                relu_in_place(z)
         elif self._uses_tap_rows(g):
             cols, weights = self._tap_operands(x4, g)
             gemm_bias_relu(cols.T, weights, z, relu=fuse_relu)  # bias: the ones row
