@@ -113,6 +113,7 @@ class WinogradF43:
         self._y = empty(4 * th, 4 * tw, n, f)  # outputs in tiles, and their gradient
         self._u = empty(36, c, f)
         self._du = empty(36, c, f)
+        self._u_t = empty(36, f, c)  # U^T contiguous: the input gradient's GEMM packs faster
         self._half_u = empty(6, 3, c * f)
         self._input_gradient_buffers: tuple[Any, Any, Any] | None = None  # on first use
 
@@ -122,7 +123,7 @@ class WinogradF43:
             th, tw, n, c = self.tiles_h, self.tiles_w, self.g.batch, self.g.channels
             dtype = self._v.dtype
             self._input_gradient_buffers = (
-                numpy.empty((th, 6, tw, 6, n * c), dtype=dtype),
+                numpy.empty(th * tw * 2 * 6 * n * c, dtype=dtype),  # the overlapping columns
                 numpy.empty((th, 6, 4 * tw + 4, n * c), dtype=dtype),
                 numpy.empty((4 * th + 4, self.padded_w, n, c), dtype=dtype),
             )
@@ -194,7 +195,8 @@ class WinogradF43:
         if kernel_grad is not None:
             self._kernel_gradient(kernel_grad)
         if grad_x is not None:
-            numpy.matmul(self._m, self._u.transpose(0, 2, 1), out=self._v)
+            numpy.copyto(self._u_t, self._u.transpose(0, 2, 1))
+            numpy.matmul(self._m, self._u_t, out=self._v)
             self._input_gradient(grad_x)
 
     def _output_gradient(self, grad_z: Any) -> None:
@@ -216,29 +218,31 @@ class WinogradF43:
 
     def _input_gradient(self, grad_x: Any) -> None:
         """The adjoint of the input transform: B dV B^T per tile, summed where tiles
-        overlap (two rows and two columns), then cropped to the image."""
+        overlap (two rows and two columns), then cropped to the image.
+
+        Tiles start every 4 pixels and span 6: rows/columns 0-3 of each tile's result go
+        straight to their place, and 4-5 (the next tile's 0-1) are added there after."""
         g, th, tw = self.g, self.tiles_h, self.tiles_w
-        dv_rows, dr, dx_padded = self._gradient_buffers()
+        overlap, dr, dx_padded = self._gradient_buffers()
+        # Columns: dr[i, a, 4j + q] = sum_b B[q, b] dV[a, b, i, j].
         dv = self._v.reshape(6, 6, th, tw, -1).transpose(0, 2, 3, 1, 4)
-        numpy.matmul(_B, dv, out=dv_rows.transpose(1, 0, 2, 3, 4))
-        self._overlap_add(dr, dv_rows, axis_len=tw)
+        width = dv.shape[-1]
+        own = dr[:, :, : 4 * tw].reshape(th, 6, tw, 4, width).transpose(1, 0, 2, 3, 4)
+        numpy.matmul(_B[:4], dv, out=own)
+        spill = overlap[: 6 * th * tw * 2 * width].reshape(6, th, tw, 2, width)
+        numpy.matmul(_B[4:], dv, out=spill)
+        dr[:, :, 4 * tw :] = 0
+        next_tiles = dr[:, :, 4 : 4 * tw + 4].reshape(th, 6, tw, 4, width)[:, :, :, :2]
+        next_tiles += spill.transpose(1, 0, 2, 3, 4)
+        # Rows: dx[4i + k] = sum_a B[k, a] dr[i, a].
         row_view = as_strided(
             dr, (th, 6, self.padded_w * dr.shape[3]), (*dr.strides[:2], dr.itemsize)
         )
-        rows = self._rows.reshape(th, 6, -1)
-        _transform_rows(_B, row_view, rows)
         dx = dx_padded.reshape(4 * th + 4, -1)
-        dx[: 4 * th].reshape(th, 4, -1)[...] = rows[:, :4]
+        _transform_rows(_B[:4], row_view, dx[: 4 * th].reshape(th, 4, -1))
+        spill = self._rows.reshape(-1)[: th * 2 * dx.shape[1]].reshape(th, 2, -1)
+        _transform_rows(_B[4:], row_view, spill)
         dx[4 * th :] = 0
-        dx[4 : 4 * th + 4].reshape(th, 4, -1)[:, :2] += rows[:, 4:]
+        dx[4 : 4 * th + 4].reshape(th, 4, -1)[:, :2] += spill
         image = dx_padded[g.pad_top : g.pad_top + g.height, g.pad_left : g.pad_left + g.width]
         copy_pixels(grad_x, image.transpose(2, 0, 1, 3))
-
-    @staticmethod
-    def _overlap_add(out: Any, tiles: Any, axis_len: int) -> None:
-        """``out[i, a, 4j + q] = sum of tiles[i, a, j, q]`` over the (j, q) reaching it."""
-        th, six, _, _, width = tiles.shape
-        out[:, :, : 4 * axis_len].reshape(th, six, axis_len, 4, width)[...] = tiles[:, :, :, :4]
-        out[:, :, 4 * axis_len :] = 0
-        shifted = out[:, :, 4 : 4 * axis_len + 4].reshape(th, six, axis_len, 4, width)
-        shifted[:, :, :, :2] += tiles[:, :, :, 4:]
