@@ -266,9 +266,9 @@ class Conv(BaseConv):
     """A convolution of ``rank`` spatial axes; see :class:`Conv2D` for the arguments.
 
     On NumPy, float32 3x3 convolutions with stride 1, no dilation, no groups and at least
-    8 input channels run as Winograd F(4x4, 3x3) (~1.7x faster than im2col on the MNIST
-    convnet's second layer, forward and backward; relative
-    error ~1e-5); ``layer.use_winograd = False`` (or on the class) keeps im2col.
+    8 input channels run as Winograd F(4x4, 3x3): ~1.7x faster than im2col on the MNIST
+    convnet's second layer (forward and backward), relative error ~1e-5.
+    ``layer.use_winograd = False`` (or on the class) keeps im2col.
     """
 
     # Set by the training step: outputs and input gradients may live in reused buffers.
