@@ -1,5 +1,6 @@
-"""Winograd F(4x4, 3x3): the NumPy kernel against float64 direct convolutions, and Conv2D
-with it against the im2col path (outputs and every gradient)."""
+"""Winograd F(4x4, 3x3): the NumPy kernel against float64 direct convolutions, Conv2D with
+it against real Keras 3 (tests/fixtures/make_conv_fixtures.py) and against the im2col path
+(outputs and every gradient)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from gpukeras import backend as K
 from gpukeras import layers
 from gpukeras.backend.kernels.conv import ConvGeometry
 from gpukeras.backend.kernels.winograd import WinogradF43
+from tests._conv_fixtures import fixture
+from tests.fixtures.conv_cases import WINOGRAD_CASES
 
 RNG = np.random.default_rng(5)
 
@@ -67,6 +70,20 @@ def test_applies_only_to_3x3_stride_1_undilated():
     assert not WinogradF43.applies(ConvGeometry(1, 9, 9, 8, 3, 3, 2, 2, 1, 1, 0, 0, 4, 4))
     assert not WinogradF43.applies(ConvGeometry(1, 9, 9, 8, 3, 3, 1, 1, 2, 2, 0, 0, 5, 5))
     assert not WinogradF43.applies(ConvGeometry(1, 9, 9, 8, 3, 5, 1, 1, 1, 1, 0, 0, 7, 5))
+
+
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=[c[0] for c in WINOGRAD_CASES])
+def test_forward_matches_keras(case):
+    name, class_name, kwargs, _ = case
+    data = fixture("conv_winograd.npz")
+    layer = getattr(layers, class_name)(**kwargs)
+    layer.ensure_built(data[f"{name}/x"].shape)
+    layer.set_weights([data[f"{name}/w{i}"] for i in range(len(layer.weights))])
+    y = K.to_host(layer(K.to_device(data[f"{name}/x"])))
+    assert layer._winograd is not None or K.backend() != "numpy"
+    expected = data[f"{name}/y"]
+    # float32 Winograd: errors of ~1e-6 of the largest output (im2col: ~1e-7)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
 
 
 def _run(layer, x, grad, needs_input_grad=True):
