@@ -23,6 +23,7 @@ import numpy
 
 from gpukeras.backend._select import array_module, backend
 from gpukeras.backend.kernels._op import ElementwiseOp
+from gpukeras.backend.kernels.conv import relu_in_place
 
 __all__ = [
     "FUSED_ACTIVATIONS",
@@ -61,7 +62,7 @@ def _forward_twin(name: str):
         if bias is not None:
             z += bias
         if name == "relu":
-            numpy.maximum(z, 0.0, out=z)
+            relu_in_place(z)
         elif name == "sigmoid":
             _sigmoid_inplace(z)
         elif name == "tanh":
