@@ -68,9 +68,14 @@ def uniform(shape: tuple[int, ...], dtype: Any = "float32", generator: Any = Non
     :func:`device_generator` for a separately seeded stream.
     """
     generator = generator or _device_generator()
+    dtype = numpy.dtype(dtype)
+    # Both generators draw float32 or float64 only: half precision is drawn as float32.
+    draw_dtype = numpy.float32 if dtype.itemsize < 4 else dtype
     if backend() == "cupy":
-        return generator.random_sample(shape, dtype=dtype)
-    return generator.random(shape, dtype=numpy.dtype(dtype))
+        samples = generator.random_sample(shape, dtype=draw_dtype)
+    else:
+        samples = generator.random(shape, dtype=draw_dtype)
+    return samples if samples.dtype == dtype else samples.astype(dtype)
 
 
 def get_state() -> dict[str, Any]:
