@@ -37,3 +37,10 @@ def test_dropout_trains_under_mixed_float16(xp):
         np.testing.assert_array_equal(K.to_host(y)[kept], 2.0)
     finally:
         mixed_precision.set_global_policy(None)
+
+
+def test_validation_split_rounds_the_training_part_down_like_keras(xp):
+    # Keras 3: split_at = floor(n * (1 - validation_split)); 10 * 0.75 -> 7 train, 3 held out.
+    x, y = _data(n=10)
+    history = _model().fit(x, y, validation_split=0.25, epochs=1, verbose=0)
+    assert history.params["samples"] == 7

@@ -165,7 +165,7 @@ def split_validation(
         )
     if not validation_split:
         return (x, y, sample_weight), None
-    split_at = int(math.ceil(x.shape[0] * (1.0 - validation_split)))
+    split_at = int(math.floor(x.shape[0] * (1.0 - validation_split)))  # as Keras 3
     if split_at in (0, x.shape[0]):
         raise ValueError(
             f"validation_split={validation_split} leaves an empty training or validation "
