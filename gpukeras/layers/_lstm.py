@@ -152,18 +152,24 @@ class LSTM(RNNBase):
         return ["h", "c"]
 
     def _allocate(self, xp: Any, steps: int, batch: int) -> dict[str, Any]:
-        u, dtype = self.units, self.dtype
+        u = self.units
+        if xp.__name__ != "numpy":  # the fused CUDA kernels index C-ordered rows
+            step_major = time_major = _c_ordered(xp, self.dtype)
+        else:
+            step_major, time_major = _batch_minor(xp, self.dtype)
         buffers = {
-            "c": xp.empty((steps + 1, batch, u), dtype=dtype),
-            "gates": xp.empty((steps, batch, 4 * u), dtype=dtype),
-            "tanh_c": xp.empty((steps, batch, u), dtype=dtype),
-            "dz": xp.empty((steps, batch, 4 * u), dtype=dtype),
-            "dc": xp.empty((batch, u), dtype=dtype),
-            "dc_carry": xp.empty((batch, u), dtype=dtype),
+            "xw": step_major(steps, batch, 4 * u),
+            "h": time_major(steps + 1, batch, u),
+            "c": step_major(steps + 1, batch, u),
+            "gates": step_major(steps, batch, 4 * u),
+            "tanh_c": step_major(steps, batch, u),
+            "dz": time_major(steps, batch, 4 * u),
         }
+        for name in ("dh", "dh_carry", "dc", "dc_carry"):
+            buffers[name] = step_major(1, batch, u)[0]
         if not self._uses_fused_gates():
-            buffers["z"] = xp.empty((steps, batch, 4 * u), dtype=dtype)
-            buffers["c_raw"] = xp.empty((steps, batch, u), dtype=dtype)
+            buffers["z"] = step_major(steps, batch, 4 * u)
+            buffers["c_raw"] = step_major(steps, batch, u)
         return buffers
 
     # -- forward ----------------------------------------------------------
@@ -216,14 +222,16 @@ class LSTM(RNNBase):
         step_backward = (
             self._step_backward_fused if self._uses_fused_gates() else self._step_backward_plain
         )
-        kernel_t = self.recurrent_kernel.value.T
+        kernel_t = xp.ascontiguousarray(self.recurrent_kernel.value.T)
+        masked = mask is not b["ones"]
         dh, dc, dc_carry = b["dh"], b["dc"], b["dc_carry"]
         steps = b["xw"].shape[0]
         for s in reversed(range(steps)):
             self._add_output_grad(dh, s, steps, dout_seq, dout_last)
             step_backward(xp, b, mask, s, dh, dc, dc_carry)
             xp.matmul(b["dz"][s], kernel_t, out=dh)
-            dh += b["dh_carry"]
+            if masked:  # unmasked steps carry nothing past dz
+                dh += b["dh_carry"]
             dc, dc_carry = dc_carry, dc
         if self.trainable:
             u = self.units
@@ -265,3 +273,30 @@ class LSTM(RNNBase):
 
 def _blocks(row: Any, units: int) -> list[Any]:
     return [row[:, k * units : (k + 1) * units] for k in range(row.shape[1] // units)]
+
+
+def _c_ordered(xp: Any, dtype: Any) -> Any:
+    def allocate(steps: int, batch: int, width: int) -> Any:
+        return xp.empty((steps, batch, width), dtype=dtype)
+
+    return allocate
+
+
+def _batch_minor(xp: Any, dtype: Any) -> tuple[Any, Any]:
+    """Allocators of ``(steps, batch, width)`` buffers whose batch axis is contiguous.
+
+    NumPy's elementwise loops are several times faster over contiguous memory than over
+    the column blocks of a C-ordered ``(batch, 4 * units)`` gate row. *Step-major*
+    buffers hold each step as a column-major ``(batch, width)`` matrix, so every gate
+    block of a step is contiguous. *Time-major* buffers (``h`` and ``dz``) are
+    ``(width, steps, batch)`` in memory, so that ``buffer.reshape(steps * batch, width)``
+    stays a view and the weight gradients over all steps are one GEMM each.
+    """
+
+    def step_major(steps: int, batch: int, width: int) -> Any:
+        return xp.empty((steps, width, batch), dtype=dtype).transpose(0, 2, 1)
+
+    def time_major(steps: int, batch: int, width: int) -> Any:
+        return xp.empty((width, steps, batch), dtype=dtype).transpose(1, 2, 0)
+
+    return step_major, time_major

@@ -210,15 +210,7 @@ class RNNBase(Layer):
         if training and self.dropout > 0:
             self._dropout_mask = self._make_dropout_mask(xp, batch, features)
             xs *= self._dropout_mask
-        xw = buffers["xw"]
-        xp.matmul(
-            xs.reshape(steps * batch, features),
-            self.kernel.value,
-            out=xw.reshape(steps * batch, -1),
-        )
-        input_bias = self._input_bias()
-        if input_bias is not None:
-            xw += input_bias
+        self._project_inputs(xp, xs, buffers["xw"])
         mask = self._step_mask(xp, batch, steps)
         self._set_initial_states(xp, buffers, batch, initial_state)
         self._forward_steps(xp, buffers, mask)
@@ -256,6 +248,24 @@ class RNNBase(Layer):
         return xp.ascontiguousarray(dxs.transpose(1, 0, 2))
 
     # -- pieces of forward/backward ----------------------------------------
+    def _project_inputs(self, xp: Any, xs: Any, xw: Any) -> None:
+        """``xw[s] = xs[s] @ kernel + bias`` for every step, as few GEMMs as the layout allows."""
+        steps, batch, features = (int(d) for d in xs.shape)
+        kernel, bias = self.kernel.value, self._input_bias()
+        if xw.flags.c_contiguous:
+            flat = xw.reshape(steps * batch, -1)
+            xp.matmul(xs.reshape(steps * batch, features), kernel, out=flat)
+            if bias is not None:
+                flat += bias
+            return
+        # Batch-minor steps (LSTM on NumPy): each step's (width, batch) transpose is
+        # C-contiguous, so project each step transposed, and add the bias as one
+        # (width, batch) plane so the add runs over contiguous memory.
+        xw_t = xw.transpose(0, 2, 1)
+        xp.matmul(kernel.T, xs.transpose(0, 2, 1), out=xw_t)
+        if bias is not None:
+            xw_t += xp.ascontiguousarray(xp.broadcast_to(bias[:, None], xw_t.shape[1:]))
+
     def _checked_input(self, x: Any) -> Any:
         if x.ndim != 3:
             raise ValueError(

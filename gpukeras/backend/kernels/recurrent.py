@@ -36,13 +36,23 @@ __all__ = [
 _SCRATCH: dict[tuple[Any, ...], numpy.ndarray] = {}
 
 
-def _scratch(shape: tuple[int, ...], dtype: Any, slot: int) -> numpy.ndarray:
-    """A reusable NumPy buffer; ``slot`` tells apart buffers used together."""
-    key = (tuple(shape), numpy.dtype(dtype).str, slot)
+def _scratch(shape: tuple[int, ...], dtype: Any, slot: int, fortran: bool = False) -> numpy.ndarray:
+    """A reusable NumPy buffer; ``slot`` tells apart buffers used together.
+
+    ``fortran`` asks for column-major memory, matching batch-minor step buffers so that
+    elementwise operations between them run over contiguous memory.
+    """
+    key = (tuple(shape), numpy.dtype(dtype).str, slot, fortran)
     buffer = _SCRATCH.get(key)
     if buffer is None:
-        buffer = _SCRATCH[key] = numpy.empty(shape, dtype=dtype)
+        order = "F" if fortran else "C"
+        buffer = _SCRATCH[key] = numpy.empty(shape, dtype=dtype, order=order)
     return buffer
+
+
+def _is_batch_minor(array: numpy.ndarray) -> bool:
+    """Whether a (batch, width) array keeps each column contiguous (column-major)."""
+    return array.strides[0] == array.itemsize and array.shape[1] > 1
 
 
 def _sigmoid_inplace(z: numpy.ndarray) -> None:
@@ -79,11 +89,11 @@ def _sigmoid_of(expression: str) -> str:
 def _lstm_forward_twin(xw, c_prev, h_prev, m, units, gates, c_new, h_new, tanh_c) -> None:
     u = units
     gates += xw
-    # NumPy runs much faster on whole contiguous rows than on column blocks: take the
-    # candidate's tanh aside, apply the sigmoid to the whole row, then put it back.
-    numpy.tanh(gates[:, 2 * u : 3 * u], out=tanh_c)
-    _sigmoid_inplace(gates)
-    gates[:, 2 * u : 3 * u] = tanh_c
+    # Gate by gate: with the batch-minor buffers of the NumPy path (see LSTM._allocate)
+    # each block of ``units`` columns is contiguous, and i, f are one block together.
+    _sigmoid_inplace(gates[:, : 2 * u])
+    numpy.tanh(gates[:, 2 * u : 3 * u], out=gates[:, 2 * u : 3 * u])
+    _sigmoid_inplace(gates[:, 3 * u :])
     i, f, g, o = (gates[:, k * u : (k + 1) * u] for k in range(4))
     numpy.multiply(f, c_prev, out=c_new)
     numpy.multiply(i, g, out=tanh_c)  # tanh_c doubles as scratch until set below
@@ -127,12 +137,12 @@ activated ``[i, f, c, o]``; ``c_new``/``h_new`` the carried states; ``tanh_c`` i
 
 def _lstm_backward_twin(gates, tanh_c, c_prev, m, dh, dc, units, dz, dh_carry, dc_carry) -> None:
     u = units
-    shape, dtype = dh.shape, dh.dtype
+    shape, dtype, fortran = dh.shape, dh.dtype, _is_batch_minor(gates)
     i, f, g, o = (gates[:, k * u : (k + 1) * u] for k in range(4))
     masked = not m.all()
-    dh_new = numpy.multiply(dh, m, out=_scratch(shape, dtype, 0)) if masked else dh
-    dc_new = _scratch(shape, dtype, 1)
-    tmp = _scratch(shape, dtype, 2)
+    dh_new = numpy.multiply(dh, m, out=_scratch(shape, dtype, 0, fortran)) if masked else dh
+    dc_new = _scratch(shape, dtype, 1, fortran)
+    tmp = _scratch(shape, dtype, 2, fortran)
     # dc_new = m * dc + dh_new * o * (1 - tanh_c ** 2)
     numpy.multiply(tanh_c, tanh_c, out=tmp)
     numpy.subtract(1.0, tmp, out=tmp)
@@ -143,20 +153,22 @@ def _lstm_backward_twin(gates, tanh_c, c_prev, m, dh, dc, units, dz, dh_carry, d
         dc_new += tmp
     else:
         dc_new += dc
-    # Whole rows at once (NumPy is much faster on them than on column blocks): the
-    # gates' derivatives, sigmoid' everywhere then tanh' for the candidate block ...
-    derivative = _scratch(gates.shape, dtype, 4)
+    # The gates' derivatives over the whole row, sigmoid' everywhere then tanh' for the
+    # candidate block (one pass each over contiguous memory in the batch-minor layout) ...
+    derivative = _scratch(gates.shape, dtype, 4, fortran)
     numpy.subtract(1.0, gates, out=derivative)
     derivative *= gates
     numpy.multiply(g, g, out=tmp)
     numpy.subtract(1.0, tmp, out=derivative[:, 2 * u : 3 * u])
     # ... times what each gate multiplies: di = dc_new * g, df = dc_new * c_prev,
-    # dg = dc_new * i, do = dh_new * tanh_c.
-    numpy.multiply(dc_new, g, out=dz[:, :u])
-    numpy.multiply(dc_new, c_prev, out=dz[:, u : 2 * u])
-    numpy.multiply(dc_new, i, out=dz[:, 2 * u : 3 * u])
-    numpy.multiply(dh_new, tanh_c, out=dz[:, 3 * u :])
-    dz *= derivative
+    # dg = dc_new * i, do = dh_new * tanh_c, gathered aside so that ``dz`` (strided in
+    # the batch-minor layout) is written by a single pass.
+    products = _scratch(gates.shape, dtype, 5, fortran)
+    numpy.multiply(dc_new, g, out=products[:, :u])
+    numpy.multiply(dc_new, c_prev, out=products[:, u : 2 * u])
+    numpy.multiply(dc_new, i, out=products[:, 2 * u : 3 * u])
+    numpy.multiply(dh_new, tanh_c, out=products[:, 3 * u :])
+    numpy.multiply(products, derivative, out=dz)
     # Masked rows pass the incoming gradients straight to the previous step.
     numpy.multiply(dc_new, f, out=dc_carry)
     if masked:
