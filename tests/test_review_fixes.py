@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import gpukeras as keras
 from gpukeras import backend as K
 from gpukeras import mixed_precision
+from gpukeras.callbacks import Callback
 from gpukeras.layers import Dense, Dropout, Input
 
 
@@ -44,3 +46,76 @@ def test_validation_split_rounds_the_training_part_down_like_keras(xp):
     x, y = _data(n=10)
     history = _model().fit(x, y, validation_split=0.25, epochs=1, verbose=0)
     assert history.params["samples"] == 7
+
+
+def test_bad_validation_batch_size_is_refused_before_any_training(xp):
+    x, y = _data()
+    model = _model()
+    before = model.get_weights()
+    epochs_run = []
+
+    class Record(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            epochs_run.append(epoch)
+
+    with pytest.raises(ValueError, match=r"Received: validation_batch_size=-1"):
+        model.fit(
+            x,
+            y,
+            validation_data=(x, y),
+            validation_batch_size=-1,
+            verbose=0,
+            callbacks=[Record()],
+        )
+    assert epochs_run == []
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_predict_and_evaluate_stop_at_the_end_of_array_data(xp):
+    # More steps than batches: Keras stops when the data runs out (with a warning);
+    # predict must not return repeated rows, evaluate must not count samples twice.
+    x, y = _data(n=10)
+    model = _model()
+    with pytest.warns(UserWarning, match="ran out of data"):
+        out = model.predict(x, batch_size=5, steps=3, verbose=0)
+    assert out.shape == (10, 2)
+    expected = model.evaluate(x, y, batch_size=4, verbose=0)
+    with pytest.warns(UserWarning, match="ran out of data"):
+        got = model.evaluate(x, y, batch_size=4, steps=5, verbose=0)
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+class _FakeDeviceArray:
+    """Stands in for a CuPy array: a host array cannot be indexed with it (no __array__)."""
+
+    __module__ = "cupy._review_fake"
+
+    def __init__(self, values):
+        self._values = np.asarray(values)
+
+    def get(self):
+        return self._values
+
+    def __getitem__(self, index):
+        return _FakeDeviceArray(self._values[index])
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed")
+
+    @property
+    def shape(self):
+        return self._values.shape
+
+
+def test_shuffled_fit_on_host_resident_data_indexes_with_a_host_order(monkeypatch):
+    # Data too large for the GPU stays on the host; the shuffle order is drawn on the
+    # device. Indexing host arrays with a device order fails on CuPy.
+    K.set_backend("numpy")
+    monkeypatch.setattr(K, "device_can_hold", lambda nbytes: False)
+    monkeypatch.setattr(
+        K.random, "permutation", lambda n: _FakeDeviceArray(np.random.permutation(n))
+    )
+    x, y = _data(n=12)
+    history = _model().fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=True)
+    assert len(history.history["loss"]) == 2

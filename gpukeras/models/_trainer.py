@@ -9,6 +9,7 @@ reads batch logs makes one host transfer for its training and validation logs.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy
@@ -154,6 +155,10 @@ class Trainer:
         _reject_unknown("fit", kwargs)
         self._require_compiled("fit")
         batch_size = _data.check_batch_size(batch_size)
+        val_batch = _data.check_batch_size(
+            batch_size if validation_batch_size is None else validation_batch_size,
+            "validation_batch_size",
+        )
         epochs = _data.check_non_negative_int(epochs, "epochs")
         initial_epoch = _data.check_non_negative_int(initial_epoch, "initial_epoch")
         verbose = _resolve_verbose(verbose)
@@ -198,9 +203,6 @@ class Trainer:
                 step, train, batch_size, steps, shuffle, callback_list, epoch, progress, sharding
             )
             if held_out is not None and validate_at(epoch + 1):
-                val_batch = _data.check_batch_size(
-                    validation_batch_size or batch_size, "validation_batch_size"
-                )
                 val_vector, val_count = self._test_loop(
                     step, held_out, val_batch, validation_steps, callback_list
                 )
@@ -239,6 +241,9 @@ class Trainer:
                 order = K.random.permutation(data.size)
             resume = EpochProgress(epoch, order)
         progress = self._epoch_progress = resume
+        if not data.on_device and K.is_device_array(progress.order):
+            # Host-resident data (too big for the device) is indexed on the host.
+            progress.order = K.to_host(progress.order)
         with_batch_logs = callback_list.wants_batch_logs("train")
         batches = _batch_positions(data, sharding)
         for batch, index in enumerate(batches(data.size, batch_size, steps, progress.order)):
@@ -307,7 +312,7 @@ class Trainer:
             model=self,
             verbose=verbose,
             epochs=1,
-            steps=_pass_steps(data, batch_size, steps, "steps"),
+            steps=_capped_steps(data, batch_size, steps, "steps"),
             samples=data.size,
         )
         vector, count = self._test_loop(step, data, batch_size, steps, callback_list)
@@ -327,7 +332,7 @@ class Trainer:
         steps: int | None,
         callback_list: CallbackList,
     ) -> tuple[Any, int]:
-        steps = _pass_steps(data, batch_size, steps, "validation_steps")
+        steps = _capped_steps(data, batch_size, steps, "validation_steps")
         with_batch_logs = callback_list.wants_batch_logs("test")
         callback_list.on_test_begin()
         total, seen = None, 0
@@ -373,7 +378,7 @@ class Trainer:
             data: Any = self._stream(x, "x", predicting=True)
         else:
             data = self._dataset(x, None, None, "x", None)
-        steps = _pass_steps(data, batch_size, steps, "steps")
+        steps = _capped_steps(data, batch_size, steps, "steps")
         callback_list = CallbackList(
             callbacks,
             add_progbar=verbose != 0,
@@ -627,6 +632,22 @@ def _pass_steps(data: Any, batch_size: int, steps: Any, argument: str) -> int | 
     if isinstance(data, BatchStream):
         return data.steps(steps, argument)
     return _steps(data.size, batch_size, steps, argument)
+
+
+def _capped_steps(data: Any, batch_size: int, steps: Any, argument: str) -> int | None:
+    """Batches for evaluate/predict: array data is read at most once (Keras stops there)."""
+    count = _pass_steps(data, batch_size, steps, argument)
+    if isinstance(data, BatchStream) or count is None:
+        return count
+    per_pass = max(1, math.ceil(data.size / batch_size))
+    if count <= per_pass:
+        return count
+    warnings.warn(
+        f"Your input ran out of data after {per_pass} batches of {data.size} samples; "
+        f"stopping there. Received: {argument}={steps!r}",
+        stacklevel=3,
+    )
+    return per_pass
 
 
 def _batch_positions(data: Any, sharding: DataSharding | None = None):
