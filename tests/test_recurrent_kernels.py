@@ -167,3 +167,26 @@ def test_gru_backward_body(tmp_path_factory):
         np.zeros((B, U), np.float32),
     ]
     _compare(kernels.gru_backward_op, tmp_path_factory, args, outputs={6, 7, 8})
+
+
+def test_lstm_twins_give_the_same_result_in_column_major_buffers():
+    rng = np.random.default_rng(2)
+    unmasked = np.ones((B, 1), np.float32)
+    for m in (MASK, unmasked):
+        outputs = [np.zeros((B, U), np.float32) for _ in range(3)]
+        forward = [_random(rng, B, 4 * U), _random(rng, B, U), _random(rng, B, U), m, U,
+                   _random(rng, B, 4 * U), *outputs]  # fmt: skip
+        fortran = [np.asfortranarray(a) if isinstance(a, np.ndarray) else a for a in forward]
+        kernels.lstm_forward_op.numpy_twin(*forward)
+        kernels.lstm_forward_op.numpy_twin(*fortran)
+        for c_array, f_array in zip(forward[5:], fortran[5:]):
+            np.testing.assert_allclose(c_array, f_array, rtol=1e-6, atol=1e-7)
+        gates, tanh_c = forward[5], forward[8]
+        backward = [gates, tanh_c, _random(rng, B, U), m, _random(rng, B, U), _random(rng, B, U),
+                    U, np.zeros((B, 4 * U), np.float32), np.zeros((B, U), np.float32),
+                    np.zeros((B, U), np.float32)]  # fmt: skip
+        fortran = [np.asfortranarray(a) if isinstance(a, np.ndarray) else a for a in backward]
+        kernels.lstm_backward_op.numpy_twin(*backward)
+        kernels.lstm_backward_op.numpy_twin(*fortran)
+        for c_array, f_array in zip(backward[7:], fortran[7:]):
+            np.testing.assert_allclose(c_array, f_array, rtol=1e-6, atol=1e-7)

@@ -474,3 +474,19 @@ def test_keras3_weight_groups_name_the_groups_keras_writes(xp, keras_outputs):
         "backward_layer/cell/vars",
     ]
     assert [p for p, _ in wrapped.keras3_weight_groups()] == ["vars", "layer/vars"]
+
+
+def test_lstm_numpy_buffers_keep_gate_blocks_contiguous_and_gradients_one_gemm():
+    from gpukeras.layers._lstm import _batch_minor
+
+    step_major, time_major = _batch_minor(np, np.float32)
+    gates = step_major(5, 3, 8)
+    assert gates[2][:, 4:6].flags.f_contiguous  # one gate block of one step
+    dz = time_major(5, 3, 8)
+    assert np.shares_memory(dz.reshape(-1, 8), dz)  # reshaping for the GEMM is a view
+    layer = layers.LSTM(2)
+    layer.ensure_built((3, 5, 2))
+    layer.forward(np.ones((3, 5, 2), np.float32))
+    buffers = layer._current
+    assert np.shares_memory(buffers["h"][:-1].reshape(-1, 2), buffers["h"])
+    assert buffers["gates"][0][:, 2:4].flags.f_contiguous

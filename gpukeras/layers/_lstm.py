@@ -20,7 +20,7 @@ import numpy
 from gpukeras import initializers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.backend.kernels import recurrent as kernels
-from gpukeras.layers._rnn_base import RNNBase
+from gpukeras.layers._rnn_base import RNNBase, matmul_transposed_into
 from gpukeras.layers._serialization import register
 
 _LEGACY_RECURRENT = {
@@ -235,10 +235,11 @@ class LSTM(RNNBase):
             dc, dc_carry = dc_carry, dc
         if self.trainable:
             u = self.units
-            xp.matmul(
-                b["h"][:-1].reshape(-1, u).T,
+            matmul_transposed_into(
+                xp,
+                b["h"][:-1].reshape(-1, u),
                 b["dz"].reshape(-1, 4 * u),
-                out=self.recurrent_kernel.grad,
+                self.recurrent_kernel.grad,
             )
         return b["dz"], [dh.copy(), dc.copy()]
 

@@ -235,7 +235,9 @@ class RNNBase(Layer):
         )
         flat_dxw = dxw.reshape(steps * batch, -1)
         if self.trainable:
-            xp.matmul(xs.reshape(steps * batch, features).T, flat_dxw, out=self.kernel.grad)
+            matmul_transposed_into(
+                xp, xs.reshape(steps * batch, features), flat_dxw, self.kernel.grad
+            )
             if self.bias is not None:
                 self._set_input_bias_grad(flat_dxw.sum(axis=0))
         if not self.needs_input_grad:
@@ -455,6 +457,19 @@ class RNNBase(Layer):
             }
         )
         return config
+
+
+def matmul_transposed_into(xp: Any, a: Any, b: Any, out: Any) -> None:
+    """``out[...] = a.T @ b``, a weight gradient summed over every step and sample.
+
+    When ``b`` is column-major (the batch-minor LSTM buffers), OpenBLAS is ~10% faster
+    computing ``b.T @ a`` (both operands then read along rows) and transposing the
+    small result than computing ``a.T @ b`` directly.
+    """
+    if b.strides[0] == b.itemsize and b.shape[1] > 1:
+        out[...] = xp.matmul(b.T, a).T
+    else:
+        xp.matmul(a.T, b, out=out)
 
 
 def _is_default(activation: Any, name: str) -> bool:
