@@ -119,3 +119,15 @@ def test_shuffled_fit_on_host_resident_data_indexes_with_a_host_order(monkeypatc
     x, y = _data(n=12)
     history = _model().fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=True)
     assert len(history.history["loss"]) == 2
+
+
+@pytest.mark.parametrize("bad", [["a"], [1.5], [0]])
+def test_validation_freq_lists_must_hold_positive_ints(bad):
+    x, y = _data()
+    with pytest.raises(ValueError, match=r"Received: validation_freq="):
+        _model().fit(x, y, validation_data=(x, y), validation_freq=bad, verbose=0)
+
+
+def test_two_input_shape_arguments_are_named_in_the_error():
+    with pytest.raises(TypeError, match=r"Received: input_shape=\(3,\), input_dim=3"):
+        Dense(2, input_shape=(3,), input_dim=3)

@@ -262,7 +262,7 @@ def _batch_shape(
     batch_size: int | None,
 ) -> Shape | None:
     given = [
-        n
+        (n, v)
         for n, v in (
             ("input_shape", input_shape),
             ("input_dim", input_dim),
@@ -271,7 +271,9 @@ def _batch_shape(
         if v is not None
     ]
     if len(given) > 1:
-        raise TypeError(f"Pass only one of {', '.join(given)}. Received all of them.")
+        names = ", ".join(n for n, _ in given)
+        received = ", ".join(f"{n}={v!r}" for n, v in given)
+        raise TypeError(f"Pass only one of {names}. Received: {received}")
     if batch_input_shape is not None:
         return tuple(batch_input_shape)
     if input_dim is not None:

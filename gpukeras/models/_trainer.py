@@ -678,20 +678,22 @@ def _batch_indices(size: int, batch_size: int, steps: int, order: Any):
 
 
 def _validation_epochs(validation_freq: Any):
-    if (
-        isinstance(validation_freq, (int, numpy.integer))
-        and not isinstance(validation_freq, bool)
-        and validation_freq >= 1
-    ):
+    if _is_positive_int(validation_freq):
         every = int(validation_freq)
         return lambda epoch: epoch % every == 0
-    if isinstance(validation_freq, (list, tuple, set)):
+    if isinstance(validation_freq, (list, tuple, set)) and all(
+        _is_positive_int(e) for e in validation_freq
+    ):
         chosen = {int(e) for e in validation_freq}
         return lambda epoch: epoch in chosen
     raise ValueError(
         "`validation_freq` must be a positive int or a list of 1-based epochs. "
         f"Received: validation_freq={validation_freq!r}"
     )
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, (int, numpy.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def _add_logs(
