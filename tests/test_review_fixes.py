@@ -131,3 +131,37 @@ def test_validation_freq_lists_must_hold_positive_ints(bad):
 def test_two_input_shape_arguments_are_named_in_the_error():
     with pytest.raises(TypeError, match=r"Received: input_shape=\(3,\), input_dim=3"):
         Dense(2, input_shape=(3,), input_dim=3)
+
+
+def test_class_weight_keys_must_be_class_indices():
+    import gpukeras as keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    x, y = np.ones((4, 2), "float32"), np.eye(2, dtype="float32")[[0, 1, 0, 1]]
+    with pytest.raises(ValueError, match="class_weight` keys must be class indices"):
+        model.fit(x, y, class_weight={-1: 1.0, 0: 1.0, 1: 1.0}, verbose=0)
+
+
+def test_reshape_accepts_numpy_ints():
+    from gpukeras import layers
+
+    assert layers.Reshape((np.int64(2), -1)).compute_output_shape((None, 6)) == (None, 2, 3)
+
+
+def test_first_layer_input_gradient_is_restored_when_backward_raises():
+    import gpukeras as keras
+
+    class Broken(keras.layers.Layer):
+        def forward(self, x, training=False):
+            return x
+
+        def backward(self, grad):
+            raise RuntimeError("broken backward")
+
+    first = keras.layers.Dense(2)
+    model = keras.Sequential([keras.Input((2,)), first, Broken()])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(RuntimeError, match="broken backward"):
+        model.train_on_batch(np.ones((2, 2), "float32"), np.ones((2, 2), "float32"))
+    assert first.needs_input_grad

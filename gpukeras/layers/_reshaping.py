@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy
+
 from gpukeras.layers._layer import Layer, Shape
 
 
@@ -62,14 +64,19 @@ class Reshape(Layer):
         target = tuple(target_shape) if isinstance(target_shape, (tuple, list)) else None
         if (
             target is None
-            or not all(isinstance(d, int) and (d > 0 or d == -1) for d in target)
+            or not all(
+                isinstance(d, (int, numpy.integer))
+                and not isinstance(d, bool)
+                and (d > 0 or d == -1)
+                for d in target
+            )
             or target.count(-1) > 1
         ):
             raise ValueError(
                 "target_shape must be a tuple of positive ints with at most one -1. "
                 f"Received: target_shape={target_shape!r}"
             )
-        self.target_shape = target
+        self.target_shape = tuple(int(d) for d in target)
 
     def build(self, input_shape: Shape) -> None:
         self.compute_output_shape(input_shape)

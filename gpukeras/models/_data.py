@@ -223,6 +223,16 @@ def _class_weights_to_samples(y: Any, class_weight: Any) -> Any:
             "`class_weight` must be a dict mapping class index to weight. "
             f"Received: class_weight={class_weight!r}"
         )
+    bad = [
+        k
+        for k in class_weight
+        if isinstance(k, bool) or not isinstance(k, (int, numpy.integer)) or k < 0
+    ]
+    if bad:
+        raise ValueError(
+            "`class_weight` keys must be class indices (non-negative ints). "
+            f"Received: class_weight={class_weight!r}"
+        )
     labels = K.to_host(y)
     if labels.ndim > 1 and labels.shape[-1] > 1:
         labels = labels.argmax(axis=-1)

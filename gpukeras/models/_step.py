@@ -237,15 +237,17 @@ class Step:
     def _backward(layers: list[Any], start: tuple[bool, Any]) -> None:
         fused, grad = start
         layers[0].needs_input_grad = False  # only for this backward pass
-        remaining = layers
-        if fused:
-            last = layers[-1]
-            grad = last.backward_preactivation(grad)
-            last.add_penalty_gradients()
-            remaining = layers[:-1]
-        for layer in reversed(remaining):
-            grad = layer.backward_with_penalties(grad)
-        layers[0].needs_input_grad = True
+        try:
+            remaining = layers
+            if fused:
+                last = layers[-1]
+                grad = last.backward_preactivation(grad)
+                last.add_penalty_gradients()
+                remaining = layers[:-1]
+            for layer in reversed(remaining):
+                grad = layer.backward_with_penalties(grad)
+        finally:
+            layers[0].needs_input_grad = True
 
     def _stats(
         self, loss_value: Any, y: Any, out: Any, sample_weight: Any, mask: Any = None

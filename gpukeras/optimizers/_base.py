@@ -99,7 +99,7 @@ class Optimizer:
         ema_momentum: default 0.99; the EMA's momentum, in [0, 1].
         ema_overwrite_frequency: default None; every this many steps, overwrite the weights
             with their average.
-        loss_scale_factor: must stay None (gpukeras has no mixed precision).
+        loss_scale_factor: must stay None (use ``mixed_precision.LossScaleOptimizer``).
         gradient_accumulation_steps: must stay None (not implemented).
         name: default None: ``'adam'``, ``'adam_1'``, ... like Keras.
         **kwargs: ``lr`` (Keras 2 name of ``learning_rate``, accepted with a
