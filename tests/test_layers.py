@@ -226,3 +226,17 @@ def test_masks_travel_through_layers_that_support_them(xp):
     after_flatten = ReadMask()
     forward_pass([MakeMask(), blocker, after_flatten], xp.asarray([[0.0], [2.0]]), False)
     assert after_flatten.seen is None
+
+
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: layers.Dense(2, kernel_constraint="max_norm"), "kernel_constraint"),
+        (lambda: layers.Embedding(5, 2, embeddings_constraint="max_norm"), "embeddings_constraint"),
+        (lambda: layers.LSTM(2, recurrent_constraint="max_norm"), "recurrent_constraint"),
+        (lambda: layers.BatchNormalization(gamma_constraint="max_norm"), "gamma_constraint"),
+    ],
+)
+def test_weight_constraints_are_refused_by_name(make, argument):
+    with pytest.raises(NotImplementedError, match=f"Received: {argument}='max_norm'"):
+        make()

@@ -17,8 +17,7 @@ from typing import Any
 from gpukeras import backend as K
 from gpukeras import initializers, regularizers
 from gpukeras.backend.kernels.normalization import affine_op, grad_op
-from gpukeras.layers._convolution import reject_constraints
-from gpukeras.layers._layer import Layer, Shape
+from gpukeras.layers._layer import Layer, Shape, reject_constraints
 from gpukeras.layers._serialization import register
 
 # Keras 3 adds backend.epsilon() to the count of unmasked entries.

@@ -30,7 +30,7 @@ from gpukeras.backend.kernels.conv import (
 )
 from gpukeras.backend.kernels.winograd import WinogradF43
 from gpukeras.layers import _conv_arguments as args
-from gpukeras.layers._layer import Layer, Shape
+from gpukeras.layers._layer import Layer, Shape, reject_constraints
 from gpukeras.layers._serialization import register
 
 
@@ -95,14 +95,6 @@ def check_positive_int(value: Any, name: str, owner: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{owner}: `{name}` must be a positive int. Received: {name}={value!r}")
     return value
-
-
-def reject_constraints(**constraints: Any) -> None:
-    for name, value in constraints.items():
-        if value is not None:
-            raise NotImplementedError(
-                f"Weight constraints are not supported yet. Received: {name}={value!r}"
-            )
 
 
 class BaseConv(Layer):

@@ -8,7 +8,7 @@ from gpukeras import activations, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras._legacy import legacy_arguments
 from gpukeras.backend.kernels import dense as dense_kernels
-from gpukeras.layers._layer import Layer, Shape
+from gpukeras.layers._layer import Layer, Shape, reject_constraints
 
 _LEGACY_DENSE = {
     "output_dim": ("units", None),
@@ -61,7 +61,7 @@ class Dense(Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"Dense units must be a positive int. Received: units={units!r}")
-        _reject_constraints(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        reject_constraints(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -208,11 +208,3 @@ def _into(target: Any, compute: Any, dtype: Any) -> None:
         compute(target)
     else:
         target[...] = compute(None)
-
-
-def _reject_constraints(**constraints: Any) -> None:
-    for name, value in constraints.items():
-        if value is not None:
-            raise NotImplementedError(
-                f"Weight constraints are not supported yet. Received: {name}={value!r}"
-            )

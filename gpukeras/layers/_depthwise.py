@@ -14,8 +14,8 @@ from gpukeras import backend as K
 from gpukeras import initializers, regularizers
 from gpukeras.backend.kernels.conv import col2im, im2col
 from gpukeras.layers import _conv_arguments as args
-from gpukeras.layers._convolution import BaseConv, check_positive_int, reject_constraints
-from gpukeras.layers._layer import Shape
+from gpukeras.layers._convolution import BaseConv, check_positive_int
+from gpukeras.layers._layer import Shape, reject_constraints
 from gpukeras.layers._serialization import register
 
 

@@ -10,7 +10,7 @@ from gpukeras import backend as K
 from gpukeras import initializers, regularizers
 from gpukeras._legacy import legacy_arguments, warn_user
 from gpukeras.backend.kernels import recurrent as kernels
-from gpukeras.layers._layer import Layer, Shape
+from gpukeras.layers._layer import Layer, Shape, reject_constraints
 from gpukeras.layers._serialization import register
 
 _LEGACY_EMBEDDING = {
@@ -72,11 +72,7 @@ class Embedding(Layer):
                 raise ValueError(
                     f"Embedding {name} must be a positive int. Received: {name}={value!r}"
                 )
-        if embeddings_constraint is not None:
-            raise NotImplementedError(
-                "Embedding: weight constraints are not supported yet. "
-                f"Received: embeddings_constraint={embeddings_constraint!r}"
-            )
+        reject_constraints(embeddings_constraint=embeddings_constraint)
         self.input_dim = input_dim
         self.output_dim = output_dim
         self.embeddings_initializer = initializers.get(embeddings_initializer)

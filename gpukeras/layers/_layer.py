@@ -283,3 +283,12 @@ def _batch_shape(
     if isinstance(input_shape, int):
         input_shape = (input_shape,)
     return (batch_size, *tuple(input_shape))
+
+
+def reject_constraints(**constraints: Any) -> None:
+    """Weight constraints are not implemented: refuse any that is not ``None``."""
+    for name, value in constraints.items():
+        if value is not None:
+            raise NotImplementedError(
+                f"Weight constraints are not supported yet. Received: {name}={value!r}"
+            )

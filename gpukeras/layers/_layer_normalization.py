@@ -6,8 +6,7 @@ from typing import Any
 
 from gpukeras import backend as K
 from gpukeras import initializers, regularizers
-from gpukeras.layers._convolution import reject_constraints
-from gpukeras.layers._layer import Layer, Shape
+from gpukeras.layers._layer import Layer, Shape, reject_constraints
 from gpukeras.layers._serialization import register
 
 

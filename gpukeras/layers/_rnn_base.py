@@ -25,7 +25,7 @@ from typing import Any
 
 from gpukeras import activations, initializers, regularizers
 from gpukeras import backend as K
-from gpukeras.layers._layer import Layer, Shape
+from gpukeras.layers._layer import Layer, Shape, reject_constraints
 
 
 class RNNBase(Layer):
@@ -74,8 +74,7 @@ class RNNBase(Layer):
         owner = type(self).__name__
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"{owner} units must be a positive int. Received: units={units!r}")
-        _reject_constraints(
-            owner,
+        reject_constraints(
             kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint,
             bias_constraint=bias_constraint,
@@ -482,11 +481,3 @@ def _rate(owner: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ValueError(f"{owner}: {name} must be a float in [0, 1). Received: {name}={value!r}")
     return float(value)
-
-
-def _reject_constraints(owner: str, **constraints: Any) -> None:
-    for name, value in constraints.items():
-        if value is not None:
-            raise NotImplementedError(
-                f"{owner}: weight constraints are not supported yet. Received: {name}={value!r}"
-            )

@@ -22,7 +22,6 @@ before writing; loaded values go to the active backend through
 
 from __future__ import annotations
 
-import re
 import warnings
 from typing import Any
 
@@ -30,6 +29,7 @@ import h5py
 
 import gpukeras
 from gpukeras import backend as K
+from gpukeras._naming import to_snake_case
 from gpukeras.saving import _h5safe as safe
 from gpukeras.saving._errors import FileFormatError
 from gpukeras.saving._h5safe import Budget, read_string_list, write_string_list
@@ -57,19 +57,12 @@ def require_built(model: Any, action: str) -> None:
         )
 
 
-def _keras_snake_case(name: str) -> str:
-    """Keras's ``to_snake_case`` (``Conv2DTranspose`` -> ``conv2d_transpose``)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def _keras3_keys(layers: list[Any]) -> list[str]:
     """Keras 3's group names: snake_case class names, ``_1``, ``_2``, ... for repeats."""
     used: dict[str, int] = {}
     keys = []
     for layer in layers:
-        base = _keras_snake_case(type(layer).__name__)
+        base = to_snake_case(type(layer).__name__)
         count = used.get(base, -1) + 1
         used[base] = count
         keys.append(base if count == 0 else f"{base}_{count}")
