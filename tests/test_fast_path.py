@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import shutil
-import subprocess
 import tracemalloc
 
 import numpy as np
@@ -157,75 +154,3 @@ def test_a_training_step_allocates_little_beyond_its_batch():
     activation_bytes = 128 * 256 * 4
     # Before the fast path a step allocated ~7 activation-sized arrays (peak ~970 kB).
     assert peak < activation_bytes, f"peak {peak} bytes"
-
-
-# --- the CUDA bodies, built for the host with g++ (no GPU needed) ------------------------
-
-CXX = shutil.which("g++")
-
-
-def _cuda_body_on_host(op, inputs, outputs, tmp_path):
-    """Run ``op.operation`` in a C++ loop over elements (``typedef float T``), in place."""
-    names = lambda params: [p.split()[-1] for p in params.split(",") if "raw " not in p]  # noqa: E731
-    ins, outs = names(op.in_params), names(op.out_params)
-    args = ["long n"] + [f"const float* p_{n}" for n in ins] + [f"float* p_{n}" for n in outs]
-    loads = "".join(f"const T {n} = p_{n}[i];\n" for n in ins)
-    refs = "".join(f"T& {n} = p_{n}[i];\n" for n in outs)
-    source = (
-        "#include <cmath>\nusing std::exp; using std::fabs; using std::log; using std::tanh;\n"
-        f'typedef float T;\nextern "C" void run({", ".join(args)}) {{\n'
-        f"for (long i = 0; i < n; ++i) {{\n{loads}{refs}{op.operation}\n}}\n}}\n"
-    )
-    cpp, library = tmp_path / f"{op.name}.cpp", tmp_path / f"{op.name}.so"
-    cpp.write_text(source)
-    subprocess.run(
-        [CXX, "-O1", "-ffp-contract=off", "-shared", "-fPIC", str(cpp), "-o", str(library)],
-        check=True,
-    )
-    size = outputs[0].size
-    full = [np.ascontiguousarray(np.broadcast_to(np.float32(a), outputs[0].shape)) for a in inputs]
-    pointer = lambda a: a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))  # noqa: E731
-    ctypes.CDLL(str(library)).run(ctypes.c_long(size), *map(pointer, full + outputs))
-
-
-@pytest.mark.skipif(CXX is None, reason="needs g++ to build the kernel bodies")
-@pytest.mark.parametrize("name", ["linear", "relu", "sigmoid", "tanh"])
-def test_cuda_forward_bodies_match_numpy_twins(name, tmp_path):
-    K.set_backend("numpy")
-    z, bias = _data(np, (6, 5)), _data(np, (5,), seed=1)
-    expected = z.copy()
-    dense_kernels.bias_activation_forward(expected, bias, name)
-    got = z.copy()
-    _cuda_body_on_host(dense_kernels._FORWARD_OPS[name], [bias], [got], tmp_path)
-    np.testing.assert_allclose(got, expected, rtol=2e-6, atol=1e-7)
-
-
-@pytest.mark.skipif(CXX is None, reason="needs g++ to build the kernel bodies")
-@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
-def test_cuda_backward_bodies_match_numpy_twins(name, tmp_path):
-    K.set_backend("numpy")
-    y = activations.get(name).forward(_data(np, (6, 5)))
-    grad = _data(np, (6, 5), seed=2)
-    scratch = np.empty(y.shape, dtype="bool" if name == "relu" else "float32")
-    expected = dense_kernels.activation_backward(name, y, grad, np.empty_like(y), scratch)
-    got = np.empty_like(y)
-    _cuda_body_on_host(dense_kernels._BACKWARD_OPS[name], [y, grad], [got], tmp_path)
-    np.testing.assert_allclose(got, expected, rtol=2e-6, atol=1e-7)
-
-
-@pytest.mark.skipif(CXX is None, reason="needs g++ to build the kernel bodies")
-def test_cuda_softmax_crossentropy_body_matches_numpy_twin(tmp_path):
-    K.set_backend("numpy")
-    probs = activations.softmax(_data(np, (8, 10)))
-    targets = np.eye(10, dtype="float32")[np.arange(8)]
-    total, target_sum = probs.sum(-1, keepdims=True), targets.sum(-1, keepdims=True)
-    scalars = [0.125, K.epsilon(), 1.0 - K.epsilon()]
-    expected_term, expected_grad = np.empty_like(probs), np.empty_like(probs)
-    dense_kernels._xent_twin(
-        probs, targets, total, target_sum, *scalars, expected_term, expected_grad
-    )
-    term, grad = np.empty_like(probs), np.empty_like(probs)
-    inputs = [probs, targets, total, target_sum, *scalars]
-    _cuda_body_on_host(dense_kernels._XENT, inputs, [term, grad], tmp_path)
-    np.testing.assert_allclose(term, expected_term, rtol=2e-6, atol=1e-7)
-    np.testing.assert_allclose(grad, expected_grad, rtol=2e-6, atol=1e-7)

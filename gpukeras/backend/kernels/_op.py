@@ -2,8 +2,11 @@
 
 An :class:`ElementwiseOp` is written twice on purpose: a CUDA expression that
 CuPy compiles into one kernel (one launch instead of a handful), and NumPy code
-that updates the same arrays in place without allocating. Callers pass arrays
-of the active backend and Python scalars; the op picks the right body.
+that updates the same arrays in place without allocating. On the CPU the CUDA
+expression is also compiled, as one C++ loop (:mod:`._host`), where a compiler
+exists; the twin is what runs without one and what the compiled loop is tested
+against. Callers pass arrays of the active backend and Python scalars; the op
+picks the right body.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gpukeras.backend._select import array_module, backend
+from gpukeras.backend.kernels import _host
 
 
 class ElementwiseOp:
@@ -41,7 +45,7 @@ class ElementwiseOp:
     def __call__(self, *args: Any) -> None:
         if backend() == "cupy":
             self._cupy_kernel()(*args)
-        else:
+        elif not _host.run(self, args):
             self.numpy_twin(*args)
 
     def _cupy_kernel(self) -> Any:

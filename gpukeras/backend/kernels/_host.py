@@ -1,0 +1,302 @@
+"""ElementwiseOp bodies compiled for the CPU, the way CuPy compiles them for the GPU.
+
+NumPy runs a fused update as several passes over memory (RMSprop's is nine); the same CUDA
+body wrapped in a C++ loop is one pass. The first call with a new argument layout writes the
+C++ source, builds it with the host C++ compiler into a per-user cache directory (the file
+name carries a hash of the source, the flags, the compiler and the CPU), and loads it with
+ctypes; later calls and later processes reuse the library. Without a compiler, with
+``GPUKERAS_HOST_KERNELS=0``, or for an argument layout the loop does not cover, the op runs
+its NumPy twin instead, so results never depend on a compiler being present.
+
+Layouts covered: every output is a C-contiguous float32/float64 array of one shape; each
+input is a scalar (a Python number or a one-element array), an array of the outputs' shape,
+a row broadcast along the last axis (a bias of shape ``(cols,)``), or a column broadcast
+(shape ``(..., 1)``, like a ``keepdims`` row sum). ``raw`` parameters must not appear in the
+body, ``int32`` parameters are not supported, and neither are bodies that call functions
+other than ``sqrt`` and ``fabs``; such ops always use their twins.
+
+Rounding: results are bit-identical to the twins'. The loops are built with
+``-ffp-contract=off`` and without fast-math, so ``+ - * /`` and ``sqrt`` round exactly as
+NumPy's ufuncs do, and ops calling ``exp``, ``log``, ``tanh`` or ``erfc`` (whose C library
+versions may differ from NumPy's by an ulp) are left to their twins.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import warnings
+from typing import Any
+
+import numpy
+
+ENABLE_ENV_VAR = "GPUKERAS_HOST_KERNELS"
+CACHE_ENV_VAR = "GPUKERAS_KERNEL_CACHE"
+_FLAGS = ("-O3", "-fno-math-errno", "-ffp-contract=off", "-fPIC", "-shared")
+_TYPES = {numpy.dtype(numpy.float32): "float", numpy.dtype(numpy.float64): "double"}
+_FAILED = object()
+#: Functions whose results are correctly rounded everywhere, so loops stay bit-identical.
+_EXACT_FUNCTIONS = frozenset({"sqrt", "fabs"})
+_lock = threading.Lock()
+_state: dict[str, Any] = {"compiler": None, "cache": None, "cpu": None}
+
+
+def enabled() -> bool:
+    """Whether ops may run compiled on the CPU (a C++ compiler exists and no opt-out)."""
+    if os.environ.get(ENABLE_ENV_VAR, "1").strip() in ("0", "false", "False", "no"):
+        return False
+    return _compiler() is not None
+
+
+def run(op: Any, args: tuple[Any, ...], *, exact_only: bool = True) -> bool:
+    """Run ``op`` on ``args`` compiled; False (nothing done) when the twin must run instead.
+
+    ``exact_only=False`` also compiles bodies that call libm functions; tests use it to check
+    CUDA bodies against their twins on machines without a GPU.
+    """
+    params, exact = _signature(op)
+    if params is None or (exact_only and not exact) or len(args) != len(params):
+        return False
+    plan = _layout(params, args)
+    if plan is None or not enabled():
+        return False
+    dtype, pattern, rows, cols, values = plan
+    function = _variant(op, params, dtype, pattern)
+    if function is None:
+        return False
+    function(rows, cols, *values)
+    return True
+
+
+# --- what an op's parameters are -------------------------------------------------------------
+
+
+def _signature(op: Any) -> tuple[list[tuple[str, str]] | None, bool]:
+    """``([(name, role)], exact)``, role "in", "raw" or "out"; None if the loop can't run it.
+
+    ``exact``: the body calls no function that may round differently from NumPy.
+    """
+    cached = op.__dict__.get("_host_signature")
+    if cached is None:
+        called = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", op.operation))
+        cached = op.__dict__["_host_signature"] = (_parse(op), called <= _EXACT_FUNCTIONS)
+    return cached
+
+
+def _parse(op: Any) -> list[tuple[str, str]] | None:
+    params = []
+    for text, role in ((op.in_params, "in"), (op.out_params, "out")):
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            words = item.split()
+            raw, type_name, name = words[0] == "raw", words[-2], words[-1]
+            if raw and re.search(rf"\b{name}\b", op.operation):
+                return None  # indexed by hand: written for the CUDA thread layout
+            if not raw and type_name != "T":
+                return None
+            params.append((name, "raw" if raw else role))
+    return params
+
+
+def _layout(params: list[tuple[str, str]], args: tuple[Any, ...]) -> Any:
+    """``(dtype, pattern, rows, cols, call values)`` for this call, or None if not covered."""
+    outputs = [a for (_, role), a in zip(params, args) if role == "out"]
+    first = outputs[0]
+    if type(first) is not numpy.ndarray or first.dtype not in _TYPES or first.size == 0:
+        return None
+    shape, dtype = first.shape, first.dtype
+    for out in outputs:
+        if type(out) is not numpy.ndarray or out.shape != shape or out.dtype != dtype:
+            return None
+        if not out.flags.c_contiguous:
+            return None
+    cols = shape[-1] if shape else 1
+    rows = first.size // cols
+    pattern, values = [], []
+    for (_, role), value in zip(params, args):
+        if role == "raw":
+            continue
+        if role == "out":
+            values.append(value.ctypes.data)
+            continue
+        kind = _input_kind(value, shape, dtype, cols, rows)
+        if kind is None:
+            return None
+        pattern.append(kind)
+        if kind != "S":
+            values.append(value.ctypes.data)
+        else:  # a one-element array of any rank, or a Python number
+            values.append(float(value.item() if hasattr(value, "item") else value))
+    return dtype, "".join(pattern), rows, cols, values
+
+
+def _input_kind(value: Any, shape: tuple[int, ...], dtype: Any, cols: int, rows: int) -> Any:
+    """ "S" scalar, "F" full, "R" row broadcast, "C" column broadcast, or None."""
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        return "S"
+    if not isinstance(value, (numpy.ndarray, numpy.generic)):
+        return None
+    if value.size == 1 and value.dtype.kind == "f":
+        return "S"
+    if type(value) is not numpy.ndarray or value.dtype != dtype or not value.flags.c_contiguous:
+        return None
+    if value.shape == shape:
+        return "F"
+    if value.size == cols and value.shape[-1:] == (cols,) and len(value.shape) <= len(shape):
+        return "R"
+    if value.size == rows and value.shape[-1:] == (1,) and value.shape[:-1] == shape[:-1]:
+        return "C"
+    return None
+
+
+# --- building and caching --------------------------------------------------------------------
+
+
+def _variant(op: Any, params: list[tuple[str, str]], dtype: Any, pattern: str) -> Any:
+    variants = op.__dict__.setdefault("_host_variants", {})
+    key = (dtype, pattern)
+    function = variants.get(key)
+    if function is None:
+        with _lock:
+            function = variants.get(key)
+            if function is None:
+                function = variants[key] = _build(op, params, dtype, pattern)
+    return None if function is _FAILED else function
+
+
+def source(op: Any, params: list[tuple[str, str]], type_name: str, pattern: str) -> str:
+    """The C++ translation unit for one op, element type and input layout."""
+    kinds = iter(pattern)
+    arguments, loads, stores = ["long rows", "long cols"], [], []
+    index = {"F": "i", "R": "c", "C": "r"}
+    for name, role in params:
+        if role == "in":
+            kind = next(kinds)
+            if kind == "S":
+                arguments.append(f"double s_{name}")
+                loads.append(f"const T {name} = (T)s_{name};")
+            else:
+                arguments.append(f"const T* p_{name}")
+                loads.append(f"const T {name} = p_{name}[{index[kind]}];")
+        elif role == "out":
+            arguments.append(f"T* p_{name}")
+            loads.append(f"T {name} = p_{name}[i];")
+            stores.append(f"p_{name}[i] = {name};")
+    return "\n".join(
+        [
+            "#include <cmath>",
+            "using namespace std;",
+            f"typedef {type_name} T;",
+            f'extern "C" void gpukeras_{op.name}({", ".join(arguments)}) {{',
+            "  for (long r = 0; r < rows; ++r) {",
+            "    for (long c = 0; c < cols; ++c) {",
+            "      const long i = r * cols + c;",
+            *(f"      {line}" for line in loads),
+            *(f"      {line}" for line in op.operation.strip().splitlines()),
+            "      ;",  # CuPy accepts a body without its final semicolon
+            *(f"      {line}" for line in stores),
+            "    }",
+            "  }",
+            "}",
+            "",
+        ]
+    )
+
+
+def _build(op: Any, params: list[tuple[str, str]], dtype: Any, pattern: str) -> Any:
+    text = source(op, params, _TYPES[dtype], pattern)
+    compiler = _compiler()
+    flags = (*_FLAGS, *_cpu_flags())
+    digest = hashlib.sha256("\0".join([text, compiler, *flags, _cpu_id()]).encode()).hexdigest()
+    library = os.path.join(_cache_dir(), f"{op.name}-{digest[:20]}.so")
+    if not os.path.exists(library) and not _compile(text, compiler, flags, library, op.name):
+        return _FAILED
+    function = getattr(ctypes.CDLL(library), f"gpukeras_{op.name}")
+    argtypes = [ctypes.c_long, ctypes.c_long]
+    kinds = iter(pattern)
+    for _, role in params:
+        if role == "in":
+            argtypes.append(ctypes.c_double if next(kinds) == "S" else ctypes.c_void_p)
+        elif role == "out":
+            argtypes.append(ctypes.c_void_p)
+    function.argtypes, function.restype = argtypes, None
+    return function
+
+
+def _compile(text: str, compiler: str, flags: tuple[str, ...], library: str, name: str) -> bool:
+    folder = os.path.dirname(library)
+    with tempfile.TemporaryDirectory(dir=folder) as work:
+        cpp, built = os.path.join(work, "op.cpp"), os.path.join(work, "op.so")
+        with open(cpp, "w") as handle:
+            handle.write(text)
+        try:
+            done = subprocess.run(
+                [compiler, *flags, cpp, "-o", built], capture_output=True, text=True, timeout=120
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            done = subprocess.CompletedProcess([], 1, "", str(exc))
+        if done.returncode != 0:
+            warnings.warn(
+                f"gpukeras could not compile the CPU kernel {name!r} with {compiler}; "
+                f"using its NumPy twin. Compiler output: {done.stderr.strip()[:2000]}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return False
+        os.replace(built, library)  # atomic: other processes see a whole library or none
+    return True
+
+
+def _compiler() -> str | None:
+    if _state["compiler"] is None:
+        found = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+        _state["compiler"] = found or ""
+    return _state["compiler"] or None
+
+
+def _cpu_id() -> str:
+    """What the library was tuned for: ``-march=native`` code must not move to another CPU."""
+    if _state["cpu"] is None:
+        described = ""
+        try:
+            with open("/proc/cpuinfo") as handle:
+                lines = [ln for ln in handle if ln.startswith(("model name", "flags"))]
+            described = "".join(sorted(set(lines)))
+        except OSError:
+            pass
+        _state["cpu"] = described
+    return _state["cpu"]
+
+
+def _cpu_flags() -> tuple[str, ...]:
+    # Only where the CPU can be told apart; elsewhere portable code is the safe choice.
+    return ("-march=native",) if _cpu_id() and sys.platform.startswith("linux") else ()
+
+
+def _cache_dir() -> str:
+    """The per-user library cache, created private; a private temp dir if it is not safe."""
+    if _state["cache"] is None:
+        home = os.environ.get("GPUKERAS_HOME") or os.path.join("~", ".gpukeras")
+        folder = os.path.expanduser(os.environ.get(CACHE_ENV_VAR) or os.path.join(home, "kernels"))
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            if not _private(folder):
+                raise PermissionError(folder)
+        except OSError:
+            # Loading a library others can write would run their code: use our own folder.
+            folder = tempfile.mkdtemp(prefix="gpukeras-kernels-")
+        _state["cache"] = folder
+    return _state["cache"]
+
+
+def _private(folder: str) -> bool:
+    info = os.stat(folder)
+    owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    return owner_ok and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
