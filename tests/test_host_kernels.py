@@ -209,6 +209,7 @@ def test_uncovered_layouts_are_left_to_the_twin(case):
 
 def test_elementwise_op_falls_back_to_the_twin_when_loops_are_off(monkeypatch):
     monkeypatch.setenv(_host.ENABLE_ENV_VAR, "0")
+    monkeypatch.setitem(_host._state, "enabled", None)  # read again, as in a new process
     calls = []
     op = ElementwiseOp("twice", "T x", "T y", "y = x + x;", lambda x, y: calls.append(1))
     op(np.ones(3, "float32"), np.empty(3, "float32"))
@@ -217,6 +218,7 @@ def test_elementwise_op_falls_back_to_the_twin_when_loops_are_off(monkeypatch):
 
 def test_no_compiler_means_twins(monkeypatch):
     monkeypatch.setitem(_host._state, "compiler", "")
+    monkeypatch.setitem(_host._state, "enabled", None)
     assert not _host.enabled()
     assert not _host.run(_bias_relu(), (np.ones(3, "float32"), np.ones((2, 3), "float32")))
 

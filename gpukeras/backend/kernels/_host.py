@@ -46,14 +46,19 @@ _FAILED = object()
 #: Functions whose results are correctly rounded everywhere, so loops stay bit-identical.
 _EXACT_FUNCTIONS = frozenset({"sqrt", "fabs"})
 _lock = threading.Lock()
-_state: dict[str, Any] = {"compiler": None, "cache": None, "cpu": None}
+_state: dict[str, Any] = {"compiler": None, "cache": None, "cpu": None, "enabled": None}
+_char_at = ctypes.c_char.from_buffer
 
 
 def enabled() -> bool:
-    """Whether ops may run compiled on the CPU (a C++ compiler exists and no opt-out)."""
-    if os.environ.get(ENABLE_ENV_VAR, "1").strip() in ("0", "false", "False", "no"):
-        return False
-    return _compiler() is not None
+    """Whether ops may run compiled on the CPU (a C++ compiler exists and no opt-out).
+
+    ``GPUKERAS_HOST_KERNELS`` is read once, on first use.
+    """
+    if _state["enabled"] is None:
+        opted_out = os.environ.get(ENABLE_ENV_VAR, "1").strip().lower() in ("0", "false", "no")
+        _state["enabled"] = not opted_out and _compiler() is not None
+    return _state["enabled"]
 
 
 def run(op: Any, args: tuple[Any, ...], *, exact_only: bool = True) -> bool:
@@ -62,11 +67,13 @@ def run(op: Any, args: tuple[Any, ...], *, exact_only: bool = True) -> bool:
     ``exact_only=False`` also compiles bodies that call libm functions; tests use it to check
     CUDA bodies against their twins on machines without a GPU.
     """
-    params, exact = _signature(op)
+    if not enabled():
+        return False
+    params, exact, first_out = _signature(op)
     if params is None or (exact_only and not exact) or len(args) != len(params):
         return False
-    plan = _layout(params, args)
-    if plan is None or not enabled():
+    plan = _layout(params, args, args[first_out])
+    if plan is None:
         return False
     dtype, pattern, rows, cols, values = plan
     function = _variant(op, params, dtype, pattern)
@@ -79,15 +86,19 @@ def run(op: Any, args: tuple[Any, ...], *, exact_only: bool = True) -> bool:
 # --- what an op's parameters are -------------------------------------------------------------
 
 
-def _signature(op: Any) -> tuple[list[tuple[str, str]] | None, bool]:
-    """``([(name, role)], exact)``, role "in", "raw" or "out"; None if the loop can't run it.
+def _signature(op: Any) -> tuple[list[tuple[str, str]] | None, bool, int]:
+    """``([(name, role)], exact, index of the first output)``; None if the loop can't run it.
 
-    ``exact``: the body calls no function that may round differently from NumPy.
+    Roles are "in", "raw" or "out". ``exact``: the body calls no function that may round
+    differently from NumPy.
     """
     cached = op.__dict__.get("_host_signature")
     if cached is None:
         called = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", op.operation))
-        cached = op.__dict__["_host_signature"] = (_parse(op), called <= _EXACT_FUNCTIONS)
+        params = _parse(op)
+        first_out = [role for _, role in params].index("out") if params else 0
+        cached = (params, called <= _EXACT_FUNCTIONS, first_out)
+        op.__dict__["_host_signature"] = cached
     return cached
 
 
@@ -105,41 +116,56 @@ def _parse(op: Any) -> list[tuple[str, str]] | None:
     return params
 
 
-def _layout(params: list[tuple[str, str]], args: tuple[Any, ...]) -> Any:
-    """``(dtype, pattern, rows, cols, call values)`` for this call, or None if not covered."""
-    outputs = [a for (_, role), a in zip(params, args) if role == "out"]
-    first = outputs[0]
+def _layout(params: list[tuple[str, str]], args: tuple[Any, ...], first: Any) -> Any:
+    """``(dtype, pattern, rows, cols, call values)`` for this call, or None if not covered.
+
+    ``first`` is the first output: its shape and dtype are the loop's.
+    """
     if type(first) is not numpy.ndarray or first.dtype not in _TYPES or first.size == 0:
         return None
     shape, dtype = first.shape, first.dtype
-    for out in outputs:
-        if type(out) is not numpy.ndarray or out.shape != shape or out.dtype != dtype:
-            return None
-        if not out.flags.c_contiguous:
-            return None
     cols = shape[-1] if shape else 1
     rows = first.size // cols
-    pattern, values = [], []
+    pattern, values = "", []
     for (_, role), value in zip(params, args):
-        if role == "raw":
-            continue
-        if role == "out":
-            values.append(value.ctypes.data)
-            continue
-        kind = _input_kind(value, shape, dtype, cols, rows)
-        if kind is None:
-            return None
-        pattern.append(kind)
-        if kind != "S":
-            values.append(value.ctypes.data)
-        else:  # a one-element array of any rank, or a Python number
-            values.append(float(value.item() if hasattr(value, "item") else value))
-    return dtype, "".join(pattern), rows, cols, values
+        if role == "in":
+            kind = _input_kind(value, shape, dtype, cols, rows)
+            if kind is None:
+                return None
+            pattern += kind
+            values.append(_address(value) if kind != "S" else _scalar(value))
+        elif role == "out":
+            if not _writable_like(value, shape, dtype):
+                return None
+            values.append(_address(value))
+    return dtype, pattern, rows, cols, values
+
+
+def _writable_like(out: Any, shape: tuple[int, ...], dtype: Any) -> bool:
+    return (
+        type(out) is numpy.ndarray
+        and out.shape == shape
+        and out.dtype == dtype
+        and out.flags.c_contiguous
+        and out.flags.writeable
+    )
+
+
+def _address(array: numpy.ndarray) -> int:
+    """The data pointer; through the buffer protocol, five times faster than ``.ctypes``."""
+    try:
+        return ctypes.addressof(_char_at(array))
+    except (TypeError, ValueError, BufferError):  # read-only inputs refuse a writable buffer
+        return array.ctypes.data
+
+
+def _scalar(value: Any) -> float:
+    return value.item() if getattr(value, "ndim", 0) else float(value)
 
 
 def _input_kind(value: Any, shape: tuple[int, ...], dtype: Any, cols: int, rows: int) -> Any:
     """ "S" scalar, "F" full, "R" row broadcast, "C" column broadcast, or None."""
-    if isinstance(value, (float, int)) and not isinstance(value, bool):
+    if type(value) is float or (type(value) is int):
         return "S"
     if not isinstance(value, (numpy.ndarray, numpy.generic)):
         return None
