@@ -118,11 +118,11 @@ def test_numpy_steps_update_in_place_without_allocating(identifier, kwargs):
         Variable(rng.normal(size=(256, 128)).astype("float32"), "kernel"),
         Variable(rng.normal(size=(128,)).astype("float32"), "bias"),
     ]
-    values = [v.value for v in variables]
     for v in variables:
         v.grad = rng.normal(size=v.shape).astype("float32")
     optimizer.apply(variables)
-    optimizer.apply(variables)  # scratch buffers and constants now exist
+    optimizer.apply(variables)  # scratch buffers, constants and flat buffers now exist
+    values = [v.value for v in variables]
     slots = [s for s in optimizer.variables if getattr(s, "ndim", 0) > 0]
     tracemalloc.start()
     try:

@@ -19,8 +19,10 @@ class DistributedOptimizer(Optimizer):
     """Wrap an optimizer so that each step uses the gradients averaged over all ranks.
 
     Horovod's ``DistributedOptimizer`` for gpukeras. Before the wrapped
-    optimizer updates the weights, all of the step's gradients are copied
-    into one flat buffer per dtype (allocated once, reused every step), summed
+    optimizer updates the weights, all of the step's gradients are summed in
+    the optimizer's flat gradient buffer, where the layers wrote them (see
+    ``gpukeras.optimizers._flat``), or, when the variables could not be
+    packed, copied into one flat buffer per dtype (allocated once), summed
     across ranks in ONE allreduce (NCCL or CUDA-aware MPI on GPUs, MPI on
     host buffers with NumPy; see :class:`gpukeras.backend.Collectives`),
     divided by the number of ranks, and handed to the wrapped optimizer as
@@ -84,9 +86,13 @@ class DistributedOptimizer(Optimizer):
 
         Takes the same arguments as :meth:`Optimizer.apply`.
         """
-        pairs = self._pairs(list(grads), trainable_variables)
+        grads = list(grads)
+        pairs = self._pairs(grads, trainable_variables)
         if not pairs:
             return
+        if not self.built:  # packs the gradients into one flat buffer, reduced in place
+            self.build([variable for _, variable in pairs])
+            pairs = self._pairs(grads, trainable_variables)
         if _context.size() > 1:
             pairs = self._averaged(pairs)
         super().apply([grad for grad, _ in pairs], [variable for _, variable in pairs])
@@ -98,22 +104,33 @@ class DistributedOptimizer(Optimizer):
         layout = tuple((id(pairs[i][1]), grads[i].shape, grads[i].dtype.str) for i in present)
         if layout != self._layout:
             self._check_same_variables_everywhere([pairs[i][1] for i in present], grads)
-            self._buffers = _flat_buffers(grads)
+            self._buffers = []
             self._layout = layout
-        ranks = _context.size()
-        prescale = 1.0 if self.local_share is None else float(self.local_share) * ranks
-        collectives = _context.collectives()
         averaged = list(pairs)
+        flat = self._flat
+        variables = [variable for _, variable in pairs]
+        if flat is not None and flat.holds(variables, [grads.get(i) for i in range(len(pairs))]):
+            # The gradients already are views of one flat buffer: reduce it where it is.
+            self._reduce(flat.grads)
+            return [(grads[i], variable) for i, variable in enumerate(variables)]
+        if not self._buffers:
+            self._buffers = _flat_buffers(grads)
         for buffer, slots in self._buffers:
             for index, start, stop in slots:
                 buffer[start:stop] = grads[index].reshape(-1)
-            if prescale != 1.0:
-                buffer *= prescale
-            collectives.allreduce_sum(buffer)
-            buffer *= 1.0 / ranks
+            self._reduce(buffer)
             for index, start, stop in slots:
                 averaged[index] = (buffer[start:stop].reshape(grads[index].shape), pairs[index][1])
         return averaged
+
+    def _reduce(self, buffer: Any) -> None:
+        """``buffer`` summed over ranks in one allreduce, weighted by ``local_share``."""
+        ranks = _context.size()
+        prescale = 1.0 if self.local_share is None else float(self.local_share) * ranks
+        if prescale != 1.0:
+            buffer *= prescale
+        _context.collectives().allreduce_sum(buffer)
+        buffer *= 1.0 / ranks
 
     def _check_same_variables_everywhere(self, variables: list[Any], grads: dict) -> None:
         own = [

@@ -21,6 +21,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras._naming import to_snake_case, unique_name
 from gpukeras.backend.kernels import optimizers as kernels
+from gpukeras.optimizers._flat import FlatParameters
 from gpukeras.optimizers.schedules import LearningRateSchedule
 from gpukeras.optimizers.schedules import deserialize as deserialize_schedule
 from gpukeras.optimizers.schedules import serialize as serialize_schedule
@@ -106,6 +107,11 @@ class Optimizer:
             DeprecationWarning) and ``decay`` (ignored with a warning, as in Keras 3).
     """
 
+    #: Pack the trainable variables into flat buffers when building, so that each step is
+    #: one update kernel call (see ``gpukeras.optimizers._flat``). Set False on a class or an
+    #: instance, before it is built, to keep one array per variable.
+    flat_update: bool = True
+
     def __init__(
         self,
         learning_rate: Any,
@@ -154,6 +160,8 @@ class Optimizer:
         self._index: dict[int, int] = {}
         self._slots: list[dict[str, Any]] = []
         self._slot_order: list[tuple[int, str]] = []
+        self._flat: FlatParameters | None = None
+        self._flat_slots: dict[str, Any] = {}
         self._constants: dict[tuple[Any, ...], Any] = {}
         self._clip_buffers: dict[str, Any] = {}
         self._exclude_ids: set[int] = set()
@@ -302,20 +310,28 @@ class Optimizer:
         """Create the slots for ``variables`` (same shape and dtype, on the active backend)."""
         if self.built:
             return
-        xp = K.array_module()
         self._trainable = list(variables)
         self._index = {id(v): i for i, v in enumerate(self._trainable)}
         self._slots = [{} for _ in self._trainable]
+        flat = self.flat_update and FlatParameters.fits(self._trainable)
+        self._flat = FlatParameters(self._trainable) if flat else None
         groups = ([(("average",), 0.0)] if self.use_ema else []) + self._slot_groups()
         for names, initial in groups:
-            for i, variable in enumerate(self._trainable):
+            views = {name: self._new_slot(name, initial) for name in names}
+            for i in range(len(self._trainable)):
                 for slot in names:
-                    self._slots[i][slot] = xp.full(
-                        variable.value.shape, initial, dtype=variable.value.dtype
-                    )
+                    self._slots[i][slot] = views[slot][i]
                     self._slot_order.append((i, slot))
         self._build_extra_state()
         self.built = True
+
+    def _new_slot(self, name: str, initial: float) -> list[Any]:
+        """One array per variable for slot ``name``: views of one flat buffer when packed."""
+        if self._flat is not None:
+            self._flat_slots[name], views = self._flat.new_slot(initial)
+            return views
+        xp = K.array_module()
+        return [xp.full(v.value.shape, initial, dtype=v.value.dtype) for v in self._trainable]
 
     def _build_extra_state(self) -> None:
         """Subclasses with scalar state (Nadam) set it up here."""
@@ -352,6 +368,30 @@ class Optimizer:
         glo, ghi = (-self.clipvalue, self.clipvalue) if self.clipvalue else (-math.inf, math.inf)
         self._advance_state()
         op = self._update_op()
+        if not self._flat_step(grads_now, variables, factors[0], glo, ghi, lr, op):
+            self._step_each(grads_now, variables, factors, glo, ghi, lr, op)
+        if self.use_ema:
+            self._update_ema()
+        self._iterations += 1
+
+    def _flat_step(self, grads, variables, factors, glo, ghi, lr, op) -> bool:
+        """The whole step as one kernel call over the flat buffers, when they still hold it."""
+        flat = self._flat
+        if flat is None or self.clipnorm or not flat.holds(variables, grads):
+            return False
+        decay = self._decay_for(variables[0])
+        if any(self._decay_for(v) != decay for v in variables):
+            return False
+        gmul, gdiv = factors
+        op(
+            flat.grads, gmul, gdiv, glo, ghi, decay, lr,
+            *self._step_scalars(lr, numpy.dtype(flat.dtype).type),
+            flat.values, *(self._flat_slots[name] for name in self._kernel_slots()),
+        )  # fmt: skip
+        return True
+
+    def _step_each(self, grads_now, variables, factors, glo, ghi, lr, op) -> None:
+        """One kernel call per variable (mixed dtypes, clipnorm, or detached views)."""
         scalars_by_dtype: dict[Any, tuple[float, ...]] = {}
         for grad, variable, (gmul, gdiv) in zip(grads_now, variables, factors, strict=False):
             dtype = variable.value.dtype
@@ -363,9 +403,6 @@ class Optimizer:
                 *scalars_by_dtype[dtype],
                 variable.value, *(slots[name] for name in self._kernel_slots()),
             )  # fmt: skip
-        if self.use_ema:
-            self._update_ema()
-        self._iterations += 1
 
     def _pairs(self, grads: list[Any], variables: Sequence[Variable] | None) -> list[tuple]:
         if variables is not None:
@@ -512,11 +549,15 @@ class Optimizer:
     def _update_ema(self) -> None:
         # Keras: momentum is 0 on the first step (the average starts at the weights).
         op = kernels.ema_op()
-        for i, variable in enumerate(self._trainable):
-            ftype = numpy.dtype(variable.value.dtype).type
+        flat = self._flat
+        if flat is not None and flat.holds(self._trainable, flat.grad_views):
+            pairs = [(flat.values, self._flat_slots["average"])]
+        else:
+            pairs = [(v.value, self._slots[i]["average"]) for i, v in enumerate(self._trainable)]
+        for value, average in pairs:
+            ftype = numpy.dtype(value.dtype).type
             momentum = ftype(self.ema_momentum if self._iterations != 0 else 0.0)
-            average = self._slots[i]["average"]
-            op(float(momentum), float(ftype(1) - momentum), variable.value, average)
+            op(float(momentum), float(ftype(1) - momentum), value, average)
         frequency = self.ema_overwrite_frequency
         if frequency and (self._iterations + 1) % frequency == 0:
             self._overwrite_with_average(self._trainable)
