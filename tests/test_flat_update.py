@@ -158,3 +158,22 @@ def test_fit_trains_the_same_with_and_without_flat_buffers(xp):
         weights.append(model.get_weights())
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_loss_scaling_keeps_the_flat_step_and_leaves_callers_gradients_alone(xp):
+    inner = optimizers.SGD(0.5)
+    optimizer = keras.mixed_precision.LossScaleOptimizer(inner, initial_scale=4.0)
+    variables = _variables(xp)
+    start = [K.to_host(v.value).copy() for v in variables]
+    calls = _counting(inner)
+    for _ in range(2):
+        for variable in variables:
+            variable.grad[...] = 4.0  # the training step's scaled gradient buffers
+        optimizer.apply(variables)
+    assert calls[len(variables) :] == [sum(v.value.size for v in variables)]
+    for variable, before in zip(variables, start, strict=True):
+        expected = (before - np.float32(0.5)) - np.float32(0.5)  # two float32 steps
+        np.testing.assert_array_equal(K.to_host(variable.value), expected)
+    mine = [xp.full(v.shape, 4.0, dtype="float32") for v in variables]
+    optimizer.apply(mine, variables)
+    assert all(float(K.to_host(g).min()) == 4.0 for g in mine)

@@ -97,14 +97,28 @@ class LossScaleOptimizer(Optimizer):
             self.step_counter = 0
             self.skipped_steps += 1
             return
-        inverse = 1.0 / self.dynamic_scale
-        unscaled = [g * numpy.dtype(g.dtype).type(inverse) for g in gradients]
-        self.inner_optimizer.apply(unscaled, [variable for _, variable in pairs])
+        variables = [variable for _, variable in pairs]
+        self.inner_optimizer.apply(self._unscaled(gradients, variables), variables)
         if self.step_counter == self.dynamic_growth_steps - 1:
             self.step_counter = 0
             self.dynamic_scale *= 2.0
         else:
             self.step_counter += 1
+
+    def _unscaled(self, gradients: list[Any], variables: list[Variable]) -> list[Any]:
+        """``gradients / dynamic_scale``: in place in the variables' own gradient buffers (which
+        the next step overwrites anyway, and which the inner optimizer may hold as one flat
+        buffer), as new arrays for gradients the caller passed in."""
+        inverse = 1.0 / self.dynamic_scale
+        unscaled = []
+        for grad, variable in zip(gradients, variables, strict=True):
+            factor = numpy.dtype(grad.dtype).type(inverse)
+            if grad is variable.grad:
+                grad *= factor
+            else:
+                grad = grad * factor
+            unscaled.append(grad)
+        return unscaled
 
     @staticmethod
     def _all_finite(gradients: list[Any]) -> bool:
