@@ -278,7 +278,8 @@ def test_a_cache_others_can_write_is_not_used(private_cache):
 
 
 @needs_compiler
-def test_a_body_that_does_not_compile_warns_once_and_uses_the_twin(private_cache):
+def test_a_failed_compile_warns_once_and_leaves_every_op_to_its_twin(private_cache, monkeypatch):
+    monkeypatch.setitem(_host._state, "enabled", None)
     calls = []
     op = ElementwiseOp("broken", "T x", "T y", "y = x +;", lambda x, y: calls.append(1))
     x, y = np.ones(3, "float32"), np.empty(3, "float32")
@@ -290,3 +291,5 @@ def test_a_body_that_does_not_compile_warns_once_and_uses_the_twin(private_cache
     assert not later
     assert calls == [1, 1]
     assert not any(private_cache.iterdir())
+    healthy = _fresh_op(dense_kernels._FORWARD_OPS["relu"])
+    assert not _host.run(healthy, (np.ones(3, "float32"), np.ones((2, 3), "float32")))

@@ -269,9 +269,14 @@ def _compile(text: str, compiler: str, flags: tuple[str, ...], library: str, nam
         except (OSError, subprocess.SubprocessError) as exc:
             done = subprocess.CompletedProcess([], 1, "", str(exc))
         if done.returncode != 0:
+            # A compiler that fails once (missing headers, a broken toolchain) would fail for
+            # every op: stop trying for this process, with one warning.
+            _state["enabled"] = False
             warnings.warn(
-                f"gpukeras could not compile the CPU kernel {name!r} with {compiler}; "
-                f"using its NumPy twin. Compiler output: {done.stderr.strip()[:2000]}",
+                f"gpukeras could not compile the CPU kernel {name!r} with {compiler}, so "
+                "every op runs its NumPy code from now on in this process (set "
+                f"{ENABLE_ENV_VAR}=0 to skip compiling). Compiler output: "
+                f"{done.stderr.strip()[:2000]}",
                 RuntimeWarning,
                 stacklevel=2,
             )
