@@ -170,9 +170,21 @@ class LossScaleOptimizer(Optimizer):
                 f"Expected at least 4 arrays for optimizer {self.name!r}. "
                 f"Received: {len(weights)} arrays"
             )
+        step_counter = numpy.asarray(K.to_host(weights[2]))
+        dynamic_scale = float(numpy.asarray(K.to_host(weights[3])))
+        if step_counter.shape or step_counter.dtype.kind not in "iu" or step_counter < 0:
+            raise ValueError(
+                f"Optimizer {self.name!r}: step_counter must be an int >= 0. "
+                f"Received: step_counter={step_counter!r}"
+            )
+        if not (numpy.isfinite(dynamic_scale) and dynamic_scale > 0):
+            raise ValueError(
+                f"Optimizer {self.name!r}: dynamic_scale must be finite and > 0. "
+                f"Received: dynamic_scale={dynamic_scale!r}"
+            )
         self.inner_optimizer.set_weights(list(weights[4:]))
-        self.step_counter = int(numpy.asarray(K.to_host(weights[2])))
-        self.dynamic_scale = float(numpy.asarray(K.to_host(weights[3])))
+        self.step_counter = int(step_counter)
+        self.dynamic_scale = dynamic_scale
 
     def get_config(self) -> dict[str, Any]:
         from gpukeras.optimizers import serialize

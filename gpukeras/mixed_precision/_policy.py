@@ -7,6 +7,7 @@ float32 variables: the "master weights" the optimizer updates).
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy
@@ -65,15 +66,28 @@ class Policy:
 
 
 def _dtype_name(name: str, policy: str) -> str:
+    if name == "bfloat16":
+        _register_bfloat16(policy)
     try:
         return numpy.dtype(name).name
     except TypeError:
-        if name == "bfloat16":
-            reason = "NumPy has no bfloat16 type here (install the ml_dtypes package)"
-        else:
-            expected = ", ".join(repr(n) for n in (*_PLAIN, *_MIXED))
-            reason = f"expected a dtype name or one of {expected}"
-        raise ValueError(f"Unknown dtype policy: {reason}. Received: name={policy!r}") from None
+        expected = ", ".join(repr(n) for n in (*_PLAIN, *_MIXED))
+        raise ValueError(
+            f"Unknown dtype policy: expected a dtype name or one of {expected}. "
+            f"Received: name={policy!r}"
+        ) from None
+
+
+def _register_bfloat16(policy: str) -> None:
+    """Give NumPy its bfloat16 type: importing ``ml_dtypes`` registers it (NumPy has none)."""
+    try:
+        importlib.import_module("ml_dtypes")
+    except ImportError:
+        raise ValueError(
+            f"Dtype policy {policy!r} needs a NumPy bfloat16 type, which the ml_dtypes "
+            f"package provides, and ml_dtypes is not installed (pip install ml_dtypes). "
+            f"Received: name={policy!r}"
+        ) from None
 
 
 _GLOBAL: dict[str, Policy | None] = {"policy": None}

@@ -39,13 +39,25 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
 
 
 def deserialize(config: dict[str, Any]) -> Optimizer:
-    """An optimizer from ``{'class_name': ..., 'config': {...}}`` (class name in any case)."""
+    """An optimizer from ``{'class_name': ..., 'config': {...}}`` (class name in any case;
+    ``'LossScaleOptimizer'`` with its ``inner_optimizer`` config too)."""
     if "class_name" not in config:
         raise ValueError(
             "An optimizer config needs a 'class_name' key (and optionally 'config'). "
             f"Received: optimizer={config!r}"
         )
-    return _class_for(config["class_name"]).from_config(dict(config.get("config") or {}))
+    return _config_class_for(config["class_name"]).from_config(dict(config.get("config") or {}))
+
+
+def _config_class_for(name: Any) -> type[Optimizer]:
+    """:func:`_class_for`, plus the LossScaleOptimizer wrapper (found in configs only: it
+    cannot be made from an id without the optimizer it wraps)."""
+    if isinstance(name, str) and name.lower() == "lossscaleoptimizer":
+        # Imported here: gpukeras.mixed_precision imports this package.
+        from gpukeras.mixed_precision._loss_scale_optimizer import LossScaleOptimizer
+
+        return LossScaleOptimizer
+    return _class_for(name)
 
 
 def get(identifier: Any) -> Optimizer | None:
