@@ -178,7 +178,7 @@ def test_functional_models_are_refused_clearly(full_h5):
 @pytest.mark.parametrize(
     "dtype, match",
     [
-        ({"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}, "mixed precision"),
+        ({"class_name": "DTypePolicy", "config": {"name": "mixed_int8"}}, "mixed precision"),
         ({"class_name": "QuantizedDTypePolicy", "config": {"name": "int8"}}, "not supported"),
         ("bfloat16", "unsupported dtype"),
         (["float32"], "expected a dtype name"),

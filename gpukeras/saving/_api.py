@@ -212,7 +212,11 @@ def _load_keras_zip(path: str, custom: Any, compile: bool, safe_mode: bool) -> A
         if isinstance(compile_config, dict) and "optimizer" not in compile_config:
             compile_config = {**compile_config, "optimizer": _saved_optimizer_id(file)}
         optimizer = None
-        if compile and compile_config and _compiled(model, compile_config, False, custom, path):
+        compiling = bool(compile and compile_config)
+        # Under mixed_float16 Keras names the optimizer given to compile, which wrapped it in
+        # a LossScaleOptimizer: the saved state is the wrapper's.
+        loss_scaled = compiling and _hdf5.holds_loss_scale_state(file)
+        if compiling and _compiled(model, compile_config, False, custom, path, loss_scaled):
             datasets = _hdf5.keras3_optimizer_datasets(file, budget)
             optimizer = _hdf5.optimizer_values(model, datasets, budget)
     _hdf5.assign_all(weights)
@@ -232,7 +236,9 @@ def _saved_optimizer_id(file: h5py.File) -> str:
     from gpukeras import optimizers
 
     with contextlib.suppress(FileFormatError, *safe.READ_ERRORS):
-        name = safe.safe_group(file, "optimizer/vars").attrs.get("name")
+        scaled = _hdf5.holds_loss_scale_state(file)  # then the wrapped optimizer's name
+        path = "optimizer/inner_optimizer/vars" if scaled else "optimizer/vars"
+        name = safe.safe_group(file, path).attrs.get("name")
         if isinstance(name, bytes):
             name = name.decode("utf8")
         candidate = re.sub(r"_\d+$", "", str(name)).replace("_", "")
@@ -241,11 +247,20 @@ def _saved_optimizer_id(file: h5py.File) -> str:
     return "rmsprop"
 
 
-def _compiled(model: Any, config: Any, legacy: bool, custom: Any, path: str) -> bool:
-    """Compile from the file's settings; warn and leave it uncompiled if they don't fit."""
+def _compiled(
+    model: Any, config: Any, legacy: bool, custom: Any, path: str, loss_scaled: bool = False
+) -> bool:
+    """Compile from the file's settings; warn and leave it uncompiled if they don't fit.
+
+    ``loss_scaled``: the file holds a LossScaleOptimizer's state; wrap the optimizer in one
+    if the settings name the inner optimizer only.
+    """
     _config.check_tree(config, dict(custom or {}), True, path)
     try:
-        model.compile(**_config.compile_arguments(config, legacy, dict(custom or {})))
+        arguments = _config.compile_arguments(config, legacy, dict(custom or {}))
+        if loss_scaled:
+            arguments["optimizer"] = _config.loss_scaled(arguments["optimizer"])
+        model.compile(**arguments)
     except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
         warnings.warn(
             f"Could not compile the model loaded from {path} with its saved settings "

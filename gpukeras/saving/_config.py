@@ -23,6 +23,7 @@ import numpy
 from gpukeras import initializers, losses, optimizers
 from gpukeras.layers import InputLayer, Layer
 from gpukeras.layers import _serialization as layer_registry
+from gpukeras.mixed_precision import LossScaleOptimizer, Policy
 from gpukeras.saving._errors import FileFormatError
 
 _TRUSTED_MODULES = ("keras", "gpukeras")
@@ -44,6 +45,7 @@ _HARMLESS_VALUES: dict[str, tuple[Any, ...]] = {
     "bias_constraint": (None,),
 }
 _POLICY_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "Policy")
+_MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
 _OPTIMIZER_EXTRAS = ("is_legacy_optimizer", "jit_compile")
 _COMPILE_EXTRAS = ("run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss")
 
@@ -121,25 +123,24 @@ def plain(node: Any) -> Any:
 
 
 def dtype_name(value: Any, where: str) -> str | None:
-    """A dtype name from a string or a Keras DTypePolicy dict; mixed/quantized refused."""
+    """A dtype or mixed precision policy name, from a string or a Keras DTypePolicy dict.
+
+    ``'mixed_float16'`` and ``'mixed_bfloat16'`` are checked here (bfloat16 needs
+    ml_dtypes), so a layer is never half built; quantized policies are refused.
+    """
     if value is None:
         return None
     if isinstance(value, dict):
-        policy = value.get("class_name")
-        config = value.get("config")
-        if policy not in _POLICY_CLASSES or not isinstance(config, dict):
-            raise FileFormatError(
-                f"{where}: dtype policy {policy!r} is not supported by gpukeras (only plain "
-                f"float policies such as 'float32'). Received: dtype={value!r:.200}"
-            )
-        value = config.get("name")
+        value = _policy_dict_name(value, where)
     if not isinstance(value, str):
         raise FileFormatError(f"{where}: expected a dtype name. Received: dtype={value!r:.200}")
-    if value.startswith("mixed_"):
+    if "_from_" in value:  # Keras's quantized policy names: 'int8_from_mixed_float16'
         raise FileFormatError(
-            f"{where}: mixed precision policies are not supported by gpukeras. "
-            f"Received: dtype={value!r}"
+            f"{where}: quantized dtype policies are not supported by gpukeras. "
+            f"Received: dtype={value!r:.100}"
         )
+    if value.startswith("mixed_"):
+        return _mixed_policy_name(value, where)
     try:
         dtype = numpy.dtype(value)
     except TypeError:
@@ -147,6 +148,32 @@ def dtype_name(value: Any, where: str) -> str | None:
     if dtype is None or dtype.kind not in "fiub" or dtype.name != value:
         raise FileFormatError(f"{where}: unsupported dtype. Received: dtype={value!r:.100}")
     return dtype.name
+
+
+def _policy_dict_name(value: dict[str, Any], where: str) -> Any:
+    """The ``name`` inside ``{'class_name': 'DTypePolicy', 'config': {'name': ...}}``."""
+    policy = value.get("class_name")
+    config = value.get("config")
+    if policy in _POLICY_CLASSES and isinstance(config, dict):
+        return config.get("name")
+    kind = "quantized " if isinstance(policy, str) and "Quantized" in policy else ""
+    raise FileFormatError(
+        f"{where}: {kind}dtype policy {policy!r:.100} is not supported by gpukeras (only "
+        f"float and mixed precision DTypePolicy entries). Received: dtype={value!r:.200}"
+    )
+
+
+def _mixed_policy_name(value: str, where: str) -> str:
+    if value not in _MIXED_POLICIES:
+        raise FileFormatError(
+            f"{where}: unknown mixed precision policy; expected one of "
+            f"{', '.join(map(repr, _MIXED_POLICIES))}. Received: dtype={value!r:.100}"
+        )
+    try:
+        Policy(value)
+    except ValueError as error:  # mixed_bfloat16 without ml_dtypes
+        raise FileFormatError(f"{where}: {error}") from None
+    return value
 
 
 def _accepted_arguments(cls: type) -> set[str]:
@@ -394,10 +421,42 @@ def legacy_model_config(model: Any) -> dict[str, Any]:
     """
     config = dict(model.get_config())
     config["layers"] = [
-        {"class_name": entry["class_name"], "config": entry["config"]}
+        _with_policy_dicts({"class_name": entry["class_name"], "config": entry["config"]})
         for entry in config.get("layers", [])
     ]
     return {"class_name": type(model).__name__, "config": config}
+
+
+def _with_policy_dicts(entry: Any, is_layer: bool = True) -> Any:
+    """A layer entry with its dtype policy, and those of layers nested in it, in Keras 3's
+    form: ``{'module': 'keras', 'class_name': 'DTypePolicy', 'config': {'name': ...}}``.
+
+    InputLayer keeps its plain dtype string, as Keras writes it.
+    """
+    if isinstance(entry, list):
+        return [_with_policy_dicts(item, False) for item in entry]
+    if not isinstance(entry, dict):
+        return entry
+    entry = {key: _with_policy_dicts(value, False) for key, value in entry.items()}
+    class_name = entry.get("class_name")
+    is_layer = is_layer or _known_layer_class(class_name, None, {}) is not None
+    config = entry.get("config")
+    if (
+        is_layer
+        and class_name != "InputLayer"
+        and isinstance(config, dict)
+        and isinstance(config.get("dtype"), str)
+    ):
+        entry["config"] = {
+            **config,
+            "dtype": {
+                "module": "keras",
+                "class_name": "DTypePolicy",
+                "config": {"name": config["dtype"]},
+                "registered_name": None,
+            },
+        }
+    return entry
 
 
 def model_config(model: Any) -> dict[str, Any]:
@@ -412,7 +471,7 @@ def model_config(model: Any) -> dict[str, Any]:
         entry = dict(entry)
         if entry.get("class_name") != "InputLayer" and isinstance(entry.get("config"), dict):
             entry["config"] = {k: v for k, v in entry["config"].items() if k != "batch_input_shape"}
-        layers.append(entry)
+        layers.append(_with_policy_dicts(entry))
     config["layers"] = layers
     result: dict[str, Any] = {
         "module": "keras",
@@ -472,11 +531,29 @@ def _single_output(value: Any) -> Any:
 
 def _optimizer(config: Any) -> Any:
     if isinstance(config, dict):
-        arguments = dict(config.get("config") or {})
-        for key in _OPTIMIZER_EXTRAS:
-            arguments.pop(key, None)
-        return optimizers.deserialize({"class_name": config.get("class_name"), "config": arguments})
+        return optimizers.deserialize(_without_extras(config))
     return optimizers.get(config)
+
+
+def _without_extras(config: dict[str, Any]) -> dict[str, Any]:
+    """An optimizer config without Keras's keys gpukeras does not take (a
+    LossScaleOptimizer's inner optimizer too)."""
+    arguments = dict(config.get("config") or {})
+    for key in _OPTIMIZER_EXTRAS:
+        arguments.pop(key, None)
+    inner = arguments.get("inner_optimizer")
+    if isinstance(inner, dict):
+        arguments["inner_optimizer"] = _without_extras(inner)
+    return {"class_name": config.get("class_name"), "config": arguments}
+
+
+def loss_scaled(optimizer: Any) -> Any:
+    """``optimizer`` in the LossScaleOptimizer Keras's ``compile`` wraps it in under
+    mixed_float16 (a ``.keras`` file names the optimizer given to ``compile``, while its
+    state is the wrapper's)."""
+    if isinstance(optimizer, LossScaleOptimizer):
+        return optimizer
+    return LossScaleOptimizer(optimizer, name="loss_scale_optimizer")
 
 
 def compile_arguments(config: Any, legacy: bool, custom: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ Layouts (see ../shared/keras-behaviour.md, "File formats"):
   ``keras_version``; one group per layer with attr ``weight_names`` and one
   dataset per weight at that name's path;
 - Keras 3 weights (``.weights.h5``, also inside ``.keras``):
-  ``layers/<snake_case_class>[_N]/vars/<i>``, ``optimizer/vars/<i>``, ``vars``.
+  ``layers/<snake_case_class>[_N]/vars/<i>``, ``optimizer/vars/<i>``, ``vars``; a
+  LossScaleOptimizer adds ``optimizer/inner_optimizer/vars/<i>`` (the wrapped optimizer).
 
 Loading pairs each model variable with a dataset (legacy: by order of layers
 with weights, or by layer name; Keras 3: by class-derived keys), checks every
@@ -112,13 +113,23 @@ def write_keras3_weights(file: h5py.File, model: Any) -> None:
         _write_keras3_layer(layers_group.create_group(key), layer)
     optimizer = _built_optimizer(model)
     if optimizer is not None:
-        variables_group = file.create_group("optimizer").create_group("vars")
-        variables_group.attrs["name"] = optimizer.name
-        store: dict[str, Any] = {}
-        optimizer.save_own_variables(store)  # host copies, Keras's order
-        for key, value in store.items():
-            variables_group.create_dataset(key, data=value)
+        _write_keras3_optimizer(file.create_group("optimizer"), optimizer)
     file.create_group("vars").attrs["name"] = getattr(model, "name", "sequential")
+
+
+def _write_keras3_optimizer(group: h5py.Group, optimizer: Any) -> None:
+    """``vars/<i>`` in the optimizer's ``variables`` order; a LossScaleOptimizer's inner
+    optimizer again in ``inner_optimizer/vars`` (its own variables also sit, after the
+    wrapper's four, in the wrapper's ``vars``: Keras writes both)."""
+    variables_group = group.create_group("vars")
+    variables_group.attrs["name"] = optimizer.name
+    store: dict[str, Any] = {}
+    optimizer.save_own_variables(store)  # host copies, Keras's order
+    for key, value in store.items():
+        variables_group.create_dataset(key, data=value)
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None:
+        _write_keras3_optimizer(group.create_group("inner_optimizer"), inner)
 
 
 # Where Keras 3 keeps a layer's own variables, relative to the layer's group, when not in
@@ -171,10 +182,21 @@ def write_optimizer_weights(file: h5py.File, model: Any) -> None:
     if not store:
         return
     group = file.create_group("optimizer_weights")
-    names = [f"{optimizer.name}/{name}" for name in optimizer.variable_names]
+    names = _unique(optimizer_weight_names(optimizer))
     write_string_list(group, "weight_names", names)
     for index, name in enumerate(names):
         group.create_dataset(name, data=store[str(index)])
+
+
+def optimizer_weight_names(optimizer: Any) -> list[str]:
+    """``'<optimizer name>/<variable name>'`` for each of ``variables``, as Keras names them:
+    a LossScaleOptimizer's own four under its name, its inner optimizer's under that one's."""
+    names = optimizer.variable_names
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is None:
+        return [f"{optimizer.name}/{name}" for name in names]
+    own = names[: len(names) - len(inner.variable_names)]
+    return [f"{optimizer.name}/{name}" for name in own] + optimizer_weight_names(inner)
 
 
 def _built_optimizer(model: Any) -> Any:
@@ -449,6 +471,13 @@ def keras3_optimizer_datasets(file: h5py.Group, budget: Budget) -> list[h5py.Dat
         return None
     variables = safe.safe_group(group, "vars")
     return [safe.safe_dataset(variables, str(i), budget) for i in range(len(variables))]
+
+
+def holds_loss_scale_state(file: h5py.Group) -> bool:
+    """Whether ``optimizer/`` holds a LossScaleOptimizer's state (its ``inner_optimizer``)."""
+    if not safe.has_entry(file, "optimizer"):
+        return False
+    return safe.has_entry(safe.safe_group(file, "optimizer"), "inner_optimizer")
 
 
 def optimizer_values(model: Any, datasets: list[Any] | None, budget: Budget) -> list[Any] | None:
