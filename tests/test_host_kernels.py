@@ -293,3 +293,24 @@ def test_a_failed_compile_warns_once_and_leaves_every_op_to_its_twin(private_cac
     assert not any(private_cache.iterdir())
     healthy = _fresh_op(dense_kernels._FORWARD_OPS["relu"])
     assert not _host.run(healthy, (np.ones(3, "float32"), np.ones((2, 3), "float32")))
+
+
+_DAMAGED = (
+    "import numpy as np\n"
+    "from gpukeras.backend.kernels._op import ElementwiseOp\n"
+    "op = ElementwiseOp('plus_one', 'T x', 'T y', 'y = x + (T)1;', None)\n"
+    "y = np.empty(4, 'float32')\n"
+    "op(np.zeros(4, 'float32'), y)\n"
+)
+
+
+@needs_compiler
+def test_a_damaged_cached_library_is_rebuilt(private_cache):
+    env = {**os.environ, _host.CACHE_ENV_VAR: str(private_cache)}
+    subprocess.run([sys.executable, "-c", _DAMAGED], env=env, check=True)  # another process
+    (library,) = private_cache.iterdir()
+    library.write_bytes(b"not a shared library")  # e.g. a disk that filled up
+    op = ElementwiseOp("plus_one", "T x", "T y", "y = x + (T)1;", None)
+    x, y = np.zeros(4, "float32"), np.empty(4, "float32")
+    assert _host.run(op, (x, y))
+    np.testing.assert_array_equal(y, np.ones(4))

@@ -242,9 +242,15 @@ def _build(op: Any, params: list[tuple[str, str]], dtype: Any, pattern: str) -> 
     flags = (*_FLAGS, *_cpu_flags())
     digest = hashlib.sha256("\0".join([text, compiler, *flags, _cpu_id()]).encode()).hexdigest()
     library = os.path.join(_cache_dir(), f"{op.name}-{digest[:20]}.so")
-    if not os.path.exists(library) and not _compile(text, compiler, flags, library, op.name):
-        return _FAILED
-    function = getattr(ctypes.CDLL(library), f"gpukeras_{op.name}")
+    loaded = _load(library) if os.path.exists(library) else None
+    if loaded is None:  # not built yet, or a damaged file: build it (again)
+        if not _compile(text, compiler, flags, library, op.name):
+            return _FAILED
+        loaded = _load(library)
+        if loaded is None:
+            _state["enabled"] = False
+            return _FAILED
+    function = getattr(loaded, f"gpukeras_{op.name}")
     argtypes = [ctypes.c_long, ctypes.c_long]
     kinds = iter(pattern)
     for _, role in params:
@@ -254,6 +260,13 @@ def _build(op: Any, params: list[tuple[str, str]], dtype: Any, pattern: str) -> 
             argtypes.append(ctypes.c_void_p)
     function.argtypes, function.restype = argtypes, None
     return function
+
+
+def _load(library: str) -> Any:
+    try:
+        return ctypes.CDLL(library)
+    except OSError:
+        return None
 
 
 def _compile(text: str, compiler: str, flags: tuple[str, ...], library: str, name: str) -> bool:
