@@ -9,8 +9,8 @@ are the best of ``--repeats`` epochs after one warm-up epoch (which compiles JAX
 best of ``--rounds`` interleaved runs of every worker.
 
 Peers:
-- ``numpy loop``: a hand-written float32 NumPy training loop with preallocated buffers, the
-  floor for framework overhead on the same BLAS;
+- ``numpy loop``: a hand-written float32 NumPy training loop with preallocated buffers (the
+  floor for framework overhead with NumPy alone; gpukeras's compiled CPU loops go below it);
 - ``pytorch``: an expert eager loop (logits + CrossEntropyLoss, RMSprop(alpha=0.9,
   eps=1e-7), no per-step ``.item()``); skipped when torch is missing;
 - ``keras 3 / jax``: ``model.fit`` in a subprocess of ``--keras-python`` (or the Python in
