@@ -9,8 +9,9 @@ after a warm-up epoch (CuPy compiles its kernels then), timed to a device synchr
 
 Modes (``--modes``): ``float32``; ``tf32`` (gpukeras ``backend.enable_tf32()``, PyTorch
 ``allow_tf32``); ``mixed_float16`` (gpukeras policy + dynamic loss scaling, PyTorch
-autocast + GradScaler). Kernel launches per step are counted for PyTorch with
-torch.profiler; CuPy has no launch counter, so gpukeras prints ``n/a`` there.
+autocast + GradScaler). Kernel launches per step are counted with torch.profiler for both
+(CuPy has no launch counter of its own, but CUPTI sees every kernel in the process); without
+PyTorch, gpukeras prints ``n/a``.
 
     python benchmarks/bench_gpu.py [--samples 60000] [--batch-sizes 128 1024]
 """
@@ -55,7 +56,26 @@ def work_gpukeras(samples: int, batch: int, repeats: int, mode: str) -> dict:
         syncs.append(keras.backend.host_syncs() - before - 1)
 
     seconds = bench_mlp.time_epochs(epoch, repeats)
-    return {"seconds": seconds, "host_syncs": syncs[-1], "launches": "n/a"}
+    launches = _gpukeras_launches(model, x, y, batch)
+    return {"seconds": seconds, "host_syncs": syncs[-1], "launches": launches}
+
+
+def _gpukeras_launches(model, x, y, batch, steps: int = 5) -> float | str:
+    """CUDA kernels per training step, counted by torch.profiler (CUPTI traces every kernel
+    in the process, CuPy's included); ``n/a`` without PyTorch. One short unshuffled fit of
+    ``steps`` batches; its once-per-epoch work (the logs' one read) is spread over them."""
+    try:
+        import torch
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            model.fit(x[: steps * batch], y[: steps * batch], batch_size=batch, epochs=1,
+                      shuffle=False, verbose=0)  # fmt: skip
+            torch.cuda.synchronize()
+        kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+        return round(len(kernels) / steps, 1) if kernels else "n/a (none traced)"
+    except Exception as exc:  # noqa: BLE001 - profiling is a nice-to-have
+        return f"n/a ({type(exc).__name__})"
 
 
 def work_torch(samples: int, batch: int, repeats: int, mode: str) -> dict:
