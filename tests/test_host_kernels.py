@@ -207,6 +207,29 @@ def test_uncovered_layouts_are_left_to_the_twin(case):
     assert not _host.run(_bias_relu(), args)
 
 
+@needs_compiler
+@pytest.mark.parametrize("kind", ["numpy scalar", "0-d array", "one-element array"])
+def test_scalars_wider_than_the_loop_give_the_twins_numbers(kind):
+    # NumPy 2 computes float32 * float64-scalar in float64; a float loop would round the
+    # scalar to float first (different last bits for about one element in six).
+    x = np.random.default_rng(7).normal(size=(64, 5)).astype("float32")
+    scale = {"numpy scalar": np.float64, "0-d array": np.array, "one-element array": np.atleast_1d}
+    wide = scale[kind](np.float64(0.1))
+    shift = np.zeros(5, "float32")
+    got, expected = np.empty_like(x), np.empty_like(x)
+    normalization.affine_op(x, wide, shift, got)
+    normalization.affine_op.numpy_twin(x, wide, shift, expected)
+    np.testing.assert_array_equal(got, expected)
+
+
+@needs_compiler
+@pytest.mark.parametrize("scale", [np.float32(0.1), np.array(0.1, "float16"), 0.1, 2])
+def test_scalars_the_loop_holds_exactly_still_run_compiled(scale):
+    x = np.random.default_rng(8).normal(size=(6, 5)).astype("float32")
+    compiled, twin = _both_ways(normalization.affine_op, [x, scale, np.ones(5, "float32")], [x])
+    np.testing.assert_array_equal(compiled[0], twin[0])
+
+
 def test_elementwise_op_falls_back_to_the_twin_when_loops_are_off(monkeypatch):
     monkeypatch.setenv(_host.ENABLE_ENV_VAR, "0")
     monkeypatch.setitem(_host._state, "enabled", None)  # read again, as in a new process

@@ -9,7 +9,8 @@ ctypes; later calls and later processes reuse the library. Without a compiler, w
 its NumPy twin instead, so results never depend on a compiler being present.
 
 Layouts covered: every output is a C-contiguous float32/float64 array of one shape; each
-input is a scalar (a Python number or a one-element array), an array of the outputs' shape,
+input is a scalar (a Python number, or a one-element float array no wider than the outputs'
+dtype), an array of the outputs' shape,
 a row broadcast along the last axis (a bias of shape ``(cols,)``), or a column broadcast
 (shape ``(..., 1)``, like a ``keepdims`` row sum). ``raw`` parameters must not appear in the
 body, ``int32`` parameters are not supported, and neither are bodies that call functions
@@ -169,7 +170,9 @@ def _input_kind(value: Any, shape: tuple[int, ...], dtype: Any, cols: int, rows:
         return "S"
     if not isinstance(value, (numpy.ndarray, numpy.generic)):
         return None
-    if value.size == 1 and value.dtype.kind == "f":
+    if value.size == 1 and value.dtype.kind == "f" and value.dtype.itemsize <= dtype.itemsize:
+        # Held exactly by T. A wider one (a float64 scalar for a float32 loop) makes NumPy 2's
+        # twin compute in float64, so that op is the twin's to run.
         return "S"
     if type(value) is not numpy.ndarray or value.dtype != dtype or not value.flags.c_contiguous:
         return None
