@@ -230,6 +230,26 @@ def test_scalars_the_loop_holds_exactly_still_run_compiled(scale):
     np.testing.assert_array_equal(compiled[0], twin[0])
 
 
+def _misaligned(shape, fill):
+    """A float32 array one byte past an aligned address (NumPy allows it; C++ does not)."""
+    count = int(np.prod(shape))
+    array = np.frombuffer(bytearray(4 * count + 1), "float32", count, offset=1).reshape(shape)
+    array[...] = fill
+    assert not array.flags.aligned and array.flags.writeable
+    return array
+
+
+@needs_compiler
+@pytest.mark.parametrize("which", ["input", "output"])
+def test_misaligned_arrays_are_left_to_the_twin(which):
+    x = _misaligned((4, 6), 1.0) if which == "input" else np.ones((4, 6), "float32")
+    y = _misaligned((4, 6), 0.0) if which == "output" else np.empty((4, 6), "float32")
+    ones = np.ones(6, "float32")
+    assert not _host.run(normalization.affine_op, (x, ones, ones, y))
+    normalization.affine_op(x, ones, ones, y)
+    np.testing.assert_array_equal(y, np.full((4, 6), 2.0))
+
+
 def test_elementwise_op_falls_back_to_the_twin_when_loops_are_off(monkeypatch):
     monkeypatch.setenv(_host.ENABLE_ENV_VAR, "0")
     monkeypatch.setitem(_host._state, "enabled", None)  # read again, as in a new process

@@ -8,13 +8,13 @@ ctypes; later calls and later processes reuse the library. Without a compiler, w
 ``GPUKERAS_HOST_KERNELS=0``, or for an argument layout the loop does not cover, the op runs
 its NumPy twin instead, so results never depend on a compiler being present.
 
-Layouts covered: every output is a C-contiguous float32/float64 array of one shape; each
-input is a scalar (a Python number, or a one-element float array no wider than the outputs'
-dtype), an array of the outputs' shape,
-a row broadcast along the last axis (a bias of shape ``(cols,)``), or a column broadcast
-(shape ``(..., 1)``, like a ``keepdims`` row sum). ``raw`` parameters must not appear in the
-body, ``int32`` parameters are not supported, and neither are bodies that call functions
-other than ``sqrt`` and ``fabs``; such ops always use their twins.
+Layouts covered: every output is an aligned C-contiguous float32/float64 array of one shape;
+each input is a scalar (a Python number, or a one-element float array no wider than the
+outputs' dtype), an aligned C-contiguous array of the outputs' shape, a row broadcast along
+the last axis (a bias of shape ``(cols,)``), or a column broadcast (shape ``(..., 1)``, like a
+``keepdims`` row sum). ``raw`` parameters must not appear in the body, ``int32`` parameters
+are not supported, and neither are bodies that call functions other than ``sqrt`` and
+``fabs``; such ops always use their twins.
 
 Rounding: results are bit-identical to the twins'. The loops are built with
 ``-ffp-contract=off`` and without fast-math, so ``+ - * /`` and ``sqrt`` round exactly as
@@ -143,13 +143,17 @@ def _layout(params: list[tuple[str, str]], args: tuple[Any, ...], first: Any) ->
 
 
 def _writable_like(out: Any, shape: tuple[int, ...], dtype: Any) -> bool:
-    return (
-        type(out) is numpy.ndarray
-        and out.shape == shape
-        and out.dtype == dtype
-        and out.flags.c_contiguous
-        and out.flags.writeable
-    )
+    if type(out) is not numpy.ndarray or out.shape != shape or out.dtype != dtype:
+        return False
+    flags = out.flags
+    return flags.c_contiguous and flags.aligned and flags.writeable
+
+
+def _plain(array: numpy.ndarray) -> bool:
+    """C order, and aligned: a misaligned ``T*`` is undefined behaviour in C++ (NumPy allows
+    one, e.g. ``frombuffer`` at an odd offset)."""
+    flags = array.flags
+    return flags.c_contiguous and flags.aligned
 
 
 def _address(array: numpy.ndarray) -> int:
@@ -174,7 +178,7 @@ def _input_kind(value: Any, shape: tuple[int, ...], dtype: Any, cols: int, rows:
         # Held exactly by T. A wider one (a float64 scalar for a float32 loop) makes NumPy 2's
         # twin compute in float64, so that op is the twin's to run.
         return "S"
-    if type(value) is not numpy.ndarray or value.dtype != dtype or not value.flags.c_contiguous:
+    if type(value) is not numpy.ndarray or value.dtype != dtype or not _plain(value):
         return None
     if value.shape == shape:
         return "F"
