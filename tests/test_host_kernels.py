@@ -250,6 +250,31 @@ def test_misaligned_arrays_are_left_to_the_twin(which):
     np.testing.assert_array_equal(y, np.full((4, 6), 2.0))
 
 
+def _plus_one_twin(x, y):
+    np.add(x, 1.0, out=y)  # NumPy copies an input that overlaps the output first
+
+
+@needs_compiler
+@pytest.mark.parametrize("shift", [1, -1])
+def test_an_input_overlapping_an_output_gives_the_twins_numbers(shift):
+    op = _fresh_op(ElementwiseOp("plus_one_overlap", "T x", "T y", "y = x + (T)1;", None))
+    op.numpy_twin = _plus_one_twin
+    got, expected = (np.arange(9, dtype="float32") ** 2 for _ in range(2))
+    x, y = (slice(0, 8), slice(1, 9)) if shift == 1 else (slice(1, 9), slice(0, 8))
+    op(got[x], got[y])
+    _plus_one_twin(expected[x], expected[y])
+    np.testing.assert_array_equal(got, expected)
+
+
+@needs_compiler
+def test_outputs_sharing_memory_are_left_to_the_twin():
+    op = _fresh_op(ElementwiseOp("two_outputs", "T x", "T a, T b", "a = x; b = x + x;", None))
+    buffer = np.zeros(9, "float32")
+    assert not _host.run(op, (np.ones(8, "float32"), buffer[:8], buffer[1:]))
+    x = np.ones(8, "float32")
+    assert _host.run(op, (x, np.empty(8, "float32"), np.empty(8, "float32")))  # still covered
+
+
 def test_elementwise_op_falls_back_to_the_twin_when_loops_are_off(monkeypatch):
     monkeypatch.setenv(_host.ENABLE_ENV_VAR, "0")
     monkeypatch.setitem(_host._state, "enabled", None)  # read again, as in a new process

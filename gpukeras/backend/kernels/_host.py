@@ -12,9 +12,10 @@ Layouts covered: every output is an aligned C-contiguous float32/float64 array o
 each input is a scalar (a Python number, or a one-element float array no wider than the
 outputs' dtype), an aligned C-contiguous array of the outputs' shape, a row broadcast along
 the last axis (a bias of shape ``(cols,)``), or a column broadcast (shape ``(..., 1)``, like a
-``keepdims`` row sum). ``raw`` parameters must not appear in the body, ``int32`` parameters
-are not supported, and neither are bodies that call functions other than ``sqrt`` and
-``fabs``; such ops always use their twins.
+``keepdims`` row sum); no output may share memory with another array (checked by the loop
+itself, which then writes nothing). ``raw`` parameters must not appear in the body, ``int32``
+parameters are not supported, and neither are bodies that call functions other than ``sqrt``
+and ``fabs``; such ops always use their twins.
 
 Rounding: results are bit-identical to the twins'. The loops are built with
 ``-ffp-contract=off`` and without fast-math, so ``+ - * /`` and ``sqrt`` round exactly as
@@ -80,8 +81,8 @@ def run(op: Any, args: tuple[Any, ...], *, exact_only: bool = True) -> bool:
     function = _variant(op, params, dtype, pattern)
     if function is None:
         return False
-    function(rows, cols, *values)
-    return True
+    # Nonzero: an output shares memory with another array, and the loop wrote nothing.
+    return not function(rows, cols, *values)
 
 
 # --- what an op's parameters are -------------------------------------------------------------
@@ -205,10 +206,18 @@ def _variant(op: Any, params: list[tuple[str, str]], dtype: Any, pattern: str) -
 
 
 def source(op: Any, params: list[tuple[str, str]], type_name: str, pattern: str) -> str:
-    """The C++ translation unit for one op, element type and input layout."""
+    """The C++ translation unit for one op, element type and input layout.
+
+    The function returns 1 without writing anything when an output's memory overlaps another
+    array's: the loop reads and writes element by element, so a write could reach an element
+    it has yet to read, while NumPy's twins copy an overlapping input first or run several
+    passes. Such calls are left to the twin. Inputs may overlap each other (they are only read).
+    """
     kinds = iter(pattern)
     arguments, loads, stores = ["long rows", "long cols"], [], []
     index = {"F": "i", "R": "c", "C": "r"}
+    extent = {"F": "rows * cols", "R": "cols", "C": "rows"}
+    arrays = []  # (pointer, elements, written)
     for name, role in params:
         if role == "in":
             kind = next(kinds)
@@ -218,16 +227,30 @@ def source(op: Any, params: list[tuple[str, str]], type_name: str, pattern: str)
             else:
                 arguments.append(f"const T* p_{name}")
                 loads.append(f"const T {name} = p_{name}[{index[kind]}];")
+                arrays.append((f"p_{name}", extent[kind], False))
         elif role == "out":
             arguments.append(f"T* p_{name}")
             loads.append(f"T {name} = p_{name}[i];")
             stores.append(f"p_{name}[i] = {name};")
+            arrays.append((f"p_{name}", "rows * cols", True))
+    checks = [
+        f"  if (gpukeras_overlap({a}, {na}, {b}, {nb})) return 1;"
+        for i, (a, na, a_written) in enumerate(arrays)
+        for b, nb, b_written in arrays[i + 1 :]
+        if a_written or b_written
+    ]
     return "\n".join(
         [
             "#include <cmath>",
+            "#include <cstdint>",
             "using namespace std;",
             f"typedef {type_name} T;",
-            f'extern "C" void gpukeras_{op.name}({", ".join(arguments)}) {{',
+            "static bool gpukeras_overlap(const T* a, long na, const T* b, long nb) {",
+            "  const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;",
+            "  return x < y + (uintptr_t)nb * sizeof(T) && y < x + (uintptr_t)na * sizeof(T);",
+            "}",
+            f'extern "C" int gpukeras_{op.name}({", ".join(arguments)}) {{',
+            *checks,
             "  for (long r = 0; r < rows; ++r) {",
             "    for (long c = 0; c < cols; ++c) {",
             "      const long i = r * cols + c;",
@@ -237,6 +260,7 @@ def source(op: Any, params: list[tuple[str, str]], type_name: str, pattern: str)
             *(f"      {line}" for line in stores),
             "    }",
             "  }",
+            "  return 0;",
             "}",
             "",
         ]
@@ -265,7 +289,7 @@ def _build(op: Any, params: list[tuple[str, str]], dtype: Any, pattern: str) -> 
             argtypes.append(ctypes.c_double if next(kinds) == "S" else ctypes.c_void_p)
         elif role == "out":
             argtypes.append(ctypes.c_void_p)
-    function.argtypes, function.restype = argtypes, None
+    function.argtypes, function.restype = argtypes, ctypes.c_int
     return function
 
 
