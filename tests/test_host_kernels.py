@@ -363,6 +363,30 @@ def test_a_failed_compile_warns_once_and_leaves_every_op_to_its_twin(private_cac
     assert not _host.run(healthy, (np.ones(3, "float32"), np.ones((2, 3), "float32")))
 
 
+@needs_compiler
+@pytest.mark.parametrize("failing", ["TemporaryDirectory", "replace"])
+def test_a_cache_that_cannot_be_written_warns_once_and_leaves_ops_to_twins(
+    private_cache, monkeypatch, failing
+):
+    # A full disk, a quota or a read-only file system: the folder passed the privacy check.
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(_host._state, "enabled", None)
+    target = _host.tempfile if failing == "TemporaryDirectory" else _host.os
+    monkeypatch.setattr(target, failing, no_space)
+    op = _fresh_op(ElementwiseOp("plus_three", "T x", "T y", "y = x + (T)3;", None))
+    op.numpy_twin = lambda x, y: np.add(x, 3.0, out=y)
+    x, y = np.zeros(4, "float32"), np.empty(4, "float32")
+    with pytest.warns(RuntimeWarning, match="could not write the CPU kernel 'plus_three'"):
+        op(x, y)
+    np.testing.assert_array_equal(y, np.full(4, 3.0))
+    with warnings.catch_warnings(record=True) as later:
+        warnings.simplefilter("always")
+        op(x, y)
+    assert not later and not _host.enabled()
+
+
 _DAMAGED = (
     "import numpy as np\n"
     "from gpukeras.backend.kernels._op import ElementwiseOp\n"

@@ -301,8 +301,33 @@ def _load(library: str) -> Any:
 
 
 def _compile(text: str, compiler: str, flags: tuple[str, ...], library: str, name: str) -> bool:
+    """Build ``library``; False, with one warning, when that fails. A compiler that fails
+    once (missing headers, a broken toolchain) or a cache folder that cannot be written (a
+    full disk, a quota, a read-only file system) would fail for every op: every op runs its
+    twin from then on in this process."""
     folder = os.path.dirname(library)
-    with tempfile.TemporaryDirectory(dir=folder) as work:
+    try:
+        output = _compile_into(text, compiler, flags, library)
+    except OSError as exc:
+        what, details = f"write the CPU kernel {name!r} to the kernel cache {folder!r}", str(exc)
+    else:
+        if output is None:
+            return True
+        what, details = f"compile the CPU kernel {name!r} with {compiler}", output[:2000]
+    _state["enabled"] = False
+    warnings.warn(
+        f"gpukeras could not {what}, so every op runs its NumPy code from now on in this "
+        f"process (set {ENABLE_ENV_VAR}=0 to skip compiling, or {CACHE_ENV_VAR} to cache "
+        f"elsewhere). Cause: {details}",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return False
+
+
+def _compile_into(text: str, compiler: str, flags: tuple[str, ...], library: str) -> str | None:
+    """Compile ``text`` into ``library``: None when done, else the compiler's message."""
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(library)) as work:
         cpp, built = os.path.join(work, "op.cpp"), os.path.join(work, "op.so")
         with open(cpp, "w") as handle:
             handle.write(text)
@@ -313,20 +338,9 @@ def _compile(text: str, compiler: str, flags: tuple[str, ...], library: str, nam
         except (OSError, subprocess.SubprocessError) as exc:
             done = subprocess.CompletedProcess([], 1, "", str(exc))
         if done.returncode != 0:
-            # A compiler that fails once (missing headers, a broken toolchain) would fail for
-            # every op: stop trying for this process, with one warning.
-            _state["enabled"] = False
-            warnings.warn(
-                f"gpukeras could not compile the CPU kernel {name!r} with {compiler}, so "
-                "every op runs its NumPy code from now on in this process (set "
-                f"{ENABLE_ENV_VAR}=0 to skip compiling). Compiler output: "
-                f"{done.stderr.strip()[:2000]}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return False
+            return done.stderr.strip() or f"exit status {done.returncode}"
         os.replace(built, library)  # atomic: other processes see a whole library or none
-    return True
+    return None
 
 
 def _compiler() -> str | None:
