@@ -328,7 +328,7 @@ print("ok" if (z == 2).all() else "wrong")
 
 @needs_compiler
 def test_a_new_process_loads_the_cached_loop(private_cache):
-    env = {**os.environ, _host.CACHE_ENV_VAR: str(private_cache)}
+    env = {**os.environ, _host.CACHE_ENV_VAR: str(private_cache), _host.ENABLE_ENV_VAR: "1"}
     for forbid in (False, True):
         code = _PROCESS.format(forbid=forbid)
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
@@ -398,7 +398,7 @@ _DAMAGED = (
 
 @needs_compiler
 def test_a_damaged_cached_library_is_rebuilt(private_cache):
-    env = {**os.environ, _host.CACHE_ENV_VAR: str(private_cache)}
+    env = {**os.environ, _host.CACHE_ENV_VAR: str(private_cache), _host.ENABLE_ENV_VAR: "1"}
     subprocess.run([sys.executable, "-c", _DAMAGED], env=env, check=True)  # another process
     (library,) = private_cache.iterdir()
     library.write_bytes(b"not a shared library")  # e.g. a disk that filled up
@@ -406,3 +406,8 @@ def test_a_damaged_cached_library_is_rebuilt(private_cache):
     x, y = np.zeros(4, "float32"), np.empty(4, "float32")
     assert _host.run(op, (x, y))
     np.testing.assert_array_equal(y, np.ones(4))
+
+
+def test_an_op_whose_outputs_are_all_raw_is_left_to_its_twin():
+    op = ElementwiseOp("raw_only", "T x", "raw T y", "y[i] = x;", None)
+    assert not _host.run(op, (np.ones(3, "float32"), np.empty(3, "float32")))

@@ -25,6 +25,7 @@ versions may differ from NumPy's by an ulp) are left to their twins.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import os
@@ -98,7 +99,10 @@ def _signature(op: Any) -> tuple[list[tuple[str, str]] | None, bool, int]:
     if cached is None:
         called = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", op.operation))
         params = _parse(op)
-        first_out = [role for _, role in params].index("out") if params else 0
+        roles = [role for _, role in params or ()]
+        if "out" not in roles:
+            params = None  # every output indexed by hand (raw): nothing for the loop to write
+        first_out = roles.index("out") if params else 0
         cached = (params, called <= _EXACT_FUNCTIONS, first_out)
         op.__dict__["_host_signature"] = cached
     return cached
@@ -214,7 +218,7 @@ def source(op: Any, params: list[tuple[str, str]], type_name: str, pattern: str)
     passes. Such calls are left to the twin. Inputs may overlap each other (they are only read).
     """
     kinds = iter(pattern)
-    arguments, loads, stores = ["long rows", "long cols"], [], []
+    arguments, loads, stores = ["int64_t rows", "int64_t cols"], [], []
     index = {"F": "i", "R": "c", "C": "r"}
     extent = {"F": "rows * cols", "R": "cols", "C": "rows"}
     arrays = []  # (pointer, elements, written)
@@ -245,15 +249,15 @@ def source(op: Any, params: list[tuple[str, str]], type_name: str, pattern: str)
             "#include <cstdint>",
             "using namespace std;",
             f"typedef {type_name} T;",
-            "static bool gpukeras_overlap(const T* a, long na, const T* b, long nb) {",
+            "static bool gpukeras_overlap(const T* a, int64_t na, const T* b, int64_t nb) {",
             "  const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;",
             "  return x < y + (uintptr_t)nb * sizeof(T) && y < x + (uintptr_t)na * sizeof(T);",
             "}",
             f'extern "C" int gpukeras_{op.name}({", ".join(arguments)}) {{',
             *checks,
-            "  for (long r = 0; r < rows; ++r) {",
-            "    for (long c = 0; c < cols; ++c) {",
-            "      const long i = r * cols + c;",
+            "  for (int64_t r = 0; r < rows; ++r) {",
+            "    for (int64_t c = 0; c < cols; ++c) {",
+            "      const int64_t i = r * cols + c;",
             *(f"      {line}" for line in loads),
             *(f"      {line}" for line in op.operation.strip().splitlines()),
             "      ;",  # CuPy accepts a body without its final semicolon
@@ -282,7 +286,7 @@ def _build(op: Any, params: list[tuple[str, str]], dtype: Any, pattern: str) -> 
             _state["enabled"] = False
             return _FAILED
     function = getattr(loaded, f"gpukeras_{op.name}")
-    argtypes = [ctypes.c_long, ctypes.c_long]
+    argtypes = [ctypes.c_int64, ctypes.c_int64]  # C long is 32 bits on Windows
     kinds = iter(pattern)
     for _, role in params:
         if role == "in":
@@ -381,6 +385,7 @@ def _cache_dir() -> str:
         except OSError:
             # Loading a library others can write would run their code: use our own folder.
             folder = tempfile.mkdtemp(prefix="gpukeras-kernels-")
+            atexit.register(shutil.rmtree, folder, True)
         _state["cache"] = folder
     return _state["cache"]
 
