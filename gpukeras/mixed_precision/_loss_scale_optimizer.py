@@ -108,7 +108,7 @@ class LossScaleOptimizer(Optimizer):
     def _unscaled(self, gradients: list[Any], variables: list[Variable]) -> list[Any]:
         """``gradients / dynamic_scale``: in place in the variables' own gradient buffers (which
         the next step overwrites anyway, and which the inner optimizer may hold as one flat
-        buffer), as new arrays for gradients the caller passed in."""
+        buffer), as new arrays for any other gradient the caller passed in."""
         inverse = 1.0 / self.dynamic_scale
         unscaled = []
         for grad, variable in zip(gradients, variables, strict=True):
