@@ -359,36 +359,54 @@ class Optimizer:
             return
         if not self.built:
             self.build([variable for _, variable in pairs])
-        self._check_known([variable for _, variable in pairs])
-        pairs = self._drop_missing(pairs)
-        lr = self.learning_rate
-        grads_now = [self._as_gradient(grad, variable) for grad, variable in pairs]
         variables = [variable for _, variable in pairs]
-        factors = self._clip_factors(grads_now, variables)
+        grads_now = [grad for grad, _ in pairs]
+        flat, decay = self._flat_layout(grads_now, variables)
+        if flat is None:  # checked and converted one by one
+            self._check_known(variables)
+            pairs = self._drop_missing(pairs)
+            grads_now = [self._as_gradient(grad, variable) for grad, variable in pairs]
+            variables = [variable for _, variable in pairs]
+        lr = self.learning_rate
+        factors = None
+        if flat is None or self.global_clipnorm:
+            factors = self._clip_factors(grads_now, variables)
         glo, ghi = (-self.clipvalue, self.clipvalue) if self.clipvalue else (-math.inf, math.inf)
         self._advance_state()
         op = self._update_op()
-        if not self._flat_step(grads_now, variables, factors[0], glo, ghi, lr, op):
+        if flat is None:
             self._step_each(grads_now, variables, factors, glo, ghi, lr, op)
+        else:
+            if factors is None:
+                one = self._constant(1.0, flat.dtype)
+                factors = [(one, one)]
+            self._flat_step(flat, factors[0], decay, glo, ghi, lr, op)
         if self.use_ema:
             self._update_ema()
         self._iterations += 1
 
-    def _flat_step(self, grads, variables, factors, glo, ghi, lr, op) -> bool:
-        """The whole step as one kernel call over the flat buffers, when they still hold it."""
+    def _flat_layout(self, grads: list[Any], variables: list[Variable]) -> tuple[Any, float]:
+        """``(flat buffers, the one weight decay)`` when this step can run as one kernel call
+        over them (the gradients and variables are still the packed views, no per-variable
+        clipnorm, one decay for all), else ``(None, 0.0)``."""
         flat = self._flat
         if flat is None or self.clipnorm or not flat.holds(variables, grads):
-            return False
+            return None, 0.0
+        if self.weight_decay is None or not (self._exclude_ids or self._exclude_pattern):
+            return flat, self.weight_decay or 0.0
         decay = self._decay_for(variables[0])
         if any(self._decay_for(v) != decay for v in variables):
-            return False
+            return None, 0.0
+        return flat, decay
+
+    def _flat_step(self, flat, factors, decay, glo, ghi, lr, op) -> None:
+        """The whole step as one kernel call over the flat buffers."""
         gmul, gdiv = factors
         op(
             flat.grads, gmul, gdiv, glo, ghi, decay, lr,
             *self._step_scalars(lr, numpy.dtype(flat.dtype).type),
             flat.values, *(self._flat_slots[name] for name in self._kernel_slots()),
         )  # fmt: skip
-        return True
 
     def _step_each(self, grads_now, variables, factors, glo, ghi, lr, op) -> None:
         """One kernel call per variable (mixed dtypes, clipnorm, or detached views)."""
