@@ -25,6 +25,12 @@ needs_compiler = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def _loops_for_any_size(monkeypatch):
+    """These tests use small arrays; the size cut-off has a test of its own."""
+    monkeypatch.setattr(_host, "MIN_ELEMENTS", 1)
+
+
 @pytest.fixture
 def private_cache(tmp_path, monkeypatch):
     """A fresh cache folder and fresh per-op variants, so the test sees its own builds."""
@@ -315,7 +321,8 @@ def test_a_built_loop_is_reused_without_compiling_again(private_cache, monkeypat
 _PROCESS = """
 import subprocess
 import numpy as np
-from gpukeras.backend.kernels import dense
+from gpukeras.backend.kernels import _host, dense
+_host.MIN_ELEMENTS = 1
 if {forbid}:
     def compile_again(*args, **kwargs):
         raise SystemExit("compiled again")
@@ -333,6 +340,7 @@ def test_a_new_process_loads_the_cached_loop(private_cache):
         code = _PROCESS.format(forbid=forbid)
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
         assert done.stdout.strip() == "ok", done.stderr
+        assert len(list(private_cache.iterdir())) == 1  # built by the first process only
 
 
 @needs_compiler
@@ -389,7 +397,9 @@ def test_a_cache_that_cannot_be_written_warns_once_and_leaves_ops_to_twins(
 
 _DAMAGED = (
     "import numpy as np\n"
+    "from gpukeras.backend.kernels import _host\n"
     "from gpukeras.backend.kernels._op import ElementwiseOp\n"
+    "_host.MIN_ELEMENTS = 1\n"
     "op = ElementwiseOp('plus_one', 'T x', 'T y', 'y = x + (T)1;', None)\n"
     "y = np.empty(4, 'float32')\n"
     "op(np.zeros(4, 'float32'), y)\n"
@@ -411,3 +421,11 @@ def test_a_damaged_cached_library_is_rebuilt(private_cache):
 def test_an_op_whose_outputs_are_all_raw_is_left_to_its_twin():
     op = ElementwiseOp("raw_only", "T x", "raw T y", "y[i] = x;", None)
     assert not _host.run(op, (np.ones(3, "float32"), np.empty(3, "float32")))
+
+
+@needs_compiler
+def test_small_outputs_run_the_twin(monkeypatch):
+    monkeypatch.setattr(_host, "MIN_ELEMENTS", 64)
+    bias = np.ones(8, "float32")
+    assert not _host.run(_bias_relu(), (bias, np.ones((7, 8), "float32")))  # 56 elements
+    assert _host.run(_bias_relu(), (bias, np.ones((8, 8), "float32")))  # 64
