@@ -78,3 +78,16 @@ def test_schedule_exception_surfaces():
     with pytest.raises(Boom) as caught:
         tiny_model().fit(x, y, verbose=0, callbacks=[LearningRateScheduler(raiser(error))])
     assert caught.value is error
+
+
+@pytest.mark.parametrize("hook", ["on_epoch_begin", "on_train_batch_end", "on_epoch_end"])
+def test_a_failed_fit_closes_the_files_callbacks_opened(hook, tmp_path):
+    csv = CSVLogger(tmp_path / "log.csv")
+    board = TensorBoard(tmp_path / "tb")
+    failing = LambdaCallback(**{hook: raiser(Boom(hook))})
+    x, y = tiny_data(32)
+    with pytest.raises(Boom):
+        tiny_model().fit(x, y, epochs=2, verbose=0, callbacks=[csv, failing, board])
+    assert csv.csv_file is None  # closed, so what it wrote is on disk
+    assert board._writers == {}
+    assert (tmp_path / "log.csv").exists()

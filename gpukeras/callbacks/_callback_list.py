@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from gpukeras.callbacks._callback import Callback
@@ -74,6 +75,24 @@ class CallbackList:
 
     def __iter__(self):
         return iter(self.callbacks)
+
+    @contextlib.contextmanager
+    def released_on_error(self) -> Iterator[None]:
+        """Run the block; if it raises, :meth:`release` the callbacks, then re-raise. Keras
+        runs no ``on_train_end`` after an error, but files a callback opened should close."""
+        try:
+            yield
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Let go of what callbacks hold open (files, event writers) after a failed ``fit``,
+        when ``on_train_end`` will not run. Callbacks opt in with a ``_release()`` method."""
+        for callback in self.callbacks:
+            release = getattr(callback, "_release", None)
+            if callable(release):
+                release()
 
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:

@@ -120,6 +120,9 @@ class CSVLogger(Callback):
                 f"{error.strerror or error}"
             ) from error
 
+    def _release(self) -> None:  # see CallbackList.release
+        self._close()
+
     def _close(self) -> None:
         if self.csv_file is not None and not self.csv_file.closed:
             self.csv_file.close()

@@ -143,6 +143,9 @@ class TensorBoard(Callback):
             writer = self._writers[which] = EventFileWriter(folder)
         return writer
 
+    def _release(self) -> None:  # see CallbackList.release
+        self._close_writers()
+
     def _close_writers(self) -> None:
         for writer in self._writers.values():
             writer.close()

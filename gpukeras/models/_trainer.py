@@ -191,28 +191,30 @@ class Trainer:
         validate_at = _validation_epochs(validation_freq)
         self.stop_training = False
         self._resume_from = None
-        callback_list.on_train_begin()
-        resume, self._resume_from = self._resume_from, None
-        if resume is not None:
-            initial_epoch = resume.epoch
-        logs: Logs = Logs()
-        for epoch in range(initial_epoch, epochs):
-            callback_list.on_epoch_begin(epoch)
-            progress = resume if epoch == initial_epoch else None
-            logs = self._train_epoch(
-                step, train, batch_size, steps, shuffle, callback_list, epoch, progress, sharding
-            )
-            if held_out is not None and validate_at(epoch + 1):
-                val_vector, val_count = self._test_loop(
-                    step, held_out, val_batch, validation_steps, callback_list
-                )
-                _add_logs(logs, step, val_vector, val_count, held_out, prefix="val_")
-            callback_list.on_epoch_end(epoch, logs)
-            if self.stop_training or _batches.ran_out(train, epoch, epochs):
-                break
-        if epochs > initial_epoch or resume is not None:
-            self.optimizer.finalize_variable_values(self.trainable_weights)  # EMA, as Keras
-        callback_list.on_train_end(logs)
+        with callback_list.released_on_error():
+            callback_list.on_train_begin()
+            resume, self._resume_from = self._resume_from, None
+            if resume is not None:
+                initial_epoch = resume.epoch
+            logs: Logs = Logs()
+            for epoch in range(initial_epoch, epochs):
+                callback_list.on_epoch_begin(epoch)
+                progress = resume if epoch == initial_epoch else None
+                logs = self._train_epoch(
+                    step, train, batch_size, steps, shuffle, callback_list, epoch, progress,
+                    sharding,
+                )  # fmt: skip
+                if held_out is not None and validate_at(epoch + 1):
+                    val_vector, val_count = self._test_loop(
+                        step, held_out, val_batch, validation_steps, callback_list
+                    )
+                    _add_logs(logs, step, val_vector, val_count, held_out, prefix="val_")
+                callback_list.on_epoch_end(epoch, logs)
+                if self.stop_training or _batches.ran_out(train, epoch, epochs):
+                    break
+            if epochs > initial_epoch or resume is not None:
+                self.optimizer.finalize_variable_values(self.trainable_weights)  # EMA, as Keras
+            callback_list.on_train_end(logs)
         return callback_list.history
 
     def _train_epoch(
