@@ -142,6 +142,23 @@ def test_compile_false_leaves_the_model_uncompiled(tmp_path):
     assert not model.compiled and getattr(model, "optimizer", None) is None
 
 
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_weighted_metrics_come_back_from_the_file(tmp_path, name):
+    model = make_model()
+    model.compile("adam", "mse", metrics=["mae"], weighted_metrics=["mse"])
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    y = np.random.default_rng(1).normal(size=(8, 2)).astype("float32")
+    weights = np.linspace(0.5, 2.0, 8).astype("float32")
+    model.fit(x, y, sample_weight=weights, epochs=1, verbose=0)
+    model.save(tmp_path / name)
+    loaded = load_model(tmp_path / name)
+    assert loaded.get_compile_config()["weighted_metrics"] == ["mse"]
+    expected = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    got = loaded.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    assert got.keys() == expected.keys() == {"loss", "mae", "mse"}
+    np.testing.assert_allclose(list(got.values()), list(expected.values()), rtol=1e-6)
+
+
 def test_uncompiled_model_round_trip(tmp_path):
     source = make_model()
     source.save(tmp_path / "m.h5")

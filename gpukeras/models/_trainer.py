@@ -91,6 +91,7 @@ class Trainer:
             "optimizer": optimizer if isinstance(optimizer, str) else None,
             "loss": loss if isinstance(loss, str) else None,
             "metrics": [m for m in self._metric_ids if isinstance(m, str)],
+            "weighted_metrics": [m for m in self._weighted_metric_ids if isinstance(m, str)],
             "loss_weights": loss_weights,
         }
         self.compiled = True

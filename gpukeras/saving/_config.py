@@ -499,7 +499,7 @@ def compile_config(model: Any) -> dict[str, Any] | None:
         "loss": loss,
         "loss_weights": config.get("loss_weights"),
         "metrics": config.get("metrics") or None,
-        "weighted_metrics": None,
+        "weighted_metrics": config.get("weighted_metrics") or None,
         "run_eagerly": False,
         "steps_per_execution": 1,
         "jit_compile": False,
