@@ -45,7 +45,7 @@ def _build():
     return model
 
 
-def _fit(model, callback_list=(), epochs=EPOCHS):
+def _fit(model, callback_list=(), epochs=EPOCHS, **kwargs):
     x, y = _data()
     return model.fit(
         x,
@@ -55,6 +55,7 @@ def _fit(model, callback_list=(), epochs=EPOCHS):
         shuffle=True,
         verbose=0,
         callbacks=list(callback_list),
+        **kwargs,
     )
 
 
@@ -73,12 +74,12 @@ class Crash(callbacks.Callback):
             raise RuntimeError("simulated crash")
 
 
-def _crash_then_resume(backup_dir, save_freq, crash_at, extra=()):
+def _crash_then_resume(backup_dir, save_freq, crash_at, extra=(), **kwargs):
     crashing = [*extra, callbacks.BackupAndRestore(backup_dir, save_freq), Crash(*crash_at)]
     with pytest.raises(RuntimeError, match="simulated crash"):
-        _fit(_build(), crashing)
+        _fit(_build(), crashing, **kwargs)
     model = _build()  # the restarted process builds the model again
-    history = _fit(model, [*extra, callbacks.BackupAndRestore(backup_dir, save_freq)])
+    history = _fit(model, [*extra, callbacks.BackupAndRestore(backup_dir, save_freq)], **kwargs)
     return model, history
 
 
@@ -110,6 +111,16 @@ def test_resume_is_bit_identical(tmp_path, backend_name, save_freq, crash_at, re
     _assert_same_weights(reference.get_weights(), model.get_weights())
     for key, values in expected_history.items():
         assert history.history[key] == values[resumed_epoch:], key  # the resumed epoch's too
+
+
+@pytest.mark.filterwarnings("ignore:The training data ran out")
+@pytest.mark.parametrize("save_freq, crash_at", [(3, (1, 4)), ("epoch", (2, 1))])
+def test_resume_keeps_the_pass_that_steps_per_epoch_splits(tmp_path, save_freq, crash_at):
+    # 13 batches a pass, 5 an epoch: epochs take batches 0-4, 5-9, 10-12, then a new pass.
+    reference = _build()
+    _fit(reference, steps_per_epoch=5)
+    model, _ = _crash_then_resume(str(tmp_path / "backup"), save_freq, crash_at, steps_per_epoch=5)
+    _assert_same_weights(reference.get_weights(), model.get_weights())
 
 
 class DrawsGlobalRandomNumbers(callbacks.Callback):

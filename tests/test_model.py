@@ -181,6 +181,65 @@ def test_steps_per_epoch_limits_the_batches(xp):
     assert counted == [0, 1, 0, 1]
 
 
+class _BatchLosses(keras.callbacks.Callback):
+    """Each training batch's own loss, per epoch (from the running means in the logs)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current, self.mean = [], 0.0
+        self.epochs = getattr(self, "epochs", []) + [self.current]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.current.append((batch + 1) * logs["loss"] - batch * self.mean)
+        self.mean = logs["loss"]
+
+
+def _frozen_probe():
+    """Outputs 0 and never learns: a batch's mse loss is the mean of its y**2."""
+    model = keras.Sequential([Input((2,)), Dense(1, kernel_initializer="zeros")])
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    return model
+
+
+def _row_numbered(n):
+    return np.ones((n, 2), "float32"), np.arange(n, dtype="float32").reshape(n, 1)
+
+
+def test_steps_per_epoch_takes_consecutive_batches_of_one_pass_as_keras_3():
+    x, y = _row_numbered(10)  # 5 batches of 2
+    probe = _BatchLosses()
+    with pytest.warns(UserWarning, match="ran out after 1 of the 2 batches"):
+        _frozen_probe().fit(
+            x, y, batch_size=2, steps_per_epoch=2, epochs=4, shuffle=False, verbose=0,
+            callbacks=[probe],
+        )  # fmt: skip
+    # Keras 3.15 trains 2, 2, 1, 2 batches here (checked with its EpochIterator).
+    expected = [[0.5, 6.5], [20.5, 42.5], [72.5], [0.5, 6.5]]
+    assert [[round(v, 4) for v in epoch] for epoch in probe.epochs] == expected
+
+
+def test_steps_per_epoch_beyond_the_data_stops_each_epoch_at_its_end():
+    x, y = _row_numbered(10)
+    probe = _BatchLosses()
+    with pytest.warns(UserWarning, match="ran out after 5 of the 7 batches"):
+        _frozen_probe().fit(
+            x, y, batch_size=2, steps_per_epoch=7, epochs=2, shuffle=False, verbose=0,
+            callbacks=[probe],
+        )  # fmt: skip
+    assert [len(epoch) for epoch in probe.epochs] == [5, 5]
+
+
+def test_shuffled_epochs_share_one_pass_until_it_is_used_up():
+    x, y = _row_numbered(12)  # 6 batches of 2; steps_per_epoch=2: one pass per 3 epochs
+    probe = _BatchLosses()
+    _frozen_probe().fit(
+        x, y, batch_size=2, steps_per_epoch=2, epochs=6, shuffle=True, verbose=0,
+        callbacks=[probe],
+    )  # fmt: skip
+    for first in (0, 3):  # every row once per pass: the sum of y**2 over the pass
+        squares = sum(2 * loss for epoch in probe.epochs[first : first + 3] for loss in epoch)
+        assert squares == pytest.approx(float((y**2).sum()), rel=1e-5)
+
+
 def test_nb_epoch_is_accepted_with_a_warning(xp):
     x, y, _ = _data()
     with pytest.warns(DeprecationWarning, match="nb_epoch"):

@@ -116,7 +116,9 @@ class BackupAndRestore(Callback):
         if self.save_freq == "epoch":
             from gpukeras.models._progress import EpochProgress
 
-            self._save(EpochProgress(epoch + 1))
+            # With steps_per_epoch, the next epoch may go on with this one's pass.
+            following = getattr(self.model, "_next_epoch_progress", None)
+            self._save(following or EpochProgress(epoch + 1))
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._order_cache = None
@@ -219,6 +221,7 @@ def _state_arrays(model: Any, progress: Any, order: numpy.ndarray | None) -> dic
         "backend": K.backend(),
         "epoch": int(progress.epoch),
         "batches_done": int(progress.batches_done),
+        "first_batch": int(getattr(progress, "first_batch", 0)),
         "seen": int(progress.seen),
         "weights": len(weights),
         "optimizer": len(optimizer),
@@ -264,6 +267,7 @@ def _restore(model: Any, backup: dict[str, Any]) -> None:
         batches_done=meta["batches_done"],
         total=K.to_device(arrays["total"]) if "total" in arrays else None,
         seen=meta["seen"],
+        first_batch=int(meta.get("first_batch", 0)),
     )
 
 

@@ -83,14 +83,17 @@ class DataSharding:
             low, high = start + self.rank * batch_size, start + (self.rank + 1) * batch_size
         return low, high, (high - low) / rows
 
-    def batch_indices(self, samples: int, batch_size: int, steps: int, order: Any) -> Iterator[Any]:
-        """Yield this rank's rows for each step: slices in order, or chunks of ``order``.
+    def batch_indices(
+        self, samples: int, batch_size: int, steps: int, order: Any, first: int = 0
+    ) -> Iterator[Any]:
+        """Yield this rank's rows for each step from global batch ``first`` of the pass on:
+        slices in order, or chunks of ``order``.
 
         Before yielding a step's rows it sets the optimizer's ``local_share``; when the
         epoch ends, however it ends, the optimizer goes back to plain averaging.
         """
         try:
-            for step in range(steps):
+            for step in range(first, first + steps):
                 low, high, share = self.rows(samples, batch_size, step)
                 if self.optimizer is not None:
                     self.optimizer.local_share = share

@@ -22,6 +22,9 @@ class EpochProgress:
             (resuming then starts the epoch afresh and draws its order).
         total: Their summed step statistics (a device vector); default ``None``.
         seen: Samples in those batches; default ``0``.
+        first_batch: Where in its pass of the data this epoch starts; default ``0``. With
+            ``steps_per_epoch`` below a pass, epochs take consecutive batches of one shuffled
+            pass (``order``), as Keras 3 does, and a new pass starts once one is used up.
     """
 
     epoch: int
@@ -29,3 +32,4 @@ class EpochProgress:
     batches_done: int = 0
     total: Any = None
     seen: int = 0
+    first_batch: int = 0

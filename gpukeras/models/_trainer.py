@@ -46,6 +46,7 @@ class Trainer:
     # Resuming (see EpochProgress): where the next fit starts, set by a callback
     # in on_train_begin, and the epoch in progress, which a callback may save.
     _resume_from: EpochProgress | None = None
+    _next_epoch_progress: EpochProgress | None = None
     _epoch_progress: EpochProgress | None = None
 
     def compile(
@@ -142,7 +143,9 @@ class Trainer:
             class_weight: Class index -> loss weight; default ``None``.
             sample_weight: One weight per training sample; default ``None``.
             initial_epoch: Epoch to start from (for resuming); default ``0``.
-            steps_per_epoch: Batches per epoch; default ``None`` (the whole data).
+            steps_per_epoch: Batches per epoch; default ``None`` (the whole data). With
+                arrays, as in Keras 3, epochs then take consecutive batches of one shuffled
+                pass and stop early (with a warning) when the pass ends.
             validation_steps: Batches per validation; default ``None`` (all).
             validation_batch_size: Default ``None`` (``batch_size``).
             validation_freq: Validate every N epochs (int) or at the listed
@@ -191,16 +194,17 @@ class Trainer:
         )
         validate_at = _validation_epochs(validation_freq)
         self.stop_training = False
-        self._resume_from = None
+        self._resume_from = self._next_epoch_progress = None
         with callback_list.released_on_error():
             callback_list.on_train_begin()
             resume, self._resume_from = self._resume_from, None
             if resume is not None:
                 initial_epoch = resume.epoch
             logs: Logs = Logs()
+            carried: EpochProgress | None = None  # the rest of a pass, for the next epoch
             for epoch in range(initial_epoch, epochs):
                 callback_list.on_epoch_begin(epoch)
-                progress = resume if epoch == initial_epoch else None
+                progress = resume if epoch == initial_epoch else carried
                 logs = self._train_epoch(
                     step, train, batch_size, steps, shuffle, callback_list, epoch, progress,
                     sharding,
@@ -210,6 +214,8 @@ class Trainer:
                         step, held_out, val_batch, validation_steps, callback_list
                     )
                     _add_logs(logs, step, val_vector, val_count, held_out, prefix="val_")
+                carried = _rest_of_pass(self._epoch_progress, train, batch_size, sharding)
+                self._next_epoch_progress = carried  # what an epoch-end backup must keep
                 callback_list.on_epoch_end(epoch, logs)
                 if self.stop_training or _batches.ran_out(train, epoch, epochs):
                     break
@@ -234,8 +240,8 @@ class Trainer:
 
         ``sharding`` (data-parallel fit) picks this rank's rows and the order all ranks share.
         """
-        if resume is None or not resume.batches_done:  # a fresh epoch draws its order
-            order = None
+        if resume is None or not (resume.batches_done or resume.first_batch):
+            order = None  # a fresh pass draws its order
             if isinstance(data, BatchStream):
                 pass  # a stream shuffles itself
             elif shuffle and sharding is not None:
@@ -249,7 +255,9 @@ class Trainer:
             progress.order = K.to_host(progress.order)
         with_batch_logs = callback_list.wants_batch_logs("train")
         batches = _batch_positions(data, sharding)
-        for batch, index in enumerate(batches(data.size, batch_size, steps, progress.order)):
+        steps = _steps_left_in_pass(data, batch_size, steps, progress.first_batch, sharding)
+        positions = batches(data.size, batch_size, steps, progress.order, progress.first_batch)
+        for batch, index in enumerate(positions):
             if batch < progress.batches_done:
                 continue  # trained before the interruption; draws nothing
             x, y, weights = data.batch(index)
@@ -654,10 +662,51 @@ def _capped_steps(data: Any, batch_size: int, steps: Any, argument: str) -> int 
 
 
 def _batch_positions(data: Any, sharding: DataSharding | None = None):
-    """The function yielding one pass's batch indices, for ``data.batch(index)``."""
+    """The function yielding an epoch's batch indices, for ``data.batch(index)``:
+    ``(size, batch_size, steps, order, first)``, ``first`` being the epoch's start in its pass."""
     if isinstance(data, BatchStream):
-        return data.batch_indices
+        return lambda size, batch_size, steps, order, first=0: data.batch_indices(
+            size, batch_size, steps, order
+        )
     return sharding.batch_indices if sharding else _batch_indices
+
+
+def _batches_per_pass(data: Any, batch_size: int, sharding: DataSharding | None) -> int | None:
+    if isinstance(data, BatchStream):
+        return None  # a stream keeps its own position
+    if sharding is not None:
+        return sharding.steps(data.size, batch_size)
+    return max(1, math.ceil(data.size / batch_size))
+
+
+def _steps_left_in_pass(
+    data: Any, batch_size: int, steps: int, first: int, sharding: DataSharding | None
+) -> int:
+    """``steps``, or fewer when the pass ends first: as in Keras 3, an epoch never wraps
+    around the data (a warning says so, and the next epoch starts a new pass)."""
+    per_pass = _batches_per_pass(data, batch_size, sharding)
+    if per_pass is None or steps is None or first + steps <= per_pass:
+        return steps
+    left = per_pass - first
+    warnings.warn(
+        f"The training data ran out after {left} of the {steps} batches this epoch asked for "
+        f"(steps_per_epoch; one pass of {data.size} samples is {per_pass} batches of "
+        f"batch_size={batch_size}, and {first} were used by earlier epochs). As in Keras 3, "
+        "the epoch stops here and the next one starts a new pass.",
+        stacklevel=4,
+    )
+    return left
+
+
+def _rest_of_pass(
+    progress: EpochProgress, data: Any, batch_size: int, sharding: DataSharding | None
+) -> EpochProgress | None:
+    """Where the next epoch starts when this one left part of its pass unused, else None."""
+    per_pass = _batches_per_pass(data, batch_size, sharding)
+    done = progress.first_batch + progress.batches_done
+    if per_pass is None or done >= per_pass:
+        return None
+    return EpochProgress(progress.epoch + 1, progress.order, first_batch=done)
 
 
 def _steps(size: int, batch_size: int, steps: Any, argument: str) -> int:
@@ -668,13 +717,11 @@ def _steps(size: int, batch_size: int, steps: Any, argument: str) -> int:
     return int(steps)
 
 
-def _batch_indices(size: int, batch_size: int, steps: int, order: Any):
-    """Yield each step's rows: slices (views) in order, or chunks of a permutation.
-
-    More steps than batches wrap around to the start of the data.
-    """
+def _batch_indices(size: int, batch_size: int, steps: int, order: Any, first: int = 0):
+    """Yield each step's rows: slices (views) in order, or chunks of a permutation, from
+    batch ``first`` of the pass on."""
     per_pass = max(1, math.ceil(size / batch_size))
-    for step in range(steps):
+    for step in range(first, first + steps):
         start = (step % per_pass) * batch_size
         stop = min(start + batch_size, size)
         yield slice(start, stop) if order is None else order[start:stop]
