@@ -186,11 +186,22 @@ def test_verbose_progress_with_unknown_steps(capsys):
     assert "3/3" in out and "loss:" in out
 
 
-def test_more_steps_than_sequence_batches_wrap_around():
+def test_more_steps_than_sequence_batches_stop_at_its_end_as_keras_3():
     x, y = make_data()
     sequence = ArraySequence(x, y, 16)
-    make_model().fit(sequence, steps_per_epoch=5, shuffle=False, verbose=0)
-    assert sequence.requested == [0, 1, 2, 0, 1]  # the first read is reused
+    with pytest.warns(UserWarning, match="ran out after 3 of the 5 batches"):
+        history = make_model().fit(sequence, steps_per_epoch=5, shuffle=False, verbose=0)
+    assert sequence.requested == [0, 1, 2]  # the first read is reused; no wrap-around
+    assert len(history.history["loss"]) == 1
+
+
+def test_epochs_go_on_through_a_sequence_as_keras_3():
+    x, y = make_data(80)  # 5 batches of 16
+    sequence = ArraySequence(x, y, 16)
+    with pytest.warns(UserWarning, match="ran out after 1 of the 2 batches"):
+        make_model().fit(sequence, steps_per_epoch=2, epochs=4, shuffle=False, verbose=0)
+    # Keras 3.15 reads 0, 1 | 2, 3 | 4 | 0, 1 here (checked with a PyDataset).
+    assert sequence.requested == [0, 1, 2, 3, 4, 0, 1]
 
 
 def test_model_without_input_shape_is_built_from_the_first_batch():
@@ -304,13 +315,18 @@ def test_empty_and_infinite_sequences():
         def num_batches(self):
             return None
 
+        def __getitem__(self, index):  # epochs go on through it, as in Keras 3
+            return super().__getitem__(index % 3)
+
     model = make_model()
     with pytest.raises(ValueError, match="no batches"):
         model.fit(Empty(), verbose=0)
     with pytest.raises(ValueError, match="infinite Sequence.*steps_per_epoch"):
         model.fit(Endless(x, y, 16), verbose=0)
-    history = model.fit(Endless(x, y, 16), steps_per_epoch=2, epochs=2, verbose=0)
+    endless = Endless(x, y, 16)
+    history = model.fit(endless, steps_per_epoch=2, epochs=2, verbose=0)
     assert history.params["steps"] == 2
+    assert endless.requested == [0, 1, 2, 0]  # fit asked for 0-3; index 3 wrapped above
     with pytest.raises(ValueError, match="no batches"):
         model.fit(iter([]), verbose=0)
 

@@ -65,6 +65,7 @@ class BatchStream:
         self._iterator: Iterator[Any] | None = None if self._is_sequence else iter(source)
         self._drawn = 0  # batches taken from the iterator so far
         self._order: Any = None  # this pass's Sequence indices (host array) or None
+        self._next_position = 0  # where in the pass the next epoch starts
         self._current: Batch | None = None
         self.exhausted = False
         first = self._first_batch()
@@ -113,18 +114,27 @@ class BatchStream:
 
     # -- passes -----------------------------------------------------------
     def _sequence_pass(self, steps: int | None):
+        """One epoch's positions. As in Keras 3, with ``steps`` epochs go on through the
+        Sequence where the last one stopped, stop (with a warning) at its end rather than
+        wrap around, and the epoch after that starts a new pass (a new shuffled order)."""
         count = self.num_batches
         self._source.on_epoch_begin()
-        if self._shuffle:
+        first = self._next_position
+        if self._shuffle and first == 0:
             self._order = K.random.host_generator().permutation(count)
-        positions = range(steps) if steps is not None else range(count)  # type: ignore[arg-type]
-        yield from positions
+        take = steps if steps is not None else count
+        if count is not None and first + take > count:  # type: ignore[operator]
+            if steps is not None:
+                _warn_short_epoch(self.argument, count, first, steps)
+            take = count - first
+        yield from range(first, first + take)  # type: ignore[operator]
+        self._next_position = first + take  # type: ignore[operator]
+        if count is not None and self._next_position >= count:
+            self._next_position = 0
         self._source.on_epoch_end()
 
     def _sequence_index(self, position: int) -> int:
-        count = self.num_batches
-        index = position if count is None else position % count  # more steps wrap around
-        return index if self._order is None else int(self._order[index])
+        return position if self._order is None else int(self._order[position])
 
     def _iterator_pass(self, steps: int | None):
         positions = itertools.count() if steps is None else range(steps)
@@ -170,6 +180,15 @@ class BatchStream:
 
 
 _END = object()
+
+
+def _warn_short_epoch(argument: str, count: int, first: int, steps: int) -> None:
+    warnings.warn(
+        f"The training data ran out after {count - first} of the {steps} batches this epoch "
+        f"asked for (`{argument}` has {count} batches and {first} were used by earlier "
+        "epochs). As in Keras 3, the epoch stops here and the next one starts a new pass.",
+        stacklevel=4,
+    )
 
 
 def _sequence_length(source: Sequence, argument: str) -> int | None:
