@@ -204,6 +204,31 @@ def test_epochs_go_on_through_a_sequence_as_keras_3():
     assert sequence.requested == [0, 1, 2, 3, 4, 0, 1]
 
 
+class EndlessArraySequence(ArraySequence):
+    """An infinite Sequence (num_batches None) that repeats its arrays."""
+
+    @property
+    def num_batches(self):
+        return None
+
+    def __getitem__(self, index):
+        return super().__getitem__(index % len(self))
+
+
+@pytest.mark.parametrize("kind", [ArraySequence, EndlessArraySequence])
+def test_every_validation_starts_at_the_first_batch_of_a_sequence_as_keras_3(kind):
+    x, y = make_data(80)
+    held_out = kind(x, y, 16)  # 5 batches
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "ran out" warning either
+        make_model().fit(
+            x, y, batch_size=16, epochs=3, verbose=0, validation_data=held_out, validation_steps=2
+        )
+    # Keras 3.15 resets its validation iterator before every evaluation (checked with a
+    # PyDataset): batches 0, 1 each time. Batch 0 is read once up front and then reused.
+    assert held_out.requested == [0, 1, 0, 1, 0, 1]
+
+
 def test_model_without_input_shape_is_built_from_the_first_batch():
     x, y = make_data()
     model = Sequential([Dense(3)])

@@ -101,6 +101,11 @@ class BatchStream:
         else:
             yield from self._iterator_pass(steps)
 
+    def rewind(self) -> None:
+        """Start the next pass at the Sequence's first batch, as Keras 3 resets its
+        iterator before every evaluation (validation does not go on through the data)."""
+        self._next_position = 0
+
     def batch(self, position: int) -> Batch:
         """The batch at ``position`` of the current pass, checked and on the device."""
         if self._is_sequence:

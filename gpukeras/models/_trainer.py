@@ -344,6 +344,8 @@ class Trainer:
         callback_list: CallbackList,
     ) -> tuple[Any, int]:
         steps = _capped_steps(data, batch_size, steps, "validation_steps")
+        if isinstance(data, BatchStream):
+            data.rewind()  # each validation reads from the first batch on, as in Keras 3
         with_batch_logs = callback_list.wants_batch_logs("test")
         callback_list.on_test_begin()
         total, seen = None, 0
