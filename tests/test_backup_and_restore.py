@@ -123,6 +123,44 @@ def test_resume_keeps_the_pass_that_steps_per_epoch_splits(tmp_path, save_freq, 
     _assert_same_weights(reference.get_weights(), model.get_weights())
 
 
+class _Batches(gpukeras.utils.Sequence):
+    """_data() as a Sequence of 13 batches of BATCH rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.x, self.y = _data()
+
+    def __len__(self):
+        return -(-len(self.x) // BATCH)
+
+    def __getitem__(self, index):
+        rows = slice(index * BATCH, (index + 1) * BATCH)
+        return self.x[rows], self.y[rows]
+
+
+@pytest.mark.filterwarnings("ignore:The training data ran out")
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("save_freq, crash_at", [(3, (1, 4)), (5, (2, 0)), ("epoch", (2, 1))])
+def test_resume_keeps_the_place_in_a_sequence_that_steps_per_epoch_splits(
+    tmp_path, shuffle, save_freq, crash_at
+):
+    # Epochs read batches 0-4, 5-9, 10-12 of the Sequence's (shuffled) order, then a new pass.
+    def fit(model, callback_list=()):
+        return model.fit(
+            _Batches(), epochs=EPOCHS, steps_per_epoch=5, shuffle=shuffle, verbose=0,
+            callbacks=list(callback_list),
+        )  # fmt: skip
+
+    reference = _build()
+    fit(reference)
+    backup_dir = str(tmp_path / "backup")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(_build(), [callbacks.BackupAndRestore(backup_dir, save_freq), Crash(*crash_at)])
+    model = _build()
+    fit(model, [callbacks.BackupAndRestore(backup_dir, save_freq)])
+    _assert_same_weights(reference.get_weights(), model.get_weights())
+
+
 class DrawsGlobalRandomNumbers(callbacks.Callback):
     """User code that draws from NumPy's and Python's global generators each batch."""
 

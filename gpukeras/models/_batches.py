@@ -73,6 +73,11 @@ class BatchStream:
         self.x, self.y, self.sample_weight = first
         self._peeked: Batch | None = first
 
+    @property
+    def is_sequence(self) -> bool:
+        """Whether the source is a Sequence (batches by index), not an iterator."""
+        return self._is_sequence
+
     # -- what the training loop calls -------------------------------------
     def steps(self, steps: Any, argument: str) -> int | None:
         """Batches per pass: ``steps`` if given, else the Sequence's length (``None``: all)."""
@@ -101,6 +106,24 @@ class BatchStream:
         else:
             yield from self._iterator_pass(steps)
 
+    def begin_epoch(self, progress: Any, restored: bool) -> None:
+        """Tie a training epoch's place in a Sequence to ``progress``, so a backup keeps it.
+
+        A ``restored`` epoch (one a backup or the previous epoch left part-way through a
+        pass) sets where the pass stands and its order; a fresh one starts a pass, drawing
+        a new order when shuffling, and records both in ``progress``.
+        """
+        if not self._is_sequence:
+            return
+        if restored:
+            self._next_position = progress.first_batch
+            self._order = None if progress.order is None else K.to_host(progress.order)
+            return
+        self._next_position = 0
+        if self._shuffle:
+            self._order = K.random.host_generator().permutation(self.num_batches)
+        progress.first_batch, progress.order = 0, self._order
+
     def rewind(self) -> None:
         """Start the next pass at the Sequence's first batch, as Keras 3 resets its
         iterator before every evaluation (validation does not go on through the data)."""
@@ -121,12 +144,11 @@ class BatchStream:
     def _sequence_pass(self, steps: int | None):
         """One epoch's positions. As in Keras 3, with ``steps`` epochs go on through the
         Sequence where the last one stopped, stop (with a warning) at its end rather than
-        wrap around, and the epoch after that starts a new pass (a new shuffled order)."""
+        wrap around, and the epoch after that starts a new pass (a new shuffled order,
+        drawn by :meth:`begin_epoch`)."""
         count = self.num_batches
         self._source.on_epoch_begin()
         first = self._next_position
-        if self._shuffle and first == 0:
-            self._order = K.random.host_generator().permutation(count)
         take = steps if steps is not None else count
         if count is not None and first + take > count:  # type: ignore[operator]
             if steps is not None:

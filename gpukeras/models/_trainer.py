@@ -240,16 +240,19 @@ class Trainer:
 
         ``sharding`` (data-parallel fit) picks this rank's rows and the order all ranks share.
         """
-        if resume is None or not (resume.batches_done or resume.first_batch):
+        restored = resume is not None and bool(resume.batches_done or resume.first_batch)
+        if not restored:
             order = None  # a fresh pass draws its order
             if isinstance(data, BatchStream):
-                pass  # a stream shuffles itself
+                pass  # a stream shuffles itself (begin_epoch)
             elif shuffle and sharding is not None:
                 order = sharding.order(data.size, epoch)
             elif shuffle:
                 order = K.random.permutation(data.size)
             resume = EpochProgress(epoch, order)
         progress = self._epoch_progress = resume
+        if isinstance(data, BatchStream):
+            data.begin_epoch(progress, restored)
         if not data.on_device and K.is_device_array(progress.order):
             # Host-resident data (too big for the device) is indexed on the host.
             progress.order = K.to_host(progress.order)
@@ -675,7 +678,7 @@ def _batch_positions(data: Any, sharding: DataSharding | None = None):
 
 def _batches_per_pass(data: Any, batch_size: int, sharding: DataSharding | None) -> int | None:
     if isinstance(data, BatchStream):
-        return None  # a stream keeps its own position
+        return None  # a stream stops its own epochs at a pass's end
     if sharding is not None:
         return sharding.steps(data.size, batch_size)
     return max(1, math.ceil(data.size / batch_size))
@@ -704,8 +707,12 @@ def _rest_of_pass(
     progress: EpochProgress, data: Any, batch_size: int, sharding: DataSharding | None
 ) -> EpochProgress | None:
     """Where the next epoch starts when this one left part of its pass unused, else None."""
-    per_pass = _batches_per_pass(data, batch_size, sharding)
     done = progress.first_batch + progress.batches_done
+    if isinstance(data, BatchStream):
+        if not data.is_sequence or (data.num_batches is not None and done >= data.num_batches):
+            return None  # an iterator has no place to keep; a Sequence's pass is used up
+        return EpochProgress(progress.epoch + 1, progress.order, first_batch=done)
+    per_pass = _batches_per_pass(data, batch_size, sharding)
     if per_pass is None or done >= per_pass:
         return None
     return EpochProgress(progress.epoch + 1, progress.order, first_batch=done)
