@@ -51,6 +51,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--shuffle", action="store_true")
+    parser.add_argument("--steps-per-epoch", type=int)
     parser.add_argument("--backup", type=Path)
     parser.add_argument("--fail-rank", type=int, default=-1)
     parser.add_argument("--fail-epoch", type=int, default=-1)
@@ -102,6 +103,7 @@ def main() -> None:
         batch_size=args.batch_size,
         epochs=args.epochs,
         shuffle=args.shuffle,
+        steps_per_epoch=args.steps_per_epoch,
         callbacks=callbacks,
         verbose=2,
     )

@@ -434,6 +434,38 @@ def test_a_rank_that_raises_aborts_the_job_and_a_restart_resumes_from_rank_0s_ba
 
 
 @needs_mpiexec
+def test_steps_per_epoch_splits_the_global_pass_and_a_restart_keeps_its_place(tmp_path):
+    # 4 global batches a pass (51 rows: 3 * 16 + a tail of 3), 3 an epoch: epochs take
+    # global batches 0-2, 3, 0-2, 3, as one process with batch 16 does.
+    code, output, _ = run_job(tmp_path / "plain", "--samples", "51", "--steps-per-epoch", "3")
+    assert code == 0, output
+    rank0, _ = job_weights(tmp_path / "plain" / "result_rank0.npz")
+    keras.utils.set_random_seed(7)
+    x, y = make_data(51)
+    model = make_model(8, keras.optimizers.Adam(0.01))
+    with pytest.warns(UserWarning, match="ran out after 1 of the 3 batches"):
+        model.fit(x, y, batch_size=16, epochs=4, steps_per_epoch=3, shuffle=False, verbose=0)
+    for single, a in zip(model.get_weights(), rank0):
+        np.testing.assert_allclose(a, single, atol=1e-5, rtol=0)
+
+    # Shuffled, rank 1 failing in epoch 1 (the pass's rest): the restart goes on with that pass.
+    common = ("--shuffle", "--samples", "64", "--steps-per-epoch", "3")
+    code, output, _ = run_job(tmp_path / "whole", *common, "--backup", str(tmp_path / "b1"))
+    assert code == 0, output
+    expected, _ = job_weights(tmp_path / "whole" / "result_rank0.npz")
+    backup = ("--backup", str(tmp_path / "b2"))
+    fail = ("--fail-rank", "1", "--fail-epoch", "1")
+    code, output, _ = run_job(tmp_path / "broken", *common, *backup, *fail, timeout=90)
+    assert code != 0 and "fails on purpose" in output, output
+    code, output, _ = run_job(tmp_path / "resumed", *common, *backup)
+    assert code == 0, output
+    for rank in (0, 1):
+        weights, _ = job_weights(tmp_path / "resumed" / f"result_rank{rank}.npz")
+        for a, b in zip(expected, weights):
+            np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+
+
+@needs_mpiexec
 def test_a_killed_rank_ends_the_job_and_the_output_names_it(tmp_path):
     code, output, seconds = run_job(
         tmp_path, "--fail-rank", "1", "--fail-epoch", "1", "--fail-mode", "kill", timeout=90
