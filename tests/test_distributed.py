@@ -405,6 +405,16 @@ def test_two_ranks_with_batch_b_match_one_process_with_batch_2b(tmp_path):
     assert (tmp_path / "log_rank0.csv").exists() and not (tmp_path / "log_rank1.csv").exists()
 
 
+def _assert_restart_matches(tmp_path, common, backup, expected):
+    """Run the job again from ``backup``: both ranks end with the uninterrupted weights."""
+    code, output, _ = run_job(tmp_path / "resumed", *common, *backup)
+    assert code == 0, output
+    for rank in (0, 1):
+        weights, _ = job_weights(tmp_path / "resumed" / f"result_rank{rank}.npz")
+        for a, b in zip(expected, weights):
+            np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+
+
 @needs_mpiexec
 def test_a_rank_that_raises_aborts_the_job_and_a_restart_resumes_from_rank_0s_backup(tmp_path):
     common = ("--shuffle", "--epochs", "4", "--samples", "64")
@@ -423,12 +433,7 @@ def test_a_rank_that_raises_aborts_the_job_and_a_restart_resumes_from_rank_0s_ba
     assert not (tmp_path / "broken" / "result_rank0.npz").exists()
     assert (tmp_path / "b2" / "latest.backup.npz").exists()  # written by rank 0 at epoch 2
 
-    code, output, _ = run_job(tmp_path / "resumed", *common, *backup)
-    assert code == 0, output
-    for rank in (0, 1):
-        weights, _ = job_weights(tmp_path / "resumed" / f"result_rank{rank}.npz")
-        for a, b in zip(expected, weights):
-            np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+    _assert_restart_matches(tmp_path, common, backup, expected)
     with np.load(tmp_path / "resumed" / "result_rank1.npz") as data:
         assert data["epochs"].tolist() == [2, 3]  # read rank 0's backup: resumed at epoch 2
 
@@ -457,12 +462,7 @@ def test_steps_per_epoch_splits_the_global_pass_and_a_restart_keeps_its_place(tm
     fail = ("--fail-rank", "1", "--fail-epoch", "1")
     code, output, _ = run_job(tmp_path / "broken", *common, *backup, *fail, timeout=90)
     assert code != 0 and "fails on purpose" in output, output
-    code, output, _ = run_job(tmp_path / "resumed", *common, *backup)
-    assert code == 0, output
-    for rank in (0, 1):
-        weights, _ = job_weights(tmp_path / "resumed" / f"result_rank{rank}.npz")
-        for a, b in zip(expected, weights):
-            np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+    _assert_restart_matches(tmp_path, common, backup, expected)
 
 
 @needs_mpiexec

@@ -19,6 +19,7 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
+from gpukeras._legacy import warn_user
 from gpukeras.models import _data
 from gpukeras.utils._sequence import Sequence
 
@@ -152,7 +153,7 @@ class BatchStream:
         take = steps if steps is not None else count
         if count is not None and first + take > count:  # type: ignore[operator]
             if steps is not None:
-                _warn_short_epoch(self.argument, count, first, steps)
+                warn_short_epoch(count - first, steps, first, f"`{self.argument}` has {count}")
             take = count - first
         yield from range(first, first + take)  # type: ignore[operator]
         self._next_position = first + take  # type: ignore[operator]
@@ -209,12 +210,15 @@ class BatchStream:
 _END = object()
 
 
-def _warn_short_epoch(argument: str, count: int, first: int, steps: int) -> None:
-    warnings.warn(
-        f"The training data ran out after {count - first} of the {steps} batches this epoch "
-        f"asked for (`{argument}` has {count} batches and {first} were used by earlier "
-        "epochs). As in Keras 3, the epoch stops here and the next one starts a new pass.",
-        stacklevel=4,
+def warn_short_epoch(left: int, steps: int, first: int, pass_size: str) -> None:
+    """The data of a pass ran out before ``steps`` (arrays and Sequences alike).
+
+    ``pass_size`` says how many batches a pass has, e.g. "`x` has 5"."""
+    warn_user(
+        f"The training data ran out after {left} of the {steps} batches this epoch asked for "
+        f"({pass_size} batches a pass and {first} were used by earlier epochs). As in Keras 3, "
+        "the epoch stops here and the next one starts a new pass.",
+        UserWarning,
     )
 
 

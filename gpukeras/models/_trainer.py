@@ -242,9 +242,9 @@ class Trainer:
         """
         restored = resume is not None and bool(resume.batches_done or resume.first_batch)
         if not restored:
-            order = None  # a fresh pass draws its order
+            order = None  # a fresh pass draws its order (a stream, in begin_epoch below)
             if isinstance(data, BatchStream):
-                pass  # a stream shuffles itself (begin_epoch)
+                pass
             elif shuffle and sharding is not None:
                 order = sharding.order(data.size, epoch)
             elif shuffle:
@@ -693,13 +693,8 @@ def _steps_left_in_pass(
     if per_pass is None or steps is None or first + steps <= per_pass:
         return steps
     left = per_pass - first
-    warnings.warn(
-        f"The training data ran out after {left} of the {steps} batches this epoch asked for "
-        f"(steps_per_epoch; one pass of {data.size} samples is {per_pass} batches of "
-        f"batch_size={batch_size}, and {first} were used by earlier epochs). As in Keras 3, "
-        "the epoch stops here and the next one starts a new pass.",
-        stacklevel=4,
-    )
+    shape = f"{data.size} samples at batch_size={batch_size} make {per_pass}"
+    _batches.warn_short_epoch(left, steps, first, shape)
     return left
 
 
@@ -707,13 +702,14 @@ def _rest_of_pass(
     progress: EpochProgress, data: Any, batch_size: int, sharding: DataSharding | None
 ) -> EpochProgress | None:
     """Where the next epoch starts when this one left part of its pass unused, else None."""
-    done = progress.first_batch + progress.batches_done
     if isinstance(data, BatchStream):
-        if not data.is_sequence or (data.num_batches is not None and done >= data.num_batches):
-            return None  # an iterator has no place to keep; a Sequence's pass is used up
-        return EpochProgress(progress.epoch + 1, progress.order, first_batch=done)
-    per_pass = _batches_per_pass(data, batch_size, sharding)
-    if per_pass is None or done >= per_pass:
+        if not data.is_sequence:
+            return None  # an iterator keeps its own place
+        per_pass = data.num_batches  # None: an infinite Sequence, never used up
+    else:
+        per_pass = _batches_per_pass(data, batch_size, sharding)
+    done = progress.first_batch + progress.batches_done
+    if per_pass is not None and done >= per_pass:
         return None
     return EpochProgress(progress.epoch + 1, progress.order, first_batch=done)
 
