@@ -1,4 +1,10 @@
-"""Model: the weight and file API shared by every model class."""
+"""Model: the weight and file API shared by every model class, and subclassed models.
+
+A subclassed model (``class M(keras.Model)`` with ``call()``) is a Layer: the layers,
+nested models and Variables it holds in attributes (also inside lists, tuples and dicts)
+are its own, found by walking its attributes in the order they were set (see
+``_tracking``). ``Sequential`` keeps its own stack and overrides what it needs.
+"""
 
 from __future__ import annotations
 
@@ -6,43 +12,102 @@ from typing import Any
 
 import numpy
 
+from gpukeras import backend as K
+from gpukeras.layers import Layer
+from gpukeras.models import _tracking
+from gpukeras.models._custom_step import CustomStep, overrides_step
+from gpukeras.models._custom_training import CustomTraining
 from gpukeras.models._trainer import Trainer
 from gpukeras.variables import Variable
 
+Shape = tuple[Any, ...]
+_LAYER_ARGUMENTS = ("name", "trainable", "dtype")
 
-class Model(Trainer):
-    """Base class of models: a stack of ``layers`` plus the training API.
 
-    Only :class:`gpukeras.models.Sequential` is provided; the functional
-    ``Model(inputs, outputs)`` form is not supported yet.
+class Model(CustomTraining, Trainer, Layer):
+    """Base class of models: ``Sequential``, or subclass it and write ``call()``.
+
+    A subclass creates its layers in ``__init__`` (after ``super().__init__(**kwargs)``),
+    optionally builds weights in ``build(input_shape)``, and computes its output in
+    ``call(inputs, training=None, mask=None)`` (``training`` and ``mask`` are passed only
+    when ``call`` takes them). It trains with ``compile``/``fit`` like any model and may
+    override ``train_step``, ``test_step``, ``predict_step`` and ``compute_loss``.
+
+    Args:
+        name: Model name; default the snake_case class name (``my_model``, ``my_model_1``).
+        trainable: Whether training updates the weights; default ``True``.
+        dtype: Float type or dtype policy name of the model's own weights; default ``None``.
+
+    The functional ``Model(inputs, outputs)`` form is not supported yet.
     """
 
-    layers: list[Any]
     history: Any = None
+    _fused_step_ok = False  # call() decides the forward pass: the tape step runs it
+    input_shape: Shape | None = None
+    output_shape: Shape | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if type(self) is Model:
+        if type(self) is Model or args or {"inputs", "outputs"} & set(kwargs):
             raise NotImplementedError(
-                "The functional Model(inputs, outputs) API is not supported yet; "
-                "use gpukeras.models.Sequential."
+                "The functional Model(inputs, outputs) API is not supported yet; subclass "
+                "gpukeras.Model and write call(), or use gpukeras.models.Sequential. "
+                f"Received: {len(args)} positional argument(s), keywords {sorted(kwargs)}"
             )
+        unknown = sorted(set(kwargs) - set(_LAYER_ARGUMENTS))
+        if unknown:
+            raise TypeError(
+                f"Invalid keyword argument(s) for {type(self).__name__}: "
+                f"{', '.join(map(repr, unknown))}. Valid: {', '.join(_LAYER_ARGUMENTS)}"
+            )
+        Layer.__init__(self, **kwargs)
+        self._step = None
 
-    # -- weights ----------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A Variable set on the model is one of its own weights, in the order set (Keras).
+        if isinstance(value, Variable) and "_weights" in self.__dict__:
+            if all(value is not own for own in self._weights):
+                self._weights.append(value)
+        object.__setattr__(self, name, value)
+
+    # -- layers and weights ----------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers held in attributes (also in lists, tuples and dicts), in the order set."""
+        return _tracking.tracked_layers(self)
+
     @property
     def weights(self) -> list[Variable]:
-        """Every layer's weights, layer by layer (trainable then non-trainable)."""
-        return [w for layer in self.layers for w in layer.weights]
+        """Own weights (``add_weight`` and Variable attributes), then each layer's, once each."""
+        return _tracking.unique(self._own("weights") + self._of_layers("weights"))
 
     @property
     def trainable_weights(self) -> list[Variable]:
-        if not getattr(self, "trainable", True):
+        if not self.trainable:
             return []
-        return [w for layer in self.layers for w in layer.trainable_weights]
+        return _tracking.unique(
+            self._own("trainable_weights") + self._of_layers("trainable_weights")
+        )
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
         trainable = {id(w) for w in self.trainable_weights}
         return [w for w in self.weights if id(w) not in trainable]
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        """Keras 3's name for :attr:`trainable_weights`."""
+        return self.trainable_weights
+
+    @property
+    def variables(self) -> list[Variable]:
+        """Keras 3's name for :attr:`weights`."""
+        return self.weights
+
+    def _own(self, kind: str) -> list[Variable]:
+        return list(getattr(Layer, kind).fget(self)) if "_weights" in self.__dict__ else []
+
+    def _of_layers(self, kind: str) -> list[Variable]:
+        return [w for layer in self.layers for w in getattr(layer, kind)]
 
     def get_weights(self) -> list[numpy.ndarray]:
         """Host copies of :attr:`weights`, in Keras's order."""
@@ -68,7 +133,139 @@ class Model(Trainer):
 
     def count_params(self) -> int:
         """Number of scalars in all weights."""
-        return int(sum(layer.count_params() for layer in self.layers))
+        if not self.built:
+            raise ValueError(
+                f"You tried to call count_params on model {self.name!r}, but the model isn't "
+                "built. Build it first: call it on a batch of data or call build(input_shape)."
+            )
+        return int(sum(numpy.prod(w.shape, dtype=numpy.int64) for w in self.weights))
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by ``name`` or by ``index`` in :attr:`layers`."""
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Model {self.name!r} has {len(layers)} layers. Received: index={index}"
+                )
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No such layer: {name!r}. Existing layers are: {[layer.name for layer in layers]}"
+        )
+
+    # -- building and calling ----------------------------------------------------------
+    def build(self, input_shape: Shape | None = None) -> None:
+        """Build the model for inputs of ``input_shape`` (batch axis first).
+
+        Unless a subclass overrides it, this runs ``call`` once on zeros of that shape
+        (inference mode), which builds every layer it uses, and records the output shape.
+        """
+        if input_shape is None:
+            raise ValueError(
+                f"Cannot build model {self.name!r} without an input shape. "
+                "Received: input_shape=None"
+            )
+        shape = tuple(input_shape)
+        self._mark_built(shape)
+        probe = K.array_module().zeros(_probe_shape(shape), dtype=self.compute_dtype)
+        self._record_output(self(probe, training=False))
+
+    def ensure_built(self, input_shape: Shape) -> None:
+        """Build once, for the first input shape seen."""
+        if not self.built:
+            self._build_for(tuple(input_shape))
+
+    def _build_for(self, shape: Shape) -> None:
+        if _overrides(self, "build"):
+            self.build(shape)
+        self._mark_built(shape)
+
+    def _mark_built(self, shape: Shape) -> None:
+        self.built = True
+        self.input_shape = (None, *shape[1:])
+
+    def _record_output(self, output: Any) -> None:
+        shape = getattr(output, "shape", None)
+        if shape is not None:
+            self.output_shape = (None, *tuple(shape)[1:])
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if self.output_shape is None:
+            raise NotImplementedError(
+                f"Model {self.name!r} does not know its output shape yet: call it on data "
+                f"or build() it first. Received: input_shape={input_shape}"
+            )
+        return (input_shape[0], *self.output_shape[1:])
+
+    def _ensure_model_built(self, data_shape: Shape) -> None:
+        """Before fit/evaluate/predict: built, and the output shape known (one probe call)."""
+        if not self.built:
+            self.build((None, *data_shape[1:]))
+        elif self.output_shape is None:
+            probe = K.array_module().zeros(_probe_shape(data_shape), dtype=self.compute_dtype)
+            self._record_output(self(probe, training=False))
+
+    # -- the training API's hooks ------------------------------------------------------
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        Trainer.compile(self, *args, **kwargs)
+        self.__dict__.pop("_custom_state", None)  # trackers for the new compiled metrics
+
+    def _compiled_step(self, data: Any) -> Any:
+        """The built-in step, bound to ``call()``; a ``CustomStep`` when the class
+        overrides ``train_step`` or ``test_step``."""
+        if self._step is None:
+            step = Trainer._compiled_step(self, data)
+            if not self._fused_step_ok:
+                _bind_to_call(self, step)
+            self._step = CustomStep(self) if overrides_step(self) else step
+        return self._step
+
+    def _tape_forward(self, x: Any, training: bool) -> tuple[Any, Any]:
+        return self(x, training=training), None
+
+    def _require_compiled(self, method: str) -> None:
+        custom = {"fit": "train_step", "train_on_batch": "train_step"}.get(method, "test_step")
+        if self.compiled and method != "predict" and _overrides(self, custom):
+            return  # a custom step computes its own loss (compile(loss=None) is fine)
+        Trainer._require_compiled(self, method)
+
+    def _forward(self, x: Any) -> Any:
+        if not self._fused_step_ok or _overrides(self, "predict_step"):
+            from gpukeras import autodiff
+
+            return autodiff.unwrap(self.predict_step(x))
+        return Trainer._forward(self, x)
+
+    def evaluate(self, *args: Any, return_dict: bool = False, **kwargs: Any) -> Any:
+        """Loss and metrics (see ``Trainer.evaluate``); a custom ``test_step``'s keys in
+        Keras's order: the metrics' names first, then the rest by name."""
+        if not overrides_step(self):
+            return Trainer.evaluate(self, *args, return_dict=return_dict, **kwargs)
+        logs = Trainer.evaluate(self, *args, return_dict=True, **kwargs)
+        if return_dict:
+            return logs
+        return _in_metrics_order(self, logs)
+
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Any = None,
+        print_fn: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Print a Keras-style table of the layers and the parameter counts."""
+        from gpukeras.models._summary import print_summary
+
+        if not self.built:
+            raise ValueError(
+                f"Model {self.name!r} has not yet been built, so summary() has nothing to "
+                "show. Build it first: call it on a batch of data, call build(input_shape) "
+                "or fit it."
+            )
+        print_summary(self, line_length=line_length, print_fn=print_fn)
 
     # -- files (gpukeras.saving does the work) -----------------------------
     def save(self, filepath: Any, overwrite: bool = True) -> None:
@@ -119,3 +316,37 @@ class Model(Trainer):
     def get_compile_config(self) -> dict[str, Any] | None:
         """The string arguments given to ``compile`` (for ``training_config``)."""
         return getattr(self, "_compile_config", None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _overrides(model: Any, method: str) -> bool:
+    """Whether ``model``'s class defines ``method`` itself (not Model's default)."""
+    return getattr(type(model), method) is not getattr(Model, method)
+
+
+def _bind_to_call(model: Any, step: Any) -> None:
+    """Make the tape step run ``model``'s ``call()`` and count the losses its layers add."""
+    from gpukeras.models._tape_step import TapeStep
+
+    if isinstance(step, TapeStep):
+        step.forward = model._tape_forward
+        step.layers = lambda: [model]
+
+
+def _in_metrics_order(model: Any, logs: dict[str, Any]) -> Any:
+    """Keras 3's list form of evaluate's logs: names of ``model.metrics`` (the compiled
+    metrics' own names) in order, then the other keys sorted; one value alone as is."""
+    names: list[str] = []
+    for metric in model.metrics:
+        inner = getattr(metric, "metrics", None)
+        names += [m.name for m in inner] if isinstance(inner, list) else [metric.name]
+    ordered = [logs[name] for name in names if name in logs]
+    ordered += [logs[key] for key in sorted(logs) if key not in names]
+    return ordered[0] if len(ordered) == 1 else ordered
+
+
+def _probe_shape(shape: Shape) -> Shape:
+    """``shape`` with unknown dimensions (``None``) and the batch axis set to 1."""
+    return (1, *(1 if d is None else int(d) for d in shape[1:]))

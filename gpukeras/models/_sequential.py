@@ -9,6 +9,7 @@ from gpukeras.layers import InputLayer, KerasTensor, Layer
 from gpukeras.models._model import Model
 from gpukeras.models._step import forward_pass
 from gpukeras.models._summary import print_summary
+from gpukeras.variables import Variable
 
 Shape = tuple[Any, ...]
 
@@ -22,6 +23,11 @@ class Sequential(Model):
         trainable: Whether training updates the weights; default ``True``.
         name: Model name; default ``sequential``, ``sequential_1``, ...
     """
+
+    _fused_step_ok = True  # its own layer stack: the fused step when every layer allows
+    # A plain object's attributes and repr: none of a subclassed model's tracking.
+    __setattr__ = object.__setattr__
+    __repr__ = object.__repr__
 
     def __init__(
         self, layers: list[Any] | None = None, trainable: bool = True, name: str | None = None
@@ -44,11 +50,27 @@ class Sequential(Model):
         """The layers, in order (the input layer is not listed, as in Keras)."""
         return list(self._layers)
 
+    # -- weights (layer by layer; the fit loop reads trainable_weights every step) --------
+    @property
+    def weights(self) -> list[Variable]:
+        """Every layer's weights, layer by layer (trainable then non-trainable)."""
+        return [w for layer in self._layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return []
+        return [w for layer in self._layers for w in layer.trainable_weights]
+
+    def count_params(self) -> int:
+        """Number of scalars in all weights."""
+        return int(sum(layer.count_params() for layer in self._layers))
+
     def add(self, layer: Any) -> None:
         """Append ``layer`` (or set the input with ``Input(...)`` / ``InputLayer``)."""
         if isinstance(layer, KerasTensor):
             layer = layer.input_layer
-        if not isinstance(layer, Layer):
+        if not isinstance(layer, Layer) or isinstance(layer, Model):
             raise TypeError(
                 "Only gpukeras layers can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"

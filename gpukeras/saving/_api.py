@@ -18,7 +18,7 @@ from typing import Any
 
 import h5py
 
-from gpukeras.saving import _config, _hdf5, _keras_zip
+from gpukeras.saving import _config, _hdf5, _keras_zip, _subclassed
 from gpukeras.saving import _h5safe as safe
 from gpukeras.saving._atomic import atomic_write_path
 from gpukeras.saving._errors import FileFormatError
@@ -43,6 +43,12 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) 
         raise ValueError(
             "Invalid filepath extension for saving a model. Expected a '.keras', '.h5' or "
             f"'.hdf5' file name ('.weights.h5' is for save_weights). Received: filepath={path}"
+        )
+    if _subclassed.is_subclassed(model):
+        raise NotImplementedError(
+            f"Saving a whole subclassed model ({type(model).__name__}) is not supported: its "
+            "architecture is Python code, which a file cannot carry. Save its weights with "
+            f"save_weights('....weights.h5') and rebuild the model in code. Received: {path}"
         )
     _hdf5.require_built(model, "save")
     if not _may_write(path, overwrite):
@@ -70,6 +76,12 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
         raise ValueError(
             "The filename must end in '.weights.h5' (Keras 3 layout) or '.h5'/'.hdf5' "
             f"(legacy layout). Received: filepath={path}"
+        )
+    if _subclassed.is_subclassed(model) and not path.endswith(".weights.h5"):
+        raise ValueError(
+            "A subclassed model's weights are saved in Keras 3's layout, named by its "
+            "attributes: the filename must end in '.weights.h5'. Received: filepath="
+            f"{path}"
         )
     _hdf5.require_built(model, "save the weights of")
     if not _may_write(path, overwrite):

@@ -32,6 +32,7 @@ import gpukeras
 from gpukeras import backend as K
 from gpukeras._naming import to_snake_case
 from gpukeras.saving import _h5safe as safe
+from gpukeras.saving import _subclassed
 from gpukeras.saving._errors import FileFormatError
 from gpukeras.saving._h5safe import Budget, read_string_list, write_string_list
 
@@ -106,15 +107,19 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def write_keras3_weights(file: h5py.File, model: Any) -> None:
-    """The Keras 3 layout: ``layers/<key>/vars/<i>``, ``optimizer/vars/<i>``, ``vars``."""
-    layers = saved_layers(model)
-    layers_group = file.create_group("layers")
-    for key, layer in zip(_keras3_keys(layers), layers, strict=True):
-        _write_keras3_layer(layers_group.create_group(key), layer)
+    """The Keras 3 layout: ``layers/<key>/vars/<i>``, ``optimizer/vars/<i>``, ``vars``
+    (a subclassed model: groups named after its attributes, see ``_subclassed``)."""
+    if _subclassed.is_subclassed(model):
+        _subclassed.write(file, model)
+    else:
+        layers = saved_layers(model)
+        layers_group = file.create_group("layers")
+        for key, layer in zip(_keras3_keys(layers), layers, strict=True):
+            write_keras3_layer(layers_group.create_group(key), layer)
     optimizer = _built_optimizer(model)
     if optimizer is not None:
         _write_keras3_optimizer(file.create_group("optimizer"), optimizer)
-    file.create_group("vars").attrs["name"] = getattr(model, "name", "sequential")
+    file.require_group("vars").attrs["name"] = getattr(model, "name", "sequential")
 
 
 def _write_keras3_optimizer(group: h5py.Group, optimizer: Any) -> None:
@@ -160,7 +165,7 @@ def _own_group_path(layer: Any) -> str:
     return declared or _KERAS3_VARIABLE_GROUPS.get(type(layer).__name__, "vars")
 
 
-def _write_keras3_layer(group: h5py.Group, layer: Any) -> None:
+def write_keras3_layer(group: h5py.Group, layer: Any) -> None:
     """One layer in Keras 3's layout: own variables, then one subgroup per inner layer."""
     sublayers = _sublayers(layer)
     group.create_group("vars").attrs["name"] = layer.name
@@ -169,7 +174,7 @@ def _write_keras3_layer(group: h5py.Group, layer: Any) -> None:
     for index, variable in enumerate(_own_variables(layer, sublayers)):
         own_group.create_dataset(str(index), data=variable.numpy())
     for name, sub in sublayers:
-        _write_keras3_layer(group.create_group(name), sub)
+        write_keras3_layer(group.create_group(name), sub)
 
 
 def write_optimizer_weights(file: h5py.File, model: Any) -> None:
@@ -333,7 +338,11 @@ def _check_count(index: int, layer: Any, saved_name: str, saved_count: int) -> N
 def keras3_plan(
     file: h5py.Group, model: Any, budget: Budget, skip_mismatch: bool, label: str
 ) -> list[_Pair]:
-    """Pair each model weight with its ``layers/<key>/...vars/<i>`` dataset (Keras 3 keys)."""
+    """Pair each model weight with its ``layers/<key>/...vars/<i>`` dataset (Keras 3 keys;
+    a subclassed model's keys follow its attributes, see ``_subclassed``)."""
+    if _subclassed.is_subclassed(model):
+        plan = _subclassed.plan(file, model, budget, label)
+        return _checked_model_pairs(plan, skip_mismatch)
     layers = saved_layers(model)
     keys = _keras3_keys(layers)
     layers_group = safe.safe_group(file, "layers")
@@ -359,7 +368,7 @@ def keras3_plan(
                 f"{[tuple(v.shape) for v in variables]}, but {label} has no group "
                 f"'layers/{key}/vars'."
             )
-        found = _keras3_layer_datasets(safe.safe_group(layers_group, key), layer, budget, where)
+        found = keras3_layer_datasets(safe.safe_group(layers_group, key), layer, budget, where)
         datasets = [found[id(variable)] for variable in variables]
         plan.extend(_checked_pairs(index, layer, datasets, skip_mismatch))
     return plan
@@ -373,7 +382,7 @@ def _holds_datasets(group: h5py.Group) -> bool:
     return bool(found)
 
 
-def _keras3_layer_datasets(
+def keras3_layer_datasets(
     group: h5py.Group, layer: Any, budget: Budget, where: str
 ) -> dict[int, h5py.Dataset]:
     """``id(variable) -> dataset`` for a layer and, recursively, its inner layers."""
@@ -392,7 +401,7 @@ def _keras3_layer_datasets(
     for name, sub in sublayers:
         if not safe.has_entry(group, name):
             raise FileFormatError(f"{where}: no group {name!r} for inner layer '{sub.name}'.")
-        found.update(_keras3_layer_datasets(safe.safe_group(group, name), sub, budget, where))
+        found.update(keras3_layer_datasets(safe.safe_group(group, name), sub, budget, where))
     return found
 
 
@@ -439,6 +448,24 @@ def _checked_pairs(index: int, layer: Any, datasets: list[Any], skip_mismatch: b
         warnings.warn(f"Skipping loading weights for layer #{index}: {message}", stacklevel=5)
         return []
     return list(zip(variables, datasets, strict=True))
+
+
+def _checked_model_pairs(pairs: list[_Pair], skip_mismatch: bool) -> list[_Pair]:
+    """The pairs whose shapes agree; a mismatch raises, or with ``skip_mismatch`` warns
+    and drops that weight."""
+    kept = []
+    for variable, dataset in pairs:
+        if tuple(variable.shape) == tuple(dataset.shape):
+            kept.append((variable, dataset))
+            continue
+        message = (
+            f"Shape mismatch for weight {variable.path}. Weight expects shape "
+            f"{tuple(variable.shape)}. Received saved weight with shape {tuple(dataset.shape)}"
+        )
+        if not skip_mismatch:
+            raise FileFormatError(message)
+        warnings.warn(f"Skipping loading weight: {message}", stacklevel=5)
+    return kept
 
 
 def read_plan(plan: list[_Pair], budget: Budget) -> list[tuple[Any, Any]]:

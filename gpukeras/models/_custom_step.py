@@ -1,0 +1,128 @@
+"""The fit loop's step for a model that overrides ``train_step`` or ``test_step``.
+
+The loop adds step vectors up on the device and the logs read the sum once, lazily (see
+``_step.Step``). A custom step returns a dict of running metric results instead, and
+Keras 3's epoch logs are the last dict of the epoch. So each step's vector holds the
+CHANGE of every result since the previous step (the first step: the result itself): the
+loop's running sum is then the latest dict, and nothing is read on the host. ``fit``
+resets the metrics (and this difference) where Keras does: each epoch, each evaluation.
+
+One cost: the logs have one slot per returned key, so the keys must be the same at every
+step of a phase (training, testing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpukeras import backend as K
+from gpukeras.models._custom_training import pack_x_y_sample_weight
+
+_STEP_METHODS = ("train_step", "test_step")
+
+
+def overrides_step(model: Any) -> bool:
+    """Whether ``model``'s class brings its own ``train_step`` or ``test_step``."""
+    from gpukeras.models._custom_training import CustomTraining
+
+    return any(
+        getattr(type(model), name) is not getattr(CustomTraining, name) for name in _STEP_METHODS
+    )
+
+
+class CustomStep:
+    """Runs ``model.train_step``/``model.test_step`` for the fit loop, as ``Step`` does.
+
+    Args:
+        model: The compiled model whose steps to run.
+    """
+
+    masked = False
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self._names: dict[str, list[str] | None] = {"train": None, "test": None}
+        self._phase = "train"
+        self._last: Any = None
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The keys the current phase's step returned (those of ``metrics`` before any)."""
+        names = self._names[self._phase]
+        if names is None:
+            names = [m.name for m in self.model.metrics if m.name != "compile_metrics"]
+        return [name for name in names if name != "loss"]
+
+    def log_entries(self, count: float, weighted: bool) -> list[tuple[str, int, Any]]:
+        """Each returned key reads its own slot of the summed vector (divided by 1.0)."""
+        names = self._names[self._phase] or []
+        return [(name, slot, 1.0) for slot, name in enumerate(names)]
+
+    def reset_metrics(self) -> None:
+        """Reset the model's metrics and the running difference (Keras's reset points)."""
+        self.model.reset_metrics()
+        self._last = None
+
+    def train(self, x: Any, y: Any, sample_weight: Any) -> Any:
+        """``model.train_step`` on one batch; its results' change as a device vector."""
+        self._phase = "train"
+        self.model.clear_losses()
+        logs = self.model.train_step(pack_x_y_sample_weight(x, y, sample_weight))
+        return self._change("train", logs)
+
+    def test(self, x: Any, y: Any, sample_weight: Any) -> Any:
+        """``model.test_step`` on one batch; its results' change as a device vector."""
+        self._phase = "test"
+        self.model.clear_losses()
+        logs = self.model.test_step(pack_x_y_sample_weight(x, y, sample_weight))
+        return self._change("test", logs)
+
+    def _change(self, phase: str, logs: Any) -> Any:
+        flat = _flat_logs(logs, phase)
+        names = list(flat)
+        known = self._names[phase]
+        if known is None:
+            self._names[phase] = names
+        elif names != known:
+            raise ValueError(
+                f"{phase}_step must return the same keys at every step (the epoch's logs "
+                f"keep one slot per key). First step: {known}. Received: {names}"
+            )
+        xp = K.array_module()
+        vector = xp.stack([_as_scalar(value, name, phase) for name, value in flat.items()])
+        last, self._last = self._last, vector
+        return vector if last is None or last.shape != vector.shape else vector - last
+
+
+def _flat_logs(logs: Any, phase: str) -> dict[str, Any]:
+    """``logs`` with nested dicts (the compiled metrics' results) merged in."""
+    if not isinstance(logs, dict):
+        raise TypeError(
+            f"{phase}_step must return a dict of metric results, e.g. "
+            "{'loss': loss_tracker.result()}. "
+            f"Received: a {type(logs).__name__}"
+        )
+    flat: dict[str, Any] = {}
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            flat.update(_flat_logs(value, phase))
+        else:
+            flat[str(key)] = value
+    return flat
+
+
+def _as_scalar(value: Any, name: str, phase: str) -> Any:
+    """``value`` (a 0-d array, traced value, Variable or number) as a 0-d float64 device
+    array, a copy (a metric may update its result array in place)."""
+    from gpukeras import autodiff
+
+    raw = getattr(value, "value", value) if not isinstance(value, (int, float)) else value
+    raw = autodiff.unwrap(raw)
+    xp = K.array_module()
+    array = xp.array(K.to_device(raw), dtype=xp.float64)
+    if array.size != 1:
+        raise ValueError(
+            f"{phase}_step returned a non-scalar for {name!r}: the logs hold one number per "
+            f"key. Received: shape {tuple(array.shape)}"
+        )
+    return array.reshape(())
