@@ -9,6 +9,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras import initializers, regularizers
 from gpukeras._naming import to_snake_case, unique_name
+from gpukeras.layers import _call_state
 from gpukeras.mixed_precision._policy import resolve as resolve_policy
 from gpukeras.variables import Variable
 
@@ -32,6 +33,15 @@ class Layer:
     ``backward(grad)``, returns the gradient with respect to its input and
     writes each trainable weight's gradient into ``variable.grad``.
 
+    Per-call state: ``forward`` keeps what ``backward`` needs on ``self``, and
+    the layer declares those attributes in ``call_state`` (reused array stores
+    in ``call_workspace``, shape-keyed plans in ``call_caches``, wrapped layers
+    in :meth:`call_children`). :meth:`forward_with_pullback` uses the
+    declaration to give each call a pullback that owns that call's state, so a
+    layer called twice in one step (a shared layer) gets both gradients right.
+    An attribute that ``forward`` sets for ``backward`` and that is not
+    declared is a bug the conformance test (tests/test_call_state.py) reports.
+
     Args:
         trainable: Whether the layer's weights are updated by training.
             Default ``True``.
@@ -50,6 +60,15 @@ class Layer:
     """
 
     supports_masking = False
+
+    #: Attributes ``forward`` sets and ``backward`` reads: one call's state. ``input_mask``
+    #: and ``_output`` are always included.
+    call_state: tuple[str, ...] = ()
+    #: ``{attribute: factory}``: stores of reused arrays; each call through
+    #: :meth:`forward_with_pullback` works in fresh ones made by ``factory()``.
+    call_workspace: dict[str, Any] = {}
+    #: Attributes ``forward`` may rebind that hold no call's data (shape-keyed plans).
+    call_caches: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -152,6 +171,24 @@ class Layer:
     def backward(self, grad: Any) -> Any:
         """Gradient w.r.t. the input, given ``grad`` w.r.t. the output; fills weight grads."""
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad)")
+
+    # -- per-call state (shared layers; see gpukeras/layers/_call_state.py) -
+    def call_children(self) -> list[Layer]:
+        """Wrapped layers whose per-call state belongs to this layer's call."""
+        return []
+
+    def forward_with_pullback(
+        self, x: Any, training: bool, mask: Any = None
+    ) -> tuple[Any, Any, Any]:
+        """``(y, y_mask, pullback)`` for one call; the pullback owns the call's state.
+
+        ``pullback(grad_y, need_input_grad=True)`` returns ``(grad_x or None,
+        weight_grads)``, ``weight_grads`` aligned with :attr:`trainable_weights` as new
+        arrays (the data gradient plus the activity regularizer's term, without the weight
+        regularizers' gradients). Calling the layer again, or running ``backward``, does
+        not change what an earlier pullback computes.
+        """
+        return _call_state.forward_with_pullback(self, x, training, mask)
 
     # -- penalties (used by the model's training step) ---------------------
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
