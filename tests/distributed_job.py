@@ -33,15 +33,39 @@ def make_data(samples: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.eye(CLASSES, dtype="float32")[labels]
 
 
-def make_model(hidden: int, optimizer) -> Sequential:
-    model = Sequential(
-        [
-            Dense(hidden, activation="tanh", input_shape=(FEATURES,)),
-            Dense(CLASSES, activation="softmax"),
-        ]
+def make_model(hidden: int, optimizer, custom: bool = False) -> Sequential:
+    """The job's model; ``custom``: a ``call()`` layer and a plain-function loss (the tape
+    step) in place of the first Dense and the built-in loss."""
+    first = (
+        TanhDense(hidden, input_shape=(FEATURES,))
+        if custom
+        else Dense(hidden, activation="tanh", input_shape=(FEATURES,))
     )
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    model = Sequential([first, Dense(CLASSES, activation="softmax")])
+    loss = crossentropy if custom else "categorical_crossentropy"
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     return model
+
+
+class TanhDense(keras.layers.Layer):
+    """``tanh(x @ w + b)`` written the Keras 3 way."""
+
+    def __init__(self, units: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape) -> None:
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        return keras.ops.tanh(keras.ops.matmul(inputs, self.w) + self.b)
+
+
+def crossentropy(y_true, y_pred):
+    """Categorical crossentropy written with gpukeras.ops."""
+    clipped = keras.ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
+    return -keras.ops.sum(y_true * keras.ops.log(clipped), axis=-1)
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,6 +81,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--fail-epoch", type=int, default=-1)
     parser.add_argument("--fail-mode", choices=["raise", "kill"], default="raise")
     parser.add_argument("--mismatch", choices=["model", "data"])
+    parser.add_argument("--custom", action="store_true", help="a call() layer, a custom loss")
     return parser.parse_args()
 
 
@@ -71,7 +96,8 @@ def main() -> None:
     if args.mismatch == "model" and rank == 1:
         hidden = 5
     x, y = make_data(samples)
-    model = make_model(hidden, dist.DistributedOptimizer(keras.optimizers.Adam(0.01)))
+    optimizer = dist.DistributedOptimizer(keras.optimizers.Adam(0.01))
+    model = make_model(hidden, optimizer, custom=args.custom)
 
     epoch_now = [0]
 

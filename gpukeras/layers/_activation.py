@@ -18,6 +18,7 @@ class Activation(Layer):
     """
 
     supports_masking = True
+    call_state = ("_x", "_y")
 
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -53,6 +53,16 @@ class BatchNormalization(Layer):
     """
 
     supports_masking = True
+    call_state = (
+        "_x_rows",
+        "_mean",
+        "_inv_std",
+        "_scale",
+        "_training",
+        "_weights_column",
+        "_weight_total",
+        "_moved_shape",
+    )
 
     def __init__(
         self,

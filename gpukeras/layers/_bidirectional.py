@@ -35,6 +35,7 @@ class Bidirectional(Layer):
     """
 
     supports_masking = True
+    call_state = ("_y", "_y_rev")  # and both directions' own, as call_children
 
     def __init__(
         self,
@@ -195,6 +196,9 @@ class Bidirectional(Layer):
         return grad * self._y_rev, grad * self._y  # mul
 
     # -- weights and penalties (the two directions own them) ----------------
+    def call_children(self) -> list[Layer]:
+        return self._directions()
+
     def _directions(self) -> list[Layer]:
         return [self.forward_layer, self.backward_layer]
 

@@ -73,6 +73,8 @@ class Conv2DTranspose(BaseConv):
         **kwargs: :class:`Layer` arguments.
     """
 
+    call_state = ("_inputs", "_g", "_z", "_y")
+
     @legacy_arguments("Conv2DTranspose", _LEGACY_CONV)
     def __init__(
         self,

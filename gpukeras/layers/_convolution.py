@@ -123,6 +123,10 @@ class BaseConv(Layer):
         **kwargs: :class:`Layer` arguments.
     """
 
+    # im2col rows and gradient scratch; the geometry cache holds nothing of one call.
+    call_workspace = {"_buffers": args.Buffers}
+    call_caches = ("_geometries",)
+
     def __init__(
         self,
         rank: int,
@@ -268,6 +272,10 @@ class Conv(BaseConv):
     # Winograd F(4x4, 3x3) where it applies (36 GEMMs with 4x fewer multiplications than
     # im2col); False keeps the im2col GEMM everywhere.
     use_winograd = True
+
+    call_state = ("_g", "_x4", "_rows", "_tap_rows", "_winograd", "_z", "_y")
+    # A Winograd plan keeps its call's transformed input for backward: one plan per call.
+    call_workspace = {"_buffers": args.Buffers, "_winograd_plans": dict}
 
     def build(self, input_shape: Shape) -> None:
         channels = self.input_channels(input_shape)

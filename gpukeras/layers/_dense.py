@@ -96,6 +96,8 @@ class Dense(Layer):
     #: Set by the training step while it runs: outputs and gradients may then live in
     #: buffers this layer reuses on its next call with the same batch shape.
     scratch_outputs = False
+    call_state = ("_x", "_kernel_now", "_z", "_y")
+    call_workspace = {"_buffers": dict}  # backward's scratch (and outputs while scratch)
 
     def forward(self, x: Any, training: bool = False) -> Any:
         kernel = self._compute_value(self.kernel)

@@ -45,6 +45,8 @@ def depthwise_backward(rows: Any, kernel: Any, grad: Any, kernel_grad: Any) -> A
 class _DepthwiseBase(BaseConv):
     """The depthwise step shared by both layers."""
 
+    call_state = ("_rows", "_g", "_z", "_y")
+
     def _depthwise_build(self, input_shape: Shape) -> int:
         channels = self.input_channels(input_shape)
         self.compute_output_shape(input_shape)
@@ -208,6 +210,8 @@ class SeparableConv2D(_DepthwiseBase):
         bias_constraint: Not supported; must be ``None`` (the default).
         **kwargs: :class:`Layer` arguments.
     """
+
+    call_state = (*_DepthwiseBase.call_state, "_depthwise_out")
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ class Dropout(Layer):
     """
 
     supports_masking = True
+    call_state = ("_mask",)
 
     def __init__(
         self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any

@@ -45,6 +45,8 @@ class Embedding(Layer):
             ``W_regularizer`` with a DeprecationWarning.
     """
 
+    call_state = ("_ids", "_input_shape")
+
     @legacy_arguments("Embedding", _LEGACY_EMBEDDING)
     def __init__(
         self,

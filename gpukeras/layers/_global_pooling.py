@@ -21,6 +21,7 @@ class BaseGlobalPooling(Layer):
     """
 
     reduce = "avg"
+    call_state = ("_x", "_max", "_weights_mask")
 
     def __init__(
         self, rank: int, data_format: str | None = None, keepdims: bool = False, **kwargs: Any

@@ -9,6 +9,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras import initializers, regularizers
 from gpukeras._naming import to_snake_case, unique_name
+from gpukeras.layers import _call_state, _tracking
 from gpukeras.mixed_precision._policy import resolve as resolve_policy
 from gpukeras.variables import Variable
 
@@ -32,6 +33,15 @@ class Layer:
     ``backward(grad)``, returns the gradient with respect to its input and
     writes each trainable weight's gradient into ``variable.grad``.
 
+    Per-call state: ``forward`` keeps what ``backward`` needs on ``self``, and
+    the layer declares those attributes in ``call_state`` (reused array stores
+    in ``call_workspace``, shape-keyed plans in ``call_caches``, wrapped layers
+    in :meth:`call_children`). :meth:`forward_with_pullback` uses the
+    declaration to give each call a pullback that owns that call's state, so a
+    layer called twice in one step (a shared layer) gets both gradients right.
+    An attribute that ``forward`` sets for ``backward`` and that is not
+    declared is a bug the conformance test (tests/test_call_state.py) reports.
+
     Args:
         trainable: Whether the layer's weights are updated by training.
             Default ``True``.
@@ -50,6 +60,15 @@ class Layer:
     """
 
     supports_masking = False
+
+    #: Attributes ``forward`` sets and ``backward`` reads: one call's state. ``input_mask``
+    #: and ``_output`` are always included.
+    call_state: tuple[str, ...] = ()
+    #: ``{attribute: factory}``: stores of reused arrays; each call through
+    #: :meth:`forward_with_pullback` works in fresh ones made by ``factory()``.
+    call_workspace: dict[str, Any] = {}
+    #: Attributes ``forward`` may rebind that hold no call's data (shape-keyed plans).
+    call_caches: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -90,7 +109,16 @@ class Layer:
         """Create the layer's weights for inputs of ``input_shape`` (batch axis first)."""
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        """The output shape for ``input_shape``; the identity unless overridden."""
+        """The output shape for ``input_shape``.
+
+        The identity for built-in layers unless overridden; for a layer that defines
+        ``call()``, inferred by running ``call`` once on zeros (see ``_call``).
+        """
+        from gpukeras.layers import _call
+
+        if _call.uses_call(self):
+            self.ensure_built(tuple(input_shape))
+            return _call.infer_output_shape(self, input_shape)
         return tuple(input_shape)
 
     def ensure_built(self, input_shape: Shape) -> None:
@@ -139,19 +167,74 @@ class Layer:
         return variable
 
     # -- computing --------------------------------------------------------
-    def __call__(self, inputs: Any, training: bool = False) -> Any:
-        """Apply the layer to an array (built on first use), like Keras's eager call."""
-        x = K.to_device(inputs)
-        self.ensure_built(tuple(x.shape))
-        return self.forward(x, training=training)
+    def __call__(self, inputs: Any, training: Any = None, mask: Any = None, **kwargs: Any) -> Any:
+        """Apply the layer (built on first use), like Keras's eager call.
+
+        A layer that defines Keras 3's ``call()`` runs it, passing ``training`` and
+        ``mask`` only when ``call`` accepts them; a built-in layer runs ``forward``, or,
+        inside a ``GradientTape``, joins the tape as one node. ``training=None`` takes
+        the enclosing call's value (``False`` at the top). Extra keyword arguments go
+        to ``call``.
+        """
+        from gpukeras.layers import _call
+
+        return _call.layer_call(self, inputs, training, mask, kwargs)
 
     def forward(self, x: Any, training: bool = False) -> Any:
-        """The layer's output for input ``x``; keep what ``backward`` needs."""
-        raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training)")
+        """The layer's output for input ``x``; keep what ``backward`` needs.
+
+        A layer that defines ``call()`` needs no ``forward``: this runs ``call``.
+        """
+        from gpukeras.layers import _call
+
+        return _call.forward_by_call(self, x, training)
 
     def backward(self, grad: Any) -> Any:
         """Gradient w.r.t. the input, given ``grad`` w.r.t. the output; fills weight grads."""
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad)")
+
+    # -- per-call state (shared layers; see gpukeras/layers/_call_state.py) -
+    def call_children(self) -> list[Layer]:
+        """Wrapped layers whose per-call state belongs to this layer's call."""
+        return []
+
+    def forward_with_pullback(
+        self, x: Any, training: bool, mask: Any = None
+    ) -> tuple[Any, Any, Any]:
+        """``(y, y_mask, pullback)`` for one call; the pullback owns the call's state.
+
+        ``pullback(grad_y, need_input_grad=True)`` returns ``(grad_x or None,
+        weight_grads)``, ``weight_grads`` aligned with :attr:`trainable_weights` as new
+        arrays (the data gradient plus the activity regularizer's term, without the weight
+        regularizers' gradients). Calling the layer again, or running ``backward``, does
+        not change what an earlier pullback computes.
+        """
+        return _call_state.forward_with_pullback(self, x, training, mask)
+
+    # -- losses added in call() ------------------------------------------------
+    def add_loss(self, loss: Any) -> None:
+        """Add ``loss`` (a scalar computed in ``call``) to the loss the model minimizes.
+
+        As in Keras, the list is emptied at the start of each model step.
+        """
+        self.__dict__.setdefault("_call_losses", []).append(loss)
+
+    def clear_losses(self) -> None:
+        """Forget the losses ``add_loss`` collected (this layer and its sublayers)."""
+        for layer in [self, *_tracking.sublayers(self)]:
+            layer.__dict__["_call_losses"] = []
+
+    @property
+    def losses(self) -> list[Any]:
+        """Losses from ``add_loss`` and the weight regularizers' penalties (Keras's order:
+        the added losses first), this layer's and its sublayers'."""
+        found = []
+        for layer in [self, *_tracking.sublayers(self)]:
+            found += list(layer.__dict__.get("_call_losses", []))
+        for variable in self.trainable_weights:
+            if variable.regularizer is not None:
+                found.append(variable.regularizer(variable.value))
+        return found
 
     # -- penalties (used by the model's training step) ---------------------
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
@@ -205,13 +288,16 @@ class Layer:
     def trainable_weights(self) -> list[Variable]:
         if not self.trainable:
             return []
-        return [w for w in self._weights if w.trainable]
+        own = [w for w in self._weights if w.trainable]
+        return _tracking.with_sublayer_weights(self, own, "trainable_weights")
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
         if not self.trainable:
-            return list(self._weights)
-        return [w for w in self._weights if not w.trainable]
+            own = list(self._weights)
+            return _tracking.with_sublayer_weights(self, own, "weights")
+        own = [w for w in self._weights if not w.trainable]
+        return _tracking.with_sublayer_weights(self, own, "non_trainable_weights")
 
     def get_weights(self) -> list[numpy.ndarray]:
         """The weights as host NumPy arrays, in :attr:`weights` order."""
@@ -235,7 +321,7 @@ class Layer:
                 f"You tried to call count_params on layer {self.name!r}, but the layer "
                 "isn't built. Build it first (call it on data or give it an input_shape)."
             )
-        return int(sum(numpy.prod(w.shape, dtype=numpy.int64) for w in self._weights))
+        return int(sum(numpy.prod(w.shape, dtype=numpy.int64) for w in self.weights))
 
     # -- configuration ----------------------------------------------------
     def get_config(self) -> dict[str, Any]:

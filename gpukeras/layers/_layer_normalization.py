@@ -33,6 +33,7 @@ class LayerNormalization(Layer):
     """
 
     supports_masking = True
+    call_state = ("_xhat", "_inv_std")
 
     def __init__(
         self,

@@ -32,6 +32,8 @@ def normalize_pairs(value: Any, name: str) -> tuple[tuple[int, int], tuple[int, 
 class _Spatial2D(Layer):
     """Shared rank check and channels-last view for the 2-D pixel movers."""
 
+    call_state = ("_in_shape",)
+
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = args.normalize_data_format(data_format)

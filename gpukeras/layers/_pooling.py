@@ -34,6 +34,17 @@ class BasePooling(Layer):
     reduce = "max"
     # Set by the training step: outputs and input gradients may live in reused buffers.
     scratch_outputs = False
+    call_state = (
+        "_in_shape",
+        "_tiles_view",
+        "_phases",
+        "_out",
+        "_scale",
+        "_padded",
+        "_offsets",
+        "_pads",
+    )
+    call_workspace = {"_buffers": args.Buffers}
 
     def __init__(
         self,

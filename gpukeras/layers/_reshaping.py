@@ -20,6 +20,8 @@ class Flatten(Layer):
         **kwargs: :class:`Layer` arguments.
     """
 
+    call_state = ("_shape", "_moved_shape")
+
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last", "channels_first"):
@@ -58,6 +60,8 @@ class Reshape(Layer):
         target_shape: Tuple of ints, the shape of one sample. Required.
         **kwargs: :class:`Layer` arguments.
     """
+
+    call_state = ("_shape",)
 
     def __init__(self, target_shape: Shape, **kwargs: Any) -> None:
         super().__init__(**kwargs)

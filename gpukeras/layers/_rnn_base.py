@@ -39,6 +39,9 @@ class RNNBase(Layer):
     gate_blocks = 1
     state_count = 1
     _MAX_BUFFER_SETS = 2
+    call_state = ("_xs", "_mask", "_current", "_dropout_mask")
+    # The step buffers (projected inputs, states, gates) hold a call's activations.
+    call_workspace = {"_buffers": dict}
 
     def __init__(
         self,

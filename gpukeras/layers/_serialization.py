@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gpukeras._custom_objects import custom_object_scope
 from gpukeras.layers._activation import Activation
 from gpukeras.layers._dense import Dense
 from gpukeras.layers._dropout import Dropout
@@ -56,7 +57,8 @@ def deserialize(entry: dict[str, Any], custom_objects: dict[str, Any] | None = N
             f"Known: {', '.join(sorted(_REGISTRY))}. Received: class_name={name!r}"
         )
     config = dict(entry.get("config") or {})
-    layer = cls.from_config(config)
+    with custom_object_scope(custom_objects):
+        layer = cls.from_config(config)
     build = entry.get("build_config") or {}
     if build.get("input_shape") is not None:
         layer.ensure_built(tuple(build["input_shape"]))

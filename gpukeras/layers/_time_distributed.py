@@ -27,6 +27,7 @@ class TimeDistributed(Layer):
     """
 
     supports_masking = True
+    call_state = ("_steps",)  # and the wrapped layer's own, as call_children
 
     def __init__(self, layer: Any = None, **kwargs: Any) -> None:
         if not isinstance(layer, Layer):
@@ -70,6 +71,9 @@ class TimeDistributed(Layer):
         self.layer.needs_input_grad = self.needs_input_grad
         dx = self.layer.backward(folded)
         return None if dx is None else dx.reshape(batch, steps, *rest)
+
+    def call_children(self) -> list[Layer]:
+        return [self.layer]
 
     # -- the wrapped layer owns the weights ---------------------------------
     @property

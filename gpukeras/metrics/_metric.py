@@ -13,6 +13,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.losses._loss import to_snake_case
+from gpukeras.variables import Variable
 
 __all__ = ["Mean", "MeanMetricWrapper", "Metric", "reduce_per_sample"]
 
@@ -47,6 +48,52 @@ class Metric:
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name or to_snake_case(type(self).__name__)
         self.dtype = dtype or K.floatx()
+        self._state_variables: list[Variable] = []
+
+    def add_variable(
+        self,
+        shape: Any = (),
+        initializer: Any = "zeros",
+        dtype: Any = None,
+        aggregation: str = "sum",
+        name: str | None = None,
+    ) -> Variable:
+        """A state variable on the device, zeroed again by the default ``reset_state``.
+
+        Args:
+            shape: Default ``()``.
+            initializer: Initializer or its id; default ``'zeros'``.
+            dtype: Default the metric's dtype.
+            aggregation: Accepted for Keras compatibility (how replicas combine it).
+            name: Default ``variable``, ``variable_1``, ...
+        """
+        from gpukeras import initializers
+
+        own = self.__dict__.setdefault("_state_variables", [])
+        name = name or ("variable" if not own else f"variable_{len(own)}")
+        shape = tuple(int(d) for d in (shape or ()))
+        value = initializers.get(initializer)(shape, dtype=dtype or self.dtype)
+        variable = Variable(value, name=name, path=f"{self.name}/{name}", trainable=False)
+        variable.value = variable.value.reshape(shape)  # a 0-d state stays 0-d
+        own.append(variable)
+        self.__dict__.setdefault("_initial_values", []).append(K.to_device(value).copy())
+        return variable
+
+    def add_weight(
+        self,
+        shape: Any = (),
+        initializer: Any = "zeros",
+        dtype: Any = None,
+        aggregation: str = "sum",
+        name: str | None = None,
+    ) -> Variable:
+        """The same as :meth:`add_variable` (Keras keeps both names)."""
+        return self.add_variable(shape, initializer, dtype, aggregation, name)
+
+    @property
+    def variables(self) -> list[Variable]:
+        """The state variables made by :meth:`add_variable`, in order."""
+        return list(self.__dict__.get("_state_variables", []))
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         """Accumulate statistics from one batch."""
@@ -57,8 +104,13 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result")
 
     def reset_state(self) -> None:
-        """Forget all accumulated statistics."""
-        raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+        """Forget all accumulated statistics: each state variable back to its initial value
+        (override when the state is kept otherwise)."""
+        own = self.__dict__.get("_state_variables", [])
+        if not own:
+            raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+        for variable, initial in zip(own, self.__dict__["_initial_values"]):
+            variable.assign(initial)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """``update_state(*args, **kwargs)`` then ``result()``."""

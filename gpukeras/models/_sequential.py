@@ -135,13 +135,24 @@ class Sequential(Model):
         if not self.built:
             self.build(self._input_layer.batch_shape if self._input_layer else data_shape)
 
-    def __call__(self, inputs: Any, training: bool = False) -> Any:
-        """Run the layers on an array and return the output array (no batching)."""
-        from gpukeras import backend as K
+    def __call__(self, inputs: Any, training: Any = False) -> Any:
+        """Run the layers on an array and return the output (no batching).
 
-        x = K.to_device(inputs)
+        Inside a ``GradientTape`` (a custom ``train_step``) the layers join the tape, so
+        ``tape.gradient`` reaches the weights.
+        """
+        from gpukeras import autodiff
+        from gpukeras import backend as K
+        from gpukeras.layers._call import call_with_mask
+
+        x = inputs if isinstance(inputs, autodiff.Tensor) else K.to_device(inputs)
         self._ensure_model_built(tuple(x.shape))
-        return forward_pass(self._layers, x, training)
+        if not autodiff.is_recording():
+            return forward_pass(self._layers, x, bool(training))
+        mask = None
+        for layer in self._layers:
+            x, mask = call_with_mask(layer, x, bool(training), mask)
+        return x
 
     def summary(
         self,

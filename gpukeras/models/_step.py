@@ -21,6 +21,7 @@ from gpukeras import backend as K
 from gpukeras.backend.kernels import dense as dense_kernels
 from gpukeras.losses import CategoricalCrossentropy
 from gpukeras.models import _masking
+from gpukeras.models._stateful_metrics import StatefulMetrics, is_stateful
 
 
 class Step:
@@ -73,7 +74,12 @@ class Step:
         paired = [self.masked] * len(self.metrics) + [self.masked or weighted] * len(
             self.weighted_names
         )
-        for name, has_weight_sum in zip(names, paired):
+        kinds = [is_stateful(m) for m in self.metrics + self.weighted_metrics]
+        for name, has_weight_sum, stateful in zip(names, paired, kinds):
+            if stateful:  # the slot sums to the metric's result() (see StatefulMetrics)
+                entries.append((name, slot, 1.0))
+                slot += 1
+                continue
             entries.append((name, slot, slot + 1 if has_weight_sum else count))
             slot += 2 if has_weight_sum else 1
         entries.sort(key=lambda entry: entry[0])  # Keras 3 orders log keys by name
@@ -254,19 +260,39 @@ class Step:
     ) -> Any:
         xp = K.get_array_module(out)
         parts = [loss_value * float(out.shape[0])]
+        stateful = self.__dict__.setdefault("stateful_metrics", StatefulMetrics())
         if mask is None:
-            parts += [metric.fn(y, out).sum() for metric in self.metrics]
+            for metric in self.metrics:
+                if is_stateful(metric):
+                    parts.append(stateful.delta(metric, y, out, None))
+                else:
+                    parts.append(metric.fn(y, out).sum())
             for metric in self.weighted_metrics:
-                parts += _weighted_sums(metric.fn(y, out), sample_weight)
+                if is_stateful(metric):
+                    parts.append(stateful.delta(metric, y, out, sample_weight))
+                else:
+                    parts += _weighted_sums(metric.fn(y, out), sample_weight)
         else:
             weights = mask.astype(out.dtype)
             for metric in self.metrics:
-                parts += _weighted_sums(_masking.per_element(metric.fn, y, out), weights)
+                parts += _masked_sums(stateful, metric, y, out, weights)
             if sample_weight is not None:
                 weights = weights * sample_weight.reshape(-1, 1)
             for metric in self.weighted_metrics:
-                parts += _weighted_sums(_masking.per_element(metric.fn, y, out), weights)
+                parts += _masked_sums(stateful, metric, y, out, weights)
         return xp.stack([xp.asarray(p, dtype=xp.float64) for p in parts])
+
+    def reset_metrics(self) -> None:
+        """Start stateful metrics afresh (each epoch, each evaluation), as Keras does."""
+        stateful = self.__dict__.get("stateful_metrics")
+        if stateful is not None:
+            stateful.reset(self.metrics + self.weighted_metrics)
+
+
+def _masked_sums(stateful: StatefulMetrics, metric: Any, y: Any, out: Any, weights: Any) -> list:
+    if is_stateful(metric):
+        return [stateful.delta(metric, y, out, weights)]
+    return _weighted_sums(_masking.per_element(metric.fn, y, out), weights)
 
 
 def _weighted_sums(values: Any, weights: Any) -> list[Any]:

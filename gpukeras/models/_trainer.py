@@ -28,6 +28,7 @@ from gpukeras.models._batches import BatchStream
 from gpukeras.models._data import Dataset
 from gpukeras.models._progress import EpochProgress
 from gpukeras.models._step import Step, forward_pass
+from gpukeras.models._tape_step import make_step
 
 _COMPILE_EXTRAS = (
     "weighted_metrics",
@@ -257,6 +258,7 @@ class Trainer:
             # Host-resident data (too big for the device) is indexed on the host.
             progress.order = K.to_host(progress.order)
         with_batch_logs = callback_list.wants_batch_logs("train")
+        step.reset_metrics()
         batches = _batch_positions(data, sharding)
         steps = _steps_left_in_pass(data, batch_size, steps, progress.first_batch, sharding)
         positions = batches(data.size, batch_size, steps, progress.order, progress.first_batch)
@@ -351,6 +353,7 @@ class Trainer:
             data.rewind()  # each validation reads from the first batch on, as in Keras 3
         with_batch_logs = callback_list.wants_batch_logs("test")
         callback_list.on_test_begin()
+        step.reset_metrics()
         total, seen = None, 0
         batches = _batch_positions(data)
         for batch, index in enumerate(batches(data.size, batch_size, steps, None)):
@@ -436,6 +439,7 @@ class Trainer:
         self._require_compiled("train_on_batch")
         data = self._dataset(x, y, _data.sample_weights(y, sample_weight, class_weight), "x", "y")
         step = self._compiled_step(data)
+        step.reset_metrics()  # Keras's reset_metrics=True: the logs describe this batch
         stats = step.train(data.x, data.y, data.sample_weight)
         return _one_batch_result(step, stats, data, return_dict)
 
@@ -446,6 +450,7 @@ class Trainer:
         self._require_compiled("test_on_batch")
         data = self._dataset(x, y, _data.sample_weights(y, sample_weight, None), "x", "y")
         step = self._compiled_step(data)
+        step.reset_metrics()
         return _one_batch_result(
             step, step.test(data.x, data.y, data.sample_weight), data, return_dict
         )
@@ -588,21 +593,12 @@ class Trainer:
             out_probe = xp.zeros((1, *self.output_shape[1:]), dtype=K.floatx())
 
             def resolve(ids: list[Any]) -> list[Any]:
-                found = [
+                return [
                     metrics_module.get(m, loss=self.loss, y_true=y_probe, y_pred=out_probe)
                     for m in ids
                 ]
-                for metric in found:
-                    if getattr(metric, "fn", None) is None:
-                        raise NotImplementedError(
-                            f"Metric {metric.name!r} has no per-sample `fn`; fit/evaluate "
-                            "accumulate per-sample values on the device, so stateful Metric "
-                            "subclasses are not supported there yet. Received: "
-                            f"{type(metric).__name__}"
-                        )
-                return found
 
-            self._step = Step(
+            self._step = make_step(
                 self,
                 self.loss,
                 self._loss_weight,

@@ -9,6 +9,7 @@
 - Files that cannot or must not be loaded raise :class:`FileFormatError` (a ValueError).
 """
 
+from gpukeras._custom_objects import custom_object_scope
 from gpukeras.saving._api import (
     load_model,
     load_weights,
@@ -23,6 +24,7 @@ from gpukeras.saving._errors import FileFormatError
 __all__ = [
     "FileFormatError",
     "atomic_write_path",
+    "custom_object_scope",
     "load_model",
     "load_weights",
     "model_from_json",

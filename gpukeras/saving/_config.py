@@ -6,9 +6,10 @@ legacy ones (``class_name`` + ``config``, ``batch_input_shape``, a Keras 2.0
 Sequential config that is a bare list of layers). Classes come only from
 gpukeras's layer registry and the caller's ``custom_objects``: a ``module``
 named in a file is never imported, and one outside ``keras``/``gpukeras`` is
-refused unless the caller vouched for the class. Lambda layers and serialized
-Python functions are refused whatever ``safe_mode`` says: gpukeras has no
-Lambda layer and never runs code stored in a file.
+refused unless the caller vouched for the class. Serialized Python functions
+(bytecode) are refused whatever ``safe_mode`` says, and a Lambda layer loads
+only when the caller passes each function it names in ``custom_objects``:
+gpukeras never runs code stored in a file.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from typing import Any
 import numpy
 
 from gpukeras import initializers, losses, optimizers
+from gpukeras._custom_objects import custom_object_scope
 from gpukeras.layers import InputLayer, Layer
 from gpukeras.layers import _serialization as layer_registry
+from gpukeras.layers._lambda import function_name
 from gpukeras.mixed_precision import LossScaleOptimizer, Policy
 from gpukeras.saving._errors import FileFormatError
 
@@ -79,18 +82,19 @@ def _check_node(
 def _check_object(node: dict[str, Any], custom: dict[str, Any], safe_mode: bool, label: str):
     class_name = node.get("class_name")
     vouched = _in_custom(node, custom)
-    is_code = class_name in ("Lambda", "__lambda__") or "lambda" in (
+    is_code = class_name == "__lambda__" or "lambda" in (
         node.get("function_type"),
         node.get("output_shape_type"),
     )
-    if is_code and not vouched:
+    if is_code:
         raise FileFormatError(
-            f"Not allowed: {label} holds a Lambda layer or a serialized Python function "
-            f"(class_name={class_name!r}). Loading it would run code stored in the file. "
-            "gpukeras has no Lambda layer and never runs code from a file, with "
-            f"safe_mode={safe_mode} or otherwise: rewrite the function as a Layer subclass "
-            "and pass it in custom_objects."
+            f"Not allowed: {label} holds a serialized Python function "
+            f"(class_name={class_name!r}). Loading it would run code stored in the file, "
+            f"which gpukeras never does, with safe_mode={safe_mode} or otherwise: save the "
+            "Lambda with a named function and pass that function in custom_objects."
         )
+    if class_name == "Lambda" and not vouched:
+        _check_lambda(node, custom, label)
     module = node.get("module")
     if module is None or vouched:
         return
@@ -101,6 +105,25 @@ def _check_object(node: dict[str, Any], custom: dict[str, Any], safe_mode: bool,
             f"{class_name!r}. gpukeras never imports modules named in a file; if this is "
             f"your own class, pass custom_objects={{{class_name!r}: YourClass}}."
         )
+
+
+def _check_lambda(node: dict[str, Any], custom: dict[str, Any], label: str) -> None:
+    """A Lambda layer loads only when each function it names is in ``custom_objects``."""
+    config = node.get("config")
+    config = config if isinstance(config, dict) else {}
+    for argument in ("function", "output_shape", "mask"):
+        entry = config.get(argument)
+        if argument != "function" and not isinstance(entry, (dict, str)):
+            continue  # a shape list, or None
+        name = function_name(entry)
+        if name is None or name not in custom or not callable(custom[name]):
+            raise FileFormatError(
+                f"Not allowed: {label} holds a Lambda layer whose `{argument}` is "
+                f"{entry!r:.100}. Taking the function from the file would run code stored "
+                "in it, which gpukeras never does (it saves a Lambda's functions by name): "
+                "pass the function in custom_objects, e.g. "
+                f"custom_objects={{{name or 'name'!r}: your_function}}."
+            )
 
 
 def _in_custom(node: dict[str, Any], custom: dict[str, Any]) -> bool:
@@ -383,10 +406,11 @@ def model_from_config(
         name=name if isinstance(name, str) else None,
         trainable=bool(config.get("trainable", True)),
     )
-    layers = [
-        _build_layer(entry, custom, f"layer #{index} in {label}")
-        for index, entry in enumerate(entries)
-    ]
+    with custom_object_scope(custom):
+        layers = [
+            _build_layer(entry, custom, f"layer #{index} in {label}")
+            for index, entry in enumerate(entries)
+        ]
     build_config = model_config.get("build_config")
     build_shape = config.get("build_input_shape")
     if build_shape is None and isinstance(build_config, dict):

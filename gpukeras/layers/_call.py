@@ -1,0 +1,265 @@
+"""How a layer is called: a user's Keras 3 ``call()``, or a built-in layer on the tape.
+
+Two kinds of layers meet here:
+
+* a layer written the Keras 3 way defines ``call(inputs, training=None, mask=None)``
+  (``training``/``mask`` optional). Its maths is ``gpukeras.ops``, so while a
+  ``GradientTape`` records, the ops record their own gradients;
+* a built-in layer (or a hand-written one) has ``forward``/``backward``. While the
+  tape records it joins it as ONE node: ``forward_with_pullback`` gives its output
+  and a pullback, which becomes the node's vector-Jacobian product.
+
+``training`` that a caller leaves ``None`` is taken from the enclosing call (Keras's
+call context), so a ``Dropout`` inside a custom layer trains when the model trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from gpukeras import backend as K
+
+Shape = tuple[Any, ...]
+
+_context = threading.local()
+
+
+# -- which kind of layer ----------
+def uses_call(layer: Any) -> bool:
+    """Whether ``layer``'s class defines Keras 3's ``call()`` (rather than forward/backward)."""
+    return _defines_call(type(layer))
+
+
+@functools.cache
+def _defines_call(cls: type) -> bool:
+    from gpukeras.layers._layer import Layer
+
+    for klass in cls.__mro__:
+        if klass is Layer:
+            return False
+        if "call" in klass.__dict__:
+            return True
+        if "forward" in klass.__dict__:
+            return False
+    return False
+
+
+@functools.cache
+def call_arguments(cls: type) -> tuple[bool, bool]:
+    """``(takes training, takes mask)`` for ``cls.call``, as Keras inspects it."""
+    try:
+        parameters = inspect.signature(cls.call).parameters
+    except (TypeError, ValueError):
+        return False, False
+    var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return (
+        "training" in parameters or var_keyword,
+        "mask" in parameters or var_keyword,
+    )
+
+
+# -- the training flag of the enclosing call ----------
+def current_training() -> bool | None:
+    """The ``training`` value of the innermost call in progress, or ``None``."""
+    return getattr(_context, "training", None)
+
+
+@contextlib.contextmanager
+def training_scope(training: bool | None) -> Iterator[None]:
+    """Make ``training`` the value nested calls inherit when they are not told."""
+    saved = getattr(_context, "training", None)
+    _context.training = training
+    try:
+        yield
+    finally:
+        _context.training = saved
+
+
+def resolve_training(training: Any) -> bool | None:
+    """``training`` if given, else the enclosing call's."""
+    if training is None:
+        return current_training()
+    return bool(training)
+
+
+# -- calling ----------
+def layer_call(layer: Any, inputs: Any, training: Any, mask: Any, kwargs: dict) -> Any:
+    """``Layer.__call__``: the output of ``layer`` on ``inputs`` (see :func:`call_with_mask`);
+    extra keyword arguments go to a ``call()`` that takes them."""
+    inputs = _as_input(inputs)
+    if not kwargs:
+        return call_with_mask(layer, inputs, training, mask)[0]
+    if not uses_call(layer):
+        raise TypeError(
+            f"Layer {layer.name!r} takes only inputs, training and mask. Received: {sorted(kwargs)}"
+        )
+    from gpukeras import autodiff
+
+    training = resolve_training(training)
+    layer.ensure_built(tuple(inputs.shape))
+    with training_scope(training), autodiff.scope(layer.name):
+        takes_training, takes_mask = call_arguments(type(layer))
+        if takes_training:
+            kwargs.setdefault("training", training)
+        if takes_mask and mask is not None:
+            kwargs.setdefault("mask", mask)
+        return layer.call(inputs, **kwargs)
+
+
+def forward_by_call(layer: Any, x: Any, training: bool) -> Any:
+    """``Layer.forward`` of a ``call()`` layer: its output as a plain array."""
+    from gpukeras import autodiff
+
+    if not uses_call(layer):
+        raise NotImplementedError(
+            f"{type(layer).__name__} must implement call(inputs) (or forward(x, training) "
+            "and backward(grad))"
+        )
+    outputs, _ = call_with_mask(layer, x, training, layer.input_mask)
+    return autodiff.unwrap(outputs)
+
+
+def _as_input(inputs: Any) -> Any:
+    """A Tensor, Variable or array of the backend as is; anything else on the device."""
+    if hasattr(inputs, "value"):  # a traced Tensor or a Variable
+        return inputs
+    return K.to_device(inputs)
+
+
+def call_with_mask(layer: Any, inputs: Any, training: Any = None, mask: Any = None) -> tuple:
+    """Run ``layer`` on ``inputs``; returns ``(output, output mask)``.
+
+    A ``call()`` layer runs its ``call`` (built on first use); a built-in layer runs its
+    ``forward``, or, while a tape records, joins the tape as one node. A call that no
+    other call encloses first empties the layer's ``add_loss`` list, as Keras does.
+    """
+    from gpukeras import autodiff
+
+    training = resolve_training(training)
+    layer.ensure_built(tuple(inputs.shape))
+    if not getattr(_context, "depth", 0):
+        layer.clear_losses()
+    with training_scope(training), _nested():
+        if uses_call(layer):
+            with autodiff.scope(layer.name):
+                outputs = run_call(layer, inputs, training, mask)
+                outputs = _with_activity_penalty(layer, outputs)
+            return outputs, layer.compute_mask(inputs, mask)
+        if autodiff.is_recording() and _needs_gradient(layer, inputs):
+            with autodiff.scope(layer.name):
+                return _builtin_node(layer, inputs, bool(training), mask)
+        x = K.to_device(autodiff.unwrap(inputs))
+        outputs, out_mask = layer.forward_tracked(x, bool(training), mask)
+        if layer.activity_regularizer is not None:
+            layer.add_loss(layer.activity_regularizer(outputs) * (1.0 / float(outputs.shape[0])))
+        return outputs, out_mask
+
+
+@contextlib.contextmanager
+def _nested() -> Iterator[None]:
+    _context.depth = getattr(_context, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _context.depth -= 1
+
+
+def run_call(layer: Any, inputs: Any, training: bool | None, mask: Any) -> Any:
+    """``layer.call(inputs, ...)`` with ``training``/``mask`` only when ``call`` takes them."""
+    takes_training, takes_mask = call_arguments(type(layer))
+    kwargs: dict[str, Any] = {}
+    if takes_training:
+        kwargs["training"] = training
+    if takes_mask and mask is not None:
+        kwargs["mask"] = mask
+    return layer.call(inputs, **kwargs)
+
+
+def _needs_gradient(layer: Any, inputs: Any) -> bool:
+    from gpukeras import autodiff
+
+    return isinstance(inputs, autodiff.Tensor) or bool(layer.trainable_weights)
+
+
+def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[Any, Any]:
+    """A built-in layer as one tape node: its pullback is the node's VJP."""
+    from gpukeras import autodiff
+
+    x = K.to_device(autodiff.unwrap(inputs))
+    y, y_mask, pullback = layer.forward_with_pullback(x, training, mask)
+    weights = layer.trainable_weights
+    need_input_grad = isinstance(inputs, autodiff.Tensor)
+
+    def vjp(grad_y: Any) -> list[Any]:
+        grad_x, weight_grads = pullback(grad_y, need_input_grad=need_input_grad)
+        return [grad_x if need_input_grad else None, *weight_grads]
+
+    node_inputs = [inputs, *weights]
+    outputs = autodiff.record(y, node_inputs, vjp, name=type(layer).__name__)
+    if layer.activity_regularizer is not None:
+        # The pullback already carries the penalty's gradient; the loss needs its value.
+        batch = float(y.shape[0])
+        layer.add_loss(layer.activity_regularizer(y) * (1.0 / batch))
+    return outputs, y_mask
+
+
+def _with_activity_penalty(layer: Any, outputs: Any) -> Any:
+    """Keras adds ``activity_regularizer(outputs) / batch`` to a call() layer's losses."""
+    regularizer = layer.activity_regularizer
+    if regularizer is None:
+        return outputs
+    from gpukeras import autodiff
+
+    value = autodiff.unwrap(outputs)
+    scale = 1.0 / float(value.shape[0])
+
+    def vjp(grad: Any) -> list[Any]:
+        return [regularizer.gradient(value) * (grad * scale)]
+
+    layer.add_loss(autodiff.record(regularizer(value) * scale, [outputs], vjp, name="activity"))
+    return outputs
+
+
+# -- output shapes ----------
+_PROBE_SIZES = (2, 3)
+
+
+def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
+    """The output shape of a ``call()`` layer, from running ``call`` on zeros.
+
+    Unknown axes (``None``) are tried at two sizes: an output axis that follows them is
+    unknown too. The run records nothing, draws nothing from the global random streams
+    (their state is put back) and leaves no ``add_loss`` losses behind.
+    """
+    from gpukeras import autodiff
+
+    input_shape = tuple(input_shape)
+    unknown = any(d is None for d in input_shape[1:])
+    shapes = []
+    for size in _PROBE_SIZES if unknown else _PROBE_SIZES[:1]:
+        probe_shape = tuple(size if d is None else int(d) for d in input_shape)
+        probe = K.array_module().zeros(probe_shape, dtype=layer.compute_dtype)
+        saved = K.random.get_state()
+        try:
+            with autodiff.scope(layer.name), training_scope(False):
+                out = autodiff.unwrap(run_call(layer, probe, False, None))
+        finally:
+            K.random.set_state(saved)
+            layer.clear_losses()
+        shapes.append(tuple(int(d) for d in out.shape))
+    first = shapes[0]
+    if any(len(shape) != len(first) for shape in shapes):
+        raise ValueError(
+            f"Layer {layer.name!r}: the rank of call()'s output depends on the input's "
+            f"unknown axes, so its output shape cannot be inferred. Define "
+            f"compute_output_shape(input_shape). Received: input_shape={input_shape}"
+        )
+    inferred = tuple(d if all(s[i] == d for s in shapes) else None for i, d in enumerate(first))
+    if input_shape and input_shape[0] is None and inferred and inferred[0] == _PROBE_SIZES[0]:
+        inferred = (None, *inferred[1:])
+    return inferred

@@ -1,0 +1,174 @@
+"""Per-call state of built-in layers, and the pullback that owns one call's state.
+
+A built-in layer's ``forward`` keeps on ``self`` what its ``backward`` needs (its input,
+its activations, the buffers they live in). That is cheap and right for the Sequential
+fast path, which runs each layer once per step. A layer called twice in one step (a
+shared layer) would lose its first call's state to the second call, so each layer
+declares, as class attributes, what one call leaves behind (Chainer's ``retain_inputs``
+idea, made explicit):
+
+- ``call_state``: attribute names ``forward`` sets and ``backward`` reads;
+- ``call_workspace``: ``{attribute: factory}`` for stores of reused arrays (im2col rows,
+  recurrent step buffers, Winograd plans); a call through ``forward_with_pullback`` gets
+  fresh stores, so nothing a later call writes can reach an earlier call's arrays;
+- ``call_caches``: attributes ``forward`` may rebind that hold nothing of one call
+  (shape-keyed plans), listed so the conformance test can tell them from forgotten state;
+- ``call_children()``: the wrapped layers whose state is part of the call (TimeDistributed,
+  Bidirectional).
+
+:func:`forward_with_pullback` runs ``forward`` on fresh workspaces, captures the declared
+attributes into a :class:`Pullback`, and puts the caller's workspaces back. The pullback
+reinstalls its call's state around the layer's own ``backward`` and restores whatever was
+there before, so pullbacks run in any order, any number of times.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpukeras import backend as K
+
+# What every layer's forward may leave for its backward, besides its own declaration.
+BASE_CALL_STATE = ("input_mask", "_output")
+_ABSENT = object()
+
+
+class CallState:
+    """The declared attributes of one layer (and its children) at one moment."""
+
+    __slots__ = ("layer", "values", "children")
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        names = (*BASE_CALL_STATE, *layer.call_state, *layer.call_workspace)
+        self.values = {name: layer.__dict__.get(name, _ABSENT) for name in names}
+        self.children = [CallState(child) for child in layer.call_children()]
+
+    def install(self) -> None:
+        """Put these values back on the layers (removing attributes that were absent)."""
+        attributes = self.layer.__dict__
+        for name, value in self.values.items():
+            if value is _ABSENT:
+                attributes.pop(name, None)
+            else:
+                attributes[name] = value
+        for child in self.children:
+            child.install()
+
+
+class _Settings:
+    """Flags a pullback sets for its run (and puts back): no scratch outputs, and whether
+    the input gradient is wanted, on the layer and its children."""
+
+    __slots__ = ("saved",)
+
+    def __init__(self, layer: Any, need_input_grad: bool | None) -> None:
+        self.saved: list[tuple[Any, dict[str, Any]]] = []
+        self._apply(layer, need_input_grad)
+
+    def _apply(self, layer: Any, need_input_grad: bool | None) -> None:
+        attributes = layer.__dict__
+        self.saved.append(
+            (
+                layer,
+                {n: attributes.get(n, _ABSENT) for n in ("scratch_outputs", "needs_input_grad")},
+            )
+        )
+        if hasattr(type(layer), "scratch_outputs"):
+            attributes["scratch_outputs"] = False  # outputs must outlive the next call
+        if need_input_grad is not None:
+            attributes["needs_input_grad"] = bool(need_input_grad)
+        for child in layer.call_children():
+            self._apply(child, None)  # a wrapper sets its children's flag in backward
+
+    def restore(self) -> None:
+        for layer, values in self.saved:
+            for name, value in values.items():
+                if value is _ABSENT:
+                    layer.__dict__.pop(name, None)
+                else:
+                    layer.__dict__[name] = value
+
+
+def fresh_workspaces(layer: Any) -> None:
+    """New, empty workspace stores on ``layer`` and its children."""
+    for name, factory in layer.call_workspace.items():
+        layer.__dict__[name] = factory()
+    for child in layer.call_children():
+        fresh_workspaces(child)
+
+
+def forward_with_pullback(
+    layer: Any, x: Any, training: bool, mask: Any = None
+) -> tuple[Any, Any, Pullback]:
+    """``layer``'s output, its mask and the pullback of this call (see the module doc)."""
+    outer = CallState(layer)
+    settings = _Settings(layer, None)
+    try:
+        fresh_workspaces(layer)
+        y, y_mask = layer.forward_tracked(x, training, mask)
+        mine = CallState(layer)
+    finally:
+        settings.restore()
+    # The call's own attributes stay on the layer (as after ``forward``), but the caller's
+    # reused stores come back, so the fast path never writes into this call's arrays.
+    _restore_workspaces(outer)
+    return y, y_mask, Pullback(layer, mine, y)
+
+
+def _restore_workspaces(state: CallState) -> None:
+    attributes = state.layer.__dict__
+    for name in state.layer.call_workspace:
+        value = state.values[name]
+        if value is _ABSENT:
+            attributes.pop(name, None)
+        else:
+            attributes[name] = value
+    for child in state.children:
+        _restore_workspaces(child)
+
+
+class Pullback:
+    """The backward of one call: ``pullback(grad_y, need_input_grad=True)``.
+
+    Returns ``(grad_x or None, weight_grads)``: ``weight_grads`` is aligned with the
+    layer's ``trainable_weights`` and holds new arrays the caller owns (the data gradient,
+    with the activity regularizer's term; weight regularizers are left to the caller).
+    ``output`` is the call's output (for the activity penalty's value).
+    """
+
+    __slots__ = ("layer", "state", "output")
+
+    def __init__(self, layer: Any, state: CallState, output: Any) -> None:
+        self.layer, self.state, self.output = layer, state, output
+
+    def __call__(self, grad_y: Any, need_input_grad: bool = True) -> tuple[Any, list[Any]]:
+        layer = self.layer
+        grad_y = self._with_activity_term(grad_y)
+        # Every weight with a gradient slot (a frozen wrapper's children too) gets a new,
+        # zeroed one, so backward writes nothing into the model's shared gradients.
+        variables = [v for v in layer.weights if getattr(v, "grad", None) is not None]
+        held = [v.grad for v in variables]
+        outer = CallState(layer)
+        settings = _Settings(layer, need_input_grad)
+        try:
+            for variable in variables:
+                variable.grad = K.get_array_module(variable.grad).zeros_like(variable.grad)
+            self.state.install()
+            grad_x = layer.backward(grad_y)
+            fresh = {id(v): v.grad for v in variables}
+        finally:
+            for variable, grad in zip(variables, held):
+                variable.grad = grad
+            outer.install()
+            settings.restore()
+        weight_grads = [fresh[id(v)] for v in layer.trainable_weights]
+        return (grad_x if need_input_grad else None), weight_grads
+
+    def _with_activity_term(self, grad_y: Any) -> Any:
+        """``grad_y`` plus the gradient of the activity penalty (Keras 3: over the batch)."""
+        regularizer = self.layer.activity_regularizer
+        if regularizer is None:
+            return grad_y
+        y = self.output
+        return grad_y + regularizer.gradient(y) * (1.0 / float(y.shape[0]))

@@ -1,0 +1,61 @@
+"""Sublayers of a Keras 3 style layer: layers kept in its attributes, and their weights.
+
+Only layers that define ``call()`` track sublayers: built-in wrappers (Bidirectional,
+TimeDistributed) list their inner layers' weights themselves, in their own order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def sublayers(layer: Any) -> list[Any]:
+    """Layers held in ``layer``'s attributes (and lists/tuples/dicts of them), recursively,
+    in attribute order, each once; empty unless ``layer`` defines ``call()``."""
+    found: list[Any] = []
+    seen = {id(layer)}
+    pending = direct_sublayers(layer)
+    while pending:
+        child = pending.pop(0)
+        if id(child) in seen:
+            continue
+        seen.add(id(child))
+        found.append(child)
+        pending.extend(direct_sublayers(child))
+    return found
+
+
+def direct_sublayers(layer: Any) -> list[Any]:
+    """The layers ``layer`` holds itself (not their own sublayers)."""
+    from gpukeras.layers._call import uses_call
+    from gpukeras.layers._layer import Layer
+
+    if not uses_call(layer):
+        return []
+    found: list[Any] = []
+    seen = {id(layer)}
+    for value in list(vars(layer).values()):
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if isinstance(value, dict):
+            items = list(value.values())
+        for item in items:
+            if isinstance(item, Layer) and id(item) not in seen:
+                seen.add(id(item))
+                found.append(item)
+    return found
+
+
+def with_sublayer_weights(layer: Any, own: list[Any], attribute: str) -> list[Any]:
+    """``own`` followed by each direct sublayer's ``attribute`` (Keras 3's order), each
+    variable once."""
+    children = direct_sublayers(layer)
+    if not children:
+        return own
+    result = list(own)
+    seen = {id(v) for v in result}
+    for child in children:
+        for variable in getattr(child, attribute):
+            if id(variable) not in seen:
+                seen.add(id(variable))
+                result.append(variable)
+    return result

@@ -1,0 +1,115 @@
+"""One or more example calls for every registered layer, for the per-call state tests.
+
+``CASES`` maps a registered class name to cases; ``NOT_CALLABLE`` names registered
+classes that cannot take part, with the reason. A class added to the serialization
+registry without an entry in one of them fails tests/test_call_state.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpukeras import layers
+
+F64 = {"dtype": "float64"}
+
+
+@dataclass
+class Case:
+    """``make()`` builds the layer; it is called on float64 inputs of ``shape``."""
+
+    make: Callable[[], Any]
+    shape: tuple[int, ...]
+    training: bool = True
+    int_input: int | None = None  # draw integer ids below this instead of floats
+    mask: bool = False  # pass a (batch, steps) mask with the last step(s) masked out
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _lstm(**kwargs: Any) -> Any:
+    return layers.LSTM(3, **F64, **kwargs)
+
+
+CASES: dict[str, list[Case]] = {
+    "Activation": [Case(lambda: layers.Activation("tanh", **F64), (3, 4))],
+    "AveragePooling1D": [Case(lambda: layers.AveragePooling1D(2, **F64), (2, 6, 3))],
+    "AveragePooling2D": [
+        Case(lambda: layers.AveragePooling2D(2, **F64), (2, 4, 4, 3)),
+        Case(lambda: layers.AveragePooling2D(3, 2, padding="same", **F64), (2, 5, 5, 2)),
+    ],
+    "BatchNormalization": [
+        Case(lambda: layers.BatchNormalization(**F64), (5, 3)),
+        Case(lambda: layers.BatchNormalization(axis=1, **F64), (4, 3, 2)),
+        Case(lambda: layers.BatchNormalization(**F64), (5, 3), training=False),
+    ],
+    "Bidirectional": [
+        Case(lambda: layers.Bidirectional(_lstm(return_sequences=True), **F64), (2, 4, 3)),
+        Case(
+            lambda: layers.Bidirectional(layers.GRU(2, **F64), merge_mode="mul", **F64),
+            (2, 4, 3),
+            mask=True,
+        ),
+    ],
+    "Conv1D": [Case(lambda: layers.Conv1D(4, 3, padding="causal", **F64), (2, 7, 3))],
+    "Conv2D": [
+        Case(lambda: layers.Conv2D(4, 3, activation="relu", **F64), (2, 6, 6, 3)),
+        Case(lambda: layers.Conv2D(3, 3, padding="same", **F64), (2, 5, 5, 8)),
+        Case(lambda: layers.Conv2D(4, 2, strides=2, activation="tanh", **F64), (2, 6, 6, 2)),
+        Case(lambda: layers.Conv2D(4, 3, groups=2, **F64), (2, 5, 5, 4)),
+    ],
+    "Conv2DTranspose": [Case(lambda: layers.Conv2DTranspose(3, 3, strides=2, **F64), (2, 4, 4, 3))],
+    "Cropping2D": [Case(lambda: layers.Cropping2D(((1, 0), (0, 1)), **F64), (2, 5, 5, 2))],
+    "Dense": [
+        Case(lambda: layers.Dense(4, activation="relu", **F64), (3, 5)),
+        Case(lambda: layers.Dense(4, activation="softplus", **F64), (3, 5)),
+        Case(lambda: layers.Dense(4, activity_regularizer="l2", **F64), (3, 2, 5)),
+    ],
+    "DepthwiseConv2D": [Case(lambda: layers.DepthwiseConv2D(3, **F64), (2, 6, 6, 3))],
+    "Dropout": [
+        Case(lambda: layers.Dropout(0.5, **F64), (4, 6)),
+        Case(lambda: layers.Dropout(0.5, noise_shape=(None, 1), **F64), (4, 6)),
+    ],
+    "Embedding": [
+        Case(lambda: layers.Embedding(10, 3, **F64), (2, 5), int_input=10),
+        Case(lambda: layers.Embedding(10, 3, mask_zero=True, **F64), (2, 5), int_input=10),
+    ],
+    "Flatten": [Case(lambda: layers.Flatten(**F64), (2, 3, 4))],
+    "GRU": [
+        Case(lambda: layers.GRU(3, return_sequences=True, **F64), (2, 5, 3)),
+        Case(lambda: layers.GRU(3, dropout=0.3, go_backwards=True, **F64), (2, 5, 3)),
+    ],
+    "GlobalAveragePooling1D": [
+        Case(lambda: layers.GlobalAveragePooling1D(**F64), (2, 5, 3), mask=True)
+    ],
+    "GlobalAveragePooling2D": [Case(lambda: layers.GlobalAveragePooling2D(**F64), (2, 4, 4, 3))],
+    "GlobalMaxPooling1D": [Case(lambda: layers.GlobalMaxPooling1D(**F64), (2, 5, 3))],
+    "GlobalMaxPooling2D": [Case(lambda: layers.GlobalMaxPooling2D(**F64), (2, 4, 4, 3))],
+    "InputLayer": [Case(lambda: layers.InputLayer(shape=(4,), dtype="float64"), (3, 4))],
+    "LSTM": [
+        Case(lambda: _lstm(), (2, 5, 3)),
+        Case(lambda: _lstm(return_sequences=True), (2, 5, 3), mask=True),
+        Case(lambda: _lstm(return_state=True), (2, 5, 3)),
+        Case(lambda: _lstm(dropout=0.25), (2, 5, 3)),
+    ],
+    "LayerNormalization": [Case(lambda: layers.LayerNormalization(**F64), (3, 4))],
+    "MaxPooling1D": [Case(lambda: layers.MaxPooling1D(2, **F64), (2, 6, 3))],
+    "MaxPooling2D": [
+        Case(lambda: layers.MaxPooling2D(2, **F64), (2, 4, 4, 3)),
+        Case(lambda: layers.MaxPooling2D(3, 2, padding="same", **F64), (2, 5, 5, 2)),
+    ],
+    "Reshape": [Case(lambda: layers.Reshape((4, 3), **F64), (2, 12))],
+    "SeparableConv2D": [Case(lambda: layers.SeparableConv2D(4, 3, **F64), (2, 6, 6, 3))],
+    "SimpleRNN": [Case(lambda: layers.SimpleRNN(3, **F64), (2, 5, 3))],
+    "TimeDistributed": [
+        Case(lambda: layers.TimeDistributed(layers.Dense(3, **F64), **F64), (2, 4, 5)),
+        Case(lambda: layers.TimeDistributed(layers.Conv2D(2, 3, **F64), **F64), (2, 3, 5, 5, 2)),
+        Case(lambda: layers.TimeDistributed(layers.BatchNormalization(**F64), **F64), (2, 3, 4)),
+    ],
+    "UpSampling2D": [Case(lambda: layers.UpSampling2D(2, **F64), (2, 3, 3, 2))],
+    "ZeroPadding2D": [Case(lambda: layers.ZeroPadding2D(1, **F64), (2, 3, 3, 2))],
+}
+
+# Registered classes that cannot be called through forward_with_pullback, with the reason.
+NOT_CALLABLE: dict[str, str] = {}
