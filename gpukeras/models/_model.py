@@ -104,7 +104,13 @@ class Model(CustomTraining, Trainer, Layer):
         return self.weights
 
     def _own(self, kind: str) -> list[Variable]:
-        return list(getattr(Layer, kind).fget(self)) if "_weights" in self.__dict__ else []
+        """The model's own variables (not its layers'): ``weights`` (trainable first) or
+        ``trainable_weights``."""
+        own = self.__dict__.get("_weights", [])
+        trainable = [w for w in own if w.trainable] if self.trainable else []
+        if kind == "trainable_weights":
+            return trainable
+        return trainable + [w for w in own if all(w is not t for t in trainable)]
 
     def _of_layers(self, kind: str) -> list[Variable]:
         return [w for layer in self.layers for w in getattr(layer, kind)]
@@ -193,12 +199,10 @@ class Model(CustomTraining, Trainer, Layer):
             self.output_shape = (None, *tuple(shape)[1:])
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if self.output_shape is None:
-            raise NotImplementedError(
-                f"Model {self.name!r} does not know its output shape yet: call it on data "
-                f"or build() it first. Received: input_shape={input_shape}"
-            )
-        return (input_shape[0], *self.output_shape[1:])
+        """The recorded output shape (after ``build``), else inferred from a run of ``call``."""
+        if self.output_shape is not None and tuple(input_shape[1:]) == self.input_shape[1:]:
+            return (input_shape[0], *self.output_shape[1:])
+        return Layer.compute_output_shape(self, input_shape)
 
     def _ensure_model_built(self, data_shape: Shape) -> None:
         """Before fit/evaluate/predict: built, and the output shape known (one probe call)."""

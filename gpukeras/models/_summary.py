@@ -24,7 +24,8 @@ def summary_lines(model: Any, width: int) -> list[str]:
         if i < len(rows) - 1:
             lines.append(_rule("├", "┼", "┤", "─", widths))
     lines.append(_rule("└", "┴", "┘", "─", widths))
-    total = sum(_count(layer) for layer in model.layers)
+    # every weight once: a subclassed model's own variables, a layer held twice
+    total = sum(int(w_size(w)) for w in model.weights)
     trainable = sum(int(w_size(w)) for w in model.trainable_weights) if model.built else 0
     lines.append(f" Total params: {_params(total)}")
     lines.append(f" Trainable params: {_params(trainable)}")
