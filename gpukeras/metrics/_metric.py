@@ -155,7 +155,13 @@ class Mean(Metric):
             sample_weight: ``None`` (default: weight 1 each), a scalar, one weight per
                 sample, or one per value (then per-sample means of both are used).
         """
-        values = K.to_device(values)
+        from gpukeras import autodiff
+
+        # A metric's state is never differentiated: a traced value (a loss inside a
+        # GradientTape, as Keras's guide updates its tracker) counts by its array.
+        values = K.to_device(autodiff.unwrap(values))
+        if sample_weight is not None:
+            sample_weight = autodiff.unwrap(sample_weight)
         if values.dtype.kind != "f":
             values = values.astype(K.floatx())
         per_sample = reduce_per_sample(values)

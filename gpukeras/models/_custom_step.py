@@ -18,11 +18,14 @@ from typing import Any
 from gpukeras import backend as K
 from gpukeras.models._custom_training import pack_x_y_sample_weight
 
-_STEP_METHODS = ("train_step", "test_step")
+# Keras's default steps call compute_loss and compute_metrics: overriding one of them
+# changes what fit and evaluate do, so the model's own (default) steps run then too.
+_STEP_METHODS = ("train_step", "test_step", "compute_loss", "compute_metrics")
 
 
 def overrides_step(model: Any) -> bool:
-    """Whether ``model``'s class brings its own ``train_step`` or ``test_step``."""
+    """Whether ``model``'s class brings its own ``train_step``, ``test_step``,
+    ``compute_loss`` or ``compute_metrics``."""
     from gpukeras.models._custom_training import CustomTraining
 
     return any(

@@ -219,7 +219,7 @@ class Model(CustomTraining, Trainer, Layer):
 
     def _compiled_step(self, data: Any) -> Any:
         """The built-in step, bound to ``call()``; a ``CustomStep`` when the class
-        overrides ``train_step`` or ``test_step``."""
+        overrides ``train_step``, ``test_step``, ``compute_loss`` or ``compute_metrics``."""
         if self._step is None:
             step = Trainer._compiled_step(self, data)
             if not self._fused_step_ok:
@@ -231,9 +231,8 @@ class Model(CustomTraining, Trainer, Layer):
         return self(x, training=training), None
 
     def _require_compiled(self, method: str) -> None:
-        custom = {"fit": "train_step", "train_on_batch": "train_step"}.get(method, "test_step")
-        if self.compiled and method != "predict" and _overrides(self, custom):
-            return  # a custom step computes its own loss (compile(loss=None) is fine)
+        if self.compiled and overrides_step(self):
+            return  # its own steps compute the loss (compile(loss=None) is fine, as in Keras)
         Trainer._require_compiled(self, method)
 
     def _forward(self, x: Any) -> Any:
