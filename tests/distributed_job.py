@@ -33,9 +33,15 @@ def make_data(samples: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.eye(CLASSES, dtype="float32")[labels]
 
 
-def make_model(hidden: int, optimizer, custom: bool = False) -> Sequential:
+def make_model(hidden: int, optimizer, custom: bool = False, subclassed: bool = False):
     """The job's model; ``custom``: a ``call()`` layer and a plain-function loss (the tape
-    step) in place of the first Dense and the built-in loss."""
+    step) in place of the first Dense and the built-in loss; ``subclassed``: the same two
+    Dense layers in a subclassed Model."""
+    if subclassed:
+        model = TwoDense(hidden)
+        model.build((None, FEATURES))
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+        return model
     first = (
         TanhDense(hidden, input_shape=(FEATURES,))
         if custom
@@ -62,6 +68,18 @@ class TanhDense(keras.layers.Layer):
         return keras.ops.tanh(keras.ops.matmul(inputs, self.w) + self.b)
 
 
+class TwoDense(keras.Model):
+    """The Sequential job model as a subclassed Model."""
+
+    def __init__(self, hidden: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.hidden = Dense(hidden, activation="tanh")
+        self.out = Dense(CLASSES, activation="softmax")
+
+    def call(self, inputs):
+        return self.out(self.hidden(inputs))
+
+
 def crossentropy(y_true, y_pred):
     """Categorical crossentropy written with gpukeras.ops."""
     clipped = keras.ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
@@ -82,6 +100,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--fail-mode", choices=["raise", "kill"], default="raise")
     parser.add_argument("--mismatch", choices=["model", "data"])
     parser.add_argument("--custom", action="store_true", help="a call() layer, a custom loss")
+    parser.add_argument("--subclassed", action="store_true", help="a subclassed Model")
     return parser.parse_args()
 
 
@@ -97,7 +116,7 @@ def main() -> None:
         hidden = 5
     x, y = make_data(samples)
     optimizer = dist.DistributedOptimizer(keras.optimizers.Adam(0.01))
-    model = make_model(hidden, optimizer, custom=args.custom)
+    model = make_model(hidden, optimizer, custom=args.custom, subclassed=args.subclassed)
 
     epoch_now = [0]
 
