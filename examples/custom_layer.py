@@ -1,15 +1,19 @@
-"""Write a layer of your own, with its forward and backward pass, and check its gradients.
+"""Write a layer of your own the Keras 3 way, with ``call()``, and train it; then the
+advanced path: the same layer with a hand-written ``forward``/``backward``, checked.
 
-gpukeras layers compute their gradients by hand: ``build(input_shape)`` creates the weights
-with ``add_weight``, ``forward(x, training)`` computes the output and keeps what the
-backward pass needs, and ``backward(grad)`` receives the gradient of the loss with respect
-to the output, writes each weight's gradient into ``weight.grad`` and returns the gradient
-with respect to the input. Array code is written once against ``xp`` (NumPy or CuPy).
+The layer is a gated linear unit, ``(x @ W + b) * sigmoid(x @ V + c)``.
 
-The layer here is a gated linear unit, ``(x @ W + b) * sigmoid(x @ V + c)``. Before
-training with it, ``gpukeras.utils.check_gradients`` compares its backward pass with
-finite differences in float64; the same check catches a deliberately wrong variant.
-Then a small network with the new layer learns the 8x8 digits shipped with gpukeras.
+- ``GatedLinearUnit`` is how Keras 3 writes a layer: ``build(input_shape)`` creates the
+  weights with ``add_weight``, ``call(inputs)`` computes the output with ``gpukeras.ops``.
+  Training differentiates ``call`` automatically (the tape records the ops).
+- ``GatedLinearUnitByHand`` computes the same thing in ``forward(x, training)`` and gives
+  its own gradient in ``backward(grad)``: the path for a layer whose hand-written gradient
+  is faster or more stable than the recorded one (every built-in layer works this way).
+  ``gpukeras.utils.check_gradients`` compares that backward pass with finite differences
+  in float64, and catches a deliberately wrong variant.
+
+Both layers give the same gradients for the same weights; a small network with the
+``call()`` layer then learns the 8x8 digits shipped with gpukeras.
 
     python examples/custom_layer.py [--epochs 15] [--seed 1]
 
@@ -24,6 +28,7 @@ import numpy as np
 
 import gpukeras as keras
 from gpukeras import backend as K
+from gpukeras import ops
 from gpukeras.datasets import digits
 from gpukeras.layers import Dense, Layer
 from gpukeras.models import Sequential
@@ -44,10 +49,28 @@ class GatedLinearUnit(Layer):
 
     def build(self, input_shape):
         features = int(input_shape[-1])
-        self.w = self.add_weight("w", (features, self.units), "glorot_uniform")
-        self.b = self.add_weight("b", (self.units,), "zeros")
-        self.v = self.add_weight("v", (features, self.units), "glorot_uniform")
-        self.c = self.add_weight("c", (self.units,), "zeros")
+        self.w = self.add_weight(name="w", shape=(features, self.units))
+        self.b = self.add_weight(name="b", shape=(self.units,), initializer="zeros")
+        self.v = self.add_weight(name="v", shape=(features, self.units))
+        self.c = self.add_weight(name="c", shape=(self.units,), initializer="zeros")
+
+    def call(self, inputs):
+        linear = ops.matmul(inputs, self.w) + self.b
+        return linear * ops.sigmoid(ops.matmul(inputs, self.v) + self.c)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+# -- the advanced path: a hand-written backward pass -----------------------------------------
+class GatedLinearUnitByHand(Layer):
+    """The same layer computing its own gradient: ``forward`` and ``backward``, no ``call``."""
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    build = GatedLinearUnit.build  # the same weights
 
     def compute_output_shape(self, input_shape):
         return (*tuple(input_shape)[:-1], self.units)
@@ -71,12 +94,9 @@ class GatedLinearUnit(Layer):
             return None  # the model's first layer: nobody needs d loss / d data
         return grad_linear @ self.w.value.T + grad_gate_input @ self.v.value.T
 
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
 
-
-class ForgetfulGLU(GatedLinearUnit):
-    """The same layer with a classic mistake: the sigmoid's derivative is left out."""
+class ForgetfulGLU(GatedLinearUnitByHand):
+    """The hand-written layer with a classic mistake: the sigmoid's derivative is left out."""
 
     def backward(self, grad):
         grad_input = super().backward(grad)
@@ -92,10 +112,25 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def same_gradients_both_ways() -> None:
+    """The tape's gradient of ``call()`` equals the hand-written ``backward``'s."""
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype("float32")
+    recorded, by_hand = GatedLinearUnit(3, name="glu_call"), GatedLinearUnitByHand(3)
+    recorded(x), by_hand(x)
+    by_hand.set_weights(recorded.get_weights())
+    gradients = []
+    for layer in (recorded, by_hand):
+        with keras.GradientTape() as tape:
+            loss = ops.sum(ops.square(layer(x)))
+        gradients.append(tape.gradient(loss, layer.trainable_weights))
+    largest = max(float(np.max(np.abs(K.to_host(a) - K.to_host(b)))) for a, b in zip(*gradients))
+    print(f"call() on the tape vs hand-written backward: largest difference {largest:.1e}")
+
+
 def gradient_checks() -> None:
     x = np.random.default_rng(0).normal(size=(4, 6))
-    errors = check_gradients(GatedLinearUnit(3, dtype="float64", name="glu"), x)
-    print("Gradient check of GatedLinearUnit (largest |analytic - numeric|):")
+    errors = check_gradients(GatedLinearUnitByHand(3, dtype="float64", name="glu"), x)
+    print("Gradient check of GatedLinearUnitByHand (largest |analytic - numeric|):")
     for name, error in errors.items():
         print(f"  {name:8s} {error:.2e}")
     try:
@@ -109,6 +144,7 @@ def gradient_checks() -> None:
 def main() -> None:
     args = parse_args()
     keras.utils.set_random_seed(args.seed)
+    same_gradients_both_ways()
     gradient_checks()
 
     (x_train, y_train), (x_test, y_test) = digits.load_data()

@@ -89,6 +89,33 @@ def test_backup_and_restore_resumes_bit_identically(tmp_path, backend_name, cls,
         np.testing.assert_array_equal(a, b)
 
 
+class ConstantLogStep(Classifier):
+    """A custom step whose logged metric is 1.0 after any number of batches."""
+
+    def train_step(self, data):
+        logs = super().train_step(data)
+        self.ones.update_state(keras.ops.ones((4,)))
+        return {**logs, "ones": self.ones.result()}
+
+
+def test_a_resumed_epochs_custom_step_logs_restart_at_the_resumed_batch(tmp_path):
+    def build():
+        model = _build(ConstantLogStep)
+        model.ones = keras.metrics.Mean(name="ones")
+        return model
+
+    whole = build()
+    expected = _fit(whole).history
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _fit(build(), [callbacks.BackupAndRestore(str(tmp_path), 4), Crash(1, 5)])
+    resumed = build()
+    history = _fit(resumed, [callbacks.BackupAndRestore(str(tmp_path), 4)]).history
+    assert history["ones"] == [1.0, 1.0]  # epochs 1 (resumed in mid-epoch) and 2
+    assert history["loss"][1] == pytest.approx(expected["loss"][2], rel=1e-6)  # epoch 2
+    for a, b in zip(whole.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.fixture
 def mixed_policy():
     previous = mixed_precision.global_policy()

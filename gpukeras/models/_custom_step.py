@@ -47,6 +47,13 @@ class CustomStep:
         self._names: dict[str, list[str] | None] = {"train": None, "test": None}
         self._phase = "train"
         self._last: Any = None
+        self._resumed_total: Any = None
+
+    def resume_epoch(self, total: Any) -> None:
+        """The next training epoch continues one whose steps already summed to ``total``
+        (``BackupAndRestore``): the first step's change is taken from it, so the epoch's
+        logs are the results since the resumed batch (the metrics restart there)."""
+        self._resumed_total = total
 
     @property
     def metric_names(self) -> list[str]:
@@ -71,6 +78,8 @@ class CustomStep:
         self._phase = "train"
         self.model.clear_losses()
         logs = self.model.train_step(pack_x_y_sample_weight(x, y, sample_weight))
+        if self._last is None and self._resumed_total is not None:
+            self._last, self._resumed_total = self._resumed_total, None
         return self._change("train", logs)
 
     def test(self, x: Any, y: Any, sample_weight: Any) -> Any:

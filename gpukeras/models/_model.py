@@ -227,6 +227,13 @@ class Model(CustomTraining, Trainer, Layer):
             self._step = CustomStep(self) if overrides_step(self) else step
         return self._step
 
+    def _train_epoch(self, step: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(step, CustomStep):
+            # Trainer.fit passes (data, batch_size, steps, shuffle, callbacks, epoch, resume, ...)
+            resume = kwargs.get("resume", args[6] if len(args) > 6 else None)
+            step.resume_epoch(None if resume is None else resume.total)
+        return Trainer._train_epoch(self, step, *args, **kwargs)
+
     def _tape_forward(self, x: Any, training: bool) -> tuple[Any, Any]:
         return self(x, training=training), None
 
