@@ -32,7 +32,9 @@ class TapeStepClassifier(Classifier):
         with keras.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(y=y, y_pred=y_pred)
-        grads = tape.gradient(loss, self.trainable_variables)
+            scaled = self.optimizer.scale_loss(loss)
+        with np.errstate(over="ignore", invalid="ignore"):  # float16 overflow: step skipped
+            grads = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply(grads, self.trainable_variables)
         self.metrics[0].update_state(loss)
         return self.compute_metrics(x, y, y_pred)

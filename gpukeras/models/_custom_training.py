@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from gpukeras import backend as K
 from gpukeras.models._compile_metrics import CompileMetrics
 
@@ -172,8 +174,10 @@ class CustomTraining:
         with autodiff.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
-            scaled = self._scaled(loss)
-        grads = tape.gradient(scaled, variables)
+            scaled = self.optimizer.scale_loss(loss)  # mixed precision: times the scale
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            # a scaled float16 gradient may overflow: the LossScaleOptimizer skips that step
+            grads = tape.gradient(scaled, variables)
         self.optimizer.apply(grads, variables)
         self._track_loss(loss, x)
         return self.compute_metrics(x, y, y_pred, sample_weight)
@@ -194,11 +198,6 @@ class CustomTraining:
 
         x, _, _ = unpack_x_y_sample_weight(data)
         return autodiff.unwrap(self(x, training=False))
-
-    def _scaled(self, loss: Any) -> Any:
-        """``loss`` times the LossScaleOptimizer's scale (mixed precision), else as is."""
-        scale = float(getattr(self.optimizer, "dynamic_scale", 1.0))
-        return loss if scale == 1.0 else loss * scale
 
     def _track_loss(self, loss: Any, x: Any) -> None:
         from gpukeras import autodiff

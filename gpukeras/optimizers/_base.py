@@ -338,6 +338,11 @@ class Optimizer:
 
     # --- applying -----------------------------------------------------------------------------
 
+    def scale_loss(self, loss: Any) -> Any:
+        """The loss a custom ``train_step`` takes gradients of: ``loss`` itself here; a
+        ``LossScaleOptimizer`` multiplies it by its scale (Keras 3's ``scale_loss``)."""
+        return loss
+
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Variable]]) -> int:
         """Keras-style: apply ``(gradient, variable)`` pairs. Returns ``iterations``."""
         pairs = list(grads_and_vars)
