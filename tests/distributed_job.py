@@ -33,12 +33,14 @@ def make_data(samples: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.eye(CLASSES, dtype="float32")[labels]
 
 
-def make_model(hidden: int, optimizer, custom: bool = False, subclassed: bool = False):
+def make_model(
+    hidden: int, optimizer, custom: bool = False, subclassed: bool = False, step: bool = False
+):
     """The job's model; ``custom``: a ``call()`` layer and a plain-function loss (the tape
     step) in place of the first Dense and the built-in loss; ``subclassed``: the same two
-    Dense layers in a subclassed Model."""
+    Dense layers in a subclassed Model (``step``: with its own ``train_step``)."""
     if subclassed:
-        model = TwoDense(hidden)
+        model = TwoDenseOwnStep(hidden) if step else TwoDense(hidden)
         model.build((None, FEATURES))
         model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
         return model
@@ -80,6 +82,20 @@ class TwoDense(keras.Model):
         return self.out(self.hidden(inputs))
 
 
+class TwoDenseOwnStep(TwoDense):
+    """``TwoDense`` with the Keras guide's GradientTape ``train_step``."""
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with keras.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        self.metrics[0].update_state(loss)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+
 def crossentropy(y_true, y_pred):
     """Categorical crossentropy written with gpukeras.ops."""
     clipped = keras.ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
@@ -101,6 +117,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--mismatch", choices=["model", "data"])
     parser.add_argument("--custom", action="store_true", help="a call() layer, a custom loss")
     parser.add_argument("--subclassed", action="store_true", help="a subclassed Model")
+    parser.add_argument("--own-step", action="store_true", help="with its own train_step")
     return parser.parse_args()
 
 
@@ -116,7 +133,9 @@ def main() -> None:
         hidden = 5
     x, y = make_data(samples)
     optimizer = dist.DistributedOptimizer(keras.optimizers.Adam(0.01))
-    model = make_model(hidden, optimizer, custom=args.custom, subclassed=args.subclassed)
+    model = make_model(
+        hidden, optimizer, custom=args.custom, subclassed=args.subclassed, step=args.own_step
+    )
 
     epoch_now = [0]
 

@@ -205,3 +205,21 @@ def test_sample_weights_reach_a_custom_step_as_the_third_item():
     model.compile(optimizer="sgd", loss="mse")
     model.fit(X, Y, sample_weight=np.ones(48, "float32"), **{**FIT, "epochs": 1})
     assert set(seen) == {3}
+
+
+def test_unpack_and_pack_x_y_sample_weight_follow_keras():
+    unpack, pack = keras.utils.unpack_x_y_sample_weight, keras.utils.pack_x_y_sample_weight
+    assert unpack("x") == ("x", None, None) and unpack(("x",)) == ("x", None, None)
+    assert unpack(["x", "y"]) == ("x", "y", None) and unpack(("x", "y", "w")) == ("x", "y", "w")
+    assert (
+        pack("x") == "x"
+        and pack("x", "y") == ("x", "y")
+        and pack("x", "y", "w")
+        == (
+            "x",
+            "y",
+            "w",
+        )
+    )
+    with pytest.raises(ValueError, match="Received: a tuple of 4 items"):
+        unpack((1, 2, 3, 4))

@@ -172,14 +172,16 @@ def test_distributed_optimizer_in_one_process_trains_as_the_plain_optimizer():
 
 
 @needs_mpiexec
-def test_two_ranks_train_a_subclassed_model_as_one_process_with_twice_the_batch(tmp_path):
-    code, output, _ = run_job(tmp_path, "--subclassed", "--samples", "48", "--epochs", "3")
+@pytest.mark.parametrize("own_step", [False, True], ids=["default step", "own train_step"])
+def test_two_ranks_train_a_subclassed_model_as_one_process_with_twice_the_batch(tmp_path, own_step):
+    options = ["--subclassed", "--samples", "48", "--epochs", "3"]
+    code, output, _ = run_job(tmp_path, *options, *(["--own-step"] if own_step else []))
     assert code == 0, output
     rank0, loss0 = job_weights(tmp_path / "result_rank0.npz")
     rank1, loss1 = job_weights(tmp_path / "result_rank1.npz")
     keras.utils.set_random_seed(7)
     x, y = make_data(48)
-    model = make_model(8, keras.optimizers.Adam(0.01), subclassed=True)
+    model = make_model(8, keras.optimizers.Adam(0.01), subclassed=True, step=own_step)
     model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
     for single, a, b in zip(model.get_weights(), rank0, rank1):
         np.testing.assert_array_equal(a, b)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras import backend as K
-from gpukeras.models._custom_training import pack_x_y_sample_weight
+from gpukeras.utils._data_utils import pack_x_y_sample_weight
 
 # Keras's default steps call compute_loss and compute_metrics: overriding one of them
 # changes what fit and evaluate do, so the model's own (default) steps run then too.

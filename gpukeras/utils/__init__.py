@@ -1,5 +1,6 @@
 """Helpers users call around a model: seeding, label encoding, normalisation, sessions."""
 
+from gpukeras.utils._data_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from gpukeras.utils._file_utils import get_file
 from gpukeras.utils._gradient_check import check_gradients
 from gpukeras.utils._numerical import normalize, to_categorical
@@ -19,9 +20,11 @@ __all__ = [
     "clear_session",
     "get_file",
     "normalize",
+    "pack_x_y_sample_weight",
     "pad_sequences",
     "plot_history",
     "plot_model",
     "set_random_seed",
     "to_categorical",
+    "unpack_x_y_sample_weight",
 ]
