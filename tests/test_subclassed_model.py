@@ -9,7 +9,7 @@ import pytest
 
 import gpukeras as keras
 from gpukeras import backend as K
-from gpukeras import layers
+from gpukeras import layers, ops
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(40, 4)).astype("float32")
@@ -200,3 +200,27 @@ def test_add_loss_in_call_joins_the_training_loss():
     with_penalty = model.evaluate(X, Y, verbose=0)
     plain = keras.losses.MeanSquaredError()(Y, model.predict(X, verbose=0))
     assert with_penalty > float(plain) + 1e-3
+
+
+def test_losses_added_by_layers_in_nested_lists_count_once_per_step():
+    class Penalty(layers.Layer):
+        def call(self, inputs):
+            self.add_loss(ops.sum(ops.square(inputs)) * 0.0 + 5.0)
+            return inputs
+
+    class Nested(TwoLayer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.groups = [[Penalty()]]
+
+        def call(self, inputs):
+            return super().call(self.groups[0][0](inputs))
+
+    keras.utils.set_random_seed(1)
+    model = Nested()
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    with_penalty = model.evaluate(X, Y, verbose=0, batch_size=40)
+    plain = float(np.mean((model.predict(X, verbose=0) - Y) ** 2))
+    assert with_penalty == pytest.approx(plain + 5.0, rel=1e-5)
+    history = model.fit(X, Y, batch_size=8, epochs=1, verbose=0).history
+    assert history["loss"][0] == pytest.approx(plain + 5.0, rel=1e-4)

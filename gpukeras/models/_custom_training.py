@@ -116,11 +116,11 @@ class CustomTraining:
 
     def _added_losses(self) -> list[Any]:
         """``add_loss`` losses of the model and its layers, and weight penalties (nodes)."""
-        from gpukeras.layers import _tracking
+        from gpukeras.models import _tracking
         from gpukeras.models._tape_step import _penalty_node
 
         found = []
-        for layer in [self, *_tracking.sublayers(self)]:
+        for layer in _tracking.all_layers(self):
             found += list(layer.__dict__.get("_call_losses", []))
             for variable in layer._weights if layer.trainable else []:
                 if variable.trainable and variable.regularizer is not None:

@@ -8,13 +8,8 @@ a training step (a handful of attributes).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from typing import Any
-
-import numpy
-
-from gpukeras import backend as K
 
 
 def _is_layer(value: Any) -> bool:
@@ -65,53 +60,21 @@ def unique(variables: list[Any]) -> list[Any]:
     return kept
 
 
-# -- calling -----------------------------------------------------------------------------
-def to_device_inputs(inputs: Any) -> Any:
-    """Host data (NumPy arrays, lists, numbers) on the device; traced values left as they are."""
-    if isinstance(inputs, (numpy.ndarray, numpy.generic, float, int)):
-        return K.to_device(inputs)
-    if isinstance(inputs, list) and not any(hasattr(item, "shape") for item in inputs):
-        return K.to_device(numpy.asarray(inputs))
-    if isinstance(inputs, (list, tuple)):
-        return type(inputs)(to_device_inputs(item) for item in inputs)
-    if isinstance(inputs, dict):
-        return {key: to_device_inputs(item) for key, item in inputs.items()}
-    return inputs
+def all_layers(model: Any) -> list[Any]:
+    """``model`` and every layer below it, each once: the layers its attributes hold and,
+    for layers written with ``call()``, theirs in turn (a built-in layer's inner layers
+    are its own business). These are the layers whose ``add_loss`` losses and weight
+    penalties count in the model's loss."""
+    from gpukeras.layers._call import uses_call
 
-
-def first_shape(inputs: Any) -> tuple[Any, ...]:
-    """The shape of ``inputs`` (its first array when it is a list, tuple or dict)."""
-    while isinstance(inputs, (list, tuple, dict)) and inputs:
-        inputs = next(iter(inputs.values())) if isinstance(inputs, dict) else inputs[0]
-    shape = getattr(inputs, "shape", None)
-    if shape is None:
-        raise TypeError(
-            "A model's inputs must be arrays (or lists, tuples or dicts of arrays). "
-            f"Received: inputs of type {type(inputs).__name__}"
-        )
-    return tuple(shape)
-
-
-def run_call(model: Any, inputs: Any, training: Any, mask: Any, kwargs: dict[str, Any]) -> Any:
-    """``model.call(inputs, ...)``, passing ``training``/``mask`` only if ``call`` takes them,
-    under the model's name so that errors in the tape name it."""
-    from gpukeras import autodiff
-
-    accepted = _call_arguments(type(model))
-    if "training" in accepted:
-        kwargs["training"] = training
-    if mask is not None and "mask" in accepted:
-        kwargs["mask"] = mask
-    with autodiff.scope(model.name):
-        return model.call(inputs, **kwargs)
-
-
-_CALL_ARGUMENTS: dict[type, frozenset[str]] = {}
-
-
-def _call_arguments(cls: type) -> frozenset[str]:
-    found = _CALL_ARGUMENTS.get(cls)
-    if found is None:
-        parameters = inspect.signature(cls.call).parameters
-        found = _CALL_ARGUMENTS[cls] = frozenset(parameters)
-    return found
+    found: dict[int, Any] = {id(model): model}
+    pending = [model]
+    while pending:
+        owner = pending.pop(0)
+        if owner is not model and not uses_call(owner):
+            continue
+        for layer in tracked_layers(owner):
+            if id(layer) not in found:
+                found[id(layer)] = layer
+                pending.append(layer)
+    return list(found.values())
