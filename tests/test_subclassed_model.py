@@ -128,6 +128,14 @@ def test_a_user_build_is_called_with_the_input_shape():
     model = WithBuild()
     assert tuple(model(X[:2]).shape) == (2, 2)
     assert [w.name for w in model.weights] == ["w"]
+    explicit = WithBuild()
+    explicit.build((None, 4))
+    assert explicit.built and explicit.count_params() == 8
+    explicit.summary(print_fn=lambda line: None)
+    trained = WithBuild()
+    trained.compile(optimizer="sgd", loss="mse")
+    trained.fit(X, Y, epochs=1, verbose=0)  # fit builds it through the user's build
+    assert trained.output_shape == (None, 2)
 
 
 def test_a_model_without_call_names_what_is_missing():

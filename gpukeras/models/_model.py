@@ -8,6 +8,7 @@ are its own, found by walking its attributes in the order they were set (see
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy
@@ -61,6 +62,11 @@ class Model(CustomTraining, Trainer, Layer):
             )
         Layer.__init__(self, **kwargs)
         self._step = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:  # a user's build(): the model is built once it returns
+            cls.build = _marking_built(cls.__dict__["build"])
 
     def __setattr__(self, name: str, value: Any) -> None:
         # A Variable set on the model is one of its own weights, in the order set (Keras).
@@ -207,8 +213,8 @@ class Model(CustomTraining, Trainer, Layer):
     def _ensure_model_built(self, data_shape: Shape) -> None:
         """Before fit/evaluate/predict: built, and the output shape known (one probe call)."""
         if not self.built:
-            self.build((None, *data_shape[1:]))
-        elif self.output_shape is None:
+            self._build_for((None, *data_shape[1:]))
+        if self.output_shape is None:
             probe = K.array_module().zeros(_probe_shape(data_shape), dtype=self.compute_dtype)
             self._record_output(self(probe, training=False))
 
@@ -334,6 +340,20 @@ class Model(CustomTraining, Trainer, Layer):
 def _overrides(model: Any, method: str) -> bool:
     """Whether ``model``'s class defines ``method`` itself (not Model's default)."""
     return getattr(type(model), method) is not getattr(Model, method)
+
+
+def _marking_built(build: Any) -> Any:
+    """``build`` that also records the model as built for ``input_shape`` (as Keras does)."""
+
+    @functools.wraps(build)
+    def wrapped(self: Any, input_shape: Any = None, *args: Any, **kwargs: Any) -> Any:
+        result = build(self, input_shape, *args, **kwargs)
+        if input_shape is not None and not self.built:
+            self._mark_built(tuple(input_shape))
+        return result
+
+    wrapped._gpukeras_marks_built = True
+    return wrapped
 
 
 def _bind_to_call(model: Any, step: Any) -> None:
