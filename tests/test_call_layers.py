@@ -323,3 +323,51 @@ def test_callbacks_see_the_tape_steps_logs(tmp_path):
     model.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[logger, spy])
     assert len(seen) == 4 and all(np.isfinite(seen))
     assert (tmp_path / "log.csv").read_text().splitlines()[0] == "epoch,accuracy,loss"
+
+
+# -- built-in layers on the tape ----------------------------------------------------------------
+def _gradients(layer, inputs, weights):
+    from gpukeras import autodiff
+
+    with autodiff.GradientTape() as tape:
+        loss = None
+        for x, c in zip(inputs, weights):
+            term = ops.sum(layer(x) * c)
+            loss = term if loss is None else loss + term
+    return [K.to_host(g) for g in tape.gradient(loss, layer.trainable_weights)]
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda: layers.Dense(3, activation="tanh"), (4, 5)),
+        (lambda: layers.Conv2D(2, 3, padding="same"), (2, 5, 5, 3)),
+        (lambda: layers.LSTM(3, return_sequences=True), (2, 4, 3)),
+    ],
+    ids=["Dense", "Conv2D", "LSTM"],
+)
+def test_a_builtin_layer_called_twice_on_the_tape_gets_the_sum_of_both_gradients(make, shape):
+    rng = np.random.default_rng(0)
+    layer = make()
+    x1, x2 = (rng.normal(size=shape).astype("float32") for _ in range(2))
+    out_shape = K.to_host(layer(x1)).shape
+    c1, c2 = (rng.normal(size=out_shape).astype("float32") for _ in range(2))
+    both = _gradients(layer, [x1, x2], [c1, c2])
+    first, second = _gradients(layer, [x1], [c1]), _gradients(layer, [x2], [c2])
+    for g, a, b in zip(both, first, second):
+        np.testing.assert_allclose(g, a + b, rtol=1e-5, atol=1e-6)
+
+
+def test_input_gradient_flows_through_a_builtin_layer_node():
+    from gpukeras import autodiff
+
+    layer = layers.Dense(2, use_bias=False)
+    x = np.ones((3, 4), "float32")
+    layer(x)
+    kernel = K.to_host(layer.trainable_weights[0].value)
+    watched = K.to_device(x)
+    with autodiff.GradientTape() as tape:
+        tape.watch(watched)
+        loss = ops.sum(layer(watched))
+    grad = tape.gradient(loss, watched)
+    np.testing.assert_allclose(K.to_host(grad), np.tile(kernel.sum(axis=1), (3, 1)), rtol=1e-6)

@@ -181,9 +181,17 @@ def run_call(layer: Any, inputs: Any, training: bool | None, mask: Any) -> Any:
 
 
 def _needs_gradient(layer: Any, inputs: Any) -> bool:
-    from gpukeras import autodiff
+    return bool(layer.trainable_weights) or _input_needs_gradient(inputs)
 
-    return isinstance(inputs, autodiff.Tensor) or bool(layer.trainable_weights)
+
+def _input_needs_gradient(inputs: Any) -> bool:
+    """Whether the tape wants the gradient of the layer's input: a traced value, or an
+    array the tape watches; the model's own input data is neither, so the first layer
+    skips computing it."""
+    from gpukeras import autodiff
+    from gpukeras.autodiff._node import needs_gradient
+
+    return isinstance(inputs, autodiff.Tensor) or needs_gradient(inputs)
 
 
 def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[Any, Any]:
@@ -193,7 +201,7 @@ def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[A
     x = K.to_device(autodiff.unwrap(inputs))
     y, y_mask, pullback = layer.forward_with_pullback(x, training, mask)
     weights = layer.trainable_weights
-    need_input_grad = isinstance(inputs, autodiff.Tensor)
+    need_input_grad = _input_needs_gradient(inputs)
 
     def vjp(grad_y: Any) -> list[Any]:
         grad_x, weight_grads = pullback(grad_y, need_input_grad=need_input_grad)
