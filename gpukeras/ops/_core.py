@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import math
 from typing import Any
 
 import numpy
@@ -15,7 +17,8 @@ from gpukeras.ops._registry import defop, run, to_array
 from gpukeras.variables import Variable
 
 defop("identity", lambda xp, x: x, lambda xp, g, y, x: (g,), _shapes.same)
-defop("stop_gradient", lambda xp, x: x, None, _shapes.same, "zero")
+# A new array object (a view): a watched input must not come back out under its own id.
+defop("stop_gradient", lambda xp, x: x.view(), None, _shapes.same, "zero")
 
 
 def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None) -> Any:
@@ -111,7 +114,7 @@ defop(
     "arange",
     lambda xp, start, stop, step, dtype: xp.arange(start, stop, step, dtype=dtype),
     None,
-    lambda **p: (len(range(*[int(numpy.ceil(v)) for v in (p["start"], p["stop"], p["step"])])),),
+    lambda **p: (builtins.max(0, math.ceil((p["stop"] - p["start"]) / p["step"])),),
     "zero",
 )
 

@@ -39,7 +39,7 @@ def scalar_dtype(value: Any) -> numpy.dtype:
 
 def result_dtype(values: list[Any]) -> numpy.dtype:
     """The common dtype of arrays and weak Python scalars."""
-    arrays = [v.dtype for v in values if not isinstance(v, _PY_SCALARS)]
+    arrays = [v.dtype for v in values if type(v) not in _PY_SCALARS]
     floats = [d for d in arrays if d.kind in "fc"]
     if floats:
         return numpy.result_type(*floats)
@@ -67,12 +67,12 @@ def promote(xp: Any, values: list[Any]) -> list[Any]:
     target = result_dtype(values)
     out = []
     for v in values:
-        if isinstance(v, _PY_SCALARS):
+        if type(v) in _PY_SCALARS:
             out.append(v)
         elif v.dtype != target:
             out.append(v.astype(target))
         else:
             out.append(v)
-    if not any(not isinstance(v, _PY_SCALARS) for v in out):
+    if all(type(v) in _PY_SCALARS for v in out):
         out[0] = xp.asarray(out[0], dtype=target)  # all scalars: one real array fixes the dtype
     return out

@@ -72,7 +72,9 @@ arctan2 = _binary(
     lambda xp, g, y, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b)),
 )
 floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None)
-mod = _binary("mod", lambda xp, a, b: xp.mod(a, b), None)
+mod = _binary(
+    "mod", lambda xp, a, b: xp.mod(a, b), lambda xp, g, y, a, b: (g, -g * xp.floor_divide(a, b))
+)
 
 # Comparisons and logic: constants to the tape.
 equal = _binary("equal", lambda xp, a, b: a == b, None)

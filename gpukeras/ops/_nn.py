@@ -273,4 +273,4 @@ def sparse_categorical_crossentropy(
 
 defcomposite("binary_crossentropy", _shapes.broadcast)
 defcomposite("categorical_crossentropy", lambda t, o, axis=-1, **k: _shapes.reduce(o, axis))
-defcomposite("sparse_categorical_crossentropy", lambda t, o, axis=-1, **k: tuple(t))
+defcomposite("sparse_categorical_crossentropy", lambda t, o, axis=-1, **k: _shapes.reduce(o, axis))

@@ -13,7 +13,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras.ops import _shapes
 from gpukeras.ops._dtypes import standardize
-from gpukeras.ops._registry import defop, run, to_array
+from gpukeras.ops._registry import defcomposite, defop, run, to_array
 
 
 def _reshape_back(xp, g, y, x, **params):
@@ -331,8 +331,12 @@ def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
 def moveaxis(x: Any, source: Any, destination: Any) -> Any:
     """``x`` with axis ``source`` moved to ``destination``."""
     ndim = to_array(x, K.array_module()).ndim
-    order = list(numpy.moveaxis(numpy.arange(ndim), source, destination))
-    return transpose(x, [int(a) for a in order])
+    sources = [a % ndim for a in ((source,) if isinstance(source, int) else source)]
+    targets = [a % ndim for a in ((destination,) if isinstance(destination, int) else destination)]
+    order = [a for a in range(ndim) if a not in sources]
+    for target, src in sorted(zip(targets, sources)):
+        order.insert(target, src)
+    return transpose(x, order)
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
@@ -341,3 +345,15 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     order = list(range(ndim))
     order[axis1], order[axis2] = order[axis2], order[axis1]
     return transpose(x, order)
+
+
+defcomposite(
+    "split",
+    lambda s, indices_or_sections, axis=0: tuple(
+        a.shape for a in numpy.split(numpy.zeros(s), indices_or_sections, axis)
+    ),
+)
+defcomposite(
+    "moveaxis", _EVAL(lambda xp, x, source, destination: xp.moveaxis(x, source, destination))
+)
+defcomposite("swapaxes", _EVAL(lambda xp, x, axis1, axis2: xp.swapaxes(x, axis1, axis2)))
