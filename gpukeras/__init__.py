@@ -8,6 +8,7 @@ usable GPU, NumPy otherwise) is chosen on first use, never at import.
 
 from gpukeras import (
     activations,
+    autodiff,
     backend,
     callbacks,
     datasets,
@@ -17,21 +18,28 @@ from gpukeras import (
     metrics,
     mixed_precision,
     models,
+    ops,
     optimizers,
+    random,
     regularizers,
     saving,
     utils,
 )
+from gpukeras.autodiff import GradientTape, value_and_grad
 from gpukeras.layers import Input
 from gpukeras.models import Model, Sequential
+from gpukeras.variables import Variable
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GradientTape",
     "Input",
     "Model",
     "Sequential",
+    "Variable",
     "activations",
+    "autodiff",
     "backend",
     "callbacks",
     "datasets",
@@ -41,8 +49,11 @@ __all__ = [
     "metrics",
     "mixed_precision",
     "models",
+    "ops",
     "optimizers",
+    "random",
     "regularizers",
     "saving",
     "utils",
+    "value_and_grad",
 ]

@@ -1,4 +1,10 @@
-"""Variables: a layer's weights, with their gradients, on the active backend."""
+"""Variables: a layer's weights, with their gradients, on the active backend.
+
+``Variable`` is public (``gpukeras.Variable``, Keras's ``keras.Variable``). Its Python
+operators go through :mod:`gpukeras.ops`, so ``self.w * x`` inside a ``call()`` is
+recorded on the tape; everything else (optimizers, the fused step) keeps using
+``.value`` and ``.grad`` directly, in place.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +15,30 @@ import numpy
 from gpukeras import backend as K
 
 
+def _ops() -> Any:
+    from gpukeras import ops  # ops imports this module: resolved on first use
+
+    return ops
+
+
 class Variable:
     """A named weight array that training updates in place.
 
     ``value`` is an array of the active backend; ``grad`` is filled by the
     owning layer's ``backward``. ``path`` is ``layer_name/name`` like Keras 3.
+    Arithmetic (``+ - * / ** @``, comparisons, indexing) goes through ``gpukeras.ops``;
+    ``==`` stays identity, so Variables keep working in lists, sets and dicts.
     """
 
     __slots__ = ("name", "path", "value", "grad", "trainable", "regularizer")
+    # NumPy/CuPy arrays defer to our reflected operators (``array * variable``).
+    __array_priority__ = 100
+    __array_ufunc__ = None
 
     def __init__(
         self,
         value: Any,
-        name: str,
+        name: str = "variable",
         path: str | None = None,
         trainable: bool = True,
         regularizer: Any = None,
@@ -42,19 +59,155 @@ class Variable:
     def dtype(self) -> Any:
         return self.value.dtype
 
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim
+
     def numpy(self) -> numpy.ndarray:
         """A host copy of the value."""
         return numpy.array(K.to_host(self.value), copy=True)
 
+    def __array__(self, dtype: Any = None, copy: Any = None) -> numpy.ndarray:
+        self._refuse_while_recording("numpy.asarray(variable)")
+        return numpy.asarray(K.to_host(self.value), dtype=dtype)
+
+    def __float__(self) -> float:
+        self._refuse_while_recording("float(variable)")
+        return float(K.to_host(self.value))
+
+    def __int__(self) -> int:
+        self._refuse_while_recording("int(variable)")
+        return int(K.to_host(self.value))
+
+    def _refuse_while_recording(self, what: str) -> None:
+        from gpukeras.autodiff import is_recording
+
+        if is_recording():
+            from gpukeras.autodiff import TracedValueError, current_scope
+
+            where = f"layer {current_scope()!r}: " if current_scope() else ""
+            raise TracedValueError(
+                f"{where}{what} reads variable {self.path!r} on the host while a gradient "
+                "is being recorded, which would stop the device every batch. Use "
+                "`gpukeras.ops` on the variable instead."
+            )
+
     def assign(self, value: Any) -> None:
-        """Overwrite the value in place, checking the shape."""
-        new = K.to_device(value, dtype=self.value.dtype)
+        """Overwrite the value in place, checking the shape.
+
+        Refused while a tape records and an op has already read this variable: the
+        recorded gradient needs the value it read.
+        """
+        from gpukeras.autodiff import unwrap
+        from gpukeras.autodiff._state import active
+
+        if active:
+            self._refuse_traced_write()
+        new = K.to_device(unwrap(value), dtype=self.value.dtype)
         if tuple(new.shape) != self.shape:
             raise ValueError(
                 f"Cannot assign to variable {self.path!r}: expected shape {self.shape}. "
                 f"Received: value with shape {tuple(new.shape)}"
             )
         self.value[...] = new
+
+    def assign_add(self, value: Any) -> None:
+        """``value`` added in place."""
+        from gpukeras.autodiff import unwrap
+
+        self.assign(self.value + K.to_device(unwrap(value), dtype=self.value.dtype))
+
+    def assign_sub(self, value: Any) -> None:
+        """``value`` subtracted in place."""
+        from gpukeras.autodiff import unwrap
+
+        self.assign(self.value - K.to_device(unwrap(value), dtype=self.value.dtype))
+
+    def _refuse_traced_write(self) -> None:
+        from gpukeras.autodiff._state import active
+
+        if any(id(self) in tape._read for tape in active):
+            from gpukeras.autodiff import TracedValueError, current_scope
+
+            where = f"layer {current_scope()!r}: " if current_scope() else ""
+            raise TracedValueError(
+                f"{where}in-place write to a traced value: variable {self.path!r} was read "
+                "by an op recorded on this tape, and its gradient needs the value it read. "
+                "Assign after computing the gradients (or outside the tape)."
+            )
+
+    # Operators: each is one op of gpukeras.ops, so it records like any other.
+    def __add__(self, other: Any) -> Any:
+        return _ops().add(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return _ops().add(other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return _ops().subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _ops().subtract(other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _ops().multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _ops().multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _ops().divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _ops().divide(other, self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return _ops().floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return _ops().floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Any:
+        return _ops().mod(self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return _ops().mod(other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return _ops().power(self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return _ops().power(other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return _ops().matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _ops().matmul(other, self)
+
+    def __neg__(self) -> Any:
+        return _ops().negative(self)
+
+    def __pos__(self) -> Any:
+        return _ops().convert_to_tensor(self)
+
+    def __abs__(self) -> Any:
+        return _ops().absolute(self)
+
+    def __lt__(self, other: Any) -> Any:
+        return _ops().less(self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return _ops().less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return _ops().greater(self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return _ops().greater_equal(self, other)
+
+    def __getitem__(self, key: Any) -> Any:
+        return _ops().getitem(self, key)
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype}>"

@@ -1,0 +1,359 @@
+"""Shape ops: one table row per op (forward, then its VJP).
+
+Every VJP here moves the gradient back to the input's layout; ``take``-like ops
+scatter-add it (``xp.add.at``) so repeated indices accumulate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from gpukeras import backend as K
+from gpukeras.ops import _shapes
+from gpukeras.ops._dtypes import standardize
+from gpukeras.ops._registry import defcomposite, defop, run, to_array
+
+
+def _reshape_back(xp, g, y, x, **params):
+    return (xp.reshape(g, x.shape),)
+
+
+def _transpose_vjp(xp, g, y, x, axes):
+    if axes is None:
+        return (xp.transpose(g),)
+    return (xp.transpose(g, tuple(numpy.argsort([a % x.ndim for a in axes]))),)
+
+
+def _concatenate_vjp(xp, g, y, *xs, axis):
+    bounds = numpy.cumsum([x.shape[axis] for x in xs])[:-1].tolist()
+    return tuple(xp.split(g, bounds, axis=axis))
+
+
+def _stack_vjp(xp, g, y, *xs, axis):
+    return tuple(xp.take(g, i, axis=axis) for i in range(len(xs)))
+
+
+def _scatter_take(xp, g, x, indices, axis):
+    grad = xp.zeros(x.shape if axis is not None else (x.size,), dtype=g.dtype)
+    if axis is None:
+        xp.add.at(grad, indices.ravel(), g.reshape(-1))
+        return grad.reshape(x.shape)
+    axis %= x.ndim
+    moved = xp.moveaxis(grad, axis, 0)
+    g_moved = xp.moveaxis(g, tuple(range(axis, axis + indices.ndim)), tuple(range(indices.ndim)))
+    xp.add.at(moved, indices, g_moved)
+    return grad
+
+
+def _take_vjp(xp, g, y, x, indices, axis):
+    return (_scatter_take(xp, g, x, indices, axis), None)
+
+
+def _along_index(xp, shape, indices, axis):
+    index = []
+    for d in range(len(shape)):
+        if d == axis:
+            index.append(indices)
+        else:
+            view = [1] * len(shape)
+            view[d] = indices.shape[d]
+            index.append(xp.arange(indices.shape[d]).reshape(view))
+    return tuple(index)
+
+
+def _take_along_vjp(xp, g, y, x, indices, axis):
+    if axis is None:
+        grad = xp.zeros((x.size,), dtype=g.dtype)
+        xp.add.at(grad, indices.ravel(), g.ravel())
+        return (grad.reshape(x.shape), None)
+    grad = xp.zeros(x.shape, dtype=g.dtype)
+    xp.add.at(grad, _along_index(xp, x.shape, indices, axis % x.ndim), g)
+    return (grad, None)
+
+
+def _take_along(xp, x, indices, axis):
+    if axis is None:
+        return xp.take_along_axis(x.reshape(-1), indices.reshape(-1), 0)
+    return xp.take_along_axis(x, indices, axis)
+
+
+def _tile_vjp(xp, g, y, x, repeats):
+    reps = (1,) * (g.ndim - len(repeats)) + tuple(repeats)
+    base = (1,) * (g.ndim - x.ndim) + tuple(x.shape)
+    split = [n for pair in zip(reps, base) for n in pair]
+    summed = g.reshape(split).sum(axis=tuple(range(0, 2 * g.ndim, 2)))
+    return (summed.reshape(x.shape),)
+
+
+def _repeat_vjp(xp, g, y, x, repeats, axis):
+    source = x.reshape(-1) if axis is None else x
+    ax = 0 if axis is None else axis % x.ndim
+    owner = xp.repeat(xp.arange(source.shape[ax]), repeats)
+    grad = xp.zeros(source.shape, dtype=g.dtype)
+    xp.add.at(xp.moveaxis(grad, ax, 0), owner, xp.moveaxis(g, ax, 0))
+    return (grad.reshape(x.shape),)
+
+
+def _pad(xp, x, pad_width, constant_values):
+    return xp.pad(x, pad_width, mode="constant", constant_values=constant_values)
+
+
+def _pad_vjp(xp, g, y, x, pad_width, constant_values):
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
+    return (g[index],)
+
+
+def _getitem_vjp(xp, g, y, x, key):
+    grad = xp.zeros(x.shape, dtype=g.dtype)
+    xp.add.at(grad, key, g)
+    return (grad,)
+
+
+def _ident_vjp(xp, g, y, x, **params):
+    return (g,)
+
+
+_EVAL = _shapes.evaluated
+defop(
+    "reshape",
+    lambda xp, x, newshape: xp.reshape(x, newshape),
+    _reshape_back,
+    _EVAL(lambda xp, x, newshape: xp.reshape(x, newshape)),
+)
+defop(
+    "transpose",
+    lambda xp, x, axes: xp.transpose(x, axes),
+    _transpose_vjp,
+    lambda s, axes: tuple(s[a] for a in axes) if axes is not None else tuple(s)[::-1],
+)
+defop(
+    "expand_dims",
+    lambda xp, x, axis: xp.expand_dims(x, axis),
+    _reshape_back,
+    _EVAL(lambda xp, x, axis: xp.expand_dims(x, axis)),
+)
+defop(
+    "squeeze",
+    lambda xp, x, axis: xp.squeeze(x, axis),
+    _reshape_back,
+    _EVAL(lambda xp, x, axis: xp.squeeze(x, axis)),
+)
+defop(
+    "broadcast_to",
+    lambda xp, x, shape: xp.broadcast_to(x, shape),
+    _ident_vjp,
+    lambda s, shape: tuple(numpy.broadcast_shapes(tuple(s), tuple(shape))),
+)
+defop(
+    "concatenate",
+    lambda xp, *xs, axis: xp.concatenate(xs, axis=axis),
+    _concatenate_vjp,
+    _EVAL(lambda xp, *xs, axis: xp.concatenate(xs, axis=axis)),
+    promote=True,
+)
+defop(
+    "stack",
+    lambda xp, *xs, axis: xp.stack(xs, axis=axis),
+    _stack_vjp,
+    _EVAL(lambda xp, *xs, axis: xp.stack(xs, axis=axis)),
+    promote=True,
+)
+defop(
+    "take",
+    lambda xp, x, i, axis: xp.take(x, i, axis=axis),
+    _take_vjp,
+    _EVAL(lambda xp, x, i, axis: xp.take(x, i, axis=axis), int_inputs=(1,)),
+)
+defop("take_along_axis", _take_along, _take_along_vjp, _EVAL(_take_along, int_inputs=(1,)))
+defop(
+    "tile",
+    lambda xp, x, repeats: xp.tile(x, repeats),
+    _tile_vjp,
+    _EVAL(lambda xp, x, repeats: xp.tile(x, repeats)),
+)
+defop(
+    "repeat",
+    lambda xp, x, repeats, axis: xp.repeat(x, repeats, axis=axis),
+    _repeat_vjp,
+    _EVAL(lambda xp, x, repeats, axis: xp.repeat(x, repeats, axis=axis)),
+)
+defop("pad", _pad, _pad_vjp, _EVAL(_pad))
+defop("getitem", lambda xp, x, key: x[key], _getitem_vjp, _EVAL(lambda xp, x, key: x[key]))
+defop("cast", lambda xp, x, dtype: x.astype(dtype), _ident_vjp, _shapes.same)
+defop("zeros_like", lambda xp, x, dtype: xp.zeros_like(x, dtype=dtype), None, _shapes.same, "zero")
+defop("ones_like", lambda xp, x, dtype: xp.ones_like(x, dtype=dtype), None, _shapes.same, "zero")
+defop(
+    "full_like",
+    lambda xp, x, fill_value, dtype: xp.full_like(x, fill_value, dtype=dtype),
+    None,
+    _shapes.same,
+    "zero",
+)
+
+
+def reshape(x: Any, newshape: Any) -> Any:
+    """``x`` with shape ``newshape`` (one entry may be -1)."""
+    shape = (
+        (newshape,)
+        if isinstance(newshape, int)
+        else tuple(-1 if d is None else d for d in newshape)
+    )
+    return run("reshape", x, newshape=shape)
+
+
+def transpose(x: Any, axes: Any = None) -> Any:
+    """``x`` with its axes permuted (reversed when ``axes`` is None)."""
+    return run("transpose", x, axes=None if axes is None else tuple(axes))
+
+
+def expand_dims(x: Any, axis: Any) -> Any:
+    """``x`` with new size-1 axes at ``axis``."""
+    return run("expand_dims", x, axis=tuple(axis) if isinstance(axis, list) else axis)
+
+
+def squeeze(x: Any, axis: Any = None) -> Any:
+    """``x`` without its size-1 axes (only those in ``axis`` when given)."""
+    return run("squeeze", x, axis=tuple(axis) if isinstance(axis, list) else axis)
+
+
+def broadcast_to(x: Any, shape: Any) -> Any:
+    """``x`` broadcast to ``shape``; the gradient is summed back."""
+    return run("broadcast_to", x, shape=tuple(shape))
+
+
+def concatenate(xs: Any, axis: int = 0) -> Any:
+    """The arrays ``xs`` joined along ``axis``."""
+    return run("concatenate", *xs, axis=axis)
+
+
+def stack(x: Any, axis: int = 0) -> Any:
+    """The arrays ``x`` stacked along a new ``axis``."""
+    return run("stack", *x, axis=axis)
+
+
+def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """``x`` cut along ``axis`` into equal sections or at the given indices."""
+    value = to_array(x, K.array_module())
+    n = value.shape[axis]
+    if isinstance(indices_or_sections, int):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(
+                f"split: axis {axis} of size {n} cannot be cut into {indices_or_sections} equal "
+                f"sections. Received: indices_or_sections={indices_or_sections}"
+            )
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step))
+    else:
+        bounds = [0, *[int(i) for i in indices_or_sections], n]
+    prefix = (slice(None),) * (axis % value.ndim)
+    return [getitem(x, (*prefix, slice(lo, hi))) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def take(x: Any, indices: Any, axis: int | None = None) -> Any:
+    """Elements of ``x`` at ``indices`` along ``axis`` (of the flattened ``x`` when None)."""
+    return run("take", x, _indices(indices), axis=axis)
+
+
+def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> Any:
+    """``x`` indexed by ``indices`` matched along ``axis`` (NumPy's ``take_along_axis``)."""
+    return run("take_along_axis", x, _indices(indices), axis=axis)
+
+
+def _indices(indices: Any) -> Any:
+    value = to_array(indices, K.array_module())
+    return value if value.dtype.kind in "iu" else value.astype("int32")
+
+
+def tile(x: Any, repeats: Any) -> Any:
+    """``x`` repeated ``repeats`` times along each axis."""
+    return run("tile", x, repeats=(repeats,) if isinstance(repeats, int) else tuple(repeats))
+
+
+def repeat(x: Any, repeats: Any, axis: int | None = None) -> Any:
+    """Each element of ``x`` repeated ``repeats`` times along ``axis``."""
+    if not isinstance(repeats, int):
+        repeats = to_array(repeats, K.array_module())
+    return run("repeat", x, repeats=repeats, axis=axis)
+
+
+def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = None) -> Any:
+    """``x`` padded by ``pad_width`` (``[(before, after), ...]``) with a constant."""
+    if mode != "constant":
+        raise ValueError(f"gpukeras.ops.pad supports mode='constant'. Received: mode={mode!r}")
+    value = to_array(x, K.array_module())
+    width = numpy.broadcast_to(numpy.asarray(pad_width, dtype=int), (value.ndim, 2))
+    pairs = tuple((int(lo), int(hi)) for lo, hi in width)
+    return run("pad", x, pad_width=pairs, constant_values=constant_values or 0)
+
+
+def getitem(x: Any, key: Any) -> Any:
+    """``x[key]`` (the gradient scatters back, summing repeated indices)."""
+    return run("getitem", x, key=_static_key(key))
+
+
+def _static_key(key: Any) -> Any:
+    from gpukeras.autodiff import unwrap
+
+    if isinstance(key, tuple):
+        return tuple(_static_key(k) for k in key)
+    if isinstance(key, list):
+        return to_array(key, K.array_module())
+    return unwrap(key)
+
+
+def cast(x: Any, dtype: Any) -> Any:
+    """``x`` as ``dtype``; a cast to an integer or bool type carries no gradient."""
+    target = standardize(dtype)
+    if target.kind not in "fc":
+        from gpukeras.ops._core import stop_gradient
+
+        x = stop_gradient(x)
+    return run("cast", x, dtype=target)
+
+
+def zeros_like(x: Any, dtype: Any = None) -> Any:
+    """Zeros shaped like ``x``."""
+    return run("zeros_like", x, dtype=standardize(dtype))
+
+
+def ones_like(x: Any, dtype: Any = None) -> Any:
+    """Ones shaped like ``x``."""
+    return run("ones_like", x, dtype=standardize(dtype))
+
+
+def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
+    """``fill_value`` shaped like ``x``."""
+    return run("full_like", x, fill_value=fill_value, dtype=standardize(dtype))
+
+
+def moveaxis(x: Any, source: Any, destination: Any) -> Any:
+    """``x`` with axis ``source`` moved to ``destination``."""
+    ndim = to_array(x, K.array_module()).ndim
+    sources = [a % ndim for a in ((source,) if isinstance(source, int) else source)]
+    targets = [a % ndim for a in ((destination,) if isinstance(destination, int) else destination)]
+    order = [a for a in range(ndim) if a not in sources]
+    for target, src in sorted(zip(targets, sources)):
+        order.insert(target, src)
+    return transpose(x, order)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+    """``x`` with two axes exchanged."""
+    ndim = to_array(x, K.array_module()).ndim
+    order = list(range(ndim))
+    order[axis1], order[axis2] = order[axis2], order[axis1]
+    return transpose(x, order)
+
+
+defcomposite(
+    "split",
+    lambda s, indices_or_sections, axis=0: tuple(
+        a.shape for a in numpy.split(numpy.zeros(s), indices_or_sections, axis)
+    ),
+)
+defcomposite(
+    "moveaxis", _EVAL(lambda xp, x, source, destination: xp.moveaxis(x, source, destination))
+)
+defcomposite("swapaxes", _EVAL(lambda xp, x, axis1, axis2: xp.swapaxes(x, axis1, axis2)))
