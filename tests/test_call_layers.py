@@ -371,3 +371,22 @@ def test_input_gradient_flows_through_a_builtin_layer_node():
         loss = ops.sum(layer(watched))
     grad = tape.gradient(loss, watched)
     np.testing.assert_allclose(K.to_host(grad), np.tile(kernel.sum(axis=1), (3, 1)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".weights.h5"])
+def test_a_call_layer_with_sublayers_round_trips_its_weights(tmp_path, suffix):
+    x, y = _data()
+    model = keras.Sequential([layers.Input((5,)), Block()])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / f"model{suffix}"
+    if suffix == ".weights.h5":
+        model.save_weights(path)
+        loaded = keras.Sequential([layers.Input((5,)), Block()])
+        loaded.load_weights(path)
+    else:
+        model.save(path)
+        loaded = keras.saving.load_model(path, custom_objects={"Block": Block})
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), 1e-6)

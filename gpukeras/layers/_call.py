@@ -237,6 +237,15 @@ def _with_activity_penalty(layer: Any, outputs: Any) -> Any:
 _PROBE_SIZES = (2, 3)
 
 
+def cached_output_shape(layer: Any, input_shape: Shape) -> Shape:
+    """:func:`infer_output_shape`, run once per input shape (a Sequential asks again each
+    time a layer is added)."""
+    cache = layer.__dict__.setdefault("_inferred_output_shapes", {})
+    if input_shape not in cache:
+        cache[input_shape] = infer_output_shape(layer, input_shape)
+    return cache[input_shape]
+
+
 def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
     """The output shape of a ``call()`` layer, from running ``call`` on zeros.
 

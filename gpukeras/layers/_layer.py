@@ -118,7 +118,7 @@ class Layer:
 
         if _call.uses_call(self):
             self.ensure_built(tuple(input_shape))
-            return _call.infer_output_shape(self, input_shape)
+            return _call.cached_output_shape(self, tuple(input_shape))
         return tuple(input_shape)
 
     def ensure_built(self, input_shape: Shape) -> None:
