@@ -291,6 +291,45 @@ def test_shape_mismatch_inside_call_names_the_layer_and_the_op():
     assert "Traceback" not in str(info.value)
 
 
+class ReadsOnHost(layers.Layer):
+    def call(self, inputs, training=None):
+        if training:
+            float(ops.sum(inputs))
+        return inputs
+
+
+class ArgmaxOnGradientPath(layers.Layer):
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], 3))
+
+    def call(self, inputs):
+        picked = ops.cast(ops.argmax(ops.matmul(inputs, self.w), axis=-1), "float32")
+        return ops.expand_dims(picked, -1) * ops.ones((1, 3))
+
+
+class WritesInPlace(layers.Layer):
+    def call(self, inputs):
+        doubled = inputs * 2.0
+        doubled[0] = 1.0
+        return doubled
+
+
+@pytest.mark.parametrize(
+    "cls, message",
+    [
+        (ReadsOnHost, r"layer 'mine', op 'sum': float\(tensor\) reads a traced value"),
+        (ArgmaxOnGradientPath, r"layer 'mine', op 'argmax': this op has no gradient"),
+        (WritesInPlace, r"layer 'mine', op 'multiply': in-place write to a traced value"),
+    ],
+)
+def test_errors_in_a_training_step_name_the_layer_and_the_op(cls, message):
+    x = np.ones((4, 3), "float32")
+    model = keras.Sequential([layers.Input((3,)), layers.Dense(3), cls(name="mine")])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(TypeError, match=message):
+        model.fit(x, x, verbose=0)
+
+
 def test_a_layer_with_neither_call_nor_forward_says_what_to_implement():
     class Empty(layers.Layer):
         pass

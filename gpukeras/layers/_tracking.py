@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gpukeras.layers._call import uses_call
+
 
 def sublayers(layer: Any) -> list[Any]:
     """Layers held in ``layer``'s attributes (and lists/tuples/dicts of them), recursively,
@@ -27,11 +29,9 @@ def sublayers(layer: Any) -> list[Any]:
 
 def direct_sublayers(layer: Any) -> list[Any]:
     """The layers ``layer`` holds itself (not their own sublayers)."""
-    from gpukeras.layers._call import uses_call
-    from gpukeras.layers._layer import Layer
-
-    if not uses_call(layer):
+    if not uses_call(layer):  # every built-in layer: asked on each weights lookup
         return []
+    from gpukeras.layers._layer import Layer
     found: list[Any] = []
     seen = {id(layer)}
     for value in list(vars(layer).values()):
