@@ -164,3 +164,24 @@ def test_metric_variables_are_listed_and_reset_state_zeroes_them():
     assert float(K.to_host(metric.result())) == 3.0
     metric.reset_state()
     assert float(K.to_host(metric.result())) == 0.0
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize(
+    "loss, custom", [(my_mse, {"my_mse": my_mse}), (MyMSE(), {"MyMSE": MyMSE})], ids=["fn", "cls"]
+)
+def test_a_custom_loss_is_saved_by_name_and_compiled_again_from_custom_objects(
+    tmp_path, suffix, loss, custom
+):
+    x, y = _data()
+    model = _model(loss)
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / f"m{suffix}"
+    model.save(path)
+    with pytest.warns(UserWarning, match="returned uncompiled"):
+        assert not keras.saving.load_model(path).compiled
+    loaded = keras.saving.load_model(path, custom_objects=custom)
+    assert loaded.compiled
+    np.testing.assert_allclose(
+        loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0), rtol=1e-6
+    )

@@ -32,6 +32,7 @@ def direct_sublayers(layer: Any) -> list[Any]:
     if not uses_call(layer):  # every built-in layer: asked on each weights lookup
         return []
     from gpukeras.layers._layer import Layer
+
     found: list[Any] = []
     seen = {id(layer)}
     for value in list(vars(layer).values()):
