@@ -105,9 +105,17 @@ def _pad_vjp(xp, g, y, x, pad_width, constant_values):
     return (g[index],)
 
 
+def _is_basic(key):
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, (int, slice)) or k is None or k is Ellipsis for k in parts)
+
+
 def _getitem_vjp(xp, g, y, x, key):
     grad = xp.zeros(x.shape, dtype=g.dtype)
-    xp.add.at(grad, key, g)
+    if _is_basic(key):
+        grad[key] = g  # slices and ints pick each element at most once
+    else:
+        xp.add.at(grad, key, g)  # array indices may repeat: accumulate
     return (grad,)
 
 
