@@ -44,7 +44,11 @@ class Variable:
         regularizer: Any = None,
     ) -> None:
         # C order: layers write gradients into zeros_like(value) with `out=`.
-        self.value = K.array_module().ascontiguousarray(K.to_device(value))
+        # C order (``ascontiguousarray`` would also turn a 0-d scalar into shape (1,)).
+        array = K.to_device(value)
+        self.value = (
+            array if array.flags.c_contiguous else K.array_module().ascontiguousarray(array)
+        )
         self.name = name
         self.path = path or name
         self.trainable = trainable

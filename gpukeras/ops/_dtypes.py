@@ -54,6 +54,25 @@ def result_dtype(values: list[Any]) -> numpy.dtype:
     return scalar_dtype(values[0]) if len(values) == 1 else _scalars_dtype(values)
 
 
+def _already_common(values: list[Any]) -> bool:
+    """The common case, tested cheaply: arrays of one dtype, scalars that keep it."""
+    dtype = None
+    float_scalar = False
+    for v in values:
+        t = type(v)
+        if t is float:
+            float_scalar = True
+        elif t is int:
+            continue
+        elif t is bool:
+            return False
+        elif dtype is None:
+            dtype = v.dtype
+        elif v.dtype != dtype:
+            return False
+    return dtype is not None and (dtype.kind in "fc" or not (float_scalar or dtype.kind == "b"))
+
+
 def _scalars_dtype(values: list[Any]) -> numpy.dtype:
     if any(isinstance(v, float) for v in values):
         return numpy.dtype(floatx())
@@ -64,6 +83,8 @@ def _scalars_dtype(values: list[Any]) -> numpy.dtype:
 
 def promote(xp: Any, values: list[Any]) -> list[Any]:
     """``values`` with arrays cast to their common dtype; Python scalars stay weak."""
+    if _already_common(values):
+        return values
     target = result_dtype(values)
     out = []
     for v in values:

@@ -89,6 +89,7 @@ logical_xor = _binary("logical_xor", lambda xp, a, b: xp.logical_xor(a, b), None
 logical_not = _unary("logical_not", lambda xp, x: xp.logical_not(x), None)
 isnan = _unary("isnan", lambda xp, x: xp.isnan(x), None)
 isfinite = _unary("isfinite", lambda xp, x: xp.isfinite(x), None)
+isinf = _unary("isinf", lambda xp, x: xp.isinf(x), None)
 
 # Unary maths.
 negative = _unary("negative", lambda xp, x: -x, lambda xp, g, y, x: -g)

@@ -110,7 +110,17 @@ def run(name: str, *args: Any, **params: Any) -> Any:
     """Apply the op ``name`` to ``args`` (arrays, Tensors, Variables, scalars)."""
     op = REGISTRY[name]
     xp = K.array_module()
-    raws = [_raw(a, xp, op.promote is not False) for a in args]
+    array_type = xp.ndarray
+    keep_scalars = op.promote is not False
+    raws = []
+    for a in args:
+        t = type(a)
+        if t is array_type:
+            raws.append(a)  # the common case first
+        elif t is Tensor or t is Variable:
+            raws.append(a.value)
+        else:
+            raws.append(_raw(a, xp, keep_scalars))
     if op.promote is True:
         raws = promote(xp, raws)
     elif op.promote:
