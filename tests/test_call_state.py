@@ -10,7 +10,7 @@ import pytest
 
 import gpukeras.layers  # noqa: F401 - registers every built-in layer
 from gpukeras import backend as K
-from gpukeras.layers import _call_state
+from gpukeras.layers import Layer, _call_state
 from gpukeras.layers._serialization import _REGISTRY
 from tests._call_state_cases import CASES, NOT_CALLABLE, Case
 
@@ -97,6 +97,11 @@ def test_every_registered_layer_has_a_case_or_a_reason():
     assert all(reason.strip() for reason in NOT_CALLABLE.values())
 
 
+@pytest.mark.parametrize("name", sorted(_REGISTRY))
+def test_every_registered_layer_declares_its_call_state(name):
+    assert _REGISTRY[name].call_state is not None  # None keeps the whole layer per call
+
+
 @pytest.mark.parametrize(("name", "index"), CASE_IDS)
 def test_each_case_builds_the_class_it_is_filed_under(name, index):
     assert type(CASES[name][index].make()) is _REGISTRY[name]
@@ -109,11 +114,14 @@ def test_a_layer_called_twice_gives_the_gradients_of_two_single_calls(
     xp, name, index, second_pullback_first
 ):
     case = CASES[name][index]
-    layer = _layer(case)
-    initial = layer.get_weights()
     xa, xb, rng = _data(case, xp)
-    mask = _mask(case, xp)
+    _check_two_calls(_layer(case), case, xa, xb, _mask(case, xp), rng, second_pullback_first)
 
+
+def _check_two_calls(
+    layer: Any, case: Case, xa: Any, xb: Any, mask: Any, rng: Any, second_pullback_first: bool
+) -> None:
+    initial = layer.get_weights()
     _reset(layer, initial)  # two separate calls: each backward before the next call
     ya, pullback_a = _call(layer, case, xa, mask)
     grad_a = _like(ya, rng)
@@ -142,6 +150,53 @@ def test_a_layer_called_twice_gives_the_gradients_of_two_single_calls(
     _assert_same(shared_a[1], single_a[1], "first call's weight gradients")
     _assert_same(layer.get_weights(), weights_after, "weights and moving statistics")
     assert len(shared_a[1]) == len(layer.trainable_weights)
+
+
+class _Scale(Layer):
+    """A hand-written layer that declares nothing: ``x * w``, keeping ``x`` on self."""
+
+    def build(self, input_shape: Any) -> None:
+        self.w = self.add_weight("w", (input_shape[-1],), "random_normal")
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        self._x = x
+        return x * self.w.value
+
+    def backward(self, grad: Any) -> Any:
+        self.w.grad[...] = (grad * self._x).sum(axis=0)
+        return grad * self.w.value
+
+
+class _Doubled(Layer):
+    """A hand-written wrapper that declares nothing: ``2 * tanh(inner(x))``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inner = gpukeras.layers.Dense(3, activation="tanh", dtype="float64")
+
+    def build(self, input_shape: Any) -> None:
+        self.inner.ensure_built(input_shape)
+
+    @property
+    def trainable_weights(self) -> list[Any]:
+        return self.inner.trainable_weights
+
+    @property
+    def weights(self) -> list[Any]:
+        return self.inner.weights
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        return self.inner.forward(x, training) * 2.0
+
+    def backward(self, grad: Any) -> Any:
+        return self.inner.backward(grad * 2.0)
+
+
+@pytest.mark.parametrize("make", [_Scale, _Doubled])
+def test_a_hand_written_layer_that_declares_nothing_is_kept_whole_per_call(xp, make):
+    case = Case(lambda: make(dtype="float64"), (3, 4))
+    xa, xb, rng = _data(case, xp)
+    _check_two_calls(_layer(case), case, xa, xb, None, rng, second_pullback_first=False)
 
 
 @pytest.mark.parametrize(("name", "index"), CASE_IDS)

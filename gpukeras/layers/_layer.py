@@ -61,9 +61,10 @@ class Layer:
 
     supports_masking = False
 
-    #: Attributes ``forward`` sets and ``backward`` reads: one call's state. ``input_mask``
-    #: and ``_output`` are always included.
-    call_state: tuple[str, ...] = ()
+    #: Attributes ``forward`` sets and ``backward`` reads: one call's state (``input_mask``
+    #: and ``_output`` are always included). ``None``, the default for a hand-written
+    #: layer, keeps every attribute (and the layers among them) per call instead.
+    call_state: tuple[str, ...] | None = None
     #: ``{attribute: factory}``: stores of reused arrays; each call through
     #: :meth:`forward_with_pullback` works in fresh ones made by ``factory()``.
     call_workspace: dict[str, Any] = {}
@@ -188,6 +189,7 @@ class Layer:
         regularizers' gradients). Calling the layer again, or running ``backward``, does
         not change what an earlier pullback computes.
         """
+        self.ensure_built(tuple(x.shape))
         return _call_state.forward_with_pullback(self, x, training, mask)
 
     # -- penalties (used by the model's training step) ---------------------
