@@ -245,9 +245,14 @@ def test_a_pullback_matches_forward_and_backward(xp, name, index):
     y, y_mask, pullback = layer.forward_with_pullback(x, case.training, mask)
     grad = _like(y, rng)
     got_x, got_weights = _pull(pullback, grad)
+    penalty = _host(pullback.activity_penalty())
 
     _reset(layer, initial)
     y_old, mask_old = layer.forward_tracked(x, case.training, mask)
+    if layer.activity_regularizer is None:
+        assert penalty is None
+    else:
+        _assert_same(penalty, _host(layer.penalties()[-1]), "activity penalty")
     for variable in layer.trainable_weights:
         variable.grad[...] = 0.0
     expected_x = _host(layer.backward_with_penalties(grad))
@@ -351,3 +356,15 @@ def test_a_winograd_convolution_called_twice_keeps_the_first_calls_gradient():
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-6, atol=1e-6)
     for g, e in zip(got[1], expected[1]):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-5)
+
+
+def test_batch_normalization_called_twice_updates_its_moving_mean_twice_in_order(xp):
+    # Keras 3 (checked on the JAX backend) applies a shared layer's two updates in turn.
+    layer = gpukeras.layers.BatchNormalization(momentum=0.9, dtype="float64")
+    layer.ensure_built((4, 3))
+    rng = np.random.default_rng(0)
+    xa, xb = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)) + 2.0
+    for x in (xa, xb):
+        layer.forward_with_pullback(xp.asarray(x), True)
+    expected = 0.9 * (0.1 * xa.mean(axis=0)) + 0.1 * xb.mean(axis=0)
+    np.testing.assert_allclose(K.to_host(layer.moving_mean.value), expected, rtol=1e-12)

@@ -161,7 +161,8 @@ class Pullback:
     Returns ``(grad_x or None, weight_grads)``: ``weight_grads`` is aligned with the
     layer's ``trainable_weights`` and holds new arrays the caller owns (the data gradient,
     with the activity regularizer's term; weight regularizers are left to the caller).
-    ``output`` is the call's output (for the activity penalty's value).
+    ``output`` is the call's output; :meth:`activity_penalty` its penalty's value (a
+    shared layer's penalty counts once per call, as in Keras).
     """
 
     __slots__ = ("layer", "state", "output")
@@ -191,6 +192,13 @@ class Pullback:
             settings.restore()
         weight_grads = [fresh[id(v)] for v in layer.trainable_weights]
         return (grad_x if need_input_grad else None), weight_grads
+
+    def activity_penalty(self) -> Any:
+        """This call's activity penalty (a 0-d array, Keras 3's per-batch mean), or None."""
+        regularizer = self.layer.activity_regularizer
+        if regularizer is None:
+            return None
+        return regularizer(self.output) * (1.0 / float(self.output.shape[0]))
 
     def _with_activity_term(self, grad_y: Any) -> Any:
         """``grad_y`` plus the gradient of the activity penalty (Keras 3: over the batch)."""
