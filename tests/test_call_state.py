@@ -368,3 +368,14 @@ def test_batch_normalization_called_twice_updates_its_moving_mean_twice_in_order
         layer.forward_with_pullback(xp.asarray(x), True)
     expected = 0.9 * (0.1 * xa.mean(axis=0)) + 0.1 * xb.mean(axis=0)
     np.testing.assert_allclose(K.to_host(layer.moving_mean.value), expected, rtol=1e-12)
+
+
+def test_dropout_called_twice_draws_a_new_mask_for_each_call_and_keeps_each(xp):
+    # Keras 3 draws each call's mask from the layer's advancing seed stream.
+    layer = gpukeras.layers.Dropout(0.5, dtype="float64")
+    x = xp.ones((8, 16))
+    ya, _, pullback_a = layer.forward_with_pullback(x, True)
+    yb, _, pullback_b = layer.forward_with_pullback(x, True)
+    assert not np.array_equal(K.to_host(ya), K.to_host(yb))
+    np.testing.assert_array_equal(K.to_host(pullback_a(x)[0]), K.to_host(ya))
+    np.testing.assert_array_equal(K.to_host(pullback_b(x)[0]), K.to_host(yb))
