@@ -152,6 +152,9 @@ def _check_two_calls(
     assert len(shared_a[1]) == len(layer.trainable_weights)
 
 
+_FLAGS_SEEN: list[bool] = []
+
+
 class _Scale(Layer):
     """A hand-written layer that declares nothing: ``x * w``, keeping ``x`` on self."""
 
@@ -164,7 +167,9 @@ class _Scale(Layer):
 
     def backward(self, grad: Any) -> Any:
         self.w.grad[...] = (grad * self._x).sum(axis=0)
-        return grad * self.w.value
+        self.backward_saw_needs_input_grad = self.needs_input_grad
+        _FLAGS_SEEN.append(self.needs_input_grad)
+        return grad * self.w.value if self.needs_input_grad else None
 
 
 class _Doubled(Layer):
@@ -379,3 +384,21 @@ def test_dropout_called_twice_draws_a_new_mask_for_each_call_and_keeps_each(xp):
     assert not np.array_equal(K.to_host(ya), K.to_host(yb))
     np.testing.assert_array_equal(K.to_host(pullback_a(x)[0]), K.to_host(ya))
     np.testing.assert_array_equal(K.to_host(pullback_b(x)[0]), K.to_host(yb))
+
+
+@pytest.mark.parametrize("wanted", [True, False])
+def test_a_hand_written_layer_sees_need_input_grad_in_its_backward(wanted):
+    layer = _Scale(dtype="float64")
+    y, _, pullback = layer.forward_with_pullback(np.ones((2, 3)), True)
+    grad_x, _ = pullback(np.ones((2, 3)), need_input_grad=wanted)
+    assert (grad_x is not None) is wanted
+    assert _FLAGS_SEEN[-1] is wanted
+    assert layer.__dict__.get("backward_saw_needs_input_grad") is None  # put back after
+    assert layer.needs_input_grad is True
+
+
+def test_a_layer_class_held_as_an_attribute_is_not_taken_for_a_wrapped_layer():
+    layer = _Scale(dtype="float64")
+    layer.kind = gpukeras.layers.Dense  # a class, not a layer
+    y, _, pullback = layer.forward_with_pullback(np.ones((2, 3)), True)
+    assert pullback(np.ones((2, 3)))[0].shape == (2, 3)

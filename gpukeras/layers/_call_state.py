@@ -77,7 +77,7 @@ def attribute_layers(layer: Any) -> list[Any]:
     found: list[Any] = []
     for value in layer.__dict__.values():
         for item in value if isinstance(value, (list, tuple)) else (value,):
-            if hasattr(item, "call_state") and hasattr(item, "forward") and item is not layer:
+            if hasattr(item, "call_children") and not isinstance(item, type) and item is not layer:
                 found.append(item)
     return found
 
@@ -178,18 +178,18 @@ class Pullback:
         variables = [v for v in layer.weights if getattr(v, "grad", None) is not None]
         held = [v.grad for v in variables]
         outer = CallState(layer)
-        settings = _Settings(layer, need_input_grad)
+        self.state.install()
+        settings = _Settings(layer, need_input_grad)  # after: a whole layer's install resets
         try:
             for variable in variables:
                 variable.grad = K.get_array_module(variable.grad).zeros_like(variable.grad)
-            self.state.install()
             grad_x = layer.backward(grad_y)
             fresh = {id(v): v.grad for v in variables}
         finally:
             for variable, grad in zip(variables, held):
                 variable.grad = grad
-            outer.install()
             settings.restore()
+            outer.install()
         weight_grads = [fresh[id(v)] for v in layer.trainable_weights]
         return (grad_x if need_input_grad else None), weight_grads
 
