@@ -39,8 +39,9 @@ class Layer:
     in :meth:`call_children`). :meth:`forward_with_pullback` uses the
     declaration to give each call a pullback that owns that call's state, so a
     layer called twice in one step (a shared layer) gets both gradients right.
-    An attribute that ``forward`` sets for ``backward`` and that is not
-    declared is a bug the conformance test (tests/test_call_state.py) reports.
+    Every built-in layer declares; an attribute its ``forward`` sets but does
+    not declare fails tests/test_call_state.py. A layer that declares nothing
+    (``call_state = None``, the default) has all its attributes kept per call.
 
     Args:
         trainable: Whether the layer's weights are updated by training.
