@@ -37,7 +37,7 @@ def test_every_registered_layer_has_a_case_or_a_reason():
     assert all(reason.strip() for reason in NOT_CALLABLE.values())
 
 
-@pytest.mark.parametrize("name", sorted(_REGISTRY))
+@pytest.mark.parametrize("name", sorted(set(_REGISTRY) - set(NOT_CALLABLE)))
 def test_every_registered_layer_declares_its_call_state(name):
     assert _REGISTRY[name].call_state is not None  # None keeps the whole layer per call
 
