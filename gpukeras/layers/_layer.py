@@ -188,7 +188,8 @@ class Layer:
         weight_grads)``, ``weight_grads`` aligned with :attr:`trainable_weights` as new
         arrays (the data gradient plus the activity regularizer's term, without the weight
         regularizers' gradients). Calling the layer again, or running ``backward``, does
-        not change what an earlier pullback computes.
+        not change what an earlier pullback computes (the weights themselves are read
+        when it runs, so update them only after the step's pullbacks).
         """
         self.ensure_built(tuple(x.shape))
         return _call_state.forward_with_pullback(self, x, training, mask)
