@@ -39,8 +39,9 @@ class Layer:
     in :meth:`call_children`). :meth:`forward_with_pullback` uses the
     declaration to give each call a pullback that owns that call's state, so a
     layer called twice in one step (a shared layer) gets both gradients right.
-    An attribute that ``forward`` sets for ``backward`` and that is not
-    declared is a bug the conformance test (tests/test_call_state.py) reports.
+    Every built-in layer declares; an attribute its ``forward`` sets but does
+    not declare fails tests/test_call_state.py. A layer that declares nothing
+    (``call_state = None``, the default) has all its attributes kept per call.
 
     Args:
         trainable: Whether the layer's weights are updated by training.
@@ -61,9 +62,10 @@ class Layer:
 
     supports_masking = False
 
-    #: Attributes ``forward`` sets and ``backward`` reads: one call's state. ``input_mask``
-    #: and ``_output`` are always included.
-    call_state: tuple[str, ...] = ()
+    #: Attributes ``forward`` sets and ``backward`` reads: one call's state (``input_mask``
+    #: and ``_output`` are always included). ``None``, the default for a hand-written
+    #: layer, keeps every attribute (and the layers among them) per call instead.
+    call_state: tuple[str, ...] | None = None
     #: ``{attribute: factory}``: stores of reused arrays; each call through
     #: :meth:`forward_with_pullback` works in fresh ones made by ``factory()``.
     call_workspace: dict[str, Any] = {}
@@ -207,8 +209,10 @@ class Layer:
         weight_grads)``, ``weight_grads`` aligned with :attr:`trainable_weights` as new
         arrays (the data gradient plus the activity regularizer's term, without the weight
         regularizers' gradients). Calling the layer again, or running ``backward``, does
-        not change what an earlier pullback computes.
+        not change what an earlier pullback computes (the weights themselves are read
+        when it runs, so update them only after the step's pullbacks).
         """
+        self.ensure_built(tuple(x.shape))
         return _call_state.forward_with_pullback(self, x, training, mask)
 
     # -- losses added in call() ------------------------------------------------
