@@ -28,10 +28,18 @@ class Layer:
     layer: nothing uses the gradient with respect to the data, so a layer may
     skip computing it (and return ``None`` from ``backward``).
 
-    A subclass creates its weights in ``build(input_shape)`` with
-    :meth:`add_weight`, computes ``forward(x, training)`` and, in
-    ``backward(grad)``, returns the gradient with respect to its input and
-    writes each trainable weight's gradient into ``variable.grad``.
+    A subclass is written one of two ways:
+
+    - the Keras 3 way: weights in ``build(input_shape)`` with :meth:`add_weight`,
+      the maths in ``call(inputs, training=None, mask=None)`` with
+      ``gpukeras.ops`` (``training``/``mask`` are passed only if ``call`` takes
+      them), optionally ``compute_output_shape`` (else inferred by running
+      ``call`` on zeros) and :meth:`add_loss`. The tape differentiates ``call``;
+      layers kept in attributes are tracked as sublayers (their weights follow
+      this layer's own);
+    - the hand-written way (every built-in layer): ``forward(x, training)`` and,
+      in ``backward(grad)``, the gradient with respect to the input, writing each
+      trainable weight's gradient into ``variable.grad``.
 
     Per-call state: ``forward`` keeps what ``backward`` needs on ``self``, and
     the layer declares those attributes in ``call_state`` (reused array stores
