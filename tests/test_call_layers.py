@@ -429,3 +429,31 @@ def test_a_call_layer_with_sublayers_round_trips_its_weights(tmp_path, suffix):
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), 1e-6)
+
+
+def test_a_sequential_inside_a_call_layer_is_tracked_and_follows_training():
+    class Wrapper(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.block = keras.Sequential(
+                [layers.Dense(4, kernel_regularizer="l2"), layers.Dropout(0.5)]
+            )
+
+        def call(self, inputs):
+            return self.block(inputs)
+
+    x, y = _data()
+    model = keras.Sequential([layers.Input((5,)), Wrapper(), layers.Dense(3)])
+    wrapper = model.layers[0]
+    assert len(wrapper.trainable_weights) == 2 and model.count_params() == 24 + 15
+    ones = np.ones((6, 5), "float32")
+    np.testing.assert_array_equal(K.to_host(wrapper(ones)), K.to_host(wrapper(ones)))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    before = model.get_weights()
+    logs = model.evaluate(x, y, verbose=0)
+    kernel, bias, last_kernel, last_bias = before
+    out = (x @ kernel + bias) @ last_kernel + last_bias  # Dropout is off in evaluate
+    penalty = 0.01 * np.sum(kernel**2)
+    np.testing.assert_allclose(logs, np.mean((out - y) ** 2) + penalty, rtol=1e-5)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
