@@ -320,3 +320,60 @@ def test_variable_operators_and_numpy_conversion_outside_a_tape(xp):
     w.assign_sub([0.5, 0.5])
     assert w.numpy().tolist() == [1.5, 2.5]
     assert w in [w] and len({w, w}) == 1  # == stays identity for Variables
+
+
+@pytest.mark.parametrize(
+    "expression, op",
+    [
+        (lambda t: t + 1.0, "add"),
+        (lambda t: 1.0 + t, "add"),
+        (lambda t: t - 1.0, "subtract"),
+        (lambda t: 1.0 - t, "subtract"),
+        (lambda t: t * 2.0, "multiply"),
+        (lambda t: 2.0 * t, "multiply"),
+        (lambda t: t / 2.0, "divide"),
+        (lambda t: 2.0 / t, "divide"),
+        (lambda t: t**2.0, "power"),
+        (lambda t: 2.0**t, "power"),
+        (lambda t: t % 2.0, "mod"),
+        (lambda t: t @ t, "matmul"),
+        (lambda t: -t, "negative"),
+        (lambda t: abs(t), "absolute"),
+        (lambda t: t[1:], "getitem"),
+        (lambda t: t.T, "transpose"),
+        (lambda t: t.reshape(3, 1), "reshape"),
+        (lambda t: t.astype("float64"), "cast"),
+    ],
+)
+def test_tensor_and_variable_operators_record_their_op(xp, expression, op):
+    w = _var(xp, [1.0, 2.0, 3.0])
+    with GradientTape():
+        if op not in ("transpose", "reshape", "cast"):  # array methods: Tensors only
+            assert expression(w)._node.op == op
+        traced = w * 1.0
+        assert expression(traced)._node.op == op
+        assert type(traced > 1.0) is xp.ndarray  # comparisons: constants
+
+
+def test_array_operands_defer_to_tensors_and_variables(xp):
+    w = _var(xp, [1.0, 2.0])
+    with GradientTape() as tape:
+        y = xp.asarray([3.0, 4.0], dtype="float32") * w
+        loss = ops.sum(y)
+    assert isinstance(y, Tensor)
+    np.testing.assert_allclose(_host(tape.gradient(loss, w)), [3.0, 4.0])
+
+
+def test_variables_accept_keras_spellings(xp):
+    assert keras.Variable(3.0).dtype == np.float32  # floatx, not float64
+    ones = keras.Variable(initializer="ones", shape=(2, 3), dtype="float64", name="o")
+    assert ones.shape == (2, 3) and ones.dtype == np.float64 and _host(ones.value).sum() == 6
+    with pytest.raises(ValueError, match="needs a shape"):
+        keras.Variable(initializer="zeros")
+
+
+def test_needs_gradient_tells_a_layer_which_inputs_to_differentiate(xp):
+    w, data = _var(xp, [1.0]), xp.ones(1, dtype="float32")
+    with GradientTape():
+        assert autodiff.needs_gradient(w) and not autodiff.needs_gradient(data)
+        assert autodiff.needs_gradient(w * 2.0)

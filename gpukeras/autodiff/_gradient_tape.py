@@ -71,6 +71,8 @@ class GradientTape:
 
     def reset(self) -> None:
         """Forget what was recorded so far (the tape keeps recording)."""
+        if self._recording:
+            _state.watched_arrays -= self._array_count()
         self._watched.clear()
         self._accessed.clear()
         self._read.clear()
