@@ -189,9 +189,8 @@ def _input_needs_gradient(inputs: Any) -> bool:
     array the tape watches; the model's own input data is neither, so the first layer
     skips computing it."""
     from gpukeras import autodiff
-    from gpukeras.autodiff._node import needs_gradient
 
-    return isinstance(inputs, autodiff.Tensor) or needs_gradient(inputs)
+    return isinstance(inputs, autodiff.Tensor) or autodiff.needs_gradient(inputs)
 
 
 def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[Any, Any]:
