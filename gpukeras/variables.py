@@ -21,6 +21,26 @@ def _ops() -> Any:
     return ops
 
 
+def _initial_value(value: Any, shape: Any, dtype: Any) -> tuple[Any, Any]:
+    """The initial value and its dtype, from an array, a Python number or an initializer."""
+    if value is None:
+        raise ValueError("Variable needs a value or an initializer. Received: value=None")
+    if isinstance(value, str) or (callable(value) and not hasattr(value, "shape")):
+        from gpukeras import initializers
+
+        if shape is None:
+            raise ValueError(
+                f"Variable with an initializer needs a shape. Received: initializer={value!r}, "
+                "shape=None"
+            )
+        dtype = numpy.dtype(dtype or K.floatx())
+        return initializers.get(value)(tuple(shape), dtype=dtype), dtype
+    if dtype is None and not hasattr(value, "dtype"):
+        host = numpy.asarray(value)
+        dtype = numpy.dtype(K.floatx()) if host.dtype.kind == "f" else None
+    return value, dtype
+
+
 class Variable:
     """A named weight array that training updates in place.
 
@@ -37,14 +57,26 @@ class Variable:
 
     def __init__(
         self,
-        value: Any,
+        value: Any = None,
         name: str = "variable",
         path: str | None = None,
         trainable: bool = True,
         regularizer: Any = None,
+        *,
+        initializer: Any = None,
+        shape: Any = None,
+        dtype: Any = None,
     ) -> None:
-        # C order: layers write gradients into zeros_like(value) with `out=`.
-        self.value = K.array_module().ascontiguousarray(K.to_device(value))
+        # Keras's spellings too: ``Variable(initializer="zeros", shape=(3,), dtype=...)``,
+        # ``Variable(3.0)`` (floatx, not float64).
+        array = K.to_device(
+            *_initial_value(value if initializer is None else initializer, shape, dtype)
+        )
+        # C order: layers write gradients into zeros_like(value) with `out=`
+        # (``ascontiguousarray`` would also turn a 0-d scalar into shape (1,)).
+        self.value = (
+            array if array.flags.c_contiguous else K.array_module().ascontiguousarray(array)
+        )
         self.name = name
         self.path = path or name
         self.trainable = trainable

@@ -51,6 +51,11 @@ CASES: dict[str, list[Case]] = {
             (2, 4, 3),
             mask=True,
         ),
+        Case(lambda: layers.Bidirectional(_lstm(return_state=True), **F64), (2, 4, 3)),
+        Case(
+            lambda: layers.Bidirectional(layers.SimpleRNN(2, **F64), merge_mode=None, **F64),
+            (2, 4, 3),
+        ),
     ],
     "Conv1D": [Case(lambda: layers.Conv1D(4, 3, padding="causal", **F64), (2, 7, 3))],
     "Conv2D": [
@@ -106,10 +111,21 @@ CASES: dict[str, list[Case]] = {
         Case(lambda: layers.TimeDistributed(layers.Dense(3, **F64), **F64), (2, 4, 5)),
         Case(lambda: layers.TimeDistributed(layers.Conv2D(2, 3, **F64), **F64), (2, 3, 5, 5, 2)),
         Case(lambda: layers.TimeDistributed(layers.BatchNormalization(**F64), **F64), (2, 3, 4)),
+        Case(lambda: layers.TimeDistributed(layers.Dropout(0.5, **F64), **F64), (2, 3, 4)),
+        Case(  # two levels of wrapped layers
+            lambda: layers.TimeDistributed(
+                layers.Bidirectional(layers.GRU(2, return_sequences=True, **F64), **F64),
+                **F64,
+            ),
+            (2, 3, 4, 3),
+        ),
     ],
     "UpSampling2D": [Case(lambda: layers.UpSampling2D(2, **F64), (2, 3, 3, 2))],
     "ZeroPadding2D": [Case(lambda: layers.ZeroPadding2D(1, **F64), (2, 3, 3, 2))],
 }
 
 # Registered classes that cannot be called through forward_with_pullback, with the reason.
-NOT_CALLABLE: dict[str, str] = {}
+NOT_CALLABLE: dict[str, str] = {
+    "Lambda": "a call() layer: its gradient is recorded op by op on the tape, so no state "
+    "of a call lives on the layer (tests/test_lambda_layer.py)",
+}

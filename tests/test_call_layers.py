@@ -291,6 +291,45 @@ def test_shape_mismatch_inside_call_names_the_layer_and_the_op():
     assert "Traceback" not in str(info.value)
 
 
+class ReadsOnHost(layers.Layer):
+    def call(self, inputs, training=None):
+        if training:
+            float(ops.sum(inputs))
+        return inputs
+
+
+class ArgmaxOnGradientPath(layers.Layer):
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], 3))
+
+    def call(self, inputs):
+        picked = ops.cast(ops.argmax(ops.matmul(inputs, self.w), axis=-1), "float32")
+        return ops.expand_dims(picked, -1) * ops.ones((1, 3))
+
+
+class WritesInPlace(layers.Layer):
+    def call(self, inputs):
+        doubled = inputs * 2.0
+        doubled[0] = 1.0
+        return doubled
+
+
+@pytest.mark.parametrize(
+    "cls, message",
+    [
+        (ReadsOnHost, r"layer 'mine', op 'sum': float\(tensor\) reads a traced value"),
+        (ArgmaxOnGradientPath, r"layer 'mine', op 'argmax': this op has no gradient"),
+        (WritesInPlace, r"layer 'mine', op 'multiply': in-place write to a traced value"),
+    ],
+)
+def test_errors_in_a_training_step_name_the_layer_and_the_op(cls, message):
+    x = np.ones((4, 3), "float32")
+    model = keras.Sequential([layers.Input((3,)), layers.Dense(3), cls(name="mine")])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(TypeError, match=message):
+        model.fit(x, x, verbose=0)
+
+
 def test_a_layer_with_neither_call_nor_forward_says_what_to_implement():
     class Empty(layers.Layer):
         pass
@@ -323,3 +362,98 @@ def test_callbacks_see_the_tape_steps_logs(tmp_path):
     model.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[logger, spy])
     assert len(seen) == 4 and all(np.isfinite(seen))
     assert (tmp_path / "log.csv").read_text().splitlines()[0] == "epoch,accuracy,loss"
+
+
+# -- built-in layers on the tape ----------------------------------------------------------------
+def _gradients(layer, inputs, weights):
+    from gpukeras import autodiff
+
+    with autodiff.GradientTape() as tape:
+        loss = None
+        for x, c in zip(inputs, weights):
+            term = ops.sum(layer(x) * c)
+            loss = term if loss is None else loss + term
+    return [K.to_host(g) for g in tape.gradient(loss, layer.trainable_weights)]
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda: layers.Dense(3, activation="tanh"), (4, 5)),
+        (lambda: layers.Conv2D(2, 3, padding="same"), (2, 5, 5, 3)),
+        (lambda: layers.LSTM(3, return_sequences=True), (2, 4, 3)),
+    ],
+    ids=["Dense", "Conv2D", "LSTM"],
+)
+def test_a_builtin_layer_called_twice_on_the_tape_gets_the_sum_of_both_gradients(make, shape):
+    rng = np.random.default_rng(0)
+    layer = make()
+    x1, x2 = (rng.normal(size=shape).astype("float32") for _ in range(2))
+    out_shape = K.to_host(layer(x1)).shape
+    c1, c2 = (rng.normal(size=out_shape).astype("float32") for _ in range(2))
+    both = _gradients(layer, [x1, x2], [c1, c2])
+    first, second = _gradients(layer, [x1], [c1]), _gradients(layer, [x2], [c2])
+    for g, a, b in zip(both, first, second):
+        np.testing.assert_allclose(g, a + b, rtol=1e-5, atol=1e-6)
+
+
+def test_input_gradient_flows_through_a_builtin_layer_node():
+    from gpukeras import autodiff
+
+    layer = layers.Dense(2, use_bias=False)
+    x = np.ones((3, 4), "float32")
+    layer(x)
+    kernel = K.to_host(layer.trainable_weights[0].value)
+    watched = K.to_device(x)
+    with autodiff.GradientTape() as tape:
+        tape.watch(watched)
+        loss = ops.sum(layer(watched))
+    grad = tape.gradient(loss, watched)
+    np.testing.assert_allclose(K.to_host(grad), np.tile(kernel.sum(axis=1), (3, 1)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".weights.h5"])
+def test_a_call_layer_with_sublayers_round_trips_its_weights(tmp_path, suffix):
+    x, y = _data()
+    model = keras.Sequential([layers.Input((5,)), Block()])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / f"model{suffix}"
+    if suffix == ".weights.h5":
+        model.save_weights(path)
+        loaded = keras.Sequential([layers.Input((5,)), Block()])
+        loaded.load_weights(path)
+    else:
+        model.save(path)
+        loaded = keras.saving.load_model(path, custom_objects={"Block": Block})
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), 1e-6)
+
+
+def test_a_sequential_inside_a_call_layer_is_tracked_and_follows_training():
+    class Wrapper(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.block = keras.Sequential(
+                [layers.Dense(4, kernel_regularizer="l2"), layers.Dropout(0.5)]
+            )
+
+        def call(self, inputs):
+            return self.block(inputs)
+
+    x, y = _data()
+    model = keras.Sequential([layers.Input((5,)), Wrapper(), layers.Dense(3)])
+    wrapper = model.layers[0]
+    assert len(wrapper.trainable_weights) == 2 and model.count_params() == 24 + 15
+    ones = np.ones((6, 5), "float32")
+    np.testing.assert_array_equal(K.to_host(wrapper(ones)), K.to_host(wrapper(ones)))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    before = model.get_weights()
+    logs = model.evaluate(x, y, verbose=0)
+    kernel, bias, last_kernel, last_bias = before
+    out = (x @ kernel + bias) @ last_kernel + last_bias  # Dropout is off in evaluate
+    penalty = 0.01 * np.sum(kernel**2)
+    np.testing.assert_allclose(logs, np.mean((out - y) ** 2) + penalty, rtol=1e-5)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

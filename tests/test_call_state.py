@@ -5,86 +5,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 
 import gpukeras.layers  # noqa: F401 - registers every built-in layer
-from gpukeras import backend as K
 from gpukeras.layers import _call_state
 from gpukeras.layers._serialization import _REGISTRY
-from tests._call_state_cases import CASES, NOT_CALLABLE, Case
+from tests._call_state_cases import CASES, NOT_CALLABLE
+from tests._call_state_helpers import (
+    a_mask,
+    assert_same,
+    built,
+    call,
+    check_two_calls,
+    grad_like,
+    host,
+    pull,
+    reset,
+    two_inputs,
+)
 
 CASE_IDS = [(name, i) for name in sorted(CASES) for i in range(len(CASES[name]))]
-TIGHT = {"rtol": 1e-12, "atol": 1e-12}
-
-
-# -- helpers --------------------------------------------------------------------------
-def _layer(case: Case) -> Any:
-    layer = case.make()
-    layer.ensure_built(case.shape)
-    return layer
-
-
-def _input(case: Case, xp: Any, rng: np.random.Generator) -> Any:
-    if case.int_input is not None:
-        return xp.asarray(rng.integers(0, case.int_input, case.shape))
-    return xp.asarray(rng.normal(size=case.shape))
-
-
-def _mask(case: Case, xp: Any) -> Any:
-    if not case.mask:
-        return None
-    mask = np.ones(case.shape[:2], dtype=bool)
-    mask[0, -2:] = False  # the first sequence is two steps shorter
-    return xp.asarray(mask)
-
-
-def _like(y: Any, rng: np.random.Generator) -> Any:
-    """A random output gradient shaped like ``y`` (a list for several outputs)."""
-    if isinstance(y, (list, tuple)):
-        return [_like(part, rng) for part in y]
-    return K.get_array_module(y).asarray(rng.normal(size=tuple(y.shape)))
-
-
-def _reset(layer: Any, weights: list[Any]) -> None:
-    """Same weights (moving statistics included) and the same random stream."""
-    layer.set_weights(weights)
-    K.random.seed(99)
-
-
-def _host(values: Any) -> Any:
-    if values is None:
-        return None
-    if isinstance(values, (list, tuple)):
-        return [_host(v) for v in values]
-    return K.to_host(values).copy()
-
-
-def _assert_same(got: Any, expected: Any, what: str) -> None:
-    if expected is None:
-        assert got is None, what
-        return
-    if isinstance(expected, list):
-        assert len(got) == len(expected), what
-        for i, (g, e) in enumerate(zip(got, expected)):
-            _assert_same(g, e, f"{what}[{i}]")
-        return
-    np.testing.assert_allclose(got, expected, err_msg=what, **TIGHT)
-
-
-def _call(layer: Any, case: Case, x: Any, mask: Any) -> tuple[Any, Any]:
-    y, _, pullback = layer.forward_with_pullback(x, case.training, mask)
-    return _host(y), pullback
-
-
-def _pull(pullback: Any, grad: Any) -> tuple[Any, Any]:
-    grad_x, weight_grads = pullback(grad)
-    return _host(grad_x), _host(weight_grads)
-
-
-def _data(case: Case, xp: Any) -> tuple[Any, Any, Any]:
-    rng = np.random.default_rng(7)
-    return _input(case, xp, rng), _input(case, xp, rng), rng
 
 
 # -- the registry is covered ---------------------------------------------------------
@@ -95,6 +35,11 @@ def test_every_registered_layer_has_a_case_or_a_reason():
     assert not (set(CASES) & set(NOT_CALLABLE))
     assert set(CASES) | set(NOT_CALLABLE) <= registered
     assert all(reason.strip() for reason in NOT_CALLABLE.values())
+
+
+@pytest.mark.parametrize("name", sorted(set(_REGISTRY) - set(NOT_CALLABLE)))
+def test_every_registered_layer_declares_its_call_state(name):
+    assert _REGISTRY[name].call_state is not None  # None keeps the whole layer per call
 
 
 @pytest.mark.parametrize(("name", "index"), CASE_IDS)
@@ -109,39 +54,8 @@ def test_a_layer_called_twice_gives_the_gradients_of_two_single_calls(
     xp, name, index, second_pullback_first
 ):
     case = CASES[name][index]
-    layer = _layer(case)
-    initial = layer.get_weights()
-    xa, xb, rng = _data(case, xp)
-    mask = _mask(case, xp)
-
-    _reset(layer, initial)  # two separate calls: each backward before the next call
-    ya, pullback_a = _call(layer, case, xa, mask)
-    grad_a = _like(ya, rng)
-    single_a = _pull(pullback_a, grad_a)
-    yb, pullback_b = _call(layer, case, xb, mask)
-    grad_b = _like(yb, rng)
-    single_b = _pull(pullback_b, grad_b)
-    weights_after = layer.get_weights()
-
-    _reset(layer, initial)  # the shared layer: both calls, then both pullbacks
-    shared_ya, pullback_a = _call(layer, case, xa, mask)
-    shared_yb, pullback_b = _call(layer, case, xb, mask)
-    if second_pullback_first:
-        shared_b = _pull(pullback_b, grad_b)
-        shared_a = _pull(pullback_a, grad_a)
-    else:
-        shared_a = _pull(pullback_a, grad_a)
-        shared_b = _pull(pullback_b, grad_b)
-
-    _assert_same(shared_ya, ya, "first output")
-    _assert_same(shared_yb, yb, "second output")
-    _assert_same(shared_a[0], single_a[0], "first input gradient")
-    _assert_same(shared_b[0], single_b[0], "second input gradient")
-    summed = [a + b for a, b in zip(shared_a[1], shared_b[1])]
-    _assert_same(summed, [a + b for a, b in zip(single_a[1], single_b[1])], "weight gradients")
-    _assert_same(shared_a[1], single_a[1], "first call's weight gradients")
-    _assert_same(layer.get_weights(), weights_after, "weights and moving statistics")
-    assert len(shared_a[1]) == len(layer.trainable_weights)
+    xa, xb, rng = two_inputs(case, xp)
+    check_two_calls(built(case), case, xa, xb, a_mask(case, xp), rng, second_pullback_first)
 
 
 @pytest.mark.parametrize(("name", "index"), CASE_IDS)
@@ -149,27 +63,27 @@ def test_a_pullback_run_after_another_forward_and_backward_gives_its_own_call_gr
     xp, name, index
 ):
     case = CASES[name][index]
-    layer = _layer(case)
+    layer = built(case)
     initial = layer.get_weights()
-    xa, xb, rng = _data(case, xp)
-    mask = _mask(case, xp)
+    xa, xb, rng = two_inputs(case, xp)
+    mask = a_mask(case, xp)
 
-    _reset(layer, initial)
-    ya, pullback = _call(layer, case, xa, mask)
-    grad_a = _like(ya, rng)
-    expected = _pull(pullback, grad_a)
+    reset(layer, initial)
+    ya, pullback = call(layer, case, xa, mask)
+    grad_a = grad_like(ya, rng)
+    expected = pull(pullback, grad_a)
 
-    _reset(layer, initial)
-    _, pullback = _call(layer, case, xa, mask)
+    reset(layer, initial)
+    _, pullback = call(layer, case, xa, mask)
     # The Sequential fast path's way in between: reused output buffers, forward, backward.
     _set_scratch(layer, True)
     try:
         yb, _ = layer.forward_tracked(xb, case.training, mask)
-        layer.backward(_like(yb, rng))
+        layer.backward(grad_like(yb, rng))
     finally:
         _set_scratch(layer, False)
-    _assert_same(_pull(pullback, grad_a), list(expected), "pullback after another call")
-    _assert_same(_pull(pullback, grad_a), list(expected), "the same pullback run again")
+    assert_same(pull(pullback, grad_a), list(expected), "pullback after another call")
+    assert_same(pull(pullback, grad_a), list(expected), "the same pullback run again")
 
 
 def _set_scratch(layer: Any, on: bool) -> None:
@@ -181,25 +95,30 @@ def _set_scratch(layer: Any, on: bool) -> None:
 @pytest.mark.parametrize(("name", "index"), CASE_IDS)
 def test_a_pullback_matches_forward_and_backward(xp, name, index):
     case = CASES[name][index]
-    layer = _layer(case)
+    layer = built(case)
     initial = layer.get_weights()
-    x, _, rng = _data(case, xp)
-    mask = _mask(case, xp)
+    x, _, rng = two_inputs(case, xp)
+    mask = a_mask(case, xp)
 
-    _reset(layer, initial)
+    reset(layer, initial)
     y, y_mask, pullback = layer.forward_with_pullback(x, case.training, mask)
-    grad = _like(y, rng)
-    got_x, got_weights = _pull(pullback, grad)
+    grad = grad_like(y, rng)
+    got_x, got_weights = pull(pullback, grad)
+    penalty = host(pullback.activity_penalty())
 
-    _reset(layer, initial)
+    reset(layer, initial)
     y_old, mask_old = layer.forward_tracked(x, case.training, mask)
+    if layer.activity_regularizer is None:
+        assert penalty is None
+    else:
+        assert_same(penalty, host(layer.penalties()[-1]), "activity penalty")
     for variable in layer.trainable_weights:
         variable.grad[...] = 0.0
-    expected_x = _host(layer.backward_with_penalties(grad))
-    _assert_same(_host(y), _host(y_old), "output")
-    _assert_same(_host(y_mask), _host(mask_old), "output mask")
-    _assert_same(got_x, expected_x, "input gradient")
-    _assert_same(got_weights, _host([v.grad for v in layer.trainable_weights]), "weights")
+    expected_x = host(layer.backward_with_penalties(grad))
+    assert_same(host(y), host(y_old), "output")
+    assert_same(host(y_mask), host(mask_old), "output mask")
+    assert_same(got_x, expected_x, "input gradient")
+    assert_same(got_weights, host([v.grad for v in layer.trainable_weights]), "weights")
 
 
 @pytest.mark.parametrize(("name", "index"), CASE_IDS)
@@ -207,13 +126,13 @@ def test_a_pullback_writes_no_shared_gradient_and_skips_the_input_gradient_on_re
     xp, name, index
 ):
     case = CASES[name][index]
-    layer = _layer(case)
-    x, _, rng = _data(case, xp)
+    layer = built(case)
+    x, _, rng = two_inputs(case, xp)
     for variable in layer.weights:
         if variable.grad is not None:
             variable.grad[...] = 5.0
-    y, _, pullback = layer.forward_with_pullback(x, case.training, _mask(case, xp))
-    grad_x, weight_grads = pullback(_like(y, rng), need_input_grad=False)
+    y, _, pullback = layer.forward_with_pullback(x, case.training, a_mask(case, xp))
+    grad_x, weight_grads = pullback(grad_like(y, rng), need_input_grad=False)
     assert grad_x is None
     assert all(v.grad is None or float(v.grad.min()) == 5.0 for v in layer.weights)
     held = {id(v.grad) for v in layer.weights}
@@ -265,34 +184,15 @@ def _declared(layer: Any, path: str = "") -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("name", "index"), CASE_IDS)
-def test_forward_sets_only_the_state_its_layer_declares(name, index):
+def test_forward_sets_only_the_state_its_layer_declares(xp, name, index):
     case = CASES[name][index]
-    layer = _layer(case)
-    x, _, _ = _data(case, np)
+    layer = built(case)
+    x, _, _ = two_inputs(case, xp)
     recorder = _Recorder(layer)
     try:
-        layer.forward_tracked(K.to_device(x), case.training, _mask(case, np))
+        layer.forward_tracked(x, case.training, a_mask(case, xp))
     finally:
         recorder.restore()
     assert type(layer) is _REGISTRY[name]
     undeclared = recorder.assigned - _declared(layer)
     assert not undeclared, f"declare in call_state (or call_caches): {sorted(undeclared)}"
-
-
-# -- float32 fast kernels that keep state in reused buffers -------------------------
-def test_a_winograd_convolution_called_twice_keeps_the_first_calls_gradient():
-    K.set_backend("numpy")
-    layer = gpukeras.layers.Conv2D(8, 3, padding="same")
-    layer.ensure_built((2, 8, 8, 8))
-    rng = np.random.default_rng(3)
-    xa, xb = (rng.normal(size=(2, 8, 8, 8)).astype(np.float32) for _ in range(2))
-    grad = rng.normal(size=(2, 8, 8, 8)).astype(np.float32)
-    _, _, pullback = layer.forward_with_pullback(xa, True)
-    expected = pullback(grad)
-    assert layer._winograd is not None  # the Winograd plan ran
-    _, _, pullback = layer.forward_with_pullback(xa, True)
-    layer.forward_with_pullback(xb, True)
-    got = pullback(grad)
-    np.testing.assert_allclose(got[0], expected[0], rtol=1e-6, atol=1e-6)
-    for g, e in zip(got[1], expected[1]):
-        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-5)

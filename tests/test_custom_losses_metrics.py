@@ -164,3 +164,61 @@ def test_metric_variables_are_listed_and_reset_state_zeroes_them():
     assert float(K.to_host(metric.result())) == 3.0
     metric.reset_state()
     assert float(K.to_host(metric.result())) == 0.0
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize(
+    "loss, custom", [(my_mse, {"my_mse": my_mse}), (MyMSE(), {"MyMSE": MyMSE})], ids=["fn", "cls"]
+)
+def test_a_custom_loss_is_saved_by_name_and_compiled_again_from_custom_objects(
+    tmp_path, suffix, loss, custom
+):
+    x, y = _data()
+    model = _model(loss)
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / f"m{suffix}"
+    model.save(path)
+    with pytest.warns(UserWarning, match="returned uncompiled"):
+        assert not keras.saving.load_model(path).compiled
+    loaded = keras.saving.load_model(path, custom_objects=custom)
+    assert loaded.compiled
+    np.testing.assert_allclose(
+        loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0), rtol=1e-6
+    )
+
+
+class BinaryTruePositives(keras.metrics.Metric):
+    """The Keras guide's metric: assign_add into a state variable, result() returns it."""
+
+    def __init__(self, name="binary_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), initializer="zeros", name="tp")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        hits = ops.logical_and(ops.cast(y_true, "bool"), ops.greater(y_pred, 0.5))
+        values = ops.cast(hits, self.dtype)
+        if sample_weight is not None:
+            values = values * ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1))
+        self.true_positives.assign_add(ops.sum(values))
+
+    def result(self):
+        return self.true_positives
+
+
+def test_keras_guide_metric_with_assign_add_as_metric_and_weighted_metric():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([layers.Input((3,)), layers.Dense(1, "sigmoid")])
+    model.compile(
+        optimizer="adam",
+        loss="binary_crossentropy",
+        metrics=[BinaryTruePositives()],
+        weighted_metrics=[BinaryTruePositives(name="weighted_tp")],
+    )
+    weights = np.full(40, 2.0, "float32")
+    model.fit(x, y, sample_weight=weights, batch_size=8, epochs=1, verbose=0)
+    logs = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    hits = float(np.sum((model.predict(x, verbose=0) > 0.5) & (y == 1)))
+    assert logs["binary_true_positives"] == hits and logs["weighted_tp"] == 2 * hits

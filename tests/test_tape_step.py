@@ -155,3 +155,40 @@ def test_two_ranks_train_a_call_layer_and_custom_loss_like_one_process(tmp_path)
         np.testing.assert_array_equal(a, b)
         np.testing.assert_allclose(a, single, atol=1e-5, rtol=0)
     np.testing.assert_array_equal(loss0, loss1)
+
+
+# -- output masks ----------------------------------------------------------------------------
+class Identity(layers.Layer):
+    supports_masking = True
+
+    def call(self, inputs):
+        return inputs * 1.0
+
+
+@pytest.mark.parametrize("loss", ["mse", crossentropy], ids=["builtin_loss", "custom_loss"])
+def test_a_masked_sequence_model_trains_on_the_tape_like_the_fused_step(loss):
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 9, size=(24, 6))
+    ids[:, 4:] = 0  # padding the mask hides
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, size=(24, 6))]
+    results = []
+    for with_call_layer in (False, True):
+        keras.utils.set_random_seed(4)
+        stack = [
+            layers.Input((6,)),
+            layers.Embedding(9, 4, mask_zero=True),
+            layers.LSTM(5, return_sequences=True),
+            *([Identity()] if with_call_layer else []),
+            layers.Dense(3, activation="softmax"),
+        ]
+        model = keras.Sequential(stack)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+        history = model.fit(ids, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        results.append((history.history["loss"], model.get_weights(), model._step))
+    (fused_loss, fused_weights, fused), (tape_loss, tape_weights, tape) = results
+    assert isinstance(tape, TapeStep) and tape.masked
+    if loss == "mse":
+        assert not isinstance(fused, TapeStep)
+    np.testing.assert_allclose(tape_loss, fused_loss, rtol=1e-5)
+    for a, b in zip(fused_weights, tape_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

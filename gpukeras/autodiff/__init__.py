@@ -7,7 +7,7 @@ backwards and frees it. Built-in layers join as one node each through :func:`rec
 """
 
 from gpukeras.autodiff._gradient_tape import GradientTape
-from gpukeras.autodiff._node import record, unwrap
+from gpukeras.autodiff._node import needs_gradient, record, unwrap
 from gpukeras.autodiff._scope import (
     NonDifferentiableError,
     OpShapeError,
@@ -27,6 +27,7 @@ __all__ = [
     "TracedValueError",
     "current_scope",
     "is_recording",
+    "needs_gradient",
     "record",
     "scope",
     "unwrap",

@@ -71,6 +71,8 @@ class GradientTape:
 
     def reset(self) -> None:
         """Forget what was recorded so far (the tape keeps recording)."""
+        if self._recording:
+            _state.watched_arrays -= self._array_count()
         self._watched.clear()
         self._accessed.clear()
         self._read.clear()
@@ -104,7 +106,7 @@ class GradientTape:
         keep = {id(x) for x in leaves}
         grads = self._grads(target, output_gradients, keep)
         found = [_connected(grads.get(id(x)), x, unconnected_gradients) for x in leaves]
-        return _unflatten(sources, iter(found))
+        return _unflatten(sources, iter(_owned(found)))
 
     def _grads(self, target: Any, output_gradients: Any, keep: set[int]) -> dict[int, Any]:
         targets = _flatten(target)
@@ -135,6 +137,20 @@ def _free(nodes: list[Any]) -> None:
     for node in nodes:
         if all(t._spent and not t._persistent for t in node.tapes):
             node.free()
+
+
+def _owned(grads: list[Any]) -> list[Any]:
+    """Each gradient its own writable array: VJPs may return views or one array twice
+    (``add`` passes ``g`` to both inputs), and callers update gradients in place."""
+    seen: set[int] = set()
+    out = []
+    for g in grads:
+        if g is not None and (g.base is not None or id(g) in seen):
+            g = g.copy()
+        if g is not None:
+            seen.add(id(g))
+        out.append(g)
+    return out
 
 
 def _connected(grad: Any, source: Any, mode: str) -> Any:

@@ -48,7 +48,8 @@ def unwrap(x: Any) -> Any:
 
 
 def needs_gradient(x: Any) -> bool:
-    """Whether an active tape wants the gradient of ``x`` (call only while recording)."""
+    """Whether an active tape wants the gradient of ``x`` (a Tensor, a watched Variable or
+    array). Call it while recording, e.g. to skip an input gradient nobody needs."""
     if type(x) is Tensor:
         return True
     if isinstance(x, Variable):

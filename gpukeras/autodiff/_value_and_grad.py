@@ -7,6 +7,8 @@ from typing import Any
 
 from gpukeras.autodiff._gradient_tape import GradientTape, _flatten, _unflatten
 from gpukeras.autodiff._node import unwrap
+from gpukeras.autodiff._tensor import Tensor
+from gpukeras.variables import Variable
 
 
 def value_and_grad(
@@ -31,6 +33,10 @@ def value_and_grad(
                     f"value_and_grad: argnums={argnums!r} but the function was called with "
                     f"{len(args)} positional arguments"
                 )
+        # Arrays become leaf Tensors, so Python operators on them inside ``fn`` record too.
+        args = list(args)
+        for p in positions:
+            args[p] = _as_leaves(args[p])
         sources = [args[p] for p in positions]
         with GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(sources)
@@ -43,6 +49,11 @@ def value_and_grad(
         return result, grads
 
     return wrapped
+
+
+def _as_leaves(structure: Any) -> Any:
+    leaves = [x if isinstance(x, (Variable, Tensor)) else Tensor(x) for x in _flatten(structure)]
+    return _unflatten(structure, iter(leaves))
 
 
 def _unwrap_all(structure: Any) -> Any:

@@ -14,6 +14,9 @@ import numpy
 from gpukeras.backend._select import array_module, backend
 
 _streams: dict[str, Any] = {"seed": None, "host": None, "device": None, "device_backend": None}
+# Draw counters of named streams (``gpukeras.random.SeedGenerator``): plain ints, so they
+# resume exactly on both backends through get_state/set_state.
+_counters: dict[str, int] = {}
 
 
 def seed(value: int | None) -> None:
@@ -78,6 +81,27 @@ def uniform(shape: tuple[int, ...], dtype: Any = "float32", generator: Any = Non
     return samples if samples.dtype == dtype else samples.astype(dtype)
 
 
+def normal(shape: tuple[int, ...], dtype: Any = "float32", generator: Any = None) -> Any:
+    """Standard normal samples of ``shape``, made on the device (see :func:`uniform`)."""
+    generator = generator or _device_generator()
+    dtype = numpy.dtype(dtype)
+    draw_dtype = numpy.float32 if dtype.itemsize < 4 else dtype
+    samples = generator.standard_normal(shape, dtype=draw_dtype)  # one call on both
+    return samples if samples.dtype == dtype else samples.astype(dtype)
+
+
+def global_device_generator() -> Any:
+    """The global device stream (the one :func:`get_state` saves)."""
+    return _device_generator()
+
+
+def next_count(name: str) -> int:
+    """The named stream's draw counter, then advanced by one."""
+    count = _counters.get(name, 0)
+    _counters[name] = count + 1
+    return count
+
+
 def get_state() -> dict[str, Any]:
     """A JSON-able snapshot of both streams, for exact resume.
 
@@ -89,6 +113,7 @@ def get_state() -> dict[str, Any]:
         "seed": _streams["seed"],
         "host": host_generator().bit_generator.state,
         "device": generator_state(_device_generator()),
+        "counters": dict(_counters),
     }
 
 
@@ -98,6 +123,8 @@ def set_state(state: dict[str, Any]) -> None:
     host_generator().bit_generator.state = state["host"]
     if state["device"] is not None:
         set_generator_state(_device_generator(), state["device"])
+    _counters.clear()
+    _counters.update(state.get("counters", {}))
 
 
 def is_generator(value: Any) -> bool:

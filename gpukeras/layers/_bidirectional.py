@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from gpukeras import autodiff
 from gpukeras import backend as K
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import deserialize, register, serialize
@@ -119,13 +120,21 @@ class Bidirectional(Layer):
 
     # -- computing --------------------------------------------------------
     def __call__(
-        self, inputs: Any, initial_state: Any = None, mask: Any = None, training: bool = False
+        self, inputs: Any, initial_state: Any = None, mask: Any = None, training: Any = None
     ) -> Any:
         """Apply both directions; ``initial_state`` lists forward states, then backward ones."""
+        if initial_state is None:  # Layer.__call__: on the tape when one records
+            mask = None if mask is None else K.to_device(mask)
+            return super().__call__(inputs, training=training, mask=mask)
+        if autodiff.is_recording():
+            raise NotImplementedError(
+                f"Layer {self.name!r}: initial_state inside a GradientTape is not supported "
+                "yet. Received: initial_state of length " + str(len(initial_state))
+            )
         x = K.to_device(inputs)
         self.ensure_built(tuple(x.shape))
         self.input_mask = None if mask is None else K.to_device(mask)
-        return self.forward(x, training=training, initial_state=initial_state)
+        return self.forward(x, training=bool(training), initial_state=initial_state)
 
     def forward(self, x: Any, training: bool = False, initial_state: Any = None) -> Any:
         xp = K.get_array_module(x)

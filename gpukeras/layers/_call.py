@@ -181,9 +181,16 @@ def run_call(layer: Any, inputs: Any, training: bool | None, mask: Any) -> Any:
 
 
 def _needs_gradient(layer: Any, inputs: Any) -> bool:
+    return bool(layer.trainable_weights) or _input_needs_gradient(inputs)
+
+
+def _input_needs_gradient(inputs: Any) -> bool:
+    """Whether the tape wants the gradient of the layer's input: a traced value, or an
+    array the tape watches; the model's own input data is neither, so the first layer
+    skips computing it."""
     from gpukeras import autodiff
 
-    return isinstance(inputs, autodiff.Tensor) or bool(layer.trainable_weights)
+    return isinstance(inputs, autodiff.Tensor) or autodiff.needs_gradient(inputs)
 
 
 def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[Any, Any]:
@@ -193,7 +200,7 @@ def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[A
     x = K.to_device(autodiff.unwrap(inputs))
     y, y_mask, pullback = layer.forward_with_pullback(x, training, mask)
     weights = layer.trainable_weights
-    need_input_grad = isinstance(inputs, autodiff.Tensor)
+    need_input_grad = _input_needs_gradient(inputs)
 
     def vjp(grad_y: Any) -> list[Any]:
         grad_x, weight_grads = pullback(grad_y, need_input_grad=need_input_grad)
@@ -227,6 +234,15 @@ def _with_activity_penalty(layer: Any, outputs: Any) -> Any:
 
 # -- output shapes ----------
 _PROBE_SIZES = (2, 3)
+
+
+def cached_output_shape(layer: Any, input_shape: Shape) -> Shape:
+    """:func:`infer_output_shape`, run once per input shape (a Sequential asks again each
+    time a layer is added)."""
+    cache = layer.__dict__.setdefault("_inferred_output_shapes", {})
+    if input_shape not in cache:
+        cache[input_shape] = infer_output_shape(layer, input_shape)
+    return cache[input_shape]
 
 
 def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:

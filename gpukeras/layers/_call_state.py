@@ -34,26 +34,52 @@ _ABSENT = object()
 
 
 class CallState:
-    """The declared attributes of one layer (and its children) at one moment."""
+    """The declared attributes of one layer (and its children) at one moment.
 
-    __slots__ = ("layer", "values", "children")
+    A layer that declares nothing (``call_state = None``: a hand-written layer) is kept
+    whole: every attribute, and the layers among its attributes as children.
+    """
+
+    __slots__ = ("layer", "values", "children", "whole")
 
     def __init__(self, layer: Any) -> None:
         self.layer = layer
-        names = (*BASE_CALL_STATE, *layer.call_state, *layer.call_workspace)
-        self.values = {name: layer.__dict__.get(name, _ABSENT) for name in names}
-        self.children = [CallState(child) for child in layer.call_children()]
+        self.whole = layer.call_state is None
+        if self.whole:
+            self.values = dict(layer.__dict__)
+        else:
+            names = (*BASE_CALL_STATE, *layer.call_state, *layer.call_workspace)
+            self.values = {name: layer.__dict__.get(name, _ABSENT) for name in names}
+        self.children = [CallState(child) for child in children_of(layer)]
 
     def install(self) -> None:
         """Put these values back on the layers (removing attributes that were absent)."""
         attributes = self.layer.__dict__
-        for name, value in self.values.items():
+        if self.whole:
+            attributes.clear()
+            attributes.update(self.values)
+        for name, value in () if self.whole else self.values.items():
             if value is _ABSENT:
                 attributes.pop(name, None)
             else:
                 attributes[name] = value
         for child in self.children:
             child.install()
+
+
+def children_of(layer: Any) -> list[Any]:
+    """The declared children, or for a layer that declares nothing, its attribute layers."""
+    return attribute_layers(layer) if layer.call_state is None else layer.call_children()
+
+
+def attribute_layers(layer: Any) -> list[Any]:
+    """The layers held in ``layer``'s attributes (directly or in a list or tuple)."""
+    found: list[Any] = []
+    for value in layer.__dict__.values():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if hasattr(item, "call_children") and not isinstance(item, type) and item is not layer:
+                found.append(item)
+    return found
 
 
 class _Settings:
@@ -78,7 +104,7 @@ class _Settings:
             attributes["scratch_outputs"] = False  # outputs must outlive the next call
         if need_input_grad is not None:
             attributes["needs_input_grad"] = bool(need_input_grad)
-        for child in layer.call_children():
+        for child in children_of(layer):
             self._apply(child, None)  # a wrapper sets its children's flag in backward
 
     def restore(self) -> None:
@@ -91,10 +117,11 @@ class _Settings:
 
 
 def fresh_workspaces(layer: Any) -> None:
-    """New, empty workspace stores on ``layer`` and its children."""
-    for name, factory in layer.call_workspace.items():
-        layer.__dict__[name] = factory()
-    for child in layer.call_children():
+    """New, empty workspace stores on ``layer`` and its (declared) children."""
+    if layer.call_state is not None:
+        for name, factory in layer.call_workspace.items():
+            layer.__dict__[name] = factory()
+    for child in children_of(layer):
         fresh_workspaces(child)
 
 
@@ -118,7 +145,7 @@ def forward_with_pullback(
 
 def _restore_workspaces(state: CallState) -> None:
     attributes = state.layer.__dict__
-    for name in state.layer.call_workspace:
+    for name in () if state.whole else state.layer.call_workspace:
         value = state.values[name]
         if value is _ABSENT:
             attributes.pop(name, None)
@@ -134,7 +161,8 @@ class Pullback:
     Returns ``(grad_x or None, weight_grads)``: ``weight_grads`` is aligned with the
     layer's ``trainable_weights`` and holds new arrays the caller owns (the data gradient,
     with the activity regularizer's term; weight regularizers are left to the caller).
-    ``output`` is the call's output (for the activity penalty's value).
+    ``output`` is the call's output; :meth:`activity_penalty` its penalty's value (a
+    shared layer's penalty counts once per call, as in Keras).
     """
 
     __slots__ = ("layer", "state", "output")
@@ -150,20 +178,27 @@ class Pullback:
         variables = [v for v in layer.weights if getattr(v, "grad", None) is not None]
         held = [v.grad for v in variables]
         outer = CallState(layer)
-        settings = _Settings(layer, need_input_grad)
+        self.state.install()
+        settings = _Settings(layer, need_input_grad)  # after: a whole layer's install resets
         try:
             for variable in variables:
                 variable.grad = K.get_array_module(variable.grad).zeros_like(variable.grad)
-            self.state.install()
             grad_x = layer.backward(grad_y)
             fresh = {id(v): v.grad for v in variables}
         finally:
             for variable, grad in zip(variables, held):
                 variable.grad = grad
-            outer.install()
             settings.restore()
+            outer.install()
         weight_grads = [fresh[id(v)] for v in layer.trainable_weights]
         return (grad_x if need_input_grad else None), weight_grads
+
+    def activity_penalty(self) -> Any:
+        """This call's activity penalty (a 0-d array, Keras 3's per-batch mean), or None."""
+        regularizer = self.layer.activity_regularizer
+        if regularizer is None:
+            return None
+        return regularizer(self.output) * (1.0 / float(self.output.shape[0]))
 
     def _with_activity_term(self, grad_y: Any) -> Any:
         """``grad_y`` plus the gradient of the activity penalty (Keras 3: over the batch)."""

@@ -97,7 +97,9 @@ class Dense(Layer):
     #: buffers this layer reuses on its next call with the same batch shape.
     scratch_outputs = False
     call_state = ("_x", "_kernel_now", "_z", "_y")
-    call_workspace = {"_buffers": dict}  # backward's scratch (and outputs while scratch)
+    # No call_workspace: ``_buffers`` holds outputs only while ``scratch_outputs`` is set
+    # (a pullback turns it off), else only scratch that backward uses and drops, which
+    # pullbacks, running one at a time, can share (no per-call allocation on the tape path).
 
     def forward(self, x: Any, training: bool = False) -> Any:
         kernel = self._compute_value(self.kernel)

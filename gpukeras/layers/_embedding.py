@@ -103,12 +103,12 @@ class Embedding(Layer):
             return None
         return inputs != 0
 
-    def __call__(self, inputs: Any, training: bool = False) -> Any:
+    def __call__(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         """Look up ``inputs`` (ids checked here while they are still on the host)."""
-        if not K.is_device_array(inputs):
+        if not K.is_device_array(inputs) and not hasattr(inputs, "value"):
             inputs = numpy.asarray(inputs)
             self._check_ids(inputs)
-        return super().__call__(inputs, training=training)
+        return super().__call__(inputs, training=training, mask=mask)
 
     def forward(self, x: Any, training: bool = False) -> Any:
         if not K.is_device_array(x):

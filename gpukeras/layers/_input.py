@@ -21,6 +21,8 @@ class InputLayer(Layer):
         name: Default ``input_layer``, ``input_layer_1``, ...
     """
 
+    call_state = ()  # the identity keeps nothing
+
     def __init__(
         self,
         shape: Shape | None = None,

@@ -80,7 +80,7 @@ class Lambda(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         input_shape = tuple(input_shape)
         if self._output_shape is None:
-            return _call.infer_output_shape(self, input_shape)
+            return _call.cached_output_shape(self, input_shape)
         if callable(self._output_shape):
             return tuple(self._output_shape(input_shape))
         shape = self._output_shape

@@ -28,10 +28,18 @@ class Layer:
     layer: nothing uses the gradient with respect to the data, so a layer may
     skip computing it (and return ``None`` from ``backward``).
 
-    A subclass creates its weights in ``build(input_shape)`` with
-    :meth:`add_weight`, computes ``forward(x, training)`` and, in
-    ``backward(grad)``, returns the gradient with respect to its input and
-    writes each trainable weight's gradient into ``variable.grad``.
+    A subclass is written one of two ways:
+
+    - the Keras 3 way: weights in ``build(input_shape)`` with :meth:`add_weight`,
+      the maths in ``call(inputs, training=None, mask=None)`` with
+      ``gpukeras.ops`` (``training``/``mask`` are passed only if ``call`` takes
+      them), optionally ``compute_output_shape`` (else inferred by running
+      ``call`` on zeros) and :meth:`add_loss`. The tape differentiates ``call``;
+      layers kept in attributes are tracked as sublayers (their weights follow
+      this layer's own);
+    - the hand-written way (every built-in layer): ``forward(x, training)`` and,
+      in ``backward(grad)``, the gradient with respect to the input, writing each
+      trainable weight's gradient into ``variable.grad``.
 
     Per-call state: ``forward`` keeps what ``backward`` needs on ``self``, and
     the layer declares those attributes in ``call_state`` (reused array stores
@@ -39,8 +47,9 @@ class Layer:
     in :meth:`call_children`). :meth:`forward_with_pullback` uses the
     declaration to give each call a pullback that owns that call's state, so a
     layer called twice in one step (a shared layer) gets both gradients right.
-    An attribute that ``forward`` sets for ``backward`` and that is not
-    declared is a bug the conformance test (tests/test_call_state.py) reports.
+    Every built-in layer declares; an attribute its ``forward`` sets but does
+    not declare fails tests/test_call_state.py. A layer that declares nothing
+    (``call_state = None``, the default) has all its attributes kept per call.
 
     Args:
         trainable: Whether the layer's weights are updated by training.
@@ -61,9 +70,10 @@ class Layer:
 
     supports_masking = False
 
-    #: Attributes ``forward`` sets and ``backward`` reads: one call's state. ``input_mask``
-    #: and ``_output`` are always included.
-    call_state: tuple[str, ...] = ()
+    #: Attributes ``forward`` sets and ``backward`` reads: one call's state (``input_mask``
+    #: and ``_output`` are always included). ``None``, the default for a hand-written
+    #: layer, keeps every attribute (and the layers among them) per call instead.
+    call_state: tuple[str, ...] | None = None
     #: ``{attribute: factory}``: stores of reused arrays; each call through
     #: :meth:`forward_with_pullback` works in fresh ones made by ``factory()``.
     call_workspace: dict[str, Any] = {}
@@ -118,7 +128,7 @@ class Layer:
 
         if _call.uses_call(self):
             self.ensure_built(tuple(input_shape))
-            return _call.infer_output_shape(self, input_shape)
+            return _call.cached_output_shape(self, tuple(input_shape))
         return tuple(input_shape)
 
     def ensure_built(self, input_shape: Shape) -> None:
@@ -207,8 +217,10 @@ class Layer:
         weight_grads)``, ``weight_grads`` aligned with :attr:`trainable_weights` as new
         arrays (the data gradient plus the activity regularizer's term, without the weight
         regularizers' gradients). Calling the layer again, or running ``backward``, does
-        not change what an earlier pullback computes.
+        not change what an earlier pullback computes (the weights themselves are read
+        when it runs, so update them only after the step's pullbacks).
         """
+        self.ensure_built(tuple(x.shape))
         return _call_state.forward_with_pullback(self, x, training, mask)
 
     # -- losses added in call() ------------------------------------------------

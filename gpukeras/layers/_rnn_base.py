@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpukeras import activations, initializers, regularizers
+from gpukeras import activations, autodiff, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras.layers._layer import Layer, Shape, reject_constraints
 
@@ -180,7 +180,7 @@ class RNNBase(Layer):
         inputs: Any,
         initial_state: Any = None,
         mask: Any = None,
-        training: bool = False,
+        training: Any = None,
     ) -> Any:
         """Apply the layer to ``(batch, timesteps, features)`` inputs, like Keras's call.
 
@@ -194,10 +194,18 @@ class RNNBase(Layer):
         Returns:
             The output, or ``[output, *final_states]`` with ``return_state``.
         """
+        if initial_state is None:  # Layer.__call__: on the tape when one records
+            mask = None if mask is None else K.to_device(mask)
+            return super().__call__(inputs, training=training, mask=mask)
+        if autodiff.is_recording():
+            raise NotImplementedError(
+                f"Layer {self.name!r}: initial_state inside a GradientTape is not supported "
+                "yet. Received: initial_state of length " + str(len(initial_state))
+            )
         x = K.to_device(inputs)
         self.ensure_built(tuple(x.shape))
         self.input_mask = None if mask is None else K.to_device(mask)
-        return self.forward(x, training=training, initial_state=initial_state)
+        return self.forward(x, training=bool(training), initial_state=initial_state)
 
     def forward(self, x: Any, training: bool = False, initial_state: Any = None) -> Any:
         xp = K.get_array_module(x)

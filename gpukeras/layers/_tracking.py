@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gpukeras.layers._call import uses_call
+
 
 def sublayers(layer: Any) -> list[Any]:
     """Layers held in ``layer``'s attributes (and lists/tuples/dicts of them), recursively,
@@ -20,18 +22,26 @@ def sublayers(layer: Any) -> list[Any]:
         if id(child) in seen:
             continue
         seen.add(id(child))
+        if _is_model(child):  # a Sequential held by a layer: its layers are sublayers
+            pending.extend(list(getattr(child, "layers", [])))
+            continue
         found.append(child)
         pending.extend(direct_sublayers(child))
     return found
 
 
+def _is_model(value: Any) -> bool:
+    from gpukeras.models._model import Model
+
+    return isinstance(value, Model)
+
+
 def direct_sublayers(layer: Any) -> list[Any]:
-    """The layers ``layer`` holds itself (not their own sublayers)."""
-    from gpukeras.layers._call import uses_call
+    """The layers (and models) ``layer`` holds itself, not their own sublayers."""
+    if not uses_call(layer):  # every built-in layer: asked on each weights lookup
+        return []
     from gpukeras.layers._layer import Layer
 
-    if not uses_call(layer):
-        return []
     found: list[Any] = []
     seen = {id(layer)}
     for value in list(vars(layer).values()):
@@ -39,7 +49,7 @@ def direct_sublayers(layer: Any) -> list[Any]:
         if isinstance(value, dict):
             items = list(value.values())
         for item in items:
-            if isinstance(item, Layer) and id(item) not in seen:
+            if (isinstance(item, Layer) or _is_model(item)) and id(item) not in seen:
                 seen.add(id(item))
                 found.append(item)
     return found

@@ -135,7 +135,7 @@ class Sequential(Model):
         if not self.built:
             self.build(self._input_layer.batch_shape if self._input_layer else data_shape)
 
-    def __call__(self, inputs: Any, training: Any = False) -> Any:
+    def __call__(self, inputs: Any, training: Any = None) -> Any:
         """Run the layers on an array and return the output (no batching).
 
         Inside a ``GradientTape`` (a custom ``train_step``) the layers join the tape, so
@@ -143,8 +143,9 @@ class Sequential(Model):
         """
         from gpukeras import autodiff
         from gpukeras import backend as K
-        from gpukeras.layers._call import call_with_mask
+        from gpukeras.layers._call import call_with_mask, resolve_training
 
+        training = resolve_training(training)  # None: the enclosing call's (or False)
         x = inputs if isinstance(inputs, autodiff.Tensor) else K.to_device(inputs)
         self._ensure_model_built(tuple(x.shape))
         if not autodiff.is_recording():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import math
 from typing import Any
 
 import numpy
@@ -15,16 +17,19 @@ from gpukeras.ops._registry import defop, run, to_array
 from gpukeras.variables import Variable
 
 defop("identity", lambda xp, x: x, lambda xp, g, y, x: (g,), _shapes.same)
-defop("stop_gradient", lambda xp, x: x, None, _shapes.same, "zero")
+# A new array object (a view): a watched input must not come back out under its own id.
+defop("stop_gradient", lambda xp, x: x.view(), None, _shapes.same, "zero")
 
 
-def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None) -> Any:
+def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None) -> Any:
     """``x`` as an array of the active backend (a traced value stays traced).
 
     Python floats and float lists become floatx, Python ints int32, as in Keras.
     """
-    if sparse:
-        raise ValueError("gpukeras has no sparse tensors. Received: sparse=True")
+    if sparse or ragged:
+        raise ValueError(
+            f"gpukeras has no sparse or ragged tensors. Received: sparse={sparse}, ragged={ragged}"
+        )
     target = standardize(dtype)
     if isinstance(x, (Tensor, Variable)):
         from gpukeras.ops._shape_ops import cast
@@ -111,7 +116,7 @@ defop(
     "arange",
     lambda xp, start, stop, step, dtype: xp.arange(start, stop, step, dtype=dtype),
     None,
-    lambda **p: (len(range(*[int(numpy.ceil(v)) for v in (p["start"], p["stop"], p["step"])])),),
+    lambda **p: (builtins.max(0, math.ceil((p["stop"] - p["start"]) / p["step"])),),
     "zero",
 )
 
@@ -142,8 +147,9 @@ def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:  # 
     return run("eye", N=N, M=M, k=k, dtype=_dtype_or_floatx(dtype))
 
 
-def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Any:
+def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -> Any:
     """Evenly spaced values in ``[start, stop)`` (int32 for ints, floatx for floats)."""
+    step = 1 if step is None else step
     if stop is None:
         start, stop = 0, start
     if dtype is None:

@@ -39,7 +39,7 @@ def scalar_dtype(value: Any) -> numpy.dtype:
 
 def result_dtype(values: list[Any]) -> numpy.dtype:
     """The common dtype of arrays and weak Python scalars."""
-    arrays = [v.dtype for v in values if not isinstance(v, _PY_SCALARS)]
+    arrays = [v.dtype for v in values if type(v) not in _PY_SCALARS]
     floats = [d for d in arrays if d.kind in "fc"]
     if floats:
         return numpy.result_type(*floats)
@@ -54,6 +54,25 @@ def result_dtype(values: list[Any]) -> numpy.dtype:
     return scalar_dtype(values[0]) if len(values) == 1 else _scalars_dtype(values)
 
 
+def _already_common(values: list[Any]) -> bool:
+    """The common case, tested cheaply: arrays of one dtype, scalars that keep it."""
+    dtype = None
+    float_scalar = False
+    for v in values:
+        t = type(v)
+        if t is float:
+            float_scalar = True
+        elif t is int:
+            continue
+        elif t is bool:
+            return False
+        elif dtype is None:
+            dtype = v.dtype
+        elif v.dtype != dtype:
+            return False
+    return dtype is not None and (dtype.kind in "fc" or not (float_scalar or dtype.kind == "b"))
+
+
 def _scalars_dtype(values: list[Any]) -> numpy.dtype:
     if any(isinstance(v, float) for v in values):
         return numpy.dtype(floatx())
@@ -64,15 +83,17 @@ def _scalars_dtype(values: list[Any]) -> numpy.dtype:
 
 def promote(xp: Any, values: list[Any]) -> list[Any]:
     """``values`` with arrays cast to their common dtype; Python scalars stay weak."""
+    if _already_common(values):
+        return values
     target = result_dtype(values)
     out = []
     for v in values:
-        if isinstance(v, _PY_SCALARS):
+        if type(v) in _PY_SCALARS:
             out.append(v)
         elif v.dtype != target:
             out.append(v.astype(target))
         else:
             out.append(v)
-    if not any(not isinstance(v, _PY_SCALARS) for v in out):
+    if all(type(v) in _PY_SCALARS for v in out):
         out[0] = xp.asarray(out[0], dtype=target)  # all scalars: one real array fixes the dtype
     return out

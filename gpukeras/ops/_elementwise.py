@@ -72,7 +72,9 @@ arctan2 = _binary(
     lambda xp, g, y, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b)),
 )
 floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None)
-mod = _binary("mod", lambda xp, a, b: xp.mod(a, b), None)
+mod = _binary(
+    "mod", lambda xp, a, b: xp.mod(a, b), lambda xp, g, y, a, b: (g, -g * xp.floor_divide(a, b))
+)
 
 # Comparisons and logic: constants to the tape.
 equal = _binary("equal", lambda xp, a, b: a == b, None)
@@ -87,6 +89,7 @@ logical_xor = _binary("logical_xor", lambda xp, a, b: xp.logical_xor(a, b), None
 logical_not = _unary("logical_not", lambda xp, x: xp.logical_not(x), None)
 isnan = _unary("isnan", lambda xp, x: xp.isnan(x), None)
 isfinite = _unary("isfinite", lambda xp, x: xp.isfinite(x), None)
+isinf = _unary("isinf", lambda xp, x: xp.isinf(x), None)
 
 # Unary maths.
 negative = _unary("negative", lambda xp, x: -x, lambda xp, g, y, x: -g)

@@ -9,7 +9,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.ops import _shapes
-from gpukeras.ops._registry import defop, run, to_array
+from gpukeras.ops._registry import defcomposite, defop, run, to_array
 
 
 def _matmul_vjp(xp, g, y, a, b):
@@ -143,3 +143,7 @@ defop(
 def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
     """Einstein summation over ``operands`` (NumPy's subscripts, ``...`` included)."""
     return run("einsum", *operands, subscripts=subscripts)
+
+
+defcomposite("dot", _shapes.evaluated(lambda xp, a, b: xp.dot(a, b)))
+defcomposite("tensordot", _shapes.evaluated(lambda xp, a, b, axes=2: xp.tensordot(a, b, axes)))

@@ -30,7 +30,6 @@ _ACTIVATIONS = (
     "hard_sigmoid",
     "hard_silu",
     "hard_tanh",
-    "mish",
     "softmax",
     "log_softmax",
     "sparse_plus",
@@ -144,17 +143,12 @@ def hard_tanh(x: Any) -> Any:
     return run("hard_tanh", _float(x))
 
 
-def mish(x: Any) -> Any:
-    """``x * tanh(softplus(x))``."""
-    return run("mish", _float(x))
-
-
 def sparse_plus(x: Any) -> Any:
     """Keras's sparse-plus activation."""
     return run("sparse_plus", _float(x))
 
 
-def squareplus(x: Any, b: float = 4.0) -> Any:
+def squareplus(x: Any, b: int = 4) -> Any:
     """``(x + sqrt(x**2 + b)) / 2``."""
     return run("squareplus", _float(x), b=b)
 
@@ -273,4 +267,19 @@ def sparse_categorical_crossentropy(
 
 defcomposite("binary_crossentropy", _shapes.broadcast)
 defcomposite("categorical_crossentropy", lambda t, o, axis=-1, **k: _shapes.reduce(o, axis))
-defcomposite("sparse_categorical_crossentropy", lambda t, o, axis=-1, **k: tuple(t))
+defcomposite("sparse_categorical_crossentropy", lambda t, o, axis=-1, **k: _shapes.reduce(o, axis))
+
+
+def moments(x: Any, axes: Any, keepdims: bool = False, synchronized: bool = False) -> Any:
+    """``(mean, variance)`` of ``x`` over ``axes``."""
+    from gpukeras import ops
+
+    if synchronized:
+        raise ValueError("gpukeras has no synchronized moments. Received: synchronized=True")
+    return ops.mean(x, axis=axes, keepdims=keepdims), ops.var(x, axis=axes, keepdims=keepdims)
+
+
+defcomposite(
+    "moments",
+    lambda s, axes, keepdims=False, **k: (_shapes.reduce(s, axes, keepdims),) * 2,
+)

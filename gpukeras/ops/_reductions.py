@@ -100,6 +100,22 @@ def _arg(fn):
     return forward
 
 
+def _cumsum(xp, x, axis):
+    return xp.cumsum(x.reshape(-1) if axis is None else x, axis=0 if axis is None else axis)
+
+
+def _cumsum_vjp(xp, g, y, x, axis):
+    ax = 0 if axis is None else axis
+    back = xp.flip(xp.cumsum(xp.flip(g, ax), axis=ax), ax)  # each input feeds every later sum
+    return (back.reshape(x.shape),)
+
+
+defop(
+    "cumsum",
+    _cumsum,
+    _cumsum_vjp,
+    lambda s, axis: (int(math.prod(s)),) if axis is None else tuple(s),
+)
 _R = _shapes.reduce
 defop("sum", lambda xp, x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims), _sum_vjp, _R)
 defop("mean", lambda xp, x, axis, keepdims: xp.mean(x, axis=axis, keepdims=keepdims), _mean_vjp, _R)
@@ -226,3 +242,12 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         "gpukeras.ops.norm supports ord None, 'fro', 2, 1, inf and -inf (vector norms). "
         f"Received: ord={ord!r}, axis={axis!r}"
     )
+
+
+def cumsum(x: Any, axis: int | None = None, dtype: Any = None) -> Any:
+    """Running sums of ``x`` along ``axis`` (of the flattened ``x`` when None)."""
+    if dtype is not None:
+        from gpukeras.ops._shape_ops import cast
+
+        x = cast(x, dtype)
+    return run("cumsum", x, axis=axis)

@@ -100,7 +100,8 @@ def _python_dtype(x: Any) -> Any:
 
 
 def _raw(x: Any, xp: Any, keep_scalars: bool) -> Any:
-    if keep_scalars and isinstance(x, _PY_SCALARS):
+    # Exact types: NumPy scalars subclass float but are not weak, so they become arrays.
+    if keep_scalars and type(x) in _PY_SCALARS:
         return x
     return to_array(x, xp)
 
@@ -109,7 +110,17 @@ def run(name: str, *args: Any, **params: Any) -> Any:
     """Apply the op ``name`` to ``args`` (arrays, Tensors, Variables, scalars)."""
     op = REGISTRY[name]
     xp = K.array_module()
-    raws = [_raw(a, xp, op.promote is not False) for a in args]
+    array_type = xp.ndarray
+    keep_scalars = op.promote is not False
+    raws = []
+    for a in args:
+        t = type(a)
+        if t is array_type:
+            raws.append(a)  # the common case first
+        elif t is Tensor or t is Variable:
+            raws.append(a.value)
+        else:
+            raws.append(_raw(a, xp, keep_scalars))
     if op.promote is True:
         raws = promote(xp, raws)
     elif op.promote:
@@ -118,6 +129,8 @@ def run(name: str, *args: Any, **params: Any) -> Any:
         y = op.forward(xp, *raws, **params)
     except (ValueError, TypeError, IndexError) as exc:
         raise _input_error(name, raws, params, exc) from None
+    if type(y) is not xp.ndarray:
+        y = xp.asarray(y)  # NumPy reductions return scalars; ops always return arrays
     if not _state.active or _state.paused or op.kind == "zero":
         return y
     node = make_node(name, _vjp_of(op, xp, y, raws, params), args)

@@ -1,7 +1,7 @@
 """Shape ops: one table row per op (forward, then its VJP).
 
-Every VJP here moves the gradient back to the input's layout; ``take``-like ops
-scatter-add it (``xp.add.at``) so repeated indices accumulate.
+Every VJP here moves the gradient back to the input's layout (indexing ops, whose
+VJPs scatter, are in ``_indexing.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras.ops import _shapes
 from gpukeras.ops._dtypes import standardize
-from gpukeras.ops._registry import defop, run, to_array
+from gpukeras.ops._registry import defcomposite, defop, run, to_array
 
 
 def _reshape_back(xp, g, y, x, **params):
@@ -33,50 +33,6 @@ def _concatenate_vjp(xp, g, y, *xs, axis):
 
 def _stack_vjp(xp, g, y, *xs, axis):
     return tuple(xp.take(g, i, axis=axis) for i in range(len(xs)))
-
-
-def _scatter_take(xp, g, x, indices, axis):
-    grad = xp.zeros(x.shape if axis is not None else (x.size,), dtype=g.dtype)
-    if axis is None:
-        xp.add.at(grad, indices.ravel(), g.reshape(-1))
-        return grad.reshape(x.shape)
-    axis %= x.ndim
-    moved = xp.moveaxis(grad, axis, 0)
-    g_moved = xp.moveaxis(g, tuple(range(axis, axis + indices.ndim)), tuple(range(indices.ndim)))
-    xp.add.at(moved, indices, g_moved)
-    return grad
-
-
-def _take_vjp(xp, g, y, x, indices, axis):
-    return (_scatter_take(xp, g, x, indices, axis), None)
-
-
-def _along_index(xp, shape, indices, axis):
-    index = []
-    for d in range(len(shape)):
-        if d == axis:
-            index.append(indices)
-        else:
-            view = [1] * len(shape)
-            view[d] = indices.shape[d]
-            index.append(xp.arange(indices.shape[d]).reshape(view))
-    return tuple(index)
-
-
-def _take_along_vjp(xp, g, y, x, indices, axis):
-    if axis is None:
-        grad = xp.zeros((x.size,), dtype=g.dtype)
-        xp.add.at(grad, indices.ravel(), g.ravel())
-        return (grad.reshape(x.shape), None)
-    grad = xp.zeros(x.shape, dtype=g.dtype)
-    xp.add.at(grad, _along_index(xp, x.shape, indices, axis % x.ndim), g)
-    return (grad, None)
-
-
-def _take_along(xp, x, indices, axis):
-    if axis is None:
-        return xp.take_along_axis(x.reshape(-1), indices.reshape(-1), 0)
-    return xp.take_along_axis(x, indices, axis)
 
 
 def _tile_vjp(xp, g, y, x, repeats):
@@ -103,12 +59,6 @@ def _pad(xp, x, pad_width, constant_values):
 def _pad_vjp(xp, g, y, x, pad_width, constant_values):
     index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
     return (g[index],)
-
-
-def _getitem_vjp(xp, g, y, x, key):
-    grad = xp.zeros(x.shape, dtype=g.dtype)
-    xp.add.at(grad, key, g)
-    return (grad,)
 
 
 def _ident_vjp(xp, g, y, x, **params):
@@ -161,13 +111,6 @@ defop(
     promote=True,
 )
 defop(
-    "take",
-    lambda xp, x, i, axis: xp.take(x, i, axis=axis),
-    _take_vjp,
-    _EVAL(lambda xp, x, i, axis: xp.take(x, i, axis=axis), int_inputs=(1,)),
-)
-defop("take_along_axis", _take_along, _take_along_vjp, _EVAL(_take_along, int_inputs=(1,)))
-defop(
     "tile",
     lambda xp, x, repeats: xp.tile(x, repeats),
     _tile_vjp,
@@ -180,7 +123,6 @@ defop(
     _EVAL(lambda xp, x, repeats, axis: xp.repeat(x, repeats, axis=axis)),
 )
 defop("pad", _pad, _pad_vjp, _EVAL(_pad))
-defop("getitem", lambda xp, x, key: x[key], _getitem_vjp, _EVAL(lambda xp, x, key: x[key]))
 defop("cast", lambda xp, x, dtype: x.astype(dtype), _ident_vjp, _shapes.same)
 defop("zeros_like", lambda xp, x, dtype: xp.zeros_like(x, dtype=dtype), None, _shapes.same, "zero")
 defop("ones_like", lambda xp, x, dtype: xp.ones_like(x, dtype=dtype), None, _shapes.same, "zero")
@@ -248,22 +190,9 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     else:
         bounds = [0, *[int(i) for i in indices_or_sections], n]
     prefix = (slice(None),) * (axis % value.ndim)
+    from gpukeras.ops._indexing import getitem
+
     return [getitem(x, (*prefix, slice(lo, hi))) for lo, hi in zip(bounds[:-1], bounds[1:])]
-
-
-def take(x: Any, indices: Any, axis: int | None = None) -> Any:
-    """Elements of ``x`` at ``indices`` along ``axis`` (of the flattened ``x`` when None)."""
-    return run("take", x, _indices(indices), axis=axis)
-
-
-def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> Any:
-    """``x`` indexed by ``indices`` matched along ``axis`` (NumPy's ``take_along_axis``)."""
-    return run("take_along_axis", x, _indices(indices), axis=axis)
-
-
-def _indices(indices: Any) -> Any:
-    value = to_array(indices, K.array_module())
-    return value if value.dtype.kind in "iu" else value.astype("int32")
 
 
 def tile(x: Any, repeats: Any) -> Any:
@@ -286,21 +215,6 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = N
     width = numpy.broadcast_to(numpy.asarray(pad_width, dtype=int), (value.ndim, 2))
     pairs = tuple((int(lo), int(hi)) for lo, hi in width)
     return run("pad", x, pad_width=pairs, constant_values=constant_values or 0)
-
-
-def getitem(x: Any, key: Any) -> Any:
-    """``x[key]`` (the gradient scatters back, summing repeated indices)."""
-    return run("getitem", x, key=_static_key(key))
-
-
-def _static_key(key: Any) -> Any:
-    from gpukeras.autodiff import unwrap
-
-    if isinstance(key, tuple):
-        return tuple(_static_key(k) for k in key)
-    if isinstance(key, list):
-        return to_array(key, K.array_module())
-    return unwrap(key)
 
 
 def cast(x: Any, dtype: Any) -> Any:
@@ -331,8 +245,12 @@ def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
 def moveaxis(x: Any, source: Any, destination: Any) -> Any:
     """``x`` with axis ``source`` moved to ``destination``."""
     ndim = to_array(x, K.array_module()).ndim
-    order = list(numpy.moveaxis(numpy.arange(ndim), source, destination))
-    return transpose(x, [int(a) for a in order])
+    sources = [a % ndim for a in ((source,) if isinstance(source, int) else source)]
+    targets = [a % ndim for a in ((destination,) if isinstance(destination, int) else destination)]
+    order = [a for a in range(ndim) if a not in sources]
+    for target, src in sorted(zip(targets, sources)):
+        order.insert(target, src)
+    return transpose(x, order)
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
@@ -341,3 +259,15 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     order = list(range(ndim))
     order[axis1], order[axis2] = order[axis2], order[axis1]
     return transpose(x, order)
+
+
+defcomposite(
+    "split",
+    lambda s, indices_or_sections, axis=0: tuple(
+        a.shape for a in numpy.split(numpy.zeros(s), indices_or_sections, axis)
+    ),
+)
+defcomposite(
+    "moveaxis", _EVAL(lambda xp, x, source, destination: xp.moveaxis(x, source, destination))
+)
+defcomposite("swapaxes", _EVAL(lambda xp, x, axis1, axis2: xp.swapaxes(x, axis1, axis2)))

@@ -516,7 +516,11 @@ def compile_config(model: Any) -> dict[str, Any] | None:
         return None
     config = dict(get_compile_config() or {})
     loss = config.get("loss")
-    if loss is None and getattr(model, "loss", None) is not None:
+    if loss is None and isinstance(getattr(model, "loss", None), losses.LossFunctionWrapper):
+        # A user's function is saved by name, never as code; load_model finds it again in
+        # custom_objects (or leaves the model uncompiled, with a warning).
+        loss = getattr(model.loss.fn, "__name__", None)
+    elif loss is None and getattr(model, "loss", None) is not None:
         loss = {**losses.serialize(model.loss), "module": "keras.losses", "registered_name": None}
     return {
         "optimizer": optimizers.serialize(optimizer),
