@@ -223,3 +223,25 @@ def test_unpack_and_pack_x_y_sample_weight_follow_keras():
     )
     with pytest.raises(ValueError, match="Received: a tuple of 4 items"):
         unpack((1, 2, 3, 4))
+
+
+def test_a_sequential_subclass_may_override_train_step_and_keeps_the_fused_step_otherwise():
+    from gpukeras.models._custom_step import CustomStep
+    from gpukeras.models._step import Step
+
+    class CountingSequential(keras.Sequential):
+        def train_step(self, data):
+            self.steps_run = getattr(self, "steps_run", 0) + 1
+            return super().train_step(data)
+
+    def stack(cls):
+        keras.utils.set_random_seed(4)
+        model = cls([keras.Input((4,)), layers.Dense(8, activation="tanh"), layers.Dense(2)])
+        model.compile(optimizer="sgd", loss="mse")
+        return model, model.fit(X, Y, **FIT).history
+
+    custom, custom_history = stack(CountingSequential)
+    plain, plain_history = stack(keras.Sequential)
+    assert isinstance(custom._step, CustomStep) and custom.steps_run == 18
+    assert type(plain._step) is Step  # the fused step, untouched
+    np.testing.assert_allclose(custom_history["loss"], plain_history["loss"], rtol=1e-5)

@@ -122,7 +122,7 @@ class CustomTraining:
         found = []
         for layer in _tracking.all_layers(self):
             found += list(layer.__dict__.get("_call_losses", []))
-            for variable in layer._weights if layer.trainable else []:
+            for variable in layer.__dict__.get("_weights", []) if layer.trainable else []:
                 if variable.trainable and variable.regularizer is not None:
                     found.append(_penalty_node(variable))
         return found
