@@ -70,9 +70,12 @@ class Model(CustomTraining, Trainer, Layer):
 
     def __setattr__(self, name: str, value: Any) -> None:
         # A Variable set on the model is one of its own weights, in the order set (Keras).
-        if isinstance(value, Variable) and "_weights" in self.__dict__:
-            if all(value is not own for own in self._weights):
-                self._weights.append(value)
+        if "_weights" in self.__dict__:  # set after Layer.__init__: the user's attributes
+            if isinstance(value, Variable):
+                if all(value is not own for own in self._weights):
+                    self._weights.append(value)
+            else:
+                _tracking.note_attribute(self, name, value)
         object.__setattr__(self, name, value)
 
     # -- layers and weights ----------------------------------------------------------

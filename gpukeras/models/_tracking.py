@@ -34,19 +34,47 @@ def layers_in(value: Any, seen_containers: set[int] | None = None) -> Iterator[A
 
 
 def tracked_layers(model: Any) -> list[Any]:
-    """The layers held in ``model``'s attributes, first-set first, each once."""
+    """The layers held in ``model``'s attributes, first-set first, each once.
+
+    A subclassed Model notes which attributes may hold layers as they are set (see
+    :func:`note_attribute`), so a training step does not walk its other attributes;
+    any other object's attributes are all looked at.
+    """
+    noted = model.__dict__.get(_NOTED)
+    names = vars(model) if noted is None else noted
     found: dict[int, Any] = {}
-    for name, value in vars(model).items():
-        if name in _NOT_TRACKED:
+    for name in names:
+        if name in _NOT_TRACKED or name not in model.__dict__:
             continue
-        for layer in layers_in(value):
+        for layer in layers_in(model.__dict__[name]):
             if layer is not model:
                 found.setdefault(id(layer), layer)
     return list(found.values())
 
 
+def note_attribute(model: Any, name: str, value: Any) -> None:
+    """Remember that attribute ``name`` of ``model`` holds a layer or a container (which
+    may hold layers now or later), in the order attributes are first set."""
+    if _is_layer(value) or isinstance(value, (list, tuple, dict)):
+        model.__dict__.setdefault(_NOTED, {})[name] = None
+
+
+_NOTED = "_layer_attributes"
 # Attributes the training API sets on a model; none of them holds the model's own layers.
-_NOT_TRACKED = frozenset({"optimizer", "loss", "history", "_step", "_custom_state"})
+_NOT_TRACKED = frozenset(
+    {
+        "optimizer",
+        "loss",
+        "history",
+        "_step",
+        "_custom_state",
+        "_metric_ids",
+        "_weighted_metric_ids",
+        "_compile_config",
+        "_call_losses",
+        _NOTED,
+    }
+)
 
 
 def unique(variables: list[Any]) -> list[Any]:
