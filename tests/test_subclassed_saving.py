@@ -118,3 +118,21 @@ def test_legacy_h5_and_whole_model_files_are_refused_for_subclassed_models(tmp_p
 def test_an_unbuilt_model_cannot_save_its_weights(tmp_path):
     with pytest.raises(ValueError, match="not yet been built"):
         subclassed_layout_model(keras).save_weights(tmp_path / "m.weights.h5")
+
+
+def test_skip_mismatch_leaves_a_mismatched_weight_and_loads_the_rest(tmp_path):
+    source = _model()
+    path = tmp_path / "m.weights.h5"
+    source.save_weights(path)
+    with h5py.File(path, "r+") as file:  # the file's first kernel gets another shape
+        del file["first/vars/0"]
+        file["first/vars/0"] = np.zeros((4, 6), "float32")
+    model = _model()
+    kept = model.first.get_weights()[0]
+    with pytest.warns(UserWarning, match="Skipping loading weight.*Received saved weight"):
+        model.load_weights(path, skip_mismatch=True)
+    np.testing.assert_array_equal(model.first.get_weights()[0], kept)
+    np.testing.assert_array_equal(model.first.get_weights()[1], source.first.get_weights()[1])
+    np.testing.assert_array_equal(model.inner.get_weights()[0], source.inner.get_weights()[0])
+    with pytest.raises(FileFormatError, match="Shape mismatch"):
+        model.load_weights(path)

@@ -341,8 +341,7 @@ def keras3_plan(
     """Pair each model weight with its ``layers/<key>/...vars/<i>`` dataset (Keras 3 keys;
     a subclassed model's keys follow its attributes, see ``_subclassed``)."""
     if _subclassed.is_subclassed(model):
-        plan = _subclassed.plan(file, model, budget, label)
-        return _checked_model_pairs(plan, skip_mismatch)
+        return _subclassed.plan(file, model, budget, label, skip_mismatch)
     layers = saved_layers(model)
     keys = _keras3_keys(layers)
     layers_group = safe.safe_group(file, "layers")
@@ -448,24 +447,6 @@ def _checked_pairs(index: int, layer: Any, datasets: list[Any], skip_mismatch: b
         warnings.warn(f"Skipping loading weights for layer #{index}: {message}", stacklevel=5)
         return []
     return list(zip(variables, datasets, strict=True))
-
-
-def _checked_model_pairs(pairs: list[_Pair], skip_mismatch: bool) -> list[_Pair]:
-    """The pairs whose shapes agree; a mismatch raises, or with ``skip_mismatch`` warns
-    and drops that weight."""
-    kept = []
-    for variable, dataset in pairs:
-        if tuple(variable.shape) == tuple(dataset.shape):
-            kept.append((variable, dataset))
-            continue
-        message = (
-            f"Shape mismatch for weight {variable.path}. Weight expects shape "
-            f"{tuple(variable.shape)}. Received saved weight with shape {tuple(dataset.shape)}"
-        )
-        if not skip_mismatch:
-            raise FileFormatError(message)
-        warnings.warn(f"Skipping loading weight: {message}", stacklevel=5)
-    return kept
 
 
 def read_plan(plan: list[_Pair], budget: Budget) -> list[tuple[Any, Any]]:

@@ -14,6 +14,7 @@ again (its name in a container is still used up). So a layer first met through
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -138,9 +139,12 @@ def write(file: h5py.File, model: Any) -> None:
 
 
 # -- reading ----------------------------------------------------------------------------
-def plan(file: h5py.Group, model: Any, budget: Budget, label: str) -> list[tuple[Any, Any]]:
-    """``(variable, dataset)`` for every weight of ``model``, from Keras 3's layout,
-    checking counts (shapes are checked by the caller)."""
+def plan(
+    file: h5py.Group, model: Any, budget: Budget, label: str, skip_mismatch: bool
+) -> list[tuple[Any, Any]]:
+    """``(variable, dataset)`` for every weight of ``model``, from Keras 3's layout, after
+    checking every count and shape (``skip_mismatch``: a mismatched weight is left as is,
+    with a warning)."""
     from gpukeras.saving._hdf5 import keras3_layer_datasets
 
     pairs: list[tuple[Any, Any]] = []
@@ -163,7 +167,7 @@ def plan(file: h5py.Group, model: Any, budget: Budget, label: str) -> list[tuple
                 f"but received {len(group)} variables during loading."
             )
         pairs += [(v, safe.safe_dataset(group, str(i), budget)) for i, v in enumerate(own)]
-    return pairs
+    return _same_shapes(pairs, skip_mismatch)
 
 
 def _group(file: h5py.Group, path: str, where: str, obj: Any) -> h5py.Group:
@@ -176,3 +180,21 @@ def _group(file: h5py.Group, path: str, where: str, obj: Any) -> h5py.Group:
             )
         current = safe.safe_group(current, part)
     return current
+
+
+def _same_shapes(pairs: list[tuple[Any, Any]], skip_mismatch: bool) -> list[tuple[Any, Any]]:
+    """The pairs whose shapes agree; a mismatch raises, or with ``skip_mismatch`` warns
+    and drops that weight."""
+    kept = []
+    for variable, dataset in pairs:
+        if tuple(variable.shape) == tuple(dataset.shape):
+            kept.append((variable, dataset))
+            continue
+        message = (
+            f"Shape mismatch for weight {variable.path}. Weight expects shape "
+            f"{tuple(variable.shape)}. Received saved weight with shape {tuple(dataset.shape)}"
+        )
+        if not skip_mismatch:
+            raise FileFormatError(message)
+        warnings.warn(f"Skipping loading weight: {message}", stacklevel=5)
+    return kept
