@@ -457,3 +457,21 @@ def test_a_sequential_inside_a_call_layer_is_tracked_and_follows_training():
     np.testing.assert_allclose(logs, np.mean((out - y) ** 2) + penalty, rtol=1e-5)
     model.fit(x, y, epochs=1, verbose=0)
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_a_layer_with_several_outputs_joins_the_tape_once_per_output():
+    from gpukeras import autodiff
+
+    rng = np.random.default_rng(1)
+    layer = layers.LSTM(3, return_sequences=True, return_state=True)
+    x = rng.normal(size=(2, 4, 3)).astype("float32")
+    outputs = layer(x)
+    seeds = [rng.normal(size=K.to_host(o).shape).astype("float32") for o in outputs]
+    with autodiff.GradientTape() as tape:
+        parts = layer(x)
+        loss = sum(ops.sum(part * seed) for part, seed in zip(parts, seeds))
+    got = tape.gradient(loss, layer.trainable_weights)
+    _, _, pullback = layer.forward_with_pullback(K.to_device(x), False)
+    _, expected = pullback([K.to_device(s) for s in seeds], need_input_grad=False)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(K.to_host(g), K.to_host(e), rtol=1e-5, atol=1e-6)
