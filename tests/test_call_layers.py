@@ -475,3 +475,14 @@ def test_a_layer_with_several_outputs_joins_the_tape_once_per_output():
     _, expected = pullback([K.to_device(s) for s in seeds], need_input_grad=False)
     for g, e in zip(got, expected):
         np.testing.assert_allclose(K.to_host(g), K.to_host(e), rtol=1e-5, atol=1e-6)
+
+
+def test_an_unknown_training_flag_leaves_calls_own_default():
+    class DefaultsToTrue(layers.Layer):
+        def call(self, inputs, training=True):
+            return inputs * (2.0 if training else 1.0)
+
+    layer = DefaultsToTrue()
+    x = np.ones((1, 2), "float32")
+    assert K.to_host(layer(x)).tolist() == [[2.0, 2.0]]
+    assert K.to_host(layer(x, training=False)).tolist() == [[1.0, 1.0]]

@@ -104,7 +104,7 @@ def layer_call(layer: Any, inputs: Any, training: Any, mask: Any, kwargs: dict) 
     layer.ensure_built(tuple(inputs.shape))
     with training_scope(training), autodiff.scope(layer.name):
         takes_training, takes_mask = call_arguments(type(layer))
-        if takes_training:
+        if takes_training and training is not None:
             kwargs.setdefault("training", training)
         if takes_mask and mask is not None:
             kwargs.setdefault("mask", mask)
@@ -170,10 +170,11 @@ def _nested() -> Iterator[None]:
 
 
 def run_call(layer: Any, inputs: Any, training: bool | None, mask: Any) -> Any:
-    """``layer.call(inputs, ...)`` with ``training``/``mask`` only when ``call`` takes them."""
+    """``layer.call(inputs, ...)`` with ``training``/``mask`` only when ``call`` takes them
+    and they are known (``training=None`` leaves ``call``'s default, as Keras does)."""
     takes_training, takes_mask = call_arguments(type(layer))
     kwargs: dict[str, Any] = {}
-    if takes_training:
+    if takes_training and training is not None:  # else call's own default, as in Keras
         kwargs["training"] = training
     if takes_mask and mask is not None:
         kwargs["mask"] = mask
