@@ -151,6 +151,7 @@ def _cases() -> list[tuple[str, list[Any], dict[str, Any]]]:
         ("tile", [F4], {"repeats": (2, 3)}),
         ("repeat", [F23], {"repeats": 2, "axis": 1}),
         ("repeat", [F23], {"repeats": 3}),
+        ("repeat", [F23], {"repeats": np.array([1, 0, 2]), "axis": 1}),
         ("pad", [F23], {"pad_width": ((1, 0), (2, 1))}),
         ("pad", [F23], {"pad_width": ((0, 1), (1, 1)), "constant_values": 0.5}),
         ("cast", [F23], {"dtype": "float32"}),

@@ -201,9 +201,18 @@ def tile(x: Any, repeats: Any) -> Any:
 
 
 def repeat(x: Any, repeats: Any, axis: int | None = None) -> Any:
-    """Each element of ``x`` repeated ``repeats`` times along ``axis``."""
+    """Each element of ``x`` repeated ``repeats`` times along ``axis``.
+
+    ``repeats`` is an int or a host sequence of ints: the output's shape depends on it,
+    and reading device values to learn a shape would stop the device.
+    """
     if not isinstance(repeats, int):
-        repeats = to_array(repeats, K.array_module())
+        if K.is_device_array(repeats) or hasattr(repeats, "_node"):
+            raise ValueError(
+                "repeat needs `repeats` on the host (an int or a list of ints): the output "
+                f"shape depends on it. Received: repeats of type {type(repeats).__name__}"
+            )
+        repeats = [int(r) for r in numpy.asarray(repeats).reshape(-1)]
     return run("repeat", x, repeats=repeats, axis=axis)
 
 
