@@ -377,3 +377,22 @@ def test_needs_gradient_tells_a_layer_which_inputs_to_differentiate(xp):
     with GradientTape():
         assert autodiff.needs_gradient(w) and not autodiff.needs_gradient(data)
         assert autodiff.needs_gradient(w * 2.0)
+
+
+def test_custom_gradient_joins_the_tape_with_its_own_gradient(xp):
+    @ops.custom_gradient
+    def log1pexp(x):
+        e = ops.exp(x)
+
+        def grad(upstream):
+            return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1.0, e))
+
+        return ops.log(1.0 + e), grad
+
+    w = _var(xp, [0.0, 50.0])
+    with GradientTape() as tape:
+        y = log1pexp(w)
+        loss = ops.sum(y)
+    assert y._node.op == "log1pexp"
+    np.testing.assert_allclose(_host(tape.gradient(loss, w)), [0.5, 1.0])
+    assert type(log1pexp(xp.zeros(2, dtype="float32"))) is xp.ndarray
