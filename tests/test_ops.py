@@ -110,7 +110,8 @@ def test_shape_rule_matches_the_computed_shape(index, shape_checked):
     args = ops_cases.draw_inputs(index)
     value = getattr(ops, name)(*args, **kwargs)
     if name in COMPOSITES:
-        shapes = [np.shape(a) for a in args if isinstance(a, (np.ndarray, float, int))]
+        flat = [b for a in args for b in (a if isinstance(a, list) else [a])]
+        shapes = [np.shape(a) for a in flat if isinstance(a, (np.ndarray, float, int))]
         rule = COMPOSITES[name](*shapes, **kwargs)
         got = [tuple(v.shape) for v in _outputs(value)]
         assert (list(rule) if isinstance(value, (list, tuple)) else [tuple(rule)]) == got
