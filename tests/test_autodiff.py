@@ -396,3 +396,15 @@ def test_custom_gradient_joins_the_tape_with_its_own_gradient(xp):
     assert y._node.op == "log1pexp"
     np.testing.assert_allclose(_host(tape.gradient(loss, w)), [0.5, 1.0])
     assert type(log1pexp(xp.zeros(2, dtype="float32"))) is xp.ndarray
+
+
+def test_outside_a_tape_no_op_builds_a_node(xp, monkeypatch):
+    from gpukeras.ops import _registry
+
+    def refuse(*args):
+        raise AssertionError("a node was built outside a tape")
+
+    monkeypatch.setattr(_registry, "make_node", refuse)
+    w = _var(xp, np.ones((2, 2)))
+    out = ops.sum(ops.nn.softmax(ops.matmul(w, w) * 2.0 + w))
+    assert type(out) is xp.ndarray
