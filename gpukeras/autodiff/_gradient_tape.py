@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from gpukeras.autodiff import _state
 from gpukeras.autodiff._backward import backward
 from gpukeras.autodiff._node import unwrap
@@ -145,7 +147,9 @@ def _owned(grads: list[Any]) -> list[Any]:
     seen: set[int] = set()
     out = []
     for g in grads:
-        if g is not None and (g.base is not None or id(g) in seen):
+        if isinstance(g, numpy.generic):
+            g = numpy.array(g)  # NumPy maths on 0-d arrays gives scalars: hand back arrays
+        elif g is not None and (g.base is not None or id(g) in seen):
             g = g.copy()
         if g is not None:
             seen.add(id(g))
