@@ -408,3 +408,13 @@ def test_outside_a_tape_no_op_builds_a_node(xp, monkeypatch):
     w = _var(xp, np.ones((2, 2)))
     out = ops.sum(ops.nn.softmax(ops.matmul(w, w) * 2.0 + w))
     assert type(out) is xp.ndarray
+
+
+def test_stop_recording_runs_a_block_unrecorded(xp):
+    w = _var(xp, [2.0])
+    with GradientTape() as tape:
+        with tape.stop_recording():
+            constant = w * 3.0
+        loss = ops.sum(w * constant)
+    assert type(constant) is xp.ndarray
+    np.testing.assert_allclose(_host(tape.gradient(loss, w)), [6.0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy
@@ -64,6 +66,15 @@ class GradientTape:
                 self._watched[id(x)] = x
                 if self._recording and not isinstance(x, (Variable, Tensor)):
                     _state.watched_arrays += 1
+
+    @contextmanager
+    def stop_recording(self) -> Iterator[None]:
+        """Run a block without recording (TensorFlow's API): its ops return plain arrays."""
+        _state.paused.append(True)
+        try:
+            yield
+        finally:
+            _state.paused.pop()
 
     def watched_variables(self) -> list[Variable]:
         """The Variables this tape watches, in first-use order."""
