@@ -486,3 +486,19 @@ def test_an_unknown_training_flag_leaves_calls_own_default():
     x = np.ones((1, 2), "float32")
     assert K.to_host(layer(x)).tolist() == [[2.0, 2.0]]
     assert K.to_host(layer(x, training=False)).tolist() == [[1.0, 1.0]]
+
+
+def test_add_weight_takes_keras3_and_keras2_argument_orders():
+    layer = layers.Layer()
+    positional = layer.add_weight((2, 3), "ones", None, False)
+    named = layer.add_weight(shape=(4,), initializer="zeros", name="bias", autocast=True)
+    legacy = layer.add_weight("kernel", (3, 1), "ones")
+    scalar = layer.add_weight(shape=(), initializer="ones", name="temperature")
+    assert (positional.shape, positional.trainable, named.name, named.shape) == (
+        (2, 3), False, "bias", (4,)
+    )  # fmt: skip
+    assert (legacy.name, legacy.shape, scalar.shape) == ("kernel", (3, 1), ())
+    with pytest.raises(NotImplementedError, match="constraint"):
+        layer.add_weight(shape=(2,), constraint="non_neg")
+    with pytest.raises(TypeError, match="initialiser"):
+        layer.add_weight(shape=(2,), initialiser="ones")
