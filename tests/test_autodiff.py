@@ -81,7 +81,7 @@ def test_scalar_variables_stay_zero_dimensional(xp):
         y = w * xp.asarray([1.0, 2.0], dtype="float32")
         loss = ops.sum(y)
     grad = tape.gradient(loss, w)
-    assert grad.shape == () and float(_host(grad)) == 3.0
+    assert type(grad) is xp.ndarray and grad.shape == () and float(_host(grad)) == 3.0
 
 
 def test_trainable_variables_are_watched_automatically(xp):
@@ -377,3 +377,44 @@ def test_needs_gradient_tells_a_layer_which_inputs_to_differentiate(xp):
     with GradientTape():
         assert autodiff.needs_gradient(w) and not autodiff.needs_gradient(data)
         assert autodiff.needs_gradient(w * 2.0)
+
+
+def test_custom_gradient_joins_the_tape_with_its_own_gradient(xp):
+    @ops.custom_gradient
+    def log1pexp(x):
+        e = ops.exp(x)
+
+        def grad(upstream):
+            return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1.0, e))
+
+        return ops.log(1.0 + e), grad
+
+    w = _var(xp, [0.0, 50.0])
+    with GradientTape() as tape:
+        y = log1pexp(w)
+        loss = ops.sum(y)
+    assert y._node.op == "log1pexp"
+    np.testing.assert_allclose(_host(tape.gradient(loss, w)), [0.5, 1.0])
+    assert type(log1pexp(xp.zeros(2, dtype="float32"))) is xp.ndarray
+
+
+def test_outside_a_tape_no_op_builds_a_node(xp, monkeypatch):
+    from gpukeras.ops import _registry
+
+    def refuse(*args):
+        raise AssertionError("a node was built outside a tape")
+
+    monkeypatch.setattr(_registry, "make_node", refuse)
+    w = _var(xp, np.ones((2, 2)))
+    out = ops.sum(ops.nn.softmax(ops.matmul(w, w) * 2.0 + w))
+    assert type(out) is xp.ndarray
+
+
+def test_stop_recording_runs_a_block_unrecorded(xp):
+    w = _var(xp, [2.0])
+    with GradientTape() as tape:
+        with tape.stop_recording():
+            constant = w * 3.0
+        loss = ops.sum(w * constant)
+    assert type(constant) is xp.ndarray
+    np.testing.assert_allclose(_host(tape.gradient(loss, w)), [6.0])

@@ -457,3 +457,48 @@ def test_a_sequential_inside_a_call_layer_is_tracked_and_follows_training():
     np.testing.assert_allclose(logs, np.mean((out - y) ** 2) + penalty, rtol=1e-5)
     model.fit(x, y, epochs=1, verbose=0)
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_a_layer_with_several_outputs_joins_the_tape_once_per_output():
+    from gpukeras import autodiff
+
+    rng = np.random.default_rng(1)
+    layer = layers.LSTM(3, return_sequences=True, return_state=True)
+    x = rng.normal(size=(2, 4, 3)).astype("float32")
+    outputs = layer(x)
+    seeds = [rng.normal(size=K.to_host(o).shape).astype("float32") for o in outputs]
+    with autodiff.GradientTape() as tape:
+        parts = layer(x)
+        loss = sum(ops.sum(part * seed) for part, seed in zip(parts, seeds))
+    got = tape.gradient(loss, layer.trainable_weights)
+    _, _, pullback = layer.forward_with_pullback(K.to_device(x), False)
+    _, expected = pullback([K.to_device(s) for s in seeds], need_input_grad=False)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(K.to_host(g), K.to_host(e), rtol=1e-5, atol=1e-6)
+
+
+def test_an_unknown_training_flag_leaves_calls_own_default():
+    class DefaultsToTrue(layers.Layer):
+        def call(self, inputs, training=True):
+            return inputs * (2.0 if training else 1.0)
+
+    layer = DefaultsToTrue()
+    x = np.ones((1, 2), "float32")
+    assert K.to_host(layer(x)).tolist() == [[2.0, 2.0]]
+    assert K.to_host(layer(x, training=False)).tolist() == [[1.0, 1.0]]
+
+
+def test_add_weight_takes_keras3_and_keras2_argument_orders():
+    layer = layers.Layer()
+    positional = layer.add_weight((2, 3), "ones", None, False)
+    named = layer.add_weight(shape=(4,), initializer="zeros", name="bias", autocast=True)
+    legacy = layer.add_weight("kernel", (3, 1), "ones")
+    scalar = layer.add_weight(shape=(), initializer="ones", name="temperature")
+    assert (positional.shape, positional.trainable, named.name, named.shape) == (
+        (2, 3), False, "bias", (4,)
+    )  # fmt: skip
+    assert (legacy.name, legacy.shape, scalar.shape) == ("kernel", (3, 1), ())
+    with pytest.raises(NotImplementedError, match="constraint"):
+        layer.add_weight(shape=(2,), constraint="non_neg")
+    with pytest.raises(TypeError, match="initialiser"):
+        layer.add_weight(shape=(2,), initialiser="ones")

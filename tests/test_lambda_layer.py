@@ -120,3 +120,22 @@ def test_model_from_json_resolves_the_function_from_custom_objects():
         keras.saving.model_from_json(text)
     rebuilt = keras.saving.model_from_json(text, custom_objects={"scaled_tanh": scaled_tanh})
     assert rebuilt.layers[1].function is scaled_tanh
+
+
+def test_a_keras_written_lambda_loads_only_with_its_function_in_custom_objects():
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    path = fixtures / "keras_lambda.keras"  # tests/fixtures/make_lambda_fixture.py
+    with pytest.raises(FileFormatError, match=r"function 'scaled_tanh'.*custom_objects"):
+        keras.saving.load_model(path)
+    model = keras.saving.load_model(path, custom_objects={"scaled_tanh": scaled_tanh})
+    with np.load(fixtures / "keras_lambda.npz") as data:
+        np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["predictions"], 1e-6)
+
+
+def test_lambda_config_leaves_out_unset_output_shape_and_mask_as_keras_does(tmp_path):
+    path = tmp_path / "m.keras"
+    _model().save(path)
+    entry = _lambda_config(path)
+    assert "output_shape" not in entry["config"] and "mask" not in entry["config"]

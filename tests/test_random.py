@@ -97,3 +97,15 @@ def test_shuffle_permutes_along_an_axis(xp):
 def test_bad_arguments_are_refused_by_name(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_randint_stays_in_range_and_covers_it(xp):
+    drawn = _host(krandom.randint((2000,), 3, 7, seed=4))
+    assert drawn.dtype == np.int32 and set(np.unique(drawn).tolist()) == {3, 4, 5, 6}
+
+
+def test_categorical_follows_the_logits(xp):
+    logits = xp.log(xp.asarray([[0.7, 0.2, 0.1], [0.0, 0.0, 1.0]], dtype="float32") + 1e-12)
+    drawn = _host(krandom.categorical(logits, 3000, seed=9))
+    assert drawn.shape == (2, 3000) and drawn.dtype == np.int32
+    assert abs((drawn[0] == 0).mean() - 0.7) < 0.04 and (drawn[1] == 2).all()

@@ -113,6 +113,38 @@ def test_backup_and_restore_resumes_the_tape_step_bit_identically(tmp_path, save
     assert history.history["loss"] == expected["loss"][2:]
 
 
+class MeanConfidence(keras.metrics.Metric):
+    """The mean top probability so far: not a sum over batches, so a resumed epoch is right
+    only if the metric's state is restored with it."""
+
+    def __init__(self, name="confidence", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.total.assign_add(ops.sum(ops.max(y_pred, axis=-1)))
+        self.count.assign_add(float(y_pred.shape[0]))
+
+    def result(self):
+        return self.total.value / self.count.value
+
+
+def test_backup_and_restore_keeps_a_stateful_metric_mid_epoch(tmp_path):
+    def build():
+        model = _build()
+        model.compile(optimizer="adam", loss=crossentropy, metrics=[MeanConfidence()])
+        return model
+
+    expected = _fit(build()).history["confidence"]
+    backup = str(tmp_path / "backup")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _fit(build(), [callbacks.BackupAndRestore(backup, 5), Crash(2, 6)])
+    history = _fit(build(), [callbacks.BackupAndRestore(backup, 5)])
+    assert history.epoch == [2, 3]
+    np.testing.assert_allclose(history.history["confidence"], expected[2:], rtol=1e-12)
+
+
 # -- the optimizer's Keras 3 entry points with tape gradients ---------------------------------
 def test_tape_gradients_feed_apply_and_apply_gradients_alike():
     results = []

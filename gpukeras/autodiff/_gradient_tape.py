@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import numpy
 
 from gpukeras.autodiff import _state
 from gpukeras.autodiff._backward import backward
@@ -62,6 +66,15 @@ class GradientTape:
                 self._watched[id(x)] = x
                 if self._recording and not isinstance(x, (Variable, Tensor)):
                     _state.watched_arrays += 1
+
+    @contextmanager
+    def stop_recording(self) -> Iterator[None]:
+        """Run a block without recording (TensorFlow's API): its ops return plain arrays."""
+        _state.paused.append(True)
+        try:
+            yield
+        finally:
+            _state.paused.pop()
 
     def watched_variables(self) -> list[Variable]:
         """The Variables this tape watches, in first-use order."""
@@ -145,7 +158,9 @@ def _owned(grads: list[Any]) -> list[Any]:
     seen: set[int] = set()
     out = []
     for g in grads:
-        if g is not None and (g.base is not None or id(g) in seen):
+        if isinstance(g, numpy.generic):
+            g = numpy.array(g)  # NumPy maths on 0-d arrays gives scalars: hand back arrays
+        elif g is not None and (g.base is not None or id(g) in seen):
             g = g.copy()
         if g is not None:
             seen.add(id(g))

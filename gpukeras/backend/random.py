@@ -102,6 +102,11 @@ def next_count(name: str) -> int:
     return count
 
 
+def count(name: str) -> int:
+    """How many draws the named stream has made (0 for one never drawn from)."""
+    return _counters.get(name, 0)
+
+
 def get_state() -> dict[str, Any]:
     """A JSON-able snapshot of both streams, for exact resume.
 

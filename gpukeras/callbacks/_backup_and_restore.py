@@ -234,6 +234,9 @@ def _state_arrays(model: Any, progress: Any, order: numpy.ndarray | None) -> dic
         arrays["order"] = order
     if progress.total is not None:
         arrays["total"] = K.to_host(progress.total)
+        from gpukeras.models import _stateful_metrics
+
+        arrays.update(_stateful_metrics.state_arrays(model))  # mid-epoch: their state too
     return arrays
 
 
@@ -251,6 +254,7 @@ def _read_file(path: str) -> dict[str, Any]:
 
 def _restore(model: Any, backup: dict[str, Any]) -> None:
     """Put the backup's weights, optimizer and random state back; tell ``fit`` where to go on."""
+    from gpukeras.models import _stateful_metrics
     from gpukeras.models._progress import EpochProgress
 
     meta, arrays = backup["meta"], backup["arrays"]
@@ -261,6 +265,7 @@ def _restore(model: Any, backup: dict[str, Any]) -> None:
             model.optimizer.build(model.trainable_weights)
         model.optimizer.set_weights([arrays[f"optimizer_{i}"] for i in range(meta["optimizer"])])
     _restore_random_state(model, meta)
+    _stateful_metrics.restore_state(model, arrays)
     model._resume_from = EpochProgress(
         epoch=meta["epoch"],
         order=K.to_device(arrays["order"]) if "order" in arrays else None,

@@ -104,7 +104,7 @@ def layer_call(layer: Any, inputs: Any, training: Any, mask: Any, kwargs: dict) 
     layer.ensure_built(tuple(inputs.shape))
     with training_scope(training), autodiff.scope(layer.name):
         takes_training, takes_mask = call_arguments(type(layer))
-        if takes_training:
+        if takes_training and training is not None:
             kwargs.setdefault("training", training)
         if takes_mask and mask is not None:
             kwargs.setdefault("mask", mask)
@@ -170,10 +170,11 @@ def _nested() -> Iterator[None]:
 
 
 def run_call(layer: Any, inputs: Any, training: bool | None, mask: Any) -> Any:
-    """``layer.call(inputs, ...)`` with ``training``/``mask`` only when ``call`` takes them."""
+    """``layer.call(inputs, ...)`` with ``training``/``mask`` only when ``call`` takes them
+    and they are known (``training=None`` leaves ``call``'s default, as Keras does)."""
     takes_training, takes_mask = call_arguments(type(layer))
     kwargs: dict[str, Any] = {}
-    if takes_training:
+    if takes_training and training is not None:  # else call's own default, as in Keras
         kwargs["training"] = training
     if takes_mask and mask is not None:
         kwargs["mask"] = mask
@@ -207,12 +208,33 @@ def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[A
         return [grad_x if need_input_grad else None, *weight_grads]
 
     node_inputs = [inputs, *weights]
-    outputs = autodiff.record(y, node_inputs, vjp, name=type(layer).__name__)
+    if isinstance(y, (list, tuple)):  # return_state: one node per output (see below)
+        outputs: Any = [
+            autodiff.record(part, node_inputs, _one_output_vjp(vjp, y, i), type(layer).__name__)
+            for i, part in enumerate(y)
+        ]
+    else:
+        outputs = autodiff.record(y, node_inputs, vjp, name=type(layer).__name__)
     if layer.activity_regularizer is not None:
         # The pullback already carries the penalty's gradient; the loss needs its value.
         batch = float(y.shape[0])
         layer.add_loss(layer.activity_regularizer(y) * (1.0 / batch))
     return outputs, y_mask
+
+
+def _one_output_vjp(vjp: Any, outputs: list[Any], index: int) -> Any:
+    """The VJP of output ``index`` alone: the pullback with zeros for the other outputs.
+
+    The pullback is linear in its output gradients and may run any number of times, so the
+    nodes of a layer's several outputs add up to its one backward over all of them.
+    """
+
+    def one(grad: Any) -> list[Any]:
+        xp = K.get_array_module(grad)
+        grads = [grad if i == index else xp.zeros_like(y) for i, y in enumerate(outputs)]
+        return vjp(grads)
+
+    return one
 
 
 def _with_activity_penalty(layer: Any, outputs: Any) -> Any:

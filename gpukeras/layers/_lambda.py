@@ -96,11 +96,11 @@ class Lambda(Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["function"] = _function_entry(self.function, "function")
-        output_shape = self._output_shape
+        output_shape = self._output_shape  # like Keras 3: written only when given
         if callable(output_shape):
             config["output_shape"] = _function_entry(output_shape, "output_shape")
-        else:
-            config["output_shape"] = None if output_shape is None else list(output_shape)
+        elif output_shape is not None:
+            config["output_shape"] = list(output_shape)
         if callable(self.mask):
             config["mask"] = _function_entry(self.mask, "mask")
         elif self.mask is not None:

@@ -9,7 +9,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras import initializers, regularizers
 from gpukeras._naming import to_snake_case, unique_name
-from gpukeras.layers import _call_state, _tracking
+from gpukeras.layers import _add_weight, _call_state, _tracking
 from gpukeras.mixed_precision._policy import resolve as resolve_policy
 from gpukeras.variables import Variable
 
@@ -138,27 +138,27 @@ class Layer:
             self.input_shape = tuple(input_shape)
             self.built = True
 
-    def add_weight(
-        self,
-        name: str | None = None,
-        shape: Shape | None = None,
-        initializer: Any = None,
-        dtype: Any = None,
-        trainable: bool = True,
-        regularizer: Any = None,
-    ) -> Variable:
-        """Create a weight of ``shape``.
+    def add_weight(self, *args: Any, **kwargs: Any) -> Variable:
+        """Create a weight (Keras 3's arguments, or Keras 2's order with the name first).
 
         Args:
-            name: Weight name (``kernel``, ``bias``, ...); default
-                ``variable``, ``variable_1``, ...
             shape: Weight shape; default ``()``.
             initializer: Initializer or its id; default ``'glorot_uniform'``
                 for trainable weights and ``'zeros'`` otherwise.
             dtype: Float type; default the layer's dtype.
             trainable: Whether training updates it; default ``True``.
             regularizer: Penalty added to the loss; default ``None``.
+            name: Weight name (``kernel``, ``bias``, ...); default
+                ``variable``, ``variable_1``, ...
+
+        Keras 3's ``autocast`` and ``aggregation`` are accepted; a ``constraint`` is
+        refused. ``add_weight('kernel', shape, initializer, ...)`` (a name first) takes
+        Keras 2's order, as the built-in layers write it.
         """
+        arguments = _add_weight.weight_arguments(args, kwargs)
+        name, shape, initializer = arguments["name"], arguments["shape"], arguments["initializer"]
+        dtype, trainable = arguments["dtype"], arguments["trainable"]
+        regularizer = arguments["regularizer"]
         shape = tuple(int(d) for d in (shape or ()))
         if initializer is None:
             initializer = "glorot_uniform" if trainable else "zeros"

@@ -32,21 +32,67 @@ class StatefulMetrics:
                 metric.reset_state()
         self._last.clear()
 
+    def resume(self, metrics: list[Any]) -> None:
+        """Go on from the metrics' current state (restored by BackupAndRestore mid-epoch,
+        whose results the restored stats vector already holds)."""
+        self._last.clear()
+        for metric in metrics:
+            if is_stateful(metric):
+                self._last[id(metric)] = _result(metric)
+
     def delta(self, metric: Any, y: Any, out: Any, sample_weight: Any) -> Any:
         """Update ``metric`` with one batch; the change of its result, a 0-d float64 array."""
         if sample_weight is None:
             metric.update_state(y, out)
         else:
             metric.update_state(y, out, sample_weight=sample_weight)
-        xp = K.get_array_module(out)
-        # a copy: result() may hand out an array that the next update changes in place
-        result = xp.array(K.to_device(_raw(metric.result())), dtype=xp.float64).reshape(())
+        result = _result(metric)
         last = self._last.get(id(metric))
         self._last[id(metric)] = result
         return result if last is None else result - last
+
+
+def _result(metric: Any) -> Any:
+    """``metric.result()`` as a 0-d float64 device array of its own."""
+    xp = K.array_module()
+    # a copy: result() may hand out an array that the next update changes in place
+    return xp.array(K.to_device(_raw(metric.result())), dtype=xp.float64).reshape(())
 
 
 def _raw(value: Any) -> Any:
     """The array of a Variable or traced value (a result read straight off a variable)."""
     inner = getattr(value, "value", None)
     return value if inner is None or callable(inner) else inner
+
+
+# -- exact resume (BackupAndRestore) -------------------------------------------------------------
+_PREFIX = "metric_state_"
+
+
+def _state_variables(model: Any) -> list[Any]:
+    """The state variables of the compiled step's stateful metrics, in compile order."""
+    step = getattr(model, "_step", None)
+    if step is None:
+        return []
+    metrics = list(step.metrics) + list(step.weighted_metrics)
+    return [v for m in metrics if is_stateful(m) for v in getattr(m, "variables", [])]
+
+
+def state_arrays(model: Any) -> dict[str, Any]:
+    """Host copies of the stateful metrics' variables, for a backup mid-epoch."""
+    return {f"{_PREFIX}{i}": K.to_host(v.value) for i, v in enumerate(_state_variables(model))}
+
+
+def restore_state(model: Any, arrays: dict[str, Any]) -> None:
+    """Put :func:`state_arrays`' values back (a backup without them restores nothing)."""
+    saved = sorted((key for key in arrays if key.startswith(_PREFIX)), key=len)
+    if not saved:
+        return
+    variables = _state_variables(model)
+    if len(saved) != len(variables):
+        raise ValueError(
+            f"The backup holds {len(saved)} metric state arrays but the model's metrics have "
+            f"{len(variables)} state variables. Received: {len(saved)} arrays"
+        )
+    for i, variable in enumerate(variables):
+        variable.assign(arrays[f"{_PREFIX}{i}"])

@@ -284,9 +284,13 @@ class Step:
 
     def reset_metrics(self) -> None:
         """Start stateful metrics afresh (each epoch, each evaluation), as Keras does."""
-        stateful = self.__dict__.get("stateful_metrics")
-        if stateful is not None:
-            stateful.reset(self.metrics + self.weighted_metrics)
+        stateful = self.__dict__.setdefault("stateful_metrics", StatefulMetrics())
+        stateful.reset(self.metrics + self.weighted_metrics)
+
+    def resume_metrics(self) -> None:
+        """Go on with stateful metrics as they are (an epoch resumed mid-way)."""
+        stateful = self.__dict__.setdefault("stateful_metrics", StatefulMetrics())
+        stateful.resume(self.metrics + self.weighted_metrics)
 
 
 def _masked_sums(stateful: StatefulMetrics, metric: Any, y: Any, out: Any, weights: Any) -> list:

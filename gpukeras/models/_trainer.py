@@ -258,7 +258,10 @@ class Trainer:
             # Host-resident data (too big for the device) is indexed on the host.
             progress.order = K.to_host(progress.order)
         with_batch_logs = callback_list.wants_batch_logs("train")
-        step.reset_metrics()
+        if resume is not None and resume.batches_done:
+            step.resume_metrics()  # BackupAndRestore put their mid-epoch state back
+        else:
+            step.reset_metrics()
         batches = _batch_positions(data, sharding)
         steps = _steps_left_in_pass(data, batch_size, steps, progress.first_batch, sharding)
         positions = batches(data.size, batch_size, steps, progress.order, progress.first_batch)

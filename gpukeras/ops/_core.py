@@ -156,3 +156,34 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
         is_float = any(isinstance(v, float) for v in (start, stop, step))
         dtype = K.floatx() if is_float else "int32"
     return run("arange", start=start, stop=stop, step=step, dtype=standardize(dtype))
+
+
+def custom_gradient(f: Any) -> Any:
+    """Decorator: ``f(*args)`` returns ``(output, grad_fn)``; ``grad_fn(upstream)`` returns
+    the gradients of ``args`` (one, or a tuple). The result is one node on the tape."""
+    import functools
+
+    from gpukeras.autodiff import record
+
+    @functools.wraps(f)
+    def wrapped(*args: Any) -> Any:
+        from gpukeras.autodiff._state import paused
+
+        paused.append(True)  # f's own ops are not recorded: grad_fn is their gradient
+        try:
+            output, grad_fn = f(*[unwrap(a) for a in args])
+        finally:
+            paused.pop()
+
+        def vjp(upstream: Any) -> Any:
+            paused.append(True)
+            try:
+                grads = grad_fn(upstream)
+            finally:
+                paused.pop()
+            grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+            return [None if g is None else unwrap(g) for g in grads]
+
+        return record(unwrap(output), list(args), vjp, getattr(f, "__name__", "custom_gradient"))
+
+    return wrapped

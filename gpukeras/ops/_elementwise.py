@@ -71,6 +71,11 @@ arctan2 = _binary(
     lambda xp, a, b: xp.arctan2(a, b),
     lambda xp, g, y, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b)),
 )
+logaddexp = _binary(
+    "logaddexp",
+    lambda xp, a, b: xp.logaddexp(a, b),
+    lambda xp, g, y, a, b: (g * xp.exp(a - y), g * xp.exp(b - y)),
+)
 floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None)
 mod = _binary(
     "mod", lambda xp, a, b: xp.mod(a, b), lambda xp, g, y, a, b: (g, -g * xp.floor_divide(a, b))
@@ -99,6 +104,7 @@ sign = _unary("sign", lambda xp, x: xp.sign(x), None)
 floor = _unary("floor", lambda xp, x: xp.floor(x), None)
 ceil = _unary("ceil", lambda xp, x: xp.ceil(x), None)
 exp = _unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, y, x: g * y)
+exp2 = _unary("exp2", lambda xp, x: xp.exp2(x), lambda xp, g, y, x: g * y * math.log(2.0))
 expm1 = _unary("expm1", lambda xp, x: xp.expm1(x), lambda xp, g, y, x: g * (y + 1))
 log = _unary("log", lambda xp, x: xp.log(x), lambda xp, g, y, x: g / x)
 log1p = _unary("log1p", lambda xp, x: xp.log1p(x), lambda xp, g, y, x: g / (x + 1))

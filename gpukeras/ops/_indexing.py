@@ -150,5 +150,14 @@ def slice(inputs: Any, start_indices: Any, shape: Any) -> Any:  # noqa: A001 - K
     return getitem(inputs, key)
 
 
+def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Any, Any]:  # noqa: A002
+    """The ``k`` largest entries along the last axis and their indices (int32), largest first."""
+    from gpukeras.ops._elementwise import negative
+
+    indices = getitem(argsort(negative(x), axis=-1), (Ellipsis, builtins.slice(0, k)))
+    return take_along_axis(x, indices, axis=-1), indices
+
+
 defcomposite("sort", _shapes.same)
+defcomposite("top_k", lambda s, k, sorted=True: ((*s[:-1], k),) * 2)
 defcomposite("slice", lambda s, start_indices, shape: tuple(shape))

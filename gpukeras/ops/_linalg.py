@@ -56,6 +56,14 @@ def _ndim(x: Any) -> int:
     return 0 if isinstance(x, (bool, int, float)) else to_array(x, K.array_module()).ndim
 
 
+def outer(x1: Any, x2: Any) -> Any:
+    """Every product ``x1[i] * x2[j]`` of the flattened inputs."""
+    from gpukeras.ops._elementwise import multiply
+    from gpukeras.ops._shape_ops import reshape
+
+    return multiply(reshape(x1, (-1, 1)), reshape(x2, (1, -1)))
+
+
 def _tensordot_axes(axes: Any, a_ndim: int, b_ndim: int) -> tuple[list[int], list[int]]:
     if isinstance(axes, int):
         return list(range(a_ndim - axes, a_ndim)), list(range(axes))
@@ -147,3 +155,4 @@ def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
 
 defcomposite("dot", _shapes.evaluated(lambda xp, a, b: xp.dot(a, b)))
 defcomposite("tensordot", _shapes.evaluated(lambda xp, a, b, axes=2: xp.tensordot(a, b, axes)))
+defcomposite("outer", lambda a, b: (int(numpy.prod(a)), int(numpy.prod(b))))

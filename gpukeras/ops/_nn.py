@@ -283,3 +283,18 @@ defcomposite(
     "moments",
     lambda s, axes, keepdims=False, **k: (_shapes.reduce(s, axes, keepdims),) * 2,
 )
+
+
+def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = None) -> Any:
+    """``x`` divided by its ``order``-norm along ``axis`` (at least ``epsilon``)."""
+    from gpukeras import ops
+
+    eps = K.epsilon() if epsilon is None else epsilon
+    if order == 2:
+        inverse = ops.rsqrt(ops.sum(ops.square(x), axis=axis, keepdims=True))
+        return ops.multiply(x, ops.minimum(inverse, 1.0 / eps))
+    norm = ops.norm(x, ord=order, axis=axis, keepdims=True)
+    return ops.divide(x, ops.maximum(norm, eps))
+
+
+defcomposite("normalize", _shapes.same)

@@ -133,6 +133,13 @@ defop("norm", _norm, _norm_vjp, _R)
 defop("argmax", _arg(lambda xp, x, axis: xp.argmax(x, axis=axis)), None, _R, "non_differentiable")
 defop("argmin", _arg(lambda xp, x, axis: xp.argmin(x, axis=axis)), None, _R, "non_differentiable")
 defop(
+    "count_nonzero",
+    lambda xp, x, axis: xp.asarray(xp.count_nonzero(x, axis=axis)).astype("int32"),
+    None,
+    _R,
+    "zero",
+)
+defop(
     "any", lambda xp, x, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims), None, _R, "zero"
 )
 defop(
@@ -251,3 +258,8 @@ def cumsum(x: Any, axis: int | None = None, dtype: Any = None) -> Any:
 
         x = cast(x, dtype)
     return run("cumsum", x, axis=axis)
+
+
+def count_nonzero(x: Any, axis: Any = None) -> Any:
+    """How many entries of ``x`` along ``axis`` are not zero (int32)."""
+    return run("count_nonzero", x, axis=_axis(axis))

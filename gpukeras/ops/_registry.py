@@ -26,7 +26,7 @@ from gpukeras.autodiff import _state
 from gpukeras.autodiff._node import make_node
 from gpukeras.autodiff._scope import NonDifferentiableError, OpShapeError, where
 from gpukeras.autodiff._tensor import Tensor
-from gpukeras.ops._dtypes import promote, standardize
+from gpukeras.ops._dtypes import promote
 from gpukeras.variables import Variable
 
 KINDS = ("differentiable", "zero", "non_differentiable")
@@ -185,8 +185,3 @@ def output_shape(name: str, *shapes: tuple[int, ...], **params: Any) -> tuple[in
     """The shape ``name`` would produce from inputs of ``shapes``, computed symbolically."""
     rule = REGISTRY[name].shape if name in REGISTRY else COMPOSITES[name]
     return tuple(rule(*shapes, **params))
-
-
-def as_dtype(dtype: Any) -> Any:
-    """Keras's dtype argument as a NumPy dtype."""
-    return standardize(dtype)

@@ -61,6 +61,10 @@ def _pad_vjp(xp, g, y, x, pad_width, constant_values):
     return (g[index],)
 
 
+def _triangle(name):
+    return lambda xp, g, y, x, k: (getattr(xp, name)(g, k),)
+
+
 def _ident_vjp(xp, g, y, x, **params):
     return (g,)
 
@@ -123,6 +127,8 @@ defop(
     _EVAL(lambda xp, x, repeats, axis: xp.repeat(x, repeats, axis=axis)),
 )
 defop("pad", _pad, _pad_vjp, _EVAL(_pad))
+defop("triu", lambda xp, x, k: xp.triu(x, k), _triangle("triu"), _shapes.same)
+defop("tril", lambda xp, x, k: xp.tril(x, k), _triangle("tril"), _shapes.same)
 defop("cast", lambda xp, x, dtype: x.astype(dtype), _ident_vjp, _shapes.same)
 defop("zeros_like", lambda xp, x, dtype: xp.zeros_like(x, dtype=dtype), None, _shapes.same, "zero")
 defop("ones_like", lambda xp, x, dtype: xp.ones_like(x, dtype=dtype), None, _shapes.same, "zero")
@@ -201,9 +207,18 @@ def tile(x: Any, repeats: Any) -> Any:
 
 
 def repeat(x: Any, repeats: Any, axis: int | None = None) -> Any:
-    """Each element of ``x`` repeated ``repeats`` times along ``axis``."""
+    """Each element of ``x`` repeated ``repeats`` times along ``axis``.
+
+    ``repeats`` is an int or a host sequence of ints: the output's shape depends on it,
+    and reading device values to learn a shape would stop the device.
+    """
     if not isinstance(repeats, int):
-        repeats = to_array(repeats, K.array_module())
+        if K.is_device_array(repeats) or hasattr(repeats, "_node"):
+            raise ValueError(
+                "repeat needs `repeats` on the host (an int or a list of ints): the output "
+                f"shape depends on it. Received: repeats of type {type(repeats).__name__}"
+            )
+        repeats = [int(r) for r in numpy.asarray(repeats).reshape(-1)]
     return run("repeat", x, repeats=repeats, axis=axis)
 
 
@@ -271,3 +286,35 @@ defcomposite(
     "moveaxis", _EVAL(lambda xp, x, source, destination: xp.moveaxis(x, source, destination))
 )
 defcomposite("swapaxes", _EVAL(lambda xp, x, axis1, axis2: xp.swapaxes(x, axis1, axis2)))
+
+
+def triu(x: Any, k: int = 0) -> Any:
+    """``x`` with the entries below diagonal ``k`` zeroed (last two axes)."""
+    return run("triu", x, k=k)
+
+
+def tril(x: Any, k: int = 0) -> Any:
+    """``x`` with the entries above diagonal ``k`` zeroed (last two axes)."""
+    return run("tril", x, k=k)
+
+
+def ravel(x: Any) -> Any:
+    """``x`` flattened to one axis."""
+    return reshape(x, (-1,))
+
+
+def hstack(xs: Any) -> Any:
+    """Arrays joined along their second axis (the first for 1-d arrays)."""
+    first = to_array(xs[0], K.array_module())
+    return concatenate(xs, axis=0 if first.ndim == 1 else 1)
+
+
+def vstack(xs: Any) -> Any:
+    """Arrays joined along their first axis (1-d arrays become rows)."""
+    rows = [reshape(x, (1, -1)) if to_array(x, K.array_module()).ndim == 1 else x for x in xs]
+    return concatenate(rows, axis=0)
+
+
+defcomposite("ravel", lambda s: (int(numpy.prod(s)),))
+defcomposite("hstack", lambda *s: tuple(numpy.hstack([numpy.zeros(x) for x in s]).shape))
+defcomposite("vstack", lambda *s: tuple(numpy.vstack([numpy.zeros(x) for x in s]).shape))

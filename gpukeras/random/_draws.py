@@ -109,3 +109,35 @@ def shuffle(x: Any, axis: int = 0, seed: Any = None) -> Any:
     n = ops.shape(x)[axis]
     order = K.array_module().argsort(K.random.uniform((n,), "float32", _generator(seed)))
     return ops.take(x, order, axis=axis)
+
+
+def randint(shape: Any, minval: int, maxval: int, dtype: Any = "int32", seed: Any = None) -> Any:
+    """Integers of ``shape`` drawn uniformly from ``[minval, maxval)``."""
+    dtype = numpy.dtype(dtype)
+    if dtype.kind not in "iu" or maxval <= minval:
+        raise ValueError(
+            "randint needs an integer dtype and maxval > minval. "
+            f"Received: dtype={dtype.name!r}, minval={minval!r}, maxval={maxval!r}"
+        )
+    xp = K.array_module()
+    u = K.random.uniform(_shape(shape), numpy.float64, _generator(seed))
+    drawn = xp.floor(u * (maxval - minval)) + minval
+    return xp.minimum(drawn, maxval - 1).astype(dtype)
+
+
+def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any = None) -> Any:
+    """``num_samples`` class indices per row of ``logits`` (batch, classes), drawn with the
+    Gumbel-max trick: one device draw, no host read."""
+    from gpukeras import ops
+
+    xp = K.array_module()
+    value = K.to_device(ops.stop_gradient(logits))
+    if value.ndim != 2:
+        raise ValueError(
+            f"categorical needs 2-D logits (batch, classes). Received: shape={value.shape}"
+        )
+    batch, classes = value.shape
+    u = K.random.uniform((batch, num_samples, classes), value.dtype, _generator(seed))
+    tiny = numpy.finfo(value.dtype).tiny
+    gumbel = -xp.log(-xp.log(xp.maximum(u, tiny)))
+    return xp.argmax(value[:, None, :] + gumbel, axis=-1).astype(numpy.dtype(dtype))

@@ -37,7 +37,7 @@ class SeedGenerator:
     @property
     def count(self) -> int:
         """How many draws this stream has made."""
-        return K.random.get_state()["counters"].get(self.name, 0)
+        return K.random.count(self.name)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed, "name": self.name}

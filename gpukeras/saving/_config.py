@@ -116,21 +116,27 @@ def _check_lambda(node: dict[str, Any], custom: dict[str, Any], label: str) -> N
         if argument != "function" and not isinstance(entry, (dict, str)):
             continue  # a shape list, or None
         name = function_name(entry)
-        if name is None or name not in custom or not callable(custom[name]):
+        if name is None:
             raise FileFormatError(
-                f"Not allowed: {label} holds a Lambda layer whose `{argument}` is "
-                f"{entry!r:.100}. Taking the function from the file would run code stored "
-                "in it, which gpukeras never does (it saves a Lambda's functions by name): "
-                "pass the function in custom_objects, e.g. "
-                f"custom_objects={{{name or 'name'!r}: your_function}}."
+                f"Not allowed: {label} holds a Lambda layer whose `{argument}` is stored as "
+                f"code ({entry!r:.100}). Loading it would run code stored in the file, which "
+                "gpukeras never does: save the Lambda with a named function and pass that "
+                "function in custom_objects."
+            )
+        if name not in custom or not callable(custom[name]):
+            raise FileFormatError(
+                f"Not allowed: {label} holds a Lambda layer whose `{argument}` is the "
+                f"function {name!r:.100}, which is not in custom_objects. Taking it from the "
+                "file would run code stored there, which gpukeras never does: pass the "
+                f"function itself, e.g. custom_objects={{{name!r:.100}: your_function}}."
             )
 
 
 def _in_custom(node: dict[str, Any], custom: dict[str, Any]) -> bool:
-    return any(
-        isinstance(key, str) and key in custom
-        for key in (node.get("registered_name"), node.get("class_name"))
-    )
+    keys = [node.get("registered_name"), node.get("class_name")]
+    if node.get("class_name") == "function":  # a function saved by name (a Lambda's)
+        keys.append(node.get("config"))
+    return any(isinstance(key, str) and key in custom for key in keys)
 
 
 # -- normalising what Keras 3 adds ----------------------------------------------------------

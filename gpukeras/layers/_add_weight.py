@@ -1,0 +1,66 @@
+"""``Layer.add_weight``'s two argument orders: Keras 3's and the Keras 2 one gpukeras's
+built-in layers use.
+
+Keras 3: ``add_weight(shape, initializer, dtype, trainable, autocast, regularizer,
+constraint, aggregation, overwrite_with_gradient, name)``. Keras 2 (and every built-in
+layer here): ``add_weight(name, shape, initializer, dtype, trainable, regularizer)``.
+A first positional argument that is a string is a name, so the order is Keras 2's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_KERAS3 = (
+    "shape",
+    "initializer",
+    "dtype",
+    "trainable",
+    "autocast",
+    "regularizer",
+    "constraint",
+    "aggregation",
+    "overwrite_with_gradient",
+    "name",
+)
+_KERAS2 = ("name", "shape", "initializer", "dtype", "trainable", "regularizer")
+
+
+def weight_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``{name, shape, initializer, dtype, trainable, regularizer}`` from either order;
+    Keras 3's extra arguments are checked (a constraint, or overwrite_with_gradient, is
+    refused: gpukeras has neither)."""
+    order = _KERAS2 if args and isinstance(args[0], str) else _KERAS3
+    if len(args) > len(order):
+        raise TypeError(f"add_weight takes at most {len(order)} positional arguments. "
+                        f"Received: {len(args)}")  # fmt: skip
+    given = dict(zip(order, args))
+    for key, value in kwargs.items():
+        if key not in _KERAS3:
+            raise TypeError(
+                f"add_weight got an unexpected keyword argument {key!r}. "
+                f"Expected some of: {', '.join(_KERAS3)}"
+            )
+        if key in given:
+            raise TypeError(f"add_weight got multiple values for argument {key!r}")
+        given[key] = value
+    if given.pop("constraint", None) is not None:
+        raise NotImplementedError(
+            "Weight constraints are not supported yet. "
+            f"Received: constraint={kwargs.get('constraint')!r}"
+        )
+    if given.pop("overwrite_with_gradient", False):
+        raise NotImplementedError(
+            "add_weight(overwrite_with_gradient=True) is not supported. "
+            "Received: overwrite_with_gradient=True"
+        )
+    given.pop("autocast", None)  # the layer's dtype policy decides the math's dtype
+    given.pop("aggregation", None)  # one process or data-parallel: replicas stay equal
+    return {
+        "name": given.get("name"),
+        "shape": given.get("shape"),
+        "initializer": given.get("initializer"),
+        "dtype": given.get("dtype"),
+        "trainable": given.get("trainable", True),
+        "regularizer": given.get("regularizer"),
+    }
