@@ -68,6 +68,23 @@ class CustomStep:
         names = self._names[self._phase] or []
         return [(name, slot, 1.0) for slot, name in enumerate(names)]
 
+    @property
+    def metrics(self) -> list[Any]:
+        """The model's metrics, the compiled ones one by one (``BackupAndRestore`` keeps
+        the state variables of those that have them across a mid-epoch resume)."""
+        found = []
+        for metric in self.model.metrics:
+            inner = getattr(metric, "metrics", None)
+            found += inner if isinstance(inner, list) else [metric]
+        return found
+
+    weighted_metrics: list[Any] = []
+
+    def resume_metrics(self) -> None:
+        """Go on with the metrics as they are (an epoch resumed in mid-way): the first
+        step's change is taken from the restored sum (see :meth:`resume_epoch`)."""
+        self._last = None
+
     def reset_metrics(self) -> None:
         """Reset the model's metrics and the running difference (Keras's reset points)."""
         self.model.reset_metrics()
