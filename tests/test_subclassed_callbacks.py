@@ -118,6 +118,40 @@ def test_a_resumed_epochs_custom_step_logs_restart_at_the_resumed_batch(tmp_path
         np.testing.assert_array_equal(a, b)
 
 
+class BatchCount(keras.metrics.Metric):
+    """Batches seen since the last reset, in an ``add_variable`` state (kept by backups)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.count = self.add_variable(name="count")
+
+    def update_state(self, *args, **kwargs):
+        self.count.assign_add(1.0)
+
+    def result(self):
+        return self.count.value
+
+
+class CountingStep(Classifier):
+    def train_step(self, data):
+        logs = super().train_step(data)
+        self.batches.update_state()
+        return {**logs, "batches": self.batches.result()}
+
+
+def test_a_resumed_epoch_goes_on_from_metric_state_kept_in_variables(tmp_path):
+    def build():
+        model = _build(CountingStep)
+        model.batches = BatchCount(name="batches")
+        return model
+
+    assert _fit(build()).history["batches"] == [8.0, 8.0, 8.0]  # 60 samples, batch 8
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _fit(build(), [callbacks.BackupAndRestore(str(tmp_path), 4), Crash(1, 5)])
+    history = _fit(build(), [callbacks.BackupAndRestore(str(tmp_path), 4)]).history
+    assert history["batches"] == [8.0, 8.0]  # epoch 1 resumed after its 4th batch, then 2
+
+
 @pytest.fixture
 def mixed_policy():
     previous = mixed_precision.global_policy()
