@@ -44,6 +44,7 @@ class Model(CustomTraining, Trainer, Layer):
 
     history: Any = None
     _fused_step_ok = False  # call() decides the forward pass: the tape step runs it
+    _sets_built_itself = False  # Sequential: its build() sets ``built`` (or leaves it)
     input_shape: Shape | None = None
     output_shape: Shape | None = None
 
@@ -65,7 +66,8 @@ class Model(CustomTraining, Trainer, Layer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "build" in cls.__dict__:  # a user's build(): the model is built once it returns
+        # A user's build(): the model is built once it returns (Sequential builds its own).
+        if "build" in cls.__dict__ and not cls._sets_built_itself:
             cls.build = _marking_built(cls.__dict__["build"])
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -355,7 +357,6 @@ def _marking_built(build: Any) -> Any:
             self._mark_built(tuple(input_shape))
         return result
 
-    wrapped._gpukeras_marks_built = True
     return wrapped
 
 

@@ -25,6 +25,7 @@ class Sequential(Model):
     """
 
     _fused_step_ok = True  # its own layer stack: the fused step when every layer allows
+    _sets_built_itself = True
     # A plain object's attributes and repr: none of a subclassed model's tracking.
     __setattr__ = object.__setattr__
     __repr__ = object.__repr__
