@@ -245,3 +245,11 @@ def test_a_sequential_subclass_may_override_train_step_and_keeps_the_fused_step_
     assert isinstance(custom._step, CustomStep) and custom.steps_run == 18
     assert type(plain._step) is Step  # the fused step, untouched
     np.testing.assert_allclose(custom_history["loss"], plain_history["loss"], rtol=1e-5)
+
+
+def test_compiled_pieces_before_compile_say_to_compile():
+    model = Net()
+    with pytest.raises(RuntimeError, match="compiled_metrics exists once the model is compiled"):
+        getattr(model, "compiled_metrics")  # noqa: B009 - the property raises
+    with pytest.raises(RuntimeError, match="the compiled loss exists once"):
+        model.compiled_loss(Y[:2], Y[:2])

@@ -57,7 +57,7 @@ class CustomTraining:
     @property
     def compiled_metrics(self) -> CompileMetrics:
         """The metrics given to ``compile`` as one metric (tf.keras's name)."""
-        self._require_compiled("use compiled_metrics in")
+        _require_compile(self, "compiled_metrics")
         return self._compiled_trackers()[1]
 
     def compiled_loss(self, y: Any, y_pred: Any, sample_weight: Any = None, **kwargs: Any):
@@ -104,7 +104,7 @@ class CustomTraining:
     def _compiled_loss_value(self, y: Any, y_pred: Any, sample_weight: Any) -> Any:
         from gpukeras.models._tape_loss import loss_on_tape
 
-        self._require_compiled("compute the compiled loss of")
+        _require_compile(self, "the compiled loss")
         if self.loss is None:
             raise ValueError(
                 "The model was compiled without a loss, so there is no compiled loss to "
@@ -180,3 +180,11 @@ class CustomTraining:
             batch = int(x.shape[0]) if getattr(x, "shape", None) else 1
             tracker = self._compiled_trackers()[0]
             tracker.update_state(autodiff.unwrap(loss), sample_weight=float(batch))
+
+
+def _require_compile(model: Any, what: str) -> None:
+    if not model.compiled:
+        raise RuntimeError(
+            f"{what} exists once the model is compiled: call compile() first. Example: "
+            "model.compile(optimizer='adam', loss='mse'). Received: an uncompiled model"
+        )
