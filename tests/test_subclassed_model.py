@@ -232,3 +232,27 @@ def test_losses_added_by_layers_in_nested_lists_count_once_per_step():
     assert with_penalty == pytest.approx(plain + 5.0, rel=1e-5)
     history = model.fit(X, Y, batch_size=8, epochs=1, verbose=0).history
     assert history["loss"][0] == pytest.approx(plain + 5.0, rel=1e-4)
+
+
+def test_a_sequential_inside_a_subclassed_model_trains_and_its_activity_losses_count_once():
+    class WithStack(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.stack = keras.Sequential(
+                [layers.Dense(3, activity_regularizer="l2"), layers.Dense(2)]
+            )
+
+        def call(self, inputs):
+            return self.stack(inputs)
+
+    keras.utils.set_random_seed(1)
+    model = WithStack()
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    history = model.fit(X, Y, batch_size=40, epochs=3, verbose=0).history
+    first = history["loss"][0]
+    assert history["loss"] == pytest.approx([first] * 3, rel=1e-6)  # no loss piles up
+    hidden = model.stack.layers[0](X)
+    penalty = 0.01 * float(np.sum(K.to_host(hidden) ** 2)) / len(X)
+    plain = float(np.mean((model.predict(X, verbose=0) - Y) ** 2))
+    assert first == pytest.approx(plain + penalty, rel=1e-5)  # the activity penalty, once
+    assert len(model.weights) == 4

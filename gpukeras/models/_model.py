@@ -173,6 +173,11 @@ class Model(CustomTraining, Trainer, Layer):
             f"No such layer: {name!r}. Existing layers are: {[layer.name for layer in layers]}"
         )
 
+    def clear_losses(self) -> None:
+        """Forget the ``add_loss`` losses of the model and of every layer below it."""
+        for layer in [self, *_tracking.all_layers(self)]:
+            layer.__dict__["_call_losses"] = []
+
     # -- building and calling ----------------------------------------------------------
     def build(self, input_shape: Shape | None = None) -> None:
         """Build the model for inputs of ``input_shape`` (batch axis first).

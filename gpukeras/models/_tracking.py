@@ -90,19 +90,21 @@ def unique(variables: list[Any]) -> list[Any]:
 
 def all_layers(model: Any) -> list[Any]:
     """``model`` and every layer below it, each once: the layers its attributes hold and,
-    for layers written with ``call()``, theirs in turn (a built-in layer's inner layers
-    are its own business). These are the layers whose ``add_loss`` losses and weight
-    penalties count in the model's loss."""
+    for layers written with ``call()`` and for models, theirs in turn (a built-in layer's
+    inner layers are its own business). A ``Sequential`` below the model stands for its
+    layers. These are the layers whose ``add_loss`` losses and weight penalties count in
+    the model's loss, and whose losses are cleared before each step."""
     from gpukeras.layers._call import uses_call
+    from gpukeras.models._sequential import Sequential
 
     found: dict[int, Any] = {id(model): model}
     pending = [model]
     while pending:
         owner = pending.pop(0)
-        if owner is not model and not uses_call(owner):
+        if owner is not model and not (uses_call(owner) or isinstance(owner, Sequential)):
             continue
         for layer in tracked_layers(owner):
             if id(layer) not in found:
                 found[id(layer)] = layer
                 pending.append(layer)
-    return list(found.values())
+    return [layer for layer in found.values() if not isinstance(layer, Sequential)]
