@@ -256,3 +256,15 @@ def test_a_sequential_inside_a_subclassed_model_trains_and_its_activity_losses_c
     plain = float(np.mean((model.predict(X, verbose=0) - Y) ** 2))
     assert first == pytest.approx(plain + penalty, rel=1e-5)  # the activity penalty, once
     assert len(model.weights) == 4
+
+
+def test_building_by_a_probe_call_draws_nothing_from_the_random_streams():
+    class Noisy(TwoLayer):
+        def call(self, inputs):
+            return super().call(inputs + keras.random.normal(ops.shape(inputs)))
+
+    keras.utils.set_random_seed(5)
+    expected = K.to_host(keras.random.uniform((3,)))
+    keras.utils.set_random_seed(5)
+    Noisy().build((None, 4))
+    np.testing.assert_array_equal(K.to_host(keras.random.uniform((3,))), expected)

@@ -192,8 +192,7 @@ class Model(CustomTraining, Trainer, Layer):
             )
         shape = tuple(input_shape)
         self._mark_built(shape)
-        probe = K.array_module().zeros(_probe_shape(shape), dtype=self.compute_dtype)
-        self._record_output(self(probe, training=False))
+        self._probe(shape)
 
     def ensure_built(self, input_shape: Shape) -> None:
         """Build once, for the first input shape seen."""
@@ -209,7 +208,16 @@ class Model(CustomTraining, Trainer, Layer):
         self.built = True
         self.input_shape = (None, *shape[1:])
 
-    def _record_output(self, output: Any) -> None:
+    def _probe(self, shape: Shape) -> None:
+        """Run ``call`` once on zeros (inference mode) to build the layers it uses and learn
+        the output shape; draws nothing from the random streams and leaves no losses."""
+        probe = K.array_module().zeros(_probe_shape(shape), dtype=self.compute_dtype)
+        saved = K.random.get_state()
+        try:
+            output = self(probe, training=False)
+        finally:
+            K.random.set_state(saved)
+            self.clear_losses()
         shape = getattr(output, "shape", None)
         if shape is not None:
             self.output_shape = (None, *tuple(shape)[1:])
@@ -225,8 +233,7 @@ class Model(CustomTraining, Trainer, Layer):
         if not self.built:
             self._build_for((None, *data_shape[1:]))
         if self.output_shape is None:
-            probe = K.array_module().zeros(_probe_shape(data_shape), dtype=self.compute_dtype)
-            self._record_output(self(probe, training=False))
+            self._probe(data_shape)
 
     # -- the training API's hooks ------------------------------------------------------
     def compile(self, *args: Any, **kwargs: Any) -> None:
