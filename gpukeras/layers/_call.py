@@ -271,8 +271,9 @@ def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
     """The output shape of a ``call()`` layer, from running ``call`` on zeros.
 
     Unknown axes (``None``) are tried at two sizes: an output axis that follows them is
-    unknown too. The run records nothing, draws nothing from the global random streams
-    (their state is put back) and leaves no ``add_loss`` losses behind.
+    unknown too. The run records nothing, leaves the global random streams and the
+    layer's weights as they were (a ``call`` may ``assign``), and no ``add_loss``
+    losses behind. A layer's own random generator (a ``SeedGenerator``) does advance.
     """
     from gpukeras import autodiff
 
@@ -283,11 +284,14 @@ def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
         probe_shape = tuple(size if d is None else int(d) for d in input_shape)
         probe = K.array_module().zeros(probe_shape, dtype=layer.compute_dtype)
         saved = K.random.get_state()
+        values = [(v.value, v.value.copy()) for v in layer.weights]  # call() may assign
         try:
             with autodiff.scope(layer.name), training_scope(False):
                 out = autodiff.unwrap(run_call(layer, probe, False, None))
         finally:
             K.random.set_state(saved)
+            for value, before in values:
+                value[...] = before
             layer.clear_losses()
         shapes.append(tuple(int(d) for d in out.shape))
     first = shapes[0]
