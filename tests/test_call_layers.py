@@ -520,3 +520,14 @@ def test_shape_inference_leaves_weights_and_random_streams_as_they_were():
     np.testing.assert_array_equal(model.layers[0].total.numpy(), np.zeros(3))
     after = K.random.get_state()
     assert after["host"] == state["host"] and after["device"] == state["device"]
+
+
+def test_extra_keyword_arguments_reach_call_and_are_refused_by_builtin_layers():
+    class Scaled(layers.Layer):
+        def call(self, inputs, scale=1.0, training=None):
+            return inputs * scale
+
+    x = np.ones((1, 2), "float32")
+    assert K.to_host(Scaled()(x, scale=3.0)).tolist() == [[3.0, 3.0]]
+    with pytest.raises(TypeError, match=r"takes only inputs, training and mask.*\['scale'\]"):
+        layers.Dense(2)(x, scale=3.0)
