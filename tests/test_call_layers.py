@@ -502,3 +502,32 @@ def test_add_weight_takes_keras3_and_keras2_argument_orders():
         layer.add_weight(shape=(2,), constraint="non_neg")
     with pytest.raises(TypeError, match="initialiser"):
         layer.add_weight(shape=(2,), initialiser="ones")
+
+
+def test_shape_inference_leaves_weights_and_random_streams_as_they_were():
+    class ComputeSum(layers.Layer):
+        def build(self, input_shape):
+            self.total = self.add_weight(shape=(input_shape[-1],), trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(ops.sum(inputs + 1.0, axis=0))
+            noise = keras.random.uniform(ops.shape(inputs))
+            return inputs + 0.0 * noise
+
+    state = K.random.get_state()
+    model = keras.Sequential([layers.Input((3,)), ComputeSum()])
+    assert model.output_shape == (None, 3)
+    np.testing.assert_array_equal(model.layers[0].total.numpy(), np.zeros(3))
+    after = K.random.get_state()
+    assert after["host"] == state["host"] and after["device"] == state["device"]
+
+
+def test_extra_keyword_arguments_reach_call_and_are_refused_by_builtin_layers():
+    class Scaled(layers.Layer):
+        def call(self, inputs, scale=1.0, training=None):
+            return inputs * scale
+
+    x = np.ones((1, 2), "float32")
+    assert K.to_host(Scaled()(x, scale=3.0)).tolist() == [[3.0, 3.0]]
+    with pytest.raises(TypeError, match=r"takes only inputs, training and mask.*\['scale'\]"):
+        layers.Dense(2)(x, scale=3.0)

@@ -92,23 +92,11 @@ def layer_call(layer: Any, inputs: Any, training: Any, mask: Any, kwargs: dict) 
     """``Layer.__call__``: the output of ``layer`` on ``inputs`` (see :func:`call_with_mask`);
     extra keyword arguments go to a ``call()`` that takes them."""
     inputs = _as_input(inputs)
-    if not kwargs:
-        return call_with_mask(layer, inputs, training, mask)[0]
-    if not uses_call(layer):
+    if kwargs and not uses_call(layer):
         raise TypeError(
             f"Layer {layer.name!r} takes only inputs, training and mask. Received: {sorted(kwargs)}"
         )
-    from gpukeras import autodiff
-
-    training = resolve_training(training)
-    layer.ensure_built(tuple(inputs.shape))
-    with training_scope(training), autodiff.scope(layer.name):
-        takes_training, takes_mask = call_arguments(type(layer))
-        if takes_training and training is not None:
-            kwargs.setdefault("training", training)
-        if takes_mask and mask is not None:
-            kwargs.setdefault("mask", mask)
-        return layer.call(inputs, **kwargs)
+    return call_with_mask(layer, inputs, training, mask, kwargs)[0]
 
 
 def forward_by_call(layer: Any, x: Any, training: bool) -> Any:
@@ -131,8 +119,12 @@ def _as_input(inputs: Any) -> Any:
     return K.to_device(inputs)
 
 
-def call_with_mask(layer: Any, inputs: Any, training: Any = None, mask: Any = None) -> tuple:
+def call_with_mask(
+    layer: Any, inputs: Any, training: Any = None, mask: Any = None, extra: Any = None
+) -> tuple:
     """Run ``layer`` on ``inputs``; returns ``(output, output mask)``.
+
+    ``extra``: more keyword arguments for a ``call()`` that takes them.
 
     A ``call()`` layer runs its ``call`` (built on first use); a built-in layer runs its
     ``forward``, or, while a tape records, joins the tape as one node. A call that no
@@ -147,7 +139,7 @@ def call_with_mask(layer: Any, inputs: Any, training: Any = None, mask: Any = No
     with training_scope(training), _nested():
         if uses_call(layer):
             with autodiff.scope(layer.name):
-                outputs = run_call(layer, inputs, training, mask)
+                outputs = run_call(layer, inputs, training, mask, extra)
                 outputs = _with_activity_penalty(layer, outputs)
             return outputs, layer.compute_mask(inputs, mask)
         if autodiff.is_recording() and _needs_gradient(layer, inputs):
@@ -169,15 +161,15 @@ def _nested() -> Iterator[None]:
         _context.depth -= 1
 
 
-def run_call(layer: Any, inputs: Any, training: bool | None, mask: Any) -> Any:
+def run_call(layer: Any, inputs: Any, training: bool | None, mask: Any, extra: Any = None) -> Any:
     """``layer.call(inputs, ...)`` with ``training``/``mask`` only when ``call`` takes them
     and they are known (``training=None`` leaves ``call``'s default, as Keras does)."""
     takes_training, takes_mask = call_arguments(type(layer))
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(extra or {})
     if takes_training and training is not None:  # else call's own default, as in Keras
-        kwargs["training"] = training
+        kwargs.setdefault("training", training)
     if takes_mask and mask is not None:
-        kwargs["mask"] = mask
+        kwargs.setdefault("mask", mask)
     return layer.call(inputs, **kwargs)
 
 
@@ -271,8 +263,9 @@ def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
     """The output shape of a ``call()`` layer, from running ``call`` on zeros.
 
     Unknown axes (``None``) are tried at two sizes: an output axis that follows them is
-    unknown too. The run records nothing, draws nothing from the global random streams
-    (their state is put back) and leaves no ``add_loss`` losses behind.
+    unknown too. The run records nothing, leaves the global random streams and the
+    layer's weights as they were (a ``call`` may ``assign``), and no ``add_loss``
+    losses behind. A layer's own random generator (a ``SeedGenerator``) does advance.
     """
     from gpukeras import autodiff
 
@@ -283,11 +276,14 @@ def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
         probe_shape = tuple(size if d is None else int(d) for d in input_shape)
         probe = K.array_module().zeros(probe_shape, dtype=layer.compute_dtype)
         saved = K.random.get_state()
+        values = [(v.value, v.value.copy()) for v in layer.weights]  # call() may assign
         try:
             with autodiff.scope(layer.name), training_scope(False):
                 out = autodiff.unwrap(run_call(layer, probe, False, None))
         finally:
             K.random.set_state(saved)
+            for value, before in values:
+                value[...] = before
             layer.clear_losses()
         shapes.append(tuple(int(d) for d in out.shape))
     first = shapes[0]

@@ -56,6 +56,7 @@ class Step:
         ]
         self.optimizer = optimizer
         self.masked = False  # set once an output mask is seen; fixed by the architecture
+        self.stateful_metrics = StatefulMetrics()  # Metric objects driven by update_state
 
     @property
     def metric_names(self) -> list[str]:
@@ -260,7 +261,7 @@ class Step:
     ) -> Any:
         xp = K.get_array_module(out)
         parts = [loss_value * float(out.shape[0])]
-        stateful = self.__dict__.setdefault("stateful_metrics", StatefulMetrics())
+        stateful = self.stateful_metrics
         if mask is None:
             for metric in self.metrics:
                 if is_stateful(metric):
@@ -284,13 +285,11 @@ class Step:
 
     def reset_metrics(self) -> None:
         """Start stateful metrics afresh (each epoch, each evaluation), as Keras does."""
-        stateful = self.__dict__.setdefault("stateful_metrics", StatefulMetrics())
-        stateful.reset(self.metrics + self.weighted_metrics)
+        self.stateful_metrics.reset(self.metrics + self.weighted_metrics)
 
     def resume_metrics(self) -> None:
         """Go on with stateful metrics as they are (an epoch resumed mid-way)."""
-        stateful = self.__dict__.setdefault("stateful_metrics", StatefulMetrics())
-        stateful.resume(self.metrics + self.weighted_metrics)
+        self.stateful_metrics.resume(self.metrics + self.weighted_metrics)
 
 
 def _masked_sums(stateful: StatefulMetrics, metric: Any, y: Any, out: Any, weights: Any) -> list:

@@ -96,7 +96,7 @@ class TapeStep(Step):
         layers = self._all_layers()
         with autodiff.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(variables)
-            out, mask = self._run_forward(x, training=True)
+            out, mask = self._run_forward(x, layers, training=True)
             total = self._total_loss(y, out, sample_weight, mask, layers)
         scale = self._loss_scale()
         if scale == 1.0:
@@ -113,8 +113,9 @@ class TapeStep(Step):
         """Loss and metrics on one batch, without updating; returns its stats vector."""
         from gpukeras import autodiff
 
-        out, mask = self._run_forward(x, training=False)
-        total = self._total_loss(y, out, sample_weight, mask, self._all_layers())
+        layers = self._all_layers()
+        out, mask = self._run_forward(x, layers, training=False)
+        total = self._total_loss(y, out, sample_weight, mask, layers)
         return self._stats(autodiff.unwrap(total), y, autodiff.unwrap(out), sample_weight, mask)
 
     # -- pieces -----------------------------------------------------------
@@ -127,8 +128,8 @@ class TapeStep(Step):
                     found.append(each)
         return found
 
-    def _run_forward(self, x: Any, training: bool) -> tuple[Any, Any]:
-        for layer in self._all_layers():
+    def _run_forward(self, x: Any, layers: list[Any], training: bool) -> tuple[Any, Any]:
+        for layer in layers:
             layer.clear_losses()
         out, mask = self.forward(x, training)
         mask = _masking.output_mask(mask, out)
