@@ -253,3 +253,31 @@ def test_compiled_pieces_before_compile_say_to_compile():
         getattr(model, "compiled_metrics")  # noqa: B009 - the property raises
     with pytest.raises(RuntimeError, match="the compiled loss exists once"):
         model.compiled_loss(Y[:2], Y[:2])
+
+
+def test_self_losses_in_a_compute_loss_override_trains_the_regularizers_as_the_default():
+    class Regularized(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = layers.Dense(8, activation="tanh", kernel_regularizer="l2")
+            self.out = layers.Dense(2)
+
+        def call(self, inputs):
+            return self.out(self.hidden(inputs))
+
+    class OwnSum(Regularized):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            return ops.mean(ops.square(y_pred - y)) + ops.sum(ops.stack(self.losses))
+
+    def trained(cls):
+        keras.utils.set_random_seed(4)
+        model = cls()
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        return model, model.fit(X, Y, **FIT).history
+
+    reference, expected = trained(Regularized)
+    model, history = trained(OwnSum)
+    assert len(model.losses) == 1  # the kernel's penalty
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-5)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)

@@ -114,14 +114,21 @@ class CustomTraining:
         weights = None if sample_weight is None else K.to_device(sample_weight)
         return loss_on_tape(self.loss, self._loss_weight, y, y_pred, weights, None)
 
+    @property
+    def losses(self) -> list[Any]:
+        """The losses ``add_loss`` collected in the last call (the model's and every layer's
+        below it), then the weight regularizers' penalties, as Keras 3 lists them; inside a
+        ``GradientTape`` each one is differentiable (``ops.sum(ops.stack(self.losses))``
+        in a ``compute_loss`` override trains the regularizers)."""
+        return self._added_losses()
+
     def _added_losses(self) -> list[Any]:
-        """``add_loss`` losses of the model and its layers, and weight penalties (nodes)."""
         from gpukeras.models import _tracking
         from gpukeras.models._tape_step import _penalty_node
 
-        found = []
-        for layer in _tracking.all_layers(self):
-            found += list(layer.__dict__.get("_call_losses", []))
+        layers = _tracking.all_layers(self)
+        found = [loss for layer in layers for loss in layer.__dict__.get("_call_losses", [])]
+        for layer in layers:
             for variable in layer.__dict__.get("_weights", []) if layer.trainable else []:
                 if variable.trainable and variable.regularizer is not None:
                     found.append(_penalty_node(variable))
