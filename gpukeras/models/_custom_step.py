@@ -93,7 +93,7 @@ class CustomStep:
     def train(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """``model.train_step`` on one batch; its results' change as a device vector."""
         self._phase = "train"
-        _clear_losses(self.model)
+        self.model.clear_losses()  # add_loss losses count once per step (Keras: per call)
         logs = self.model.train_step(pack_x_y_sample_weight(x, y, sample_weight))
         if self._last is None and self._resumed_total is not None:
             self._last, self._resumed_total = self._resumed_total, None
@@ -102,7 +102,7 @@ class CustomStep:
     def test(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """``model.test_step`` on one batch; its results' change as a device vector."""
         self._phase = "test"
-        _clear_losses(self.model)
+        self.model.clear_losses()
         logs = self.model.test_step(pack_x_y_sample_weight(x, y, sample_weight))
         return self._change("test", logs)
 
@@ -121,14 +121,6 @@ class CustomStep:
         vector = xp.stack([_as_scalar(value, name, phase) for name, value in flat.items()])
         last, self._last = self._last, vector
         return vector if last is None or last.shape != vector.shape else vector - last
-
-
-def _clear_losses(model: Any) -> None:
-    """Forget the ``add_loss`` losses of the last step (Keras: once per model call)."""
-    from gpukeras.models import _tracking
-
-    for layer in _tracking.all_layers(model):
-        layer.clear_losses()
 
 
 def _flat_logs(logs: Any, phase: str) -> dict[str, Any]:
