@@ -26,6 +26,7 @@ TIME_LIMIT_S = 120  # per script; each takes a few seconds on one core
 SHORT_SETTINGS: dict[str, list[str]] = {
     "custom_callback.py": ["--epochs", "4"],
     "custom_layer.py": ["--epochs", "2"],
+    "custom_model.py": ["--epochs", "2"],
     "early_stopping.py": ["--epochs", "8", "--patience", "2"],
     "mnist_cnn.py": ["--epochs", "1"],
     "mnist_mlp.py": ["--epochs", "2"],
@@ -39,6 +40,7 @@ SHORT_SETTINGS: dict[str, list[str]] = {
 EXPECTED_OUTPUT: dict[str, str] = {
     "custom_callback.py": r"Batch losses recorded: \d+",
     "custom_layer.py": r"The wrong variant is caught: gradient of forgetful/c",
+    "custom_model.py": r"Device reads during fit: 2 for 2 epochs[\s\S]*identical: yes",
     "early_stopping.py": r"Restored the best epoch's weights: yes",
     "mnist_mlp.py": r"Test accuracy: [0-9.]+",
     "resume_after_kill.py": r"identical to the unbroken run's: yes",

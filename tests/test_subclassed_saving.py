@@ -15,7 +15,11 @@ import pytest
 
 import gpukeras as keras
 from gpukeras.saving import FileFormatError
-from tests.fixtures.autodiff_cases import make_data, subclassed_layout_model
+from tests.fixtures.autodiff_cases import (
+    attributes_only_model,
+    make_data,
+    subclassed_layout_model,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KERAS_FILE = FIXTURES / "keras_subclassed.weights.h5"
@@ -136,3 +140,17 @@ def test_skip_mismatch_leaves_a_mismatched_weight_and_loads_the_rest(tmp_path):
     np.testing.assert_array_equal(model.inner.get_weights()[0], source.inner.get_weights()[0])
     with pytest.raises(FileFormatError, match="Shape mismatch"):
         model.load_weights(path)
+
+
+def test_a_file_without_a_layers_group_loads_and_ours_matches_it(tmp_path):
+    """Every layer of this model sits under an attribute that sorts before ``layers``."""
+    model = attributes_only_model(keras)
+    model(X[:1])
+    model.load_weights(FIXTURES / "keras_blocks.weights.h5")
+    expected = np.load(FIXTURES / "keras_blocks.npz")
+    for i, weight in enumerate(model.get_weights()):
+        np.testing.assert_array_equal(weight, expected[str(i)])
+    path = tmp_path / "blocks.weights.h5"
+    model.save_weights(path)
+    assert _layout(path) == _layout(FIXTURES / "keras_blocks.weights.h5")
+    assert "layers" not in _layout(path)

@@ -255,11 +255,13 @@ def find_weights(file: h5py.File, label: str) -> tuple[str, h5py.Group]:
         return "legacy", file
     if safe.has_entry(file, "model_weights"):
         return "legacy", safe.safe_group(file, "model_weights")
-    if safe.has_entry(file, "layers"):
+    # A subclassed model's file may have no 'layers' group (every layer sits under the
+    # attribute holding it); Keras 3 always writes the model's own 'vars' group.
+    if safe.has_entry(file, "layers") or safe.has_entry(file, "vars"):
         return "keras3", file
     raise FileFormatError(
         "The file holds no Keras weights (expected a 'layer_names' attribute, a "
-        f"'model_weights' group or a 'layers' group). Received: filepath={label}"
+        f"'model_weights' group or a 'layers' or 'vars' group). Received: filepath={label}"
     )
 
 
