@@ -116,6 +116,8 @@ def test_legacy_h5_and_whole_model_files_are_refused_for_subclassed_models(tmp_p
         model.save_weights(tmp_path / "model.h5")
     with pytest.raises(NotImplementedError, match="save_weights"):
         model.save(tmp_path / "model.keras")
+    with pytest.raises(NotImplementedError, match="architecture of a subclassed model"):
+        model.to_json()
     assert not list(tmp_path.iterdir())
 
 

@@ -44,12 +44,7 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) 
             "Invalid filepath extension for saving a model. Expected a '.keras', '.h5' or "
             f"'.hdf5' file name ('.weights.h5' is for save_weights). Received: filepath={path}"
         )
-    if _subclassed.is_subclassed(model):
-        raise NotImplementedError(
-            f"Saving a whole subclassed model ({type(model).__name__}) is not supported: its "
-            "architecture is Python code, which a file cannot carry. Save its weights with "
-            f"save_weights('....weights.h5') and rebuild the model in code. Received: {path}"
-        )
+    _refuse_subclassed_architecture(model, path)
     _hdf5.require_built(model, "save")
     if not _may_write(path, overwrite):
         return
@@ -60,6 +55,16 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) 
         else:
             with h5py.File(temporary, "w") as file:
                 _hdf5.write_legacy_model(file, model)
+
+
+def _refuse_subclassed_architecture(model: Any, received: str) -> None:
+    """A subclassed model's architecture is its Python code: no config or file holds it."""
+    if _subclassed.is_subclassed(model):
+        raise NotImplementedError(
+            f"Saving the architecture of a subclassed model ({type(model).__name__}) is not "
+            "supported: it is Python code, which a file cannot carry. Save its weights with "
+            f"save_weights('....weights.h5') and rebuild the model in code. Received: {received}"
+        )
 
 
 def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> None:
@@ -359,4 +364,5 @@ def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = No
 
 def model_to_json(model: Any, **kwargs: Any) -> str:
     """Keras 3's ``to_json``: the model config (Keras 3 form) as JSON; kwargs go to json.dumps."""
+    _refuse_subclassed_architecture(model, "to_json()")
     return json.dumps(_config.model_config(model), default=_hdf5.json_default, **kwargs)
