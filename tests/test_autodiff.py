@@ -418,3 +418,24 @@ def test_stop_recording_runs_a_block_unrecorded(xp):
         loss = ops.sum(w * constant)
     assert type(constant) is xp.ndarray
     np.testing.assert_allclose(_host(tape.gradient(loss, w)), [6.0])
+
+
+def test_a_moving_statistic_may_be_updated_inside_the_tape(xp):
+    x = _var(xp, [1.0, 3.0], name="x")
+    moving = _var(xp, [10.0, 10.0], name="moving_mean", trainable=False)
+    storage = moving.value
+    with GradientTape() as tape:
+        scaled = x * moving  # the node keeps moving's value for x's gradient
+        moving.assign(moving * 0.5 + ops.stop_gradient(x) * 0.5)
+        loss = ops.sum(scaled)
+    np.testing.assert_allclose(_host(tape.gradient(loss, x)), [10.0, 10.0])
+    assert moving.numpy().tolist() == [5.5, 6.5]
+    assert _host(storage).tolist() == [10.0, 10.0]  # a fresh array, the old one intact
+
+
+def test_a_variable_no_recorded_op_kept_is_written_in_place(xp):
+    counter = _var(xp, [0.0], name="counter", trainable=False)
+    storage = counter.value
+    with GradientTape():
+        counter.assign_add(counter * 0.0 + 1.0)  # read, but by ops that recorded nothing
+    assert counter.value is storage and counter.numpy().tolist() == [1.0]
