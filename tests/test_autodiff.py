@@ -8,6 +8,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gpukeras as keras
 from gpukeras import autodiff, ops
@@ -439,3 +441,35 @@ def test_a_variable_no_recorded_op_kept_is_written_in_place(xp):
     with GradientTape():
         counter.assign_add(counter * 0.0 + 1.0)  # read, but by ops that recorded nothing
     assert counter.value is storage and counter.numpy().tolist() == [1.0]
+
+
+@st.composite
+def _broadcastable_shapes(draw):
+    full = draw(st.lists(st.integers(1, 3), min_size=0, max_size=4))
+
+    def part():
+        keep = draw(st.integers(0, len(full)))
+        return tuple(n if draw(st.booleans()) else 1 for n in full[len(full) - keep :])
+
+    return part(), part()
+
+
+@settings(max_examples=40, deadline=None)
+@given(_broadcastable_shapes())
+def test_broadcast_gradients_sum_back_for_any_shapes(shapes):
+    a_shape, b_shape = shapes
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    with GradientTape() as tape:
+        tape.watch([a, b])
+        loss = ops.sum(ops.multiply(a, b))
+    grad_a, grad_b = tape.gradient(loss, [a, b])
+    ones = np.ones(np.broadcast_shapes(a_shape, b_shape))
+    np.testing.assert_allclose(grad_a, _sum_to(ones * b, a_shape))
+    np.testing.assert_allclose(grad_b, _sum_to(ones * a, b_shape))
+    assert grad_a.shape == a_shape and grad_b.shape == b_shape
+
+
+def _sum_to(x, shape):
+    x = x.sum(axis=tuple(range(x.ndim - len(shape))))
+    return x.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True).reshape(shape)
