@@ -473,3 +473,14 @@ def test_broadcast_gradients_sum_back_for_any_shapes(shapes):
 def _sum_to(x, shape):
     x = x.sum(axis=tuple(range(x.ndim - len(shape))))
     return x.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True).reshape(shape)
+
+
+def test_value_and_grad_takes_python_numbers_as_floatx_leaves(xp):
+    weights = xp.asarray([1.0, 2.0], dtype="float32")
+    grad_fn = autodiff.value_and_grad(
+        lambda a, pair: ops.sum(a * a * pair[0] + pair[1]), argnums=(0, 1)
+    )
+    value, (grad_a, grad_pair) = grad_fn(3.0, [weights, 1.0])
+    assert float(_host(value)) == 29.0
+    assert grad_a.dtype == np.float32 and float(_host(grad_a)) == 18.0
+    assert _host(grad_pair[0]).tolist() == [9.0, 9.0] and float(_host(grad_pair[1])) == 2.0
