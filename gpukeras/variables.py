@@ -125,22 +125,26 @@ class Variable:
             )
 
     def assign(self, value: Any) -> None:
-        """Overwrite the value in place, checking the shape.
+        """Overwrite the value, checking the shape.
 
-        Refused while a tape records and an op has already read this variable: the
-        recorded gradient needs the value it read.
+        Written in place, except while a tape records and a recorded op has read this
+        variable (its gradient needs the value it read): a non-trainable variable (a
+        moving statistic) then gets a fresh array, and a trainable one, whose storage
+        the optimizer owns, refuses the write.
         """
         from gpukeras.autodiff import unwrap
         from gpukeras.autodiff._state import active
 
-        if active:
-            self._refuse_traced_write()
         new = K.to_device(unwrap(value), dtype=self.value.dtype)
         if tuple(new.shape) != self.shape:
             raise ValueError(
                 f"Cannot assign to variable {self.path!r}: expected shape {self.shape}. "
                 f"Received: value with shape {tuple(new.shape)}"
             )
+        if active and self._read_by_a_recorded_op():
+            self._refuse_if_trainable()
+            self.value = K.array_module().array(new, copy=True)
+            return
         self.value[...] = new
 
     def assign_add(self, value: Any) -> None:
@@ -155,10 +159,13 @@ class Variable:
 
         self.assign(self.value - K.to_device(unwrap(value), dtype=self.value.dtype))
 
-    def _refuse_traced_write(self) -> None:
+    def _read_by_a_recorded_op(self) -> bool:
         from gpukeras.autodiff._state import active
 
-        if any(id(self) in tape._read for tape in active):
+        return any(id(self) in tape._read for tape in active)
+
+    def _refuse_if_trainable(self) -> None:
+        if self.trainable:
             from gpukeras.autodiff import TracedValueError, current_scope
 
             where = f"layer {current_scope()!r}: " if current_scope() else ""

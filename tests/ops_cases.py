@@ -37,6 +37,7 @@ _UNARY_F = [
     "tanh",
     "arcsinh",
     "square",
+    "erf",
     "sign",
     "floor",
     "ceil",

@@ -8,6 +8,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gpukeras as keras
 from gpukeras import autodiff, ops
@@ -418,3 +420,67 @@ def test_stop_recording_runs_a_block_unrecorded(xp):
         loss = ops.sum(w * constant)
     assert type(constant) is xp.ndarray
     np.testing.assert_allclose(_host(tape.gradient(loss, w)), [6.0])
+
+
+def test_a_moving_statistic_may_be_updated_inside_the_tape(xp):
+    x = _var(xp, [1.0, 3.0], name="x")
+    moving = _var(xp, [10.0, 10.0], name="moving_mean", trainable=False)
+    storage = moving.value
+    with GradientTape() as tape:
+        scaled = x * moving  # the node keeps moving's value for x's gradient
+        moving.assign(moving * 0.5 + ops.stop_gradient(x) * 0.5)
+        loss = ops.sum(scaled)
+    np.testing.assert_allclose(_host(tape.gradient(loss, x)), [10.0, 10.0])
+    assert moving.numpy().tolist() == [5.5, 6.5]
+    assert _host(storage).tolist() == [10.0, 10.0]  # a fresh array, the old one intact
+
+
+def test_a_variable_no_recorded_op_kept_is_written_in_place(xp):
+    counter = _var(xp, [0.0], name="counter", trainable=False)
+    storage = counter.value
+    with GradientTape():
+        counter.assign_add(counter * 0.0 + 1.0)  # read, but by ops that recorded nothing
+    assert counter.value is storage and counter.numpy().tolist() == [1.0]
+
+
+@st.composite
+def _broadcastable_shapes(draw):
+    full = draw(st.lists(st.integers(1, 3), min_size=0, max_size=4))
+
+    def part():
+        keep = draw(st.integers(0, len(full)))
+        return tuple(n if draw(st.booleans()) else 1 for n in full[len(full) - keep :])
+
+    return part(), part()
+
+
+@settings(max_examples=40, deadline=None)
+@given(_broadcastable_shapes())
+def test_broadcast_gradients_sum_back_for_any_shapes(shapes):
+    a_shape, b_shape = shapes
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    with GradientTape() as tape:
+        tape.watch([a, b])
+        loss = ops.sum(ops.multiply(a, b))
+    grad_a, grad_b = tape.gradient(loss, [a, b])
+    ones = np.ones(np.broadcast_shapes(a_shape, b_shape))
+    np.testing.assert_allclose(grad_a, _sum_to(ones * b, a_shape))
+    np.testing.assert_allclose(grad_b, _sum_to(ones * a, b_shape))
+    assert grad_a.shape == a_shape and grad_b.shape == b_shape
+
+
+def _sum_to(x, shape):
+    x = x.sum(axis=tuple(range(x.ndim - len(shape))))
+    return x.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True).reshape(shape)
+
+
+def test_value_and_grad_takes_python_numbers_as_floatx_leaves(xp):
+    weights = xp.asarray([1.0, 2.0], dtype="float32")
+    grad_fn = autodiff.value_and_grad(
+        lambda a, pair: ops.sum(a * a * pair[0] + pair[1]), argnums=(0, 1)
+    )
+    value, (grad_a, grad_pair) = grad_fn(3.0, [weights, 1.0])
+    assert float(_host(value)) == 29.0
+    assert grad_a.dtype == np.float32 and float(_host(grad_a)) == 18.0
+    assert _host(grad_pair[0]).tolist() == [9.0, 9.0] and float(_host(grad_pair[1])) == 2.0

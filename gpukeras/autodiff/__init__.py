@@ -6,15 +6,10 @@ tape) ops return plain arrays. Inside one, an op whose input needs a gradient re
 backwards and frees it. Built-in layers join as one node each through :func:`record`.
 """
 
+from gpukeras.autodiff._errors import NonDifferentiableError, OpShapeError, TracedValueError
 from gpukeras.autodiff._gradient_tape import GradientTape
 from gpukeras.autodiff._node import needs_gradient, record, unwrap
-from gpukeras.autodiff._scope import (
-    NonDifferentiableError,
-    OpShapeError,
-    TracedValueError,
-    current_scope,
-    scope,
-)
+from gpukeras.autodiff._scope import current_scope, scope
 from gpukeras.autodiff._state import is_recording
 from gpukeras.autodiff._tensor import Tensor
 from gpukeras.autodiff._value_and_grad import value_and_grad

@@ -64,7 +64,8 @@ def needs_gradient(x: Any) -> bool:
 
 
 def note_reads(args: Sequence[Any]) -> None:
-    """Remember the Variables a recorded op read, so a later in-place ``assign`` is refused."""
+    """Remember the Variables a recorded node read: its VJP holds their values, so a
+    later ``assign`` must not write into them (see ``Variable.assign``)."""
     for x in args:
         if isinstance(x, Variable):
             for tape in _state.active:
@@ -74,9 +75,9 @@ def note_reads(args: Sequence[Any]) -> None:
 def make_node(op: str, vjp: Callable[[Any], Sequence[Any]], inputs: Sequence[Any]) -> Node | None:
     """A node over ``inputs``, or ``None`` when none of them needs a gradient."""
     parents = [x if needs_gradient(x) else None for x in inputs]
-    note_reads(inputs)
     if not any(p is not None for p in parents):
         return None
+    note_reads(inputs)
     metas = [None if p is None else _meta(unwrap(p)) for p in parents]
     return Node(op, vjp, parents, metas, tuple(_state.active))
 

@@ -34,15 +34,3 @@ def where(op: str, scope_name: str | None = None) -> str:
     if scope_name is None:
         return f"op {op!r}"
     return f"layer {scope_name!r}, op {op!r}"
-
-
-class NonDifferentiableError(TypeError):
-    """A gradient reached an op that has none (``argmax``, ``argmin``, ...)."""
-
-
-class TracedValueError(TypeError):
-    """A traced value was read on the host or written in place while recording."""
-
-
-class OpShapeError(ValueError):
-    """An op's inputs have shapes it cannot combine."""

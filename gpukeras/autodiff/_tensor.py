@@ -13,7 +13,8 @@ from typing import Any
 import numpy
 
 from gpukeras.autodiff import _state
-from gpukeras.autodiff._scope import TracedValueError, where
+from gpukeras.autodiff._errors import TracedValueError
+from gpukeras.autodiff._scope import where
 
 
 def _ops() -> Any:

@@ -52,7 +52,12 @@ def value_and_grad(
 
 
 def _as_leaves(structure: Any) -> Any:
-    leaves = [x if isinstance(x, (Variable, Tensor)) else Tensor(x) for x in _flatten(structure)]
+    from gpukeras.ops import convert_to_tensor  # ops import the tape: resolved at call time
+
+    leaves = [
+        x if isinstance(x, (Variable, Tensor)) else Tensor(convert_to_tensor(x))
+        for x in _flatten(structure)
+    ]
     return _unflatten(structure, iter(leaves))
 
 

@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from gpukeras.activations import _erfc
 from gpukeras.ops import _shapes
 from gpukeras.ops._registry import defop, run
 
@@ -126,6 +127,14 @@ tanh = _unary("tanh", lambda xp, x: xp.tanh(x), lambda xp, g, y, x: g * (1 - y *
 arcsinh = _unary("arcsinh", lambda xp, x: xp.arcsinh(x), lambda xp, g, y, x: g / xp.sqrt(x * x + 1))
 arccosh = _unary("arccosh", lambda xp, x: xp.arccosh(x), lambda xp, g, y, x: g / xp.sqrt(x * x - 1))
 arctanh = _unary("arctanh", lambda xp, x: xp.arctanh(x), lambda xp, g, y, x: g / (1 - x * x))
+
+
+# The error function reuses the activations' erfc (a fused kernel with a NumPy twin).
+erf = _unary(
+    "erf",
+    lambda xp, x: 1.0 - _erfc(x),
+    lambda xp, g, y, x: g * (2.0 / math.sqrt(math.pi)) * xp.exp(-x * x),
+)
 
 
 # Several inputs, or options.

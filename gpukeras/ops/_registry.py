@@ -23,8 +23,9 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.autodiff import _state
+from gpukeras.autodiff._errors import NonDifferentiableError, OpShapeError
 from gpukeras.autodiff._node import make_node
-from gpukeras.autodiff._scope import NonDifferentiableError, OpShapeError, where
+from gpukeras.autodiff._scope import where
 from gpukeras.autodiff._tensor import Tensor
 from gpukeras.ops._dtypes import promote
 from gpukeras.variables import Variable
