@@ -9,9 +9,11 @@ through the ``mpich`` wheel); without them they skip, unless ``GPUKERAS_REQUIRE_
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -32,6 +34,8 @@ from tests.distributed_job import make_data, make_model
 
 REPO = Path(__file__).resolve().parents[1]
 JOB = REPO / "tests" / "distributed_job.py"
+FAULTS_JOB = REPO / "tests" / "distributed_faults_job.py"
+HANG_LIMIT = 60  # seconds: a job that hangs fails its test instead of stalling CI
 HAVE_MPI4PY = importlib.util.find_spec("mpi4py") is not None
 
 
@@ -370,10 +374,18 @@ def run_job_script(script: Path, *arguments: str, timeout: float = 120) -> tuple
     }
     command = [MPIEXEC, "-n", "2", sys.executable, "-m", "mpi4py", str(script), *arguments]
     started = time.monotonic()
-    result = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout
-    )
-    return result.returncode, result.stdout + result.stderr, time.monotonic() - started
+    # A session of its own, so that a hung job's ranks die with the launcher.
+    job = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=REPO,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        output, _ = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)
+        output, _ = job.communicate()
+        pytest.fail(f"the job hung: no exit within {timeout} s. Output:\n{output}")
+    return job.returncode, output, time.monotonic() - started
 
 
 def job_weights(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
@@ -507,3 +519,74 @@ def test_the_example_trains_on_one_and_on_two_ranks(tmp_path):
     assert output.count("Test accuracy") == 1 and "on 2 rank(s)" in output
     accuracy = float(re.search(r"Test accuracy: ([0-9.]+)", output).group(1))
     assert accuracy > 0.8, output
+
+
+# -- faults on one rank: every rank takes the same decision (gpukeras/distributed/_agreement.py)
+FAULT_SCENARIOS = (
+    "nan", "stop-batch", "early-stopping", "uneven-generator", "uneven-sequence", "backup",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory):
+    """Every scenario of tests/distributed_faults_job.py, run in one job: name -> per rank."""
+    out = tmp_path_factory.mktemp("faults")
+    code, output, _ = run_job_script(FAULTS_JOB, str(out), *FAULT_SCENARIOS, timeout=HANG_LIMIT)
+    assert code == 0, output
+    results = {}
+    for scenario in FAULT_SCENARIOS:
+        results[scenario] = [
+            json.loads((out / f"{scenario}_rank{rank}.json").read_text()) for rank in (0, 1)
+        ]
+    return results, output
+
+
+@needs_mpiexec
+def test_a_nan_in_one_ranks_shard_stops_every_rank_after_the_same_batch(faults):
+    results, output = faults
+    # Row 10 lies in rank 1's half of the first global batch: only its loss is NaN.
+    assert [r["steps"] for r in results["nan"]] == [1, 1], results["nan"]
+    assert [r["epochs"] for r in results["nan"]] == [[0], [0]]
+    assert "rank(s) 1 set stop_training at batch 0 of epoch 1" in output
+
+
+@needs_mpiexec
+def test_stop_training_on_one_rank_stops_every_rank_where_it_was_asked(faults):
+    results, output = faults
+    # Rank 0 stops after batch 2 of epoch 2 (4 batches an epoch); rank 1 has no callbacks.
+    assert [r["steps"] for r in results["stop-batch"]] == [7, 7], results["stop-batch"]
+    assert [r["epochs"] for r in results["stop-batch"]] == [[0, 1], [0, 1]]
+    # EarlyStopping on rank 1 alone: after epoch 2, at the end of which it asks to stop.
+    early = results["early-stopping"]
+    assert [r["epochs"] for r in early] == [[0, 1], [0, 1]] and early[0]["steps"] == 8, early
+    assert "rank(s) 1 set stop_training at the end of epoch 2" in output
+
+
+@needs_mpiexec
+def test_uneven_generators_end_every_rank_with_an_error_naming_ranks_and_counts(faults):
+    results, _ = faults
+    errors = [r["error"] for r in results["uneven-generator"]]
+    assert errors[0] == errors[1] and errors[0] is not None, errors
+    assert "rank(s) 1 ran out after 59 batches of epoch 1" in errors[0]
+    assert "rank 0: 60 or more, rank 1: 59" in errors[0]
+    sequence = [r["error"] for r in results["uneven-sequence"]]
+    assert sequence[0] == sequence[1] and "Sequences of different lengths" in sequence[0]
+    assert "sequence_batches: rank 0: 6, rank 1: 5" in sequence[0]
+    assert [r["steps"] for r in results["uneven-sequence"]] == [0, 0]
+
+
+@needs_mpiexec
+def test_ranks_that_would_resume_from_different_backups_all_refuse_to_start(faults):
+    results, _ = faults
+    errors = [r["error"] for r in results["backup"]]
+    assert errors[0] == errors[1] and errors[0] is not None, errors
+    assert "would resume training at different points" in errors[0]
+    assert "rank 0: epoch 3 after 0 batches; rank 1: no backup (starts afresh)" in errors[0]
+
+
+@needs_mpiexec
+def test_a_rank_calling_sys_exit_in_fit_ends_the_job_and_is_named(tmp_path):
+    code, output, seconds = run_job_script(FAULTS_JOB, str(tmp_path), "exit", timeout=HANG_LIMIT)
+    assert code != 0 and seconds < HANG_LIMIT, output
+    assert re.search(r"rank 1 of 2 \(pid \d+ on .*\) left fit early in epoch 2", output), output
+    assert "with SystemExit: 0" in output

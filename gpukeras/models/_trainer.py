@@ -22,6 +22,7 @@ from gpukeras._legacy import legacy_arguments
 from gpukeras.callbacks import CallbackList, Logs
 from gpukeras.callbacks._progbar_logger import _dynamic_display
 from gpukeras.distributed import DataSharding, fit_sharding
+from gpukeras.distributed._agreement import fit_agreement, leaving_aborts_the_job
 from gpukeras.mixed_precision._loss_scale_optimizer import auto_scale
 from gpukeras.models import _batches, _data
 from gpukeras.models._batches import BatchStream
@@ -48,6 +49,8 @@ class Trainer:
     _resume_from: EpochProgress | None = None
     _next_epoch_progress: EpochProgress | None = None
     _epoch_progress: EpochProgress | None = None
+    # Data-parallel fit: the decisions every rank takes together (TrainingAgreement).
+    _agreement: Any = None
 
     def compile(
         self,
@@ -178,6 +181,7 @@ class Trainer:
             if steps_per_epoch is None:
                 steps = sharding.steps(train.size, batch_size)
             verbose = verbose if sharding.is_chief else 0
+        self._agreement = agreement = fit_agreement(self, train)  # None unless data-parallel
         step = self._compiled_step(train)
         callback_list = CallbackList(
             callbacks,
@@ -195,9 +199,12 @@ class Trainer:
         validate_at = _validation_epochs(validation_freq)
         self.stop_training = False
         self._resume_from = self._next_epoch_progress = None
-        with callback_list.released_on_error():
+        with leaving_aborts_the_job(agreement), callback_list.released_on_error():
             callback_list.on_train_begin()
             resume, self._resume_from = self._resume_from, None
+            if agreement is not None:
+                hooks = callback_list.wants_batch_logs("train")
+                agreement.check_start(resume, initial_epoch, epochs, steps, hooks)
             if resume is not None:
                 initial_epoch = resume.epoch
             logs: Logs = Logs()
@@ -217,7 +224,10 @@ class Trainer:
                 carried = _rest_of_pass(self._epoch_progress, train, batch_size, sharding)
                 self._next_epoch_progress = carried  # what an epoch-end backup must keep
                 callback_list.on_epoch_end(epoch, logs)
-                if self.stop_training or _batches.ran_out(train, epoch, epochs):
+                stop = self.stop_training or _batches.ran_out(train, epoch, epochs)
+                if agreement is not None:
+                    stop = agreement.stop_after_epoch(epoch, stop)
+                if stop:
                     break
             if epochs > initial_epoch or resume is not None:
                 self.optimizer.finalize_variable_values(self.trainable_weights)  # EMA, as Keras
@@ -260,6 +270,8 @@ class Trainer:
         batches = _batch_positions(data, sharding)
         steps = _steps_left_in_pass(data, batch_size, steps, progress.first_batch, sharding)
         positions = batches(data.size, batch_size, steps, progress.order, progress.first_batch)
+        if self._agreement is not None:
+            positions = self._agreement.batches(positions, epoch)
         for batch, index in enumerate(positions):
             if batch < progress.batches_done:
                 continue  # trained before the interruption; draws nothing
@@ -275,6 +287,8 @@ class Trainer:
                 batch_logs = Logs(batch=batch, size=size)
                 _add_logs(batch_logs, step, progress.total, progress.seen, data)
                 callback_list.on_train_batch_end(batch, batch_logs)
+            if self._agreement is not None and self._agreement.per_batch:
+                self._agreement.stop_after_batch(epoch, batch)
             if self.stop_training:
                 break
         logs = Logs()
