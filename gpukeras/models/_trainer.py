@@ -21,6 +21,8 @@ from gpukeras import optimizers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.callbacks import CallbackList, Logs
 from gpukeras.callbacks._progbar_logger import _dynamic_display
+from gpukeras.debugging import is_check_numerics_enabled
+from gpukeras.debugging._check_numerics import check_batch
 from gpukeras.distributed import DataSharding, fit_sharding
 from gpukeras.distributed._agreement import fit_agreement, leaving_aborts_the_job
 from gpukeras.mixed_precision._loss_scale_optimizer import auto_scale
@@ -276,6 +278,8 @@ class Trainer:
             if batch < progress.batches_done:
                 continue  # trained before the interruption; draws nothing
             x, y, weights = data.batch(index)
+            if is_check_numerics_enabled():
+                check_batch(data, index, batch, (x, y, weights), epoch)
             size = int(x.shape[0])
             if with_batch_logs:
                 callback_list.on_train_batch_begin(batch, Logs(batch=batch, size=size))
@@ -369,6 +373,8 @@ class Trainer:
         batches = _batch_positions(data)
         for batch, index in enumerate(batches(data.size, batch_size, steps, None)):
             x, y, weights = data.batch(index)
+            if is_check_numerics_enabled():
+                check_batch(data, index, batch, (x, y, weights))
             if with_batch_logs:
                 callback_list.on_test_batch_begin(batch, Logs(batch=batch, size=int(x.shape[0])))
             stats = step.test(x, y, weights)
@@ -423,6 +429,8 @@ class Trainer:
         batches = _batch_positions(data)
         for batch, index in enumerate(batches(data.size, batch_size, steps, None)):
             inputs, _, _ = data.batch(index)
+            if is_check_numerics_enabled():
+                check_batch(data, index, batch, (inputs, None, None))
             callback_list.on_predict_batch_begin(batch, {"batch": batch, "size": len(inputs)})
             outputs.append(self._forward(inputs))
             callback_list.on_predict_batch_end(batch, {"outputs": outputs[-1]})
@@ -466,7 +474,7 @@ class Trainer:
 
     def predict_on_batch(self, x: Any) -> numpy.ndarray:
         """Outputs for one batch as a NumPy array."""
-        data = self._dataset(x, None, None, "x", None)
+        data = self._dataset(x, None, None, "x", None, allow_empty=True)
         return K.to_host(self._forward(data.x))
 
     # -- helpers ----------------------------------------------------------
@@ -515,12 +523,15 @@ class Trainer:
         x = _data.host_or_device_array(x, "x")
         y = _data.host_or_device_array(y, "y")
         _data.check_rows("fit", {"x": x, "y": y, "sample_weight": weights})
+        _data.check_not_empty(x, "x")
         (tx, ty, tw), held_parts = _data.split_validation(x, y, weights, validation_split)
         train = self._dataset(tx, ty, tw, "x", "y")
         if held_parts is None:
             return train, None
         vx, vy, vw = held_parts
-        return train, self._dataset(vx, vy, vw, "x", "y")
+        held = self._dataset(vx, vy, vw, "x", "y")
+        held.names = tuple(f"{name}'s validation_split part" for name in held.names)
+        return train, held
 
     def _stream_training_data(
         self,
@@ -574,7 +585,15 @@ class Trainer:
         )
         return BatchStream(source, checker, argument, shuffle)
 
-    def _dataset(self, x: Any, y: Any, weights: Any, x_name: str, y_name: str | None) -> Dataset:
+    def _dataset(
+        self,
+        x: Any,
+        y: Any,
+        weights: Any,
+        x_name: str,
+        y_name: str | None,
+        allow_empty: bool = False,
+    ) -> Dataset:
         if x is None:
             raise ValueError(f"`{x_name}` is required. Received: {x_name}=None")
         x = _data.as_inputs(x, x_name)
@@ -583,6 +602,8 @@ class Trainer:
         y = None if y is None else _data.as_targets(y, y_name or "y")
         sample_name = "sample_weight" if x_name == "x" else "validation_data[2]"
         _data.check_rows("data", {x_name: x, (y_name or "y"): y, sample_name: weights})
+        if not allow_empty:  # fit, evaluate and predict refuse empty data, as Keras does
+            _data.check_not_empty(x, x_name)
         self._ensure_model_built(tuple(x.shape))
         _data.check_inputs(x, self.input_shape, x_name)
         if y is not None:
@@ -591,7 +612,7 @@ class Trainer:
         on_device = K.device_can_hold(nbytes)
         if on_device:
             x, y, weights = (None if a is None else K.to_device(a) for a in (x, y, weights))
-        return Dataset(x, y, weights, on_device)
+        return Dataset(x, y, weights, on_device, (x_name, y_name or "y", sample_name))
 
     def _compiled_step(self, data: Dataset) -> Step:
         if self._step is None:
