@@ -25,7 +25,14 @@ import pytest
 import gpukeras as keras
 import gpukeras.distributed as dist
 from gpukeras import backend as K
-from gpukeras.callbacks import BackupAndRestore, Callback, CSVLogger, ModelCheckpoint, TensorBoard
+from gpukeras.callbacks import (
+    BackupAndRestore,
+    Callback,
+    CSVLogger,
+    ModelCheckpoint,
+    TensorBoard,
+    TerminateOnNaN,
+)
 from gpukeras.distributed import _context
 from gpukeras.distributed._sharding import DataSharding
 from gpukeras.variables import Variable
@@ -73,6 +80,10 @@ class FakeComm:
 
     def Barrier(self):
         pass
+
+    def Allgather(self, own, everyone):
+        self.gathered = getattr(self, "gathered", 0) + 1
+        everyone[:] = own
 
 
 class FakeCollectives:
@@ -350,6 +361,53 @@ def test_broadcast_global_variables_checks_root_rank(world):
     callback.set_model(tiny_model())
     with pytest.raises(ValueError, match="below the number of ranks, 2. Received: root_rank=2"):
         callback.on_train_begin()
+
+
+# -- agreeing on decisions in one process ---------------------------------------------------
+@needs_mpi4py
+@pytest.mark.parametrize(("callbacks", "per_epoch"), [([], 1), ([TerminateOnNaN()], 1 + 4)])
+def test_ranks_agree_once_an_epoch_and_per_batch_only_with_batch_hooks(world, callbacks, per_epoch):
+    optimizer = dist.DistributedOptimizer(keras.optimizers.SGD(0.1))
+    model = tiny_model(optimizer)
+    fake_two_ranks(world)
+    x, y = tiny_data(64)
+    model.fit(x, y, batch_size=8, epochs=3, callbacks=callbacks, verbose=0)  # 4 steps an epoch
+    assert world.comm.gathered == 3 * per_epoch
+    assert model._agreement.per_batch == bool(callbacks)
+
+
+@needs_mpi4py
+def test_a_rank_whose_start_differs_makes_every_rank_raise_a_marked_error(world):
+    from gpukeras.distributed._agreement import TrainingAgreement
+    from gpukeras.models._progress import EpochProgress
+
+    fake_two_ranks(world)
+    ours = {"resume": None, "start": 0, "epochs": 3, "steps": 4, "sequence_batches": None}
+    world.comm.others = {**ours, "batch_hooks": False, "resume": (2, 5, 0)}
+    agreement = TrainingAgreement(tiny_model())
+    with pytest.raises(ValueError, match="rank 0: no backup .*rank 1: epoch 3 after 5 batches"):
+        agreement.check_start(None, 0, 3, 4, batch_hooks=False)
+    world.comm.others = {**ours, "batch_hooks": True, "resume": (2, 5, 0), "epochs": 4}
+    with pytest.raises(ValueError, match="different `epochs`.*epochs: rank 0: 3, rank 1: 4") as e:
+        agreement.check_start(EpochProgress(2, batches_done=5), 0, 3, 4, batch_hooks=False)
+    assert e.value._gpukeras_raised_on_every_rank  # passes through, no abort
+    world.comm.others = {**ours, "batch_hooks": True}
+    agreement.check_start(None, 0, 3, 4, batch_hooks=False)
+    assert agreement.per_batch  # rank 1's hooks make every rank agree after each batch
+
+
+@needs_mpi4py
+def test_an_error_on_one_rank_alone_aborts_through_the_communicator(world, capsys):
+    from gpukeras.distributed._agreement import TrainingAgreement
+
+    fake_two_ranks(world, rank=1)
+    aborted = []
+    world.comm.Abort = aborted.append
+    agreement = TrainingAgreement(tiny_model())
+    with pytest.raises(SystemExit), agreement.leaving_aborts_the_job():
+        sys.exit(3)
+    assert aborted == [1]
+    assert "rank 1 of 2 (pid" in capsys.readouterr().err
 
 
 # -- real jobs under mpiexec -n 2 ---------------------------------------------------------
