@@ -365,13 +365,18 @@ def test_broadcast_global_variables_checks_root_rank(world):
 
 # -- agreeing on decisions in one process ---------------------------------------------------
 @needs_mpi4py
-@pytest.mark.parametrize(("callbacks", "per_epoch"), [([], 1), ([TerminateOnNaN()], 1 + 4)])
-def test_ranks_agree_once_an_epoch_and_per_batch_only_with_batch_hooks(world, callbacks, per_epoch):
+@pytest.mark.parametrize(
+    ("callbacks", "verbose", "per_epoch"),
+    [([], 0, 1), ([], 1, 1), ([TerminateOnNaN()], 0, 1 + 4)],  # the progress bar never stops
+)
+def test_ranks_agree_once_an_epoch_and_per_batch_only_with_batch_hooks(
+    world, callbacks, verbose, per_epoch
+):
     optimizer = dist.DistributedOptimizer(keras.optimizers.SGD(0.1))
     model = tiny_model(optimizer)
     fake_two_ranks(world)
     x, y = tiny_data(64)
-    model.fit(x, y, batch_size=8, epochs=3, callbacks=callbacks, verbose=0)  # 4 steps an epoch
+    model.fit(x, y, batch_size=8, epochs=3, callbacks=callbacks, verbose=verbose)  # 4 steps each
     assert world.comm.gathered == 3 * per_epoch
     assert model._agreement.per_batch == bool(callbacks)
 
@@ -386,13 +391,13 @@ def test_a_rank_whose_start_differs_makes_every_rank_raise_a_marked_error(world)
     world.comm.others = {**ours, "batch_hooks": False, "resume": (2, 5, 0)}
     agreement = TrainingAgreement(tiny_model())
     with pytest.raises(ValueError, match="rank 0: no backup .*rank 1: epoch 3 after 5 batches"):
-        agreement.check_start(None, 0, 3, 4, batch_hooks=False)
+        agreement.check_start(None, 0, 3, 4, callbacks=[])
     world.comm.others = {**ours, "batch_hooks": True, "resume": (2, 5, 0), "epochs": 4}
     with pytest.raises(ValueError, match="different `epochs`.*epochs: rank 0: 3, rank 1: 4") as e:
-        agreement.check_start(EpochProgress(2, batches_done=5), 0, 3, 4, batch_hooks=False)
+        agreement.check_start(EpochProgress(2, batches_done=5), 0, 3, 4, callbacks=[])
     assert e.value._gpukeras_raised_on_every_rank  # passes through, no abort
     world.comm.others = {**ours, "batch_hooks": True}
-    agreement.check_start(None, 0, 3, 4, batch_hooks=False)
+    agreement.check_start(None, 0, 3, 4, callbacks=[])
     assert agreement.per_batch  # rank 1's hooks make every rank agree after each batch
 
 

@@ -53,24 +53,24 @@ class TrainingAgreement:
         self.stream = stream
         self.rank = _context.rank()
         self.size = _context.size()
-        # Whether stop_training is agreed after every batch: when any rank's callbacks have
-        # batch hooks (which may set it). Fixed by check_start, so all ranks do the same.
+        # Whether stop_training is agreed after every batch: when any rank has a callback
+        # whose batch hooks may set it. Fixed by check_start, so all ranks do the same.
         self.per_batch = False
 
     # -- when training starts ------------------------------------------------------
     def check_start(
-        self, resume: Any, initial_epoch: int, epochs: int, steps: Any, batch_hooks: bool
+        self, resume: Any, initial_epoch: int, epochs: int, steps: Any, callbacks: Any
     ) -> None:
         """Compare where the ranks start and how long they train; raise on every rank if
         they differ. ``resume`` is the ``EpochProgress`` a backup restored, or ``None``;
-        ``batch_hooks`` whether this rank's callbacks have training batch hooks."""
+        ``callbacks`` this rank's callbacks (do any of them stop training in a batch?)."""
         point = None if resume is None else _resume_point(resume)
         batches = None
         if self.stream is not None and self.stream.is_sequence:
             batches = self.stream.num_batches
         own = {"resume": point, "start": initial_epoch, "epochs": epochs, "steps": steps}
         own["sequence_batches"] = batches
-        own["batch_hooks"] = bool(batch_hooks)
+        own["batch_hooks"] = may_stop_in_a_batch(callbacks)
         everyone = _context.allgather(own)
         self.per_batch = any(start["batch_hooks"] for start in everyone)
         if any(start["resume"] != everyone[0]["resume"] for start in everyone):
@@ -200,6 +200,32 @@ class TrainingAgreement:
         abort = getattr(_context.communicator(), "Abort", None)
         if abort is not None:
             abort(1)
+
+
+def may_stop_in_a_batch(callbacks: Any) -> bool:
+    """Whether one of ``callbacks`` has training batch hooks that may set ``stop_training``.
+
+    gpukeras's own callbacks whose batch hooks never stop (the progress bar, checkpoints,
+    backups, TensorBoard, the learning-rate warmup) do not count, so that ``verbose=1`` on
+    rank 0 adds no collective per batch; a subclass of them counts.
+    """
+    from gpukeras import callbacks as known
+    from gpukeras.callbacks._callback_list import _BATCH_HOOKS, overrides
+    from gpukeras.callbacks._progbar_logger import ProgbarLogger
+    from gpukeras.distributed._learning_rate_warmup import LearningRateWarmup
+
+    never_stop = {
+        ProgbarLogger,
+        known.BackupAndRestore,
+        known.ModelCheckpoint,
+        known.TensorBoard,
+        LearningRateWarmup,
+    }
+    return any(
+        type(callback) not in never_stop and overrides(callback, hook)
+        for callback in callbacks
+        for hook in _BATCH_HOOKS["train"]
+    )
 
 
 def fit_agreement(model: Any, data: Any) -> TrainingAgreement | None:

@@ -205,8 +205,7 @@ class Trainer:
             callback_list.on_train_begin()
             resume, self._resume_from = self._resume_from, None
             if agreement is not None:
-                hooks = callback_list.wants_batch_logs("train")
-                agreement.check_start(resume, initial_epoch, epochs, steps, hooks)
+                agreement.check_start(resume, initial_epoch, epochs, steps, callback_list)
             if resume is not None:
                 initial_epoch = resume.epoch
             logs: Logs = Logs()
