@@ -73,33 +73,8 @@ class TrainingAgreement:
         own["batch_hooks"] = may_stop_in_a_batch(callbacks)
         everyone = _context.allgather(own)
         self.per_batch = any(start["batch_hooks"] for start in everyone)
-        if any(start["resume"] != everyone[0]["resume"] for start in everyone):
-            listed = "; ".join(
-                f"rank {r}: {_show_resume(s['resume'])}" for r, s in enumerate(everyone)
-            )
-            raise _on_every_rank(
-                ValueError(
-                    "Data-parallel fit: the ranks would resume training at different points "
-                    "(BackupAndRestore read different backups), so they would wait on each "
-                    "other forever. Every rank must read rank 0's backup: put backup_dir on "
-                    f"a file system all ranks share. Received: {listed}"
-                )
-            )
-        for key, what in (
-            ("sequence_batches", "Sequences of different lengths (batches per epoch)"),
-            ("epochs", "different `epochs`"),
-            ("start", "different `initial_epoch`"),
-            ("steps", "different `steps_per_epoch`"),
-        ):
-            if any(start[key] != everyone[0][key] for start in everyone):
-                listed = ", ".join(f"rank {r}: {s[key]}" for r, s in enumerate(everyone))
-                raise _on_every_rank(
-                    ValueError(
-                        f"Data-parallel fit: the ranks were given {what}, so they would not "
-                        "take the same number of steps and would wait on each other forever. "
-                        f"Every rank must train equally long. Received: {key}: {listed}"
-                    )
-                )
+        _check_same_resume_point(everyone)
+        _check_same_length(everyone)
 
     # -- during training -----------------------------------------------------------
     def batches(self, positions: Iterator[Any], epoch: int) -> Iterator[Any]:
@@ -200,6 +175,38 @@ class TrainingAgreement:
         abort = getattr(_context.communicator(), "Abort", None)
         if abort is not None:
             abort(1)
+
+
+def _check_same_resume_point(everyone: list[dict[str, Any]]) -> None:
+    if all(start["resume"] == everyone[0]["resume"] for start in everyone):
+        return
+    listed = "; ".join(f"rank {r}: {_show_resume(s['resume'])}" for r, s in enumerate(everyone))
+    raise _on_every_rank(
+        ValueError(
+            "Data-parallel fit: the ranks would resume training at different points "
+            "(BackupAndRestore read different backups), so they would wait on each other "
+            "forever. Every rank must read rank 0's backup: put backup_dir on a file system "
+            f"all ranks share. Received: {listed}"
+        )
+    )
+
+
+def _check_same_length(everyone: list[dict[str, Any]]) -> None:
+    for key, what in (
+        ("sequence_batches", "Sequences of different lengths (batches per epoch)"),
+        ("epochs", "different `epochs`"),
+        ("start", "different `initial_epoch`"),
+        ("steps", "different `steps_per_epoch`"),
+    ):
+        if any(start[key] != everyone[0][key] for start in everyone):
+            listed = ", ".join(f"rank {r}: {s[key]}" for r, s in enumerate(everyone))
+            raise _on_every_rank(
+                ValueError(
+                    f"Data-parallel fit: the ranks were given {what}, so they would not take "
+                    "the same number of steps and would wait on each other forever. Every "
+                    f"rank must train equally long. Received: {key}: {listed}"
+                )
+            )
 
 
 def may_stop_in_a_batch(callbacks: Any) -> bool:
