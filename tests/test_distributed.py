@@ -382,6 +382,20 @@ def test_ranks_agree_once_an_epoch_and_per_batch_only_with_batch_hooks(
 
 
 @needs_mpi4py
+def test_a_generator_is_asked_for_a_batch_before_each_step_and_only_rank_0_shows_progress(
+    world, capsys
+):
+    optimizer = dist.DistributedOptimizer(keras.optimizers.SGD(0.1))
+    model = tiny_model(optimizer)
+    fake_two_ranks(world, rank=1)
+    x, y = tiny_data(64)
+    batches = ((x[i : i + 8], y[i : i + 8]) for i in range(0, 64, 8))
+    model.fit(batches, epochs=1, verbose=1)
+    assert world.comm.gathered == 8 + 1 + 1  # each batch, the pass's end, the epoch's end
+    assert capsys.readouterr().out == ""  # rank 1 stays quiet
+
+
+@needs_mpi4py
 def test_a_rank_whose_start_differs_makes_every_rank_raise_a_marked_error(world):
     from gpukeras.distributed._agreement import TrainingAgreement
     from gpukeras.models._progress import EpochProgress

@@ -184,6 +184,8 @@ class Trainer:
                 steps = sharding.steps(train.size, batch_size)
             verbose = verbose if sharding.is_chief else 0
         self._agreement = agreement = fit_agreement(self, train)  # None unless data-parallel
+        if agreement is not None and agreement.rank != 0:
+            verbose = 0  # streams are not sharded, but rank 0 alone shows progress all the same
         step = self._compiled_step(train)
         callback_list = CallbackList(
             callbacks,
