@@ -6,7 +6,9 @@ Each scenario fits a small model over both ranks with something going wrong on o
 and writes ``OUT_DIR/{scenario}_rank{r}.json``: the epochs run, the optimizer steps taken and
 the error ``fit`` raised (or ``null``). Errors that every rank raises together are caught, so
 the next scenario runs with the ranks still in step; that they do is part of the test.
-``exit`` (rank 1 calls ``sys.exit(0)`` in the middle of fit) ends the job, so it comes last.
+``interrupt-all`` raises KeyboardInterrupt on every rank at the same batch: it reaches every
+script. ``exit`` (rank 1 alone calls ``sys.exit(0)`` in the middle of fit) ends the job, so
+it comes last.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ class ExitAt(StopAt):
     def on_train_batch_end(self, batch, logs=None):
         if (self.epoch, batch) == self.at:
             sys.exit(0)
+
+
+class InterruptAt(StopAt):
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt  # as Ctrl-C under mpiexec: every rank gets SIGINT
 
 
 class Batches(Sequence):
@@ -82,6 +90,8 @@ def fit(scenario: str, rank: int, out: Path) -> tuple[object, dict]:
         arguments.update(x=Batches(6 - rank), y=None)
     elif scenario == "backup":
         arguments["callbacks"] = [BackupAndRestore(out / f"backup_rank{rank}")]
+    elif scenario == "interrupt-all":
+        arguments["callbacks"] = [InterruptAt(1, 1)]
     elif scenario == "exit":
         arguments["callbacks"] = [ExitAt(1, 1)] if rank == 1 else []
     keras.utils.set_random_seed(7)
@@ -102,6 +112,8 @@ def run(scenario: str, out: Path) -> None:
         result["epochs"] = history.epoch
     except ValueError as error:
         result["error"] = str(error)
+    except KeyboardInterrupt:
+        result["error"] = "KeyboardInterrupt"
     result["steps"] = int(model.optimizer.iterations)
     (out / f"{scenario}_rank{rank}.json").write_text(json.dumps(result))
 

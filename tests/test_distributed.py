@@ -34,6 +34,7 @@ from gpukeras.callbacks import (
     TerminateOnNaN,
 )
 from gpukeras.distributed import _context
+from gpukeras.distributed._early_exit import GRACE_ENV, grace_seconds
 from gpukeras.distributed._sharding import DataSharding
 from gpukeras.variables import Variable
 from tests.callbacks_support import tiny_data, tiny_model
@@ -417,16 +418,31 @@ def test_a_rank_whose_start_differs_makes_every_rank_raise_a_marked_error(world)
 
 @needs_mpi4py
 def test_an_error_on_one_rank_alone_aborts_through_the_communicator(world, capsys):
-    from gpukeras.distributed._agreement import TrainingAgreement
+    from gpukeras.distributed._agreement import TrainingAgreement, _check_same_length
+    from gpukeras.distributed._early_exit import leaving_aborts_the_job
 
     fake_two_ranks(world, rank=1)
     aborted = []
     world.comm.Abort = aborted.append
     agreement = TrainingAgreement(tiny_model())
-    with pytest.raises(SystemExit), agreement.leaving_aborts_the_job():
-        sys.exit(3)
+    with pytest.raises(SystemExit), leaving_aborts_the_job(agreement):
+        sys.exit(3)  # the fake world cannot wait for the others: it aborts at once
     assert aborted == [1]
     assert "rank 1 of 2 (pid" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="different `epochs`"), leaving_aborts_the_job(agreement):
+        start = {"sequence_batches": None, "start": 0, "steps": 4}
+        _check_same_length([{**start, "epochs": 1}, {**start, "epochs": 2}])  # no abort: all raise
+    assert aborted == [1]
+
+
+def test_the_exit_grace_period_is_read_from_the_environment(monkeypatch):
+    monkeypatch.delenv(GRACE_ENV, raising=False)
+    assert grace_seconds() == 10.0
+    monkeypatch.setenv(GRACE_ENV, "2.5")
+    assert grace_seconds() == 2.5
+    monkeypatch.setenv(GRACE_ENV, "soon")
+    with pytest.raises(ValueError, match="GPUKERAS_EXIT_GRACE_SECONDS='soon'"):
+        grace_seconds()
 
 
 # -- real jobs under mpiexec -n 2 ---------------------------------------------------------
@@ -445,6 +461,7 @@ def run_job_script(script: Path, *arguments: str, timeout: float = 120) -> tuple
         "OPENBLAS_NUM_THREADS": "1",
         "PYTHONPATH": str(REPO),
         "HYDRA_LAUNCHER": "fork",  # MPICH: start local ranks directly, never over ssh
+        GRACE_ENV: "2",  # a rank leaving fit alone waits 2 s for the others, then aborts
         "OMPI_ALLOW_RUN_AS_ROOT": "1",  # Open MPI's mpiexec refuses root (CI) without these
         "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
         "OMPI_MCA_rmaps_base_oversubscribe": "1",
@@ -601,6 +618,7 @@ def test_the_example_trains_on_one_and_on_two_ranks(tmp_path):
 # -- faults on one rank: every rank takes the same decision (gpukeras/distributed/_agreement.py)
 FAULT_SCENARIOS = (
     "nan", "stop-batch", "early-stopping", "uneven-generator", "uneven-sequence", "backup",
+    "interrupt-all",
 )  # fmt: skip
 
 
@@ -659,6 +677,15 @@ def test_ranks_that_would_resume_from_different_backups_all_refuse_to_start(faul
     assert errors[0] == errors[1] and errors[0] is not None, errors
     assert "would resume training at different points" in errors[0]
     assert "rank 0: epoch 3 after 0 batches; rank 1: no backup (starts afresh)" in errors[0]
+
+
+@needs_mpiexec
+def test_an_interrupt_on_every_rank_at_once_reaches_every_script_without_an_abort(faults):
+    results, output = faults
+    interrupted = results["interrupt-all"]
+    assert [r["error"] for r in interrupted] == ["KeyboardInterrupt"] * 2, interrupted
+    assert [r["steps"] for r in interrupted] == [6, 6]  # epoch 2, batch 1: then Ctrl-C
+    assert "left fit early" not in output
 
 
 @needs_mpiexec

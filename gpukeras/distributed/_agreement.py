@@ -16,7 +16,8 @@ others enter the next allreduce would leave them waiting forever. So:
   point), how many epochs and steps they run and how many batches a Sequence
   has, and all raise one error listing each rank's values when they differ;
 - an exception that leaves ``fit`` on one rank only (including ``SystemExit``)
-  aborts the whole job (``MPI_Abort``), after a line naming the rank.
+  aborts the whole job (``MPI_Abort``), after a line naming the rank
+  (``_early_exit``).
 
 Errors raised on every rank together are marked and pass through as ordinary
 exceptions: every rank is at the same point, so a script may catch them.
@@ -24,11 +25,6 @@ exceptions: every rank is at the same point, so a script may catch them.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import sys
-import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,22 +102,6 @@ class TrainingAgreement:
         stop = self._agree_stop(wanted, flags[:, 0], f"the end of epoch {epoch + 1}")
         return stop or bool(flags[:, 1].any())
 
-    @contextlib.contextmanager
-    def leaving_aborts_the_job(self) -> Iterator[None]:
-        """Run the block; an exception leaving it on this rank alone aborts every rank.
-
-        Raised on one rank only, it would leave the others in their next collective for
-        good; ``MPI_Abort`` ends them, after a line naming this rank (and, for an error, its
-        traceback). Errors raised on every rank together pass through.
-        """
-        try:
-            yield
-        except BaseException as error:
-            if getattr(error, _EVERY_RANK, False):
-                raise
-            self._abort(error)
-            raise  # only reached when the communicator cannot abort (a test's fake)
-
     # -- pieces --------------------------------------------------------------------
     def _gather(self, values: list[int]) -> numpy.ndarray:
         """Every rank's ``values`` as one row each: one small host collective."""
@@ -135,7 +115,7 @@ class TrainingAgreement:
             return False
         if not wanted and self.rank == 0:
             asking = ", ".join(str(r) for r in numpy.flatnonzero(flags))
-            _say(f"rank(s) {asking} set stop_training at {where}; every rank stops there")
+            _context.say(f"rank(s) {asking} set stop_training at {where}; every rank stops there")
         self.model.stop_training = True
         return True
 
@@ -156,25 +136,6 @@ class TrainingAgreement:
                 f"steps_per_epoch). Received: batches in epoch {epoch + 1}: {counts}"
             )
         )
-
-    def _abort(self, error: BaseException) -> None:
-        progress = getattr(self.model, "_epoch_progress", None)
-        where = (
-            ""
-            if progress is None
-            else (f" in epoch {progress.epoch + 1} after {progress.batches_done} batches")
-        )
-        what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        if not isinstance(error, (SystemExit, KeyboardInterrupt)):
-            traceback.print_exception(type(error), error, error.__traceback__)
-        _say(
-            f"rank {self.rank} of {self.size} (pid {os.getpid()} on {socket.gethostname()}) "
-            f"left fit early{where} with {what}; the other ranks cannot go on without it, so "
-            "the job is aborted"
-        )
-        abort = getattr(_context.communicator(), "Abort", None)
-        if abort is not None:
-            abort(1)
 
 
 def _check_same_resume_point(everyone: list[dict[str, Any]]) -> None:
@@ -247,9 +208,9 @@ def fit_agreement(model: Any, data: Any) -> TrainingAgreement | None:
     return TrainingAgreement(model, data if isinstance(data, BatchStream) else None)
 
 
-def leaving_aborts_the_job(agreement: TrainingAgreement | None) -> Any:
-    """``agreement.leaving_aborts_the_job()``, or a context that does nothing without one."""
-    return contextlib.nullcontext() if agreement is None else agreement.leaving_aborts_the_job()
+def raised_on_every_rank(error: BaseException) -> bool:
+    """Whether ``error`` was raised by every rank at the same point (see ``_on_every_rank``)."""
+    return bool(getattr(error, _EVERY_RANK, False))
 
 
 def _on_every_rank(error: BaseException) -> BaseException:
@@ -267,8 +228,3 @@ def _show_resume(point: tuple[int, int, int] | None) -> str:
         return "no backup (starts afresh)"
     epoch, done, first = point
     return f"epoch {epoch + 1} after {done} batches" + (f" (pass batch {first})" if first else "")
-
-
-def _say(message: str) -> None:
-    sys.stderr.write(f"gpukeras.distributed: {message}\n")
-    sys.stderr.flush()

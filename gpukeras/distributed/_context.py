@@ -29,6 +29,7 @@ class _World:
         self.local_size = 1
         self.collectives: Any = None
         self.previous_excepthook: Any = None
+        self.exit_comm: Any = None  # see exit_communicator()
 
     def reset(self) -> None:
         """Back to one rank (after :func:`shutdown`)."""
@@ -150,6 +151,8 @@ def shutdown() -> None:
     if not _world.initialized:
         return
     _world.collectives.close()
+    if _world.exit_comm is not None:
+        _world.exit_comm.Free()
     if _world.previous_excepthook is not None:
         sys.excepthook = _world.previous_excepthook
     _world.reset()
@@ -194,6 +197,24 @@ def barrier() -> None:
 def communicator() -> Any:
     """The mpi4py communicator (``None`` before :func:`init`)."""
     return _world.comm
+
+
+def exit_communicator() -> Any:
+    """A duplicate of the job's communicator, kept for ranks leaving ``fit`` to meet on
+    (see ``_early_exit``), so that their barrier never mixes with training's collectives.
+
+    Collective the first time (every rank must call it); ``None`` with one rank or with a
+    communicator that cannot be duplicated (a test's fake).
+    """
+    if _world.exit_comm is None and _world.size > 1 and hasattr(_world.comm, "Dup"):
+        _world.exit_comm = _world.comm.Dup()
+    return _world.exit_comm
+
+
+def say(message: str) -> None:
+    """Write ``gpukeras.distributed: message`` to stderr at once (ranks' output interleaves)."""
+    sys.stderr.write(f"gpukeras.distributed: {message}\n")
+    sys.stderr.flush()
 
 
 def collectives() -> Any:

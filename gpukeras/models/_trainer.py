@@ -24,7 +24,8 @@ from gpukeras.callbacks._progbar_logger import _dynamic_display
 from gpukeras.debugging import is_check_numerics_enabled
 from gpukeras.debugging._check_numerics import check_batch
 from gpukeras.distributed import DataSharding, fit_sharding
-from gpukeras.distributed._agreement import fit_agreement, leaving_aborts_the_job
+from gpukeras.distributed._agreement import fit_agreement
+from gpukeras.distributed._early_exit import leaving_aborts_the_job
 from gpukeras.mixed_precision._loss_scale_optimizer import auto_scale
 from gpukeras.models import _batches, _data
 from gpukeras.models._batches import BatchStream
