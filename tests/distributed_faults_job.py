@@ -47,6 +47,12 @@ class ExitAt(StopAt):
             sys.exit(0)
 
 
+class StopAtEpochBegin(Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            self.model.stop_training = True
+
+
 class InterruptAt(StopAt):
     def on_train_batch_end(self, batch, logs=None):
         if (self.epoch, batch) == self.at:
@@ -81,6 +87,8 @@ def fit(scenario: str, rank: int, out: Path) -> tuple[object, dict]:
         arguments.update(callbacks=[TerminateOnNaN()], shuffle=False)
     elif scenario == "stop-batch":
         arguments["callbacks"] = [StopAt(1, 2)] if rank == 0 else []  # batch hooks on one rank
+    elif scenario == "stop-epoch-begin":
+        arguments["callbacks"] = [StopAtEpochBegin()] if rank == 1 else []
     elif scenario == "early-stopping":
         # Rank 1 alone stops when its loss has not fallen by 10 since the last epoch.
         arguments["callbacks"] = [EarlyStopping(monitor="loss", min_delta=10.0)] if rank else []

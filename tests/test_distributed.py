@@ -368,9 +368,9 @@ def test_broadcast_global_variables_checks_root_rank(world):
 @needs_mpi4py
 @pytest.mark.parametrize(
     ("callbacks", "verbose", "per_epoch"),
-    [([], 0, 1), ([], 1, 1), ([TerminateOnNaN()], 0, 1 + 4)],  # the progress bar never stops
+    [([], 0, 2), ([], 1, 2), ([TerminateOnNaN()], 0, 2 + 4)],  # the progress bar never stops
 )
-def test_ranks_agree_once_an_epoch_and_per_batch_only_with_batch_hooks(
+def test_ranks_agree_twice_an_epoch_and_per_batch_only_with_batch_hooks(
     world, callbacks, verbose, per_epoch
 ):
     optimizer = dist.DistributedOptimizer(keras.optimizers.SGD(0.1))
@@ -392,7 +392,7 @@ def test_a_generator_is_asked_for_a_batch_before_each_step_and_only_rank_0_shows
     x, y = tiny_data(64)
     batches = ((x[i : i + 8], y[i : i + 8]) for i in range(0, 64, 8))
     model.fit(batches, epochs=1, verbose=1)
-    assert world.comm.gathered == 8 + 1 + 1  # each batch, the pass's end, the epoch's end
+    assert world.comm.gathered == 1 + 8 + 1 + 1  # epoch begins, each batch, pass ends, epoch ends
     assert capsys.readouterr().out == ""  # rank 1 stays quiet
 
 
@@ -617,8 +617,8 @@ def test_the_example_trains_on_one_and_on_two_ranks(tmp_path):
 
 # -- faults on one rank: every rank takes the same decision (gpukeras/distributed/_agreement.py)
 FAULT_SCENARIOS = (
-    "nan", "stop-batch", "early-stopping", "uneven-generator", "uneven-sequence", "backup",
-    "interrupt-all",
+    "nan", "stop-batch", "stop-epoch-begin", "early-stopping", "uneven-generator",
+    "uneven-sequence", "backup", "interrupt-all",
 )  # fmt: skip
 
 
@@ -651,6 +651,10 @@ def test_stop_training_on_one_rank_stops_every_rank_where_it_was_asked(faults):
     # Rank 0 stops after batch 2 of epoch 2 (4 batches an epoch); rank 1 has no callbacks.
     assert [r["steps"] for r in results["stop-batch"]] == [7, 7], results["stop-batch"]
     assert [r["epochs"] for r in results["stop-batch"]] == [[0, 1], [0, 1]]
+    # Rank 1 alone stops as epoch 2 begins: every rank trains its first batch, as Keras does.
+    begin = results["stop-epoch-begin"]
+    assert [r["steps"] for r in begin] == [5, 5] and begin[0]["epochs"] == [0, 1], begin
+    assert "rank(s) 1 set stop_training at the start of epoch 2" in output
     # EarlyStopping on rank 1 alone: after epoch 2, at the end of which it asks to stop.
     early = results["early-stopping"]
     assert [r["epochs"] for r in early] == [[0, 1], [0, 1]] and early[0]["steps"] == 8, early

@@ -6,8 +6,9 @@ its generator running out) or leaves (an exception, ``sys.exit``) while the
 others enter the next allreduce would leave them waiting forever. So:
 
 - decisions are agreed with one small host collective of flags, only where
-  ``fit`` already reads logs: after each epoch, and after each batch only when
-  a callback has batch hooks (TerminateOnNaN reads every batch's loss anyway).
+  ``fit`` already reads logs: when each epoch begins and ends, and after each
+  batch only when a callback has batch hooks that may stop training
+  (TerminateOnNaN reads every batch's loss anyway).
   A stop asked for by any rank stops every rank after the same batch;
 - a generator (an iterator of unknown length) is asked "is there a batch?"
   before each step, so ranks whose generators yield different numbers of
@@ -86,6 +87,14 @@ class TrainingAgreement:
             yield position
         # Closed early (an agreed stop), a generator never gets here: nobody asks again.
         self._check_have_batch(False, count, epoch)
+
+    def stop_at_epoch_begin(self, epoch: int) -> bool:
+        """After ``on_epoch_begin`` (and ``on_train_begin``): whether any rank set
+        ``stop_training``; then every rank does, and all break after the epoch's first
+        batch, as Keras does."""
+        wanted = bool(self.model.stop_training)
+        flags = self._gather([int(wanted)])
+        return self._agree_stop(wanted, flags[:, 0], f"the start of epoch {epoch + 1}")
 
     def stop_after_batch(self, epoch: int, batch: int) -> bool:
         """After a batch's callbacks: whether any rank set ``stop_training``. If one did,

@@ -215,6 +215,8 @@ class Trainer:
             carried: EpochProgress | None = None  # the rest of a pass, for the next epoch
             for epoch in range(initial_epoch, epochs):
                 callback_list.on_epoch_begin(epoch)
+                if agreement is not None:
+                    agreement.stop_at_epoch_begin(epoch)
                 progress = resume if epoch == initial_epoch else carried
                 logs = self._train_epoch(
                     step, train, batch_size, steps, shuffle, callback_list, epoch, progress,
