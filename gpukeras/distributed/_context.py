@@ -79,6 +79,7 @@ def init(comm: Any = None, verbose: int = 1) -> None:
     _world.comm, _world.rank, _world.size = comm, comm.rank, comm.size
     _world.local_rank, _world.local_size = local_rank, local_size
     if _world.size > 1:
+        exit_communicator()  # made here, where every rank is, rather than in fit
         _install_excepthook()
         _warn_without_mpi4py_runner()
         _announce_ranks(verbose)
@@ -203,7 +204,7 @@ def exit_communicator() -> Any:
     """A duplicate of the job's communicator, kept for ranks leaving ``fit`` to meet on
     (see ``_early_exit``), so that their barrier never mixes with training's collectives.
 
-    Collective the first time (every rank must call it); ``None`` with one rank or with a
+    Made by :func:`init` (duplicating is collective); ``None`` with one rank or with a
     communicator that cannot be duplicated (a test's fake).
     """
     if _world.exit_comm is None and _world.size > 1 and hasattr(_world.comm, "Dup"):

@@ -42,7 +42,7 @@ def leaving_aborts_the_job(agreement: TrainingAgreement | None) -> Iterator[None
     if agreement is None:
         yield
         return
-    exit_comm = _context.exit_communicator()  # collective the first time: before any failure
+    exit_comm = _context.exit_communicator()
     try:
         yield
     except BaseException as error:
