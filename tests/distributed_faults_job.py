@@ -78,7 +78,7 @@ def generator(count: int):
         yield x[start : start + 4], y[start : start + 4]
 
 
-def fit(scenario: str, rank: int, out: Path) -> tuple[object, dict]:
+def set_up(scenario: str, rank: int, out: Path) -> tuple[object, dict]:
     """The model and the arguments of ``scenario``'s fit on ``rank``."""
     x, y = make_data(64)
     arguments: dict = {"x": x, "y": y, "batch_size": 8, "epochs": 3, "callbacks": []}
@@ -110,10 +110,10 @@ def run(scenario: str, out: Path) -> None:
     rank = dist.rank()
     if scenario == "backup":
         # Rank 0 backs up epochs 1-2 into its own folder; rank 1's stays empty.
-        model, arguments = fit(scenario, rank, out)
+        model, arguments = set_up(scenario, rank, out)
         arguments["callbacks"][0].delete_checkpoint = False
         model.fit(**{**arguments, "epochs": 2}, verbose=0)
-    model, arguments = fit(scenario, rank, out)
+    model, arguments = set_up(scenario, rank, out)
     result = {"epochs": None, "steps": None, "error": None}
     try:
         history = model.fit(**arguments, verbose=0)
