@@ -9,9 +9,11 @@ through the ``mpich`` wheel); without them they skip, unless ``GPUKERAS_REQUIRE_
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -23,8 +25,16 @@ import pytest
 import gpukeras as keras
 import gpukeras.distributed as dist
 from gpukeras import backend as K
-from gpukeras.callbacks import BackupAndRestore, Callback, CSVLogger, ModelCheckpoint, TensorBoard
+from gpukeras.callbacks import (
+    BackupAndRestore,
+    Callback,
+    CSVLogger,
+    ModelCheckpoint,
+    TensorBoard,
+    TerminateOnNaN,
+)
 from gpukeras.distributed import _context
+from gpukeras.distributed._early_exit import GRACE_ENV, grace_seconds
 from gpukeras.distributed._sharding import DataSharding
 from gpukeras.variables import Variable
 from tests.callbacks_support import tiny_data, tiny_model
@@ -32,6 +42,8 @@ from tests.distributed_job import make_data, make_model
 
 REPO = Path(__file__).resolve().parents[1]
 JOB = REPO / "tests" / "distributed_job.py"
+FAULTS_JOB = REPO / "tests" / "distributed_faults_job.py"
+HANG_LIMIT = 60  # seconds: a job that hangs fails its test instead of stalling CI
 HAVE_MPI4PY = importlib.util.find_spec("mpi4py") is not None
 
 
@@ -69,6 +81,10 @@ class FakeComm:
 
     def Barrier(self):
         pass
+
+    def Allgather(self, own, everyone):
+        self.gathered = getattr(self, "gathered", 0) + 1
+        everyone[:] = own
 
 
 class FakeCollectives:
@@ -348,6 +364,87 @@ def test_broadcast_global_variables_checks_root_rank(world):
         callback.on_train_begin()
 
 
+# -- agreeing on decisions in one process ---------------------------------------------------
+@needs_mpi4py
+@pytest.mark.parametrize(
+    ("callbacks", "verbose", "per_epoch"),
+    [([], 0, 2), ([], 1, 2), ([TerminateOnNaN()], 0, 2 + 4)],  # the progress bar never stops
+)
+def test_ranks_agree_twice_an_epoch_and_per_batch_only_with_batch_hooks(
+    world, callbacks, verbose, per_epoch
+):
+    optimizer = dist.DistributedOptimizer(keras.optimizers.SGD(0.1))
+    model = tiny_model(optimizer)
+    fake_two_ranks(world)
+    x, y = tiny_data(64)
+    model.fit(x, y, batch_size=8, epochs=3, callbacks=callbacks, verbose=verbose)  # 4 steps each
+    assert world.comm.gathered == 3 * per_epoch
+    assert model._agreement.per_batch == bool(callbacks)
+
+
+@needs_mpi4py
+def test_a_generator_is_asked_for_a_batch_before_each_step_and_only_rank_0_shows_progress(
+    world, capsys
+):
+    optimizer = dist.DistributedOptimizer(keras.optimizers.SGD(0.1))
+    model = tiny_model(optimizer)
+    fake_two_ranks(world, rank=1)
+    x, y = tiny_data(64)
+    batches = ((x[i : i + 8], y[i : i + 8]) for i in range(0, 64, 8))
+    model.fit(batches, epochs=1, verbose=1)
+    assert world.comm.gathered == 1 + 8 + 1 + 1  # epoch begins, each batch, pass ends, epoch ends
+    assert capsys.readouterr().out == ""  # rank 1 stays quiet
+
+
+@needs_mpi4py
+def test_a_rank_whose_start_differs_makes_every_rank_raise_a_marked_error(world):
+    from gpukeras.distributed._agreement import TrainingAgreement
+    from gpukeras.models._progress import EpochProgress
+
+    fake_two_ranks(world)
+    ours = {"resume": None, "start": 0, "epochs": 3, "steps": 4, "sequence_batches": None}
+    world.comm.others = {**ours, "batch_hooks": False, "resume": (2, 5, 0)}
+    agreement = TrainingAgreement(tiny_model())
+    with pytest.raises(ValueError, match="rank 0: no backup .*rank 1: epoch 3 after 5 batches"):
+        agreement.check_start(None, 0, 3, 4, callbacks=[])
+    world.comm.others = {**ours, "batch_hooks": True, "resume": (2, 5, 0), "epochs": 4}
+    with pytest.raises(ValueError, match="different `epochs`.*epochs: rank 0: 3, rank 1: 4") as e:
+        agreement.check_start(EpochProgress(2, batches_done=5), 0, 3, 4, callbacks=[])
+    assert e.value._gpukeras_raised_on_every_rank  # passes through, no abort
+    world.comm.others = {**ours, "batch_hooks": True}
+    agreement.check_start(None, 0, 3, 4, callbacks=[])
+    assert agreement.per_batch  # rank 1's hooks make every rank agree after each batch
+
+
+@needs_mpi4py
+def test_an_error_on_one_rank_alone_aborts_through_the_communicator(world, capsys):
+    from gpukeras.distributed._agreement import TrainingAgreement, _check_same_length
+    from gpukeras.distributed._early_exit import leaving_aborts_the_job
+
+    fake_two_ranks(world, rank=1)
+    aborted = []
+    world.comm.Abort = aborted.append
+    agreement = TrainingAgreement(tiny_model())
+    with pytest.raises(SystemExit), leaving_aborts_the_job(agreement):
+        sys.exit(3)  # the fake world cannot wait for the others: it aborts at once
+    assert aborted == [1]
+    assert "rank 1 of 2 (pid" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="different `epochs`"), leaving_aborts_the_job(agreement):
+        start = {"sequence_batches": None, "start": 0, "steps": 4}
+        _check_same_length([{**start, "epochs": 1}, {**start, "epochs": 2}])  # no abort: all raise
+    assert aborted == [1]
+
+
+def test_the_exit_grace_period_is_read_from_the_environment(monkeypatch):
+    monkeypatch.delenv(GRACE_ENV, raising=False)
+    assert grace_seconds() == 10.0
+    monkeypatch.setenv(GRACE_ENV, "2.5")
+    assert grace_seconds() == 2.5
+    monkeypatch.setenv(GRACE_ENV, "soon")
+    with pytest.raises(ValueError, match="GPUKERAS_EXIT_GRACE_SECONDS='soon'"):
+        grace_seconds()
+
+
 # -- real jobs under mpiexec -n 2 ---------------------------------------------------------
 def run_job(out: Path, *options: str, timeout: float = 120) -> tuple[int, str, float]:
     """``mpiexec -n 2 python -m mpi4py tests/distributed_job.py out ...``: rc, output, seconds."""
@@ -364,16 +461,25 @@ def run_job_script(script: Path, *arguments: str, timeout: float = 120) -> tuple
         "OPENBLAS_NUM_THREADS": "1",
         "PYTHONPATH": str(REPO),
         "HYDRA_LAUNCHER": "fork",  # MPICH: start local ranks directly, never over ssh
+        GRACE_ENV: "2",  # a rank leaving fit alone waits 2 s for the others, then aborts
         "OMPI_ALLOW_RUN_AS_ROOT": "1",  # Open MPI's mpiexec refuses root (CI) without these
         "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
         "OMPI_MCA_rmaps_base_oversubscribe": "1",
     }
     command = [MPIEXEC, "-n", "2", sys.executable, "-m", "mpi4py", str(script), *arguments]
     started = time.monotonic()
-    result = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout
-    )
-    return result.returncode, result.stdout + result.stderr, time.monotonic() - started
+    # A session of its own, so that a hung job's ranks die with the launcher.
+    job = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=REPO,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        output, _ = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)
+        output, _ = job.communicate()
+        pytest.fail(f"the job hung: no exit within {timeout} s. Output:\n{output}")
+    return job.returncode, output, time.monotonic() - started
 
 
 def job_weights(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
@@ -507,3 +613,88 @@ def test_the_example_trains_on_one_and_on_two_ranks(tmp_path):
     assert output.count("Test accuracy") == 1 and "on 2 rank(s)" in output
     accuracy = float(re.search(r"Test accuracy: ([0-9.]+)", output).group(1))
     assert accuracy > 0.8, output
+
+
+# -- faults on one rank: every rank takes the same decision (gpukeras/distributed/_agreement.py)
+FAULT_SCENARIOS = (
+    "nan", "stop-batch", "stop-epoch-begin", "early-stopping", "uneven-generator",
+    "uneven-sequence", "backup", "interrupt-all",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory):
+    """Every scenario of tests/distributed_faults_job.py, run in one job: name -> per rank."""
+    out = tmp_path_factory.mktemp("faults")
+    code, output, _ = run_job_script(FAULTS_JOB, str(out), *FAULT_SCENARIOS, timeout=HANG_LIMIT)
+    assert code == 0, output
+    results = {}
+    for scenario in FAULT_SCENARIOS:
+        results[scenario] = [
+            json.loads((out / f"{scenario}_rank{rank}.json").read_text()) for rank in (0, 1)
+        ]
+    return results, output
+
+
+@needs_mpiexec
+def test_a_nan_in_one_ranks_shard_stops_every_rank_after_the_same_batch(faults):
+    results, output = faults
+    # Row 10 lies in rank 1's half of the first global batch: only its loss is NaN.
+    assert [r["steps"] for r in results["nan"]] == [1, 1], results["nan"]
+    assert [r["epochs"] for r in results["nan"]] == [[0], [0]]
+    assert "rank(s) 1 set stop_training at batch 0 of epoch 1" in output
+
+
+@needs_mpiexec
+def test_stop_training_on_one_rank_stops_every_rank_where_it_was_asked(faults):
+    results, output = faults
+    # Rank 0 stops after batch 2 of epoch 2 (4 batches an epoch); rank 1 has no callbacks.
+    assert [r["steps"] for r in results["stop-batch"]] == [7, 7], results["stop-batch"]
+    assert [r["epochs"] for r in results["stop-batch"]] == [[0, 1], [0, 1]]
+    # Rank 1 alone stops as epoch 2 begins: every rank trains its first batch, as Keras does.
+    begin = results["stop-epoch-begin"]
+    assert [r["steps"] for r in begin] == [5, 5] and begin[0]["epochs"] == [0, 1], begin
+    assert "rank(s) 1 set stop_training at the start of epoch 2" in output
+    # EarlyStopping on rank 1 alone: after epoch 2, at the end of which it asks to stop.
+    early = results["early-stopping"]
+    assert [r["epochs"] for r in early] == [[0, 1], [0, 1]] and early[0]["steps"] == 8, early
+    assert "rank(s) 1 set stop_training at the end of epoch 2" in output
+
+
+@needs_mpiexec
+def test_uneven_generators_end_every_rank_with_an_error_naming_ranks_and_counts(faults):
+    results, _ = faults
+    errors = [r["error"] for r in results["uneven-generator"]]
+    assert errors[0] == errors[1] and errors[0] is not None, errors
+    assert "rank(s) 1 ran out after 59 batches of epoch 1" in errors[0]
+    assert "rank 0: 60 or more, rank 1: 59" in errors[0]
+    sequence = [r["error"] for r in results["uneven-sequence"]]
+    assert sequence[0] == sequence[1] and "Sequences of different lengths" in sequence[0]
+    assert "sequence_batches: rank 0: 6, rank 1: 5" in sequence[0]
+    assert [r["steps"] for r in results["uneven-sequence"]] == [0, 0]
+
+
+@needs_mpiexec
+def test_ranks_that_would_resume_from_different_backups_all_refuse_to_start(faults):
+    results, _ = faults
+    errors = [r["error"] for r in results["backup"]]
+    assert errors[0] == errors[1] and errors[0] is not None, errors
+    assert "would resume training at different points" in errors[0]
+    assert "rank 0: epoch 3 after 0 batches; rank 1: no backup (starts afresh)" in errors[0]
+
+
+@needs_mpiexec
+def test_an_interrupt_on_every_rank_at_once_reaches_every_script_without_an_abort(faults):
+    results, output = faults
+    interrupted = results["interrupt-all"]
+    assert [r["error"] for r in interrupted] == ["KeyboardInterrupt"] * 2, interrupted
+    assert [r["steps"] for r in interrupted] == [6, 6]  # epoch 2, batch 1: then Ctrl-C
+    assert "left fit early" not in output
+
+
+@needs_mpiexec
+def test_a_rank_calling_sys_exit_in_fit_ends_the_job_and_is_named(tmp_path):
+    code, output, seconds = run_job_script(FAULTS_JOB, str(tmp_path), "exit", timeout=HANG_LIMIT)
+    assert code != 0 and seconds < HANG_LIMIT, output
+    assert re.search(r"rank 1 of 2 \(pid \d+ on .*\) left fit early in epoch 2", output), output
+    assert "with SystemExit: 0" in output

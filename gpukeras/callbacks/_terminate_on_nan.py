@@ -14,7 +14,8 @@ class TerminateOnNaN(Callback):
 
     Cost: the loss must be read after every batch, so this callback makes one
     device-to-host transfer per training batch (the rest of the fit loop keeps
-    batch values on the device).
+    batch values on the device). In data-parallel ``fit`` a NaN on one rank's
+    shard stops every rank after the same batch (``gpukeras.distributed``).
 
     Args:
         raise_error: ``False`` prints ``Batch {b}: Invalid loss, terminating

@@ -17,8 +17,11 @@ and in the script::
 ``fit`` then gives each rank a disjoint slice of every global batch of
 ``batch_size * size()`` rows, averages the gradients in one allreduce per
 step, and only rank 0 prints progress and writes checkpoint, CSV, TensorBoard
-and backup files. ``python -m mpi4py`` matters: it aborts every rank when one
-raises. See ``docs/distributed.md``. Needs ``pip install 'gpukeras[mpi]'``.
+and backup files. Decisions that end training (``stop_training`` from any
+callback, a generator running out) are agreed by all ranks at the same step, and
+an exception or ``sys.exit`` leaving ``fit`` on one rank aborts the job (see
+``_agreement``). ``python -m mpi4py`` matters too: it aborts every rank when one
+raises outside ``fit``. See ``docs/distributed.md``. Needs ``pip install 'gpukeras[mpi]'``.
 """
 
 from gpukeras.distributed._broadcast_global_variables import BroadcastGlobalVariables

@@ -29,6 +29,7 @@ class _World:
         self.local_size = 1
         self.collectives: Any = None
         self.previous_excepthook: Any = None
+        self.exit_comm: Any = None  # see exit_communicator()
 
     def reset(self) -> None:
         """Back to one rank (after :func:`shutdown`)."""
@@ -78,6 +79,7 @@ def init(comm: Any = None, verbose: int = 1) -> None:
     _world.comm, _world.rank, _world.size = comm, comm.rank, comm.size
     _world.local_rank, _world.local_size = local_rank, local_size
     if _world.size > 1:
+        exit_communicator()  # made here, where every rank is, rather than in fit
         _install_excepthook()
         _warn_without_mpi4py_runner()
         _announce_ranks(verbose)
@@ -150,6 +152,8 @@ def shutdown() -> None:
     if not _world.initialized:
         return
     _world.collectives.close()
+    if _world.exit_comm is not None:
+        _world.exit_comm.Free()
     if _world.previous_excepthook is not None:
         sys.excepthook = _world.previous_excepthook
     _world.reset()
@@ -194,6 +198,24 @@ def barrier() -> None:
 def communicator() -> Any:
     """The mpi4py communicator (``None`` before :func:`init`)."""
     return _world.comm
+
+
+def exit_communicator() -> Any:
+    """A duplicate of the job's communicator, kept for ranks leaving ``fit`` to meet on
+    (see ``_early_exit``), so that their barrier never mixes with training's collectives.
+
+    Made by :func:`init` (duplicating is collective); ``None`` with one rank or with a
+    communicator that cannot be duplicated (a test's fake).
+    """
+    if _world.exit_comm is None and _world.size > 1 and hasattr(_world.comm, "Dup"):
+        _world.exit_comm = _world.comm.Dup()
+    return _world.exit_comm
+
+
+def say(message: str) -> None:
+    """Write ``gpukeras.distributed: message`` to stderr at once (ranks' output interleaves)."""
+    sys.stderr.write(f"gpukeras.distributed: {message}\n")
+    sys.stderr.flush()
 
 
 def collectives() -> Any:

@@ -21,6 +21,8 @@ class Dataset:
     y: Any = None
     sample_weight: Any = None
     on_device: bool = True
+    # The arguments the parts came from, for messages (validation_data[0], ...).
+    names: tuple[str, str, str] = ("x", "y", "sample_weight")
 
     @property
     def size(self) -> int:
@@ -80,6 +82,18 @@ def check_rows(argument: str, parts: dict[str, Any]) -> None:
         )
 
 
+def check_not_empty(x: Any, argument: str) -> None:
+    """``x`` has at least one row (an empty array would fail deep in the step's arithmetic)."""
+    if int(x.shape[0]) > 0:
+        return
+    named = argument.split("[")[0]  # validation_data[0] -> validation_data
+    what = " it" if named == argument else " its inputs"
+    raise ValueError(
+        f"`{named}` is empty:{what} must hold at least one sample. "
+        f"Received: {argument}.shape={tuple(x.shape)}"
+    )
+
+
 def check_inputs(x: Any, expected: Shape, argument: str) -> None:
     """``x``'s sample shape matches the model's input shape ``expected`` (batch axis first)."""
     got = tuple(x.shape)
@@ -123,10 +137,13 @@ def check_targets(y: Any, output_shape: Shape, sparse: bool, argument: str) -> A
 def _check_label_range(y: Any, classes: int, argument: str) -> None:
     if K.is_device_array(y) or classes is None:
         return  # checking a device array would cost a sync
-    if y.size and (y.min() < 0 or y.max() >= classes):
+    # Written so that a NaN label (every comparison with NaN is false) is refused too.
+    if y.size and not (y.min() >= 0 and y.max() < classes):
+        low, high = y.min(), y.max()
+        found = "NaN labels" if numpy.isnan(low) else f"labels from {low} to {high}"
         raise ValueError(
             f"`{argument}` holds class labels outside [0, {classes}) for a model with "
-            f"{classes} outputs. Received: labels from {y.min()} to {y.max()}"
+            f"{classes} outputs. Received: {found}"
         )
 
 

@@ -21,7 +21,11 @@ from gpukeras import optimizers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.callbacks import CallbackList, Logs
 from gpukeras.callbacks._progbar_logger import _dynamic_display
+from gpukeras.debugging import is_check_numerics_enabled
+from gpukeras.debugging._check_numerics import check_batch
 from gpukeras.distributed import DataSharding, fit_sharding
+from gpukeras.distributed._agreement import fit_agreement
+from gpukeras.distributed._early_exit import leaving_aborts_the_job
 from gpukeras.mixed_precision._loss_scale_optimizer import auto_scale
 from gpukeras.models import _batches, _data
 from gpukeras.models._batches import BatchStream
@@ -49,6 +53,8 @@ class Trainer:
     _resume_from: EpochProgress | None = None
     _next_epoch_progress: EpochProgress | None = None
     _epoch_progress: EpochProgress | None = None
+    # Data-parallel fit: the decisions every rank takes together (TrainingAgreement).
+    _agreement: Any = None
 
     def compile(
         self,
@@ -179,6 +185,9 @@ class Trainer:
             if steps_per_epoch is None:
                 steps = sharding.steps(train.size, batch_size)
             verbose = verbose if sharding.is_chief else 0
+        self._agreement = agreement = fit_agreement(self, train)  # None unless data-parallel
+        if agreement is not None and agreement.rank != 0:
+            verbose = 0  # streams are not sharded, but rank 0 alone shows progress all the same
         step = self._compiled_step(train)
         callback_list = CallbackList(
             callbacks,
@@ -196,15 +205,19 @@ class Trainer:
         validate_at = _validation_epochs(validation_freq)
         self.stop_training = False
         self._resume_from = self._next_epoch_progress = None
-        with callback_list.released_on_error():
+        with leaving_aborts_the_job(agreement), callback_list.released_on_error():
             callback_list.on_train_begin()
             resume, self._resume_from = self._resume_from, None
+            if agreement is not None:
+                agreement.check_start(resume, initial_epoch, epochs, steps, callback_list)
             if resume is not None:
                 initial_epoch = resume.epoch
             logs: Logs = Logs()
             carried: EpochProgress | None = None  # the rest of a pass, for the next epoch
             for epoch in range(initial_epoch, epochs):
                 callback_list.on_epoch_begin(epoch)
+                if agreement is not None:
+                    agreement.stop_at_epoch_begin(epoch)
                 progress = resume if epoch == initial_epoch else carried
                 logs = self._train_epoch(
                     step, train, batch_size, steps, shuffle, callback_list, epoch, progress,
@@ -218,7 +231,10 @@ class Trainer:
                 carried = _rest_of_pass(self._epoch_progress, train, batch_size, sharding)
                 self._next_epoch_progress = carried  # what an epoch-end backup must keep
                 callback_list.on_epoch_end(epoch, logs)
-                if self.stop_training or _batches.ran_out(train, epoch, epochs):
+                stop = self.stop_training or _batches.ran_out(train, epoch, epochs)
+                if agreement is not None:
+                    stop = agreement.stop_after_epoch(epoch, stop)
+                if stop:
                     break
             if epochs > initial_epoch or resume is not None:
                 self.optimizer.finalize_variable_values(self.trainable_weights)  # EMA, as Keras
@@ -265,10 +281,14 @@ class Trainer:
         batches = _batch_positions(data, sharding)
         steps = _steps_left_in_pass(data, batch_size, steps, progress.first_batch, sharding)
         positions = batches(data.size, batch_size, steps, progress.order, progress.first_batch)
+        if self._agreement is not None:
+            positions = self._agreement.batches(positions, epoch)
         for batch, index in enumerate(positions):
             if batch < progress.batches_done:
                 continue  # trained before the interruption; draws nothing
             x, y, weights = data.batch(index)
+            if is_check_numerics_enabled():
+                check_batch(data, index, batch, (x, y, weights), epoch)
             size = int(x.shape[0])
             if with_batch_logs:
                 callback_list.on_train_batch_begin(batch, Logs(batch=batch, size=size))
@@ -280,6 +300,8 @@ class Trainer:
                 batch_logs = Logs(batch=batch, size=size)
                 _add_logs(batch_logs, step, progress.total, progress.seen, data)
                 callback_list.on_train_batch_end(batch, batch_logs)
+            if self._agreement is not None and self._agreement.per_batch:
+                self._agreement.stop_after_batch(epoch, batch)
             if self.stop_training:
                 break
         logs = Logs()
@@ -361,6 +383,8 @@ class Trainer:
         batches = _batch_positions(data)
         for batch, index in enumerate(batches(data.size, batch_size, steps, None)):
             x, y, weights = data.batch(index)
+            if is_check_numerics_enabled():
+                check_batch(data, index, batch, (x, y, weights))
             if with_batch_logs:
                 callback_list.on_test_batch_begin(batch, Logs(batch=batch, size=int(x.shape[0])))
             stats = step.test(x, y, weights)
@@ -415,6 +439,8 @@ class Trainer:
         batches = _batch_positions(data)
         for batch, index in enumerate(batches(data.size, batch_size, steps, None)):
             inputs, _, _ = data.batch(index)
+            if is_check_numerics_enabled():
+                check_batch(data, index, batch, (inputs, None, None))
             callback_list.on_predict_batch_begin(batch, {"batch": batch, "size": len(inputs)})
             outputs.append(self._forward(inputs))
             callback_list.on_predict_batch_end(batch, {"outputs": outputs[-1]})
@@ -460,7 +486,7 @@ class Trainer:
 
     def predict_on_batch(self, x: Any) -> numpy.ndarray:
         """Outputs for one batch as a NumPy array."""
-        data = self._dataset(x, None, None, "x", None)
+        data = self._dataset(x, None, None, "x", None, allow_empty=True)
         return K.to_host(self._forward(data.x))
 
     # -- helpers ----------------------------------------------------------
@@ -509,12 +535,15 @@ class Trainer:
         x = _data.host_or_device_array(x, "x")
         y = _data.host_or_device_array(y, "y")
         _data.check_rows("fit", {"x": x, "y": y, "sample_weight": weights})
+        _data.check_not_empty(x, "x")
         (tx, ty, tw), held_parts = _data.split_validation(x, y, weights, validation_split)
         train = self._dataset(tx, ty, tw, "x", "y")
         if held_parts is None:
             return train, None
         vx, vy, vw = held_parts
-        return train, self._dataset(vx, vy, vw, "x", "y")
+        held = self._dataset(vx, vy, vw, "x", "y")
+        held.names = tuple(f"{name}'s validation_split part" for name in held.names)
+        return train, held
 
     def _stream_training_data(
         self,
@@ -568,7 +597,15 @@ class Trainer:
         )
         return BatchStream(source, checker, argument, shuffle)
 
-    def _dataset(self, x: Any, y: Any, weights: Any, x_name: str, y_name: str | None) -> Dataset:
+    def _dataset(
+        self,
+        x: Any,
+        y: Any,
+        weights: Any,
+        x_name: str,
+        y_name: str | None,
+        allow_empty: bool = False,
+    ) -> Dataset:
         if x is None:
             raise ValueError(f"`{x_name}` is required. Received: {x_name}=None")
         x = _data.as_inputs(x, x_name)
@@ -577,6 +614,8 @@ class Trainer:
         y = None if y is None else _data.as_targets(y, y_name or "y")
         sample_name = "sample_weight" if x_name == "x" else "validation_data[2]"
         _data.check_rows("data", {x_name: x, (y_name or "y"): y, sample_name: weights})
+        if not allow_empty:  # fit, evaluate and predict refuse empty data, as Keras does
+            _data.check_not_empty(x, x_name)
         self._ensure_model_built(tuple(x.shape))
         _data.check_inputs(x, self.input_shape, x_name)
         if y is not None:
@@ -585,7 +624,7 @@ class Trainer:
         on_device = K.device_can_hold(nbytes)
         if on_device:
             x, y, weights = (None if a is None else K.to_device(a) for a in (x, y, weights))
-        return Dataset(x, y, weights, on_device)
+        return Dataset(x, y, weights, on_device, (x_name, y_name or "y", sample_name))
 
     def _compiled_step(self, data: Dataset) -> Step:
         if self._step is None:
