@@ -3,9 +3,10 @@
 Writes go through :func:`atomic_write_path` (temporary file in the same
 folder, fsync, ``os.replace``), so the file at a path is always a complete
 old or new version; HDF5 files are built in memory first (``_in_memory``),
-so a full disk raises an ``OSError`` naming the file instead of crashing h5py. Reads decide the layout from the file's first bytes
-(HDF5 or zip), check the name's extension, and turn anything malformed or
-unsafe into :class:`FileFormatError` naming the file.
+so a full disk raises an ``OSError`` naming the file instead of crashing h5py.
+Reads decide the layout from the file's first bytes (HDF5 or zip), check the
+name's extension, and turn anything malformed or unsafe into
+:class:`FileFormatError` naming the file.
 """
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ def atomic_write_path(filepath: str) -> Iterator[str]:
             os.remove(temporary)
         raise
     finally:
-        os.close(lock)
+        if lock is not None:
+            os.close(lock)
     # Make the rename itself durable (not possible on every platform).
     with contextlib.suppress(OSError):
         _fsync_path(folder)
@@ -108,19 +109,25 @@ def _is_temporary_of(name: str, base: str) -> bool:
     return re.fullmatch(pattern, name) is not None
 
 
-def _create_temporary(folder: str, base: str) -> tuple[str, int]:
+def _create_temporary(folder: str, base: str) -> tuple[str, int | None]:
     """A new empty file ``.{base}.{random}.tmp`` in ``folder`` (created with the umask), and a
-    descriptor holding its lock: other writers see it is alive and leave it alone."""
+    descriptor holding its lock, so other writers see it is alive and leave it alone (``None``
+    where there is no flock: Windows cannot rename a file that is still open)."""
     for _ in range(100):
         candidate = os.path.join(folder, _temporary_name(base))
         try:
             descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
+        locked = _lock(descriptor)
         # A cleaner may have judged the new, still unlocked file abandoned: then try again.
-        if _lock(descriptor) != "busy" and _still_named(descriptor, candidate):
-            return candidate, descriptor
-        os.close(descriptor)
+        if locked == "busy" or not _still_named(descriptor, candidate):
+            os.close(descriptor)
+            continue
+        if locked == "unsupported":
+            os.close(descriptor)
+            return candidate, None
+        return candidate, descriptor
     raise FileExistsError(f"Could not create a temporary file next to {base!r} in {folder!r}")
 
 
@@ -175,16 +182,16 @@ def _remove_if_abandoned(path: str) -> None:
         return  # gone, or not ours to open
     try:
         status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            return
-        held = _lock(descriptor)
-        old = time.time() - status.st_mtime > _UNLOCKED_STALE_AFTER_S
-        if held == "locked" or (held == "unsupported" and old):
-            if _still_named(descriptor, path):
-                with contextlib.suppress(OSError):
-                    os.remove(path)
+        held = _lock(descriptor) if stat.S_ISREG(status.st_mode) else "busy"
+        if held == "locked" and _still_named(descriptor, path):
+            with contextlib.suppress(OSError):
+                os.remove(path)  # under our lock: no writer can be starting on it
     finally:
         os.close(descriptor)
+    old = time.time() - status.st_mtime > _UNLOCKED_STALE_AFTER_S
+    if held == "unsupported" and old:
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def _copy_mode(source: str, target: str) -> None:
