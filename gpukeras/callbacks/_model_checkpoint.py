@@ -36,6 +36,9 @@ class ModelCheckpoint(MonitorCallback):
     - Messages print the initial best as ``inf``/``-inf`` (like Keras 2 and
       early Keras 3), and the files are written atomically.
     - Integer ``save_freq`` works together with ``save_best_only``.
+    - ``filepath`` fields must be plain names with an optional format spec;
+      attribute and index access (``{epoch.__class__}``) is refused (ValueError).
+    - A failed write (a full disk) raises an ``OSError`` naming the callback and the file.
 
     Args:
         filepath: Where to save; string or path-like, may hold format fields.
