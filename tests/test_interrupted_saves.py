@@ -150,27 +150,25 @@ def test_ctrl_c_in_h5py_clean_up_is_raised_even_when_the_save_fails_too(
     assert os.listdir(tmp_path) == []
 
 
-def test_a_users_sigint_handler_is_left_alone_during_saves(tmp_path):
+def test_a_users_sigint_handler_is_left_alone_during_saves(tmp_path, monkeypatch):
     def handler(number, frame):
         pass
 
+    seen = []
+    real = _hdf5.write_keras3_weights
+
+    def writer(file, model):
+        seen.append(signal.getsignal(signal.SIGINT))
+        real(file, model)
+
+    monkeypatch.setattr(_hdf5, "write_keras3_weights", writer)
     previous = signal.signal(signal.SIGINT, handler)
     try:
-        seen = []
-        real = _hdf5.write_keras3_weights
-
-        def writer(file, model):
-            seen.append(signal.getsignal(signal.SIGINT))
-            real(file, model)
-
-        _hdf5.write_keras3_weights = writer
-        try:
-            _model().save_weights(str(tmp_path / "m.weights.h5"))
-        finally:
-            _hdf5.write_keras3_weights = real
-        assert seen == [handler]
+        _model().save_weights(str(tmp_path / "m.weights.h5"))
+        assert signal.getsignal(signal.SIGINT) is handler
     finally:
         signal.signal(signal.SIGINT, previous)
+    assert seen == [handler]
 
 
 _SAVING_FOREVER = textwrap.dedent(
