@@ -165,3 +165,38 @@ def test_epoch_end_without_train_begin_opens_the_file(tmp_path):
     callback.on_epoch_end(0, {"loss": 1.0, "val_loss": 2.0})
     callback.on_train_end()
     assert read(tmp_path / "log.csv") == [["epoch", "loss", "val_loss"], ["0", "1.0", "2.0"]]
+
+
+class _FullDiskFile:
+    """A text file whose buffer never reaches the disk: flush and close fail with ENOSPC."""
+
+    def __init__(self, *args, **kwargs):
+        self.closed = False
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        raise OSError(28, "No space left on device")
+
+    def close(self):
+        self.closed = True
+        self.flush()
+
+
+def test_a_full_disk_is_one_error_naming_csvlogger_and_the_file(tmp_path, monkeypatch):
+    import gpukeras.callbacks._csv_logger as module
+
+    monkeypatch.setattr(module, "open", _FullDiskFile, raising=False)
+    path = str(tmp_path / "log.csv")
+    model = tiny_model()
+    x, y = tiny_data()
+    with pytest.raises(OSError) as info:
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[CSVLogger(path)])
+    error = info.value
+    assert error.errno == 28
+    assert error.filename == path
+    assert "CSVLogger could not write" in str(error)
+    # Closing after the failure fails again; that second error is not raised or chained.
+    assert error.__suppress_context__
+    assert not isinstance(error.__context__.__context__, OSError)

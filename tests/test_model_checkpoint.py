@@ -126,6 +126,41 @@ def test_filepath_unknown_key_is_a_key_error_naming_both(tmp_path):
     assert "val_acc" in message
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        "{epoch.__class__.__init__.__globals__}",
+        "{logs[0]}",
+        "{epoch.real}",
+        "{val_loss[x]}",
+        "{epoch!r}",
+        "{}",
+        "{0}",
+        "{loss:{epoch.__class__}}",  # hidden in a nested format spec
+    ],
+)
+def test_filepath_fields_with_attribute_or_index_access_are_refused(tmp_path, field):
+    pattern = str(tmp_path / f"w-{field}.h5")
+    with pytest.raises(ValueError, match="plain names") as info:
+        ModelCheckpoint(pattern)
+    assert pattern in str(info.value)
+    assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("pattern", ["w-{epoch.h5", "w-}.h5"])
+def test_filepath_with_unbalanced_braces_is_refused_at_construction(tmp_path, pattern):
+    with pytest.raises(ValueError, match="not a valid format string"):
+        ModelCheckpoint(str(tmp_path / pattern))
+
+
+def test_filepath_plain_fields_nested_specs_and_escaped_braces_still_format(tmp_path):
+    pattern = str(tmp_path / "{{run}}-{epoch:03d}-{val_loss:.{width}f}-{f1-score}.h5")
+    callback = ModelCheckpoint(pattern)
+    callback.set_model(FakeModel())
+    callback.on_epoch_end(4, {"val_loss": 0.123456, "width": 3, "f1-score": 0.5})
+    assert callback.model.saved[0][1] == str(tmp_path / "{run}-005-0.123-0.5.h5")
+
+
 def test_filepath_without_fields_reads_no_logs(tmp_path):
     CountingLogs.reads = 0
     callback = ModelCheckpoint(str(tmp_path / "plain.h5"))

@@ -15,6 +15,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.callbacks._callback import Callback
+from gpukeras.callbacks._file_errors import naming_failed_writes
 from gpukeras.distributed import is_chief
 
 _LATEST = "latest.backup.npz"
@@ -132,12 +133,13 @@ class BackupAndRestore(Callback):
         from gpukeras.saving import atomic_write_path  # imported late: saving imports h5py
 
         arrays = _state_arrays(self.model, progress, self._host_order(progress.order))
-        os.makedirs(self.backup_dir, exist_ok=True)
-        if self.double_checkpoint and os.path.exists(self._latest):
-            # A kill before the new file lands leaves only this one, which loading then uses.
-            os.replace(self._latest, self._previous)
-        with atomic_write_path(self._latest) as temporary, open(temporary, "wb") as file:
-            numpy.savez(file, **arrays)
+        with naming_failed_writes("BackupAndRestore", "its backup", self._latest):
+            os.makedirs(self.backup_dir, exist_ok=True)
+            if self.double_checkpoint and os.path.exists(self._latest):
+                # A kill before the new file lands leaves only this one, which loading uses.
+                os.replace(self._latest, self._previous)
+            with atomic_write_path(self._latest) as temporary, open(temporary, "wb") as file:
+                numpy.savez(file, **arrays)
 
     def _host_order(self, order: Any) -> numpy.ndarray | None:
         """The epoch's order on the host, fetched once per epoch however often we save."""

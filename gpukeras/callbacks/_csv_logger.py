@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 from collections.abc import Iterable
@@ -10,6 +11,7 @@ from typing import Any
 import numpy
 
 from gpukeras.callbacks._callback import Callback
+from gpukeras.callbacks._file_errors import naming_failed_writes
 from gpukeras.distributed import is_chief
 
 
@@ -77,15 +79,20 @@ class CSVLogger(Callback):
         logs = logs if logs is not None else {}
         if self.keys is None:
             self.keys = self._columns(logs)
-        if self.writer is None:
-            self._start_writer()
-        row = {"epoch": epoch}
-        row.update((key, _csv_value(logs.get(key, "NA"))) for key in self.keys)
-        self.writer.writerow(row)
-        self.csv_file.flush()
+        with self._naming_failed_writes():
+            if self.writer is None:
+                self._start_writer()
+            row = {"epoch": epoch}
+            row.update((key, _csv_value(logs.get(key, "NA"))) for key in self.keys)
+            self.writer.writerow(row)
+            self.csv_file.flush()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self._close()
+        with self._naming_failed_writes():
+            self._close()
+
+    def _naming_failed_writes(self) -> Any:
+        return naming_failed_writes("CSVLogger", "a row", self.filename)
 
     def _columns(self, logs: dict[str, Any]) -> list[str]:
         keys = sorted(logs.keys())
@@ -121,13 +128,15 @@ class CSVLogger(Callback):
             ) from error
 
     def _release(self) -> None:  # see CallbackList.release
-        self._close()
+        # fit is failing already (perhaps on a full disk): closing flushes what is buffered,
+        # and a second identical error would hide the first.
+        with contextlib.suppress(OSError):
+            self._close()
 
     def _close(self) -> None:
-        if self.csv_file is not None and not self.csv_file.closed:
-            self.csv_file.close()
-        self.csv_file = None
-        self.writer = None
+        file, self.csv_file, self.writer = self.csv_file, None, None
+        if file is not None and not file.closed:
+            file.close()
 
 
 def _has_content(filename: str) -> bool:

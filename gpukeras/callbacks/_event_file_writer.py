@@ -21,6 +21,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gpukeras.callbacks._file_errors import naming_failed_writes
+
 # --- CRC-32C (Castagnoli), as TFRecord framing needs -------------------------------------
 
 
@@ -179,22 +181,29 @@ def _event_file_name() -> str:
 class EventFileWriter:
     """Appends summaries to a new event file in ``log_dir`` (created on first use).
 
+    An ``OSError`` (a full disk) names TensorBoard and the event file.
+
     Args:
         log_dir: Folder of the event file. Required.
     """
 
     def __init__(self, log_dir: str) -> None:
         self.log_dir = log_dir
-        os.makedirs(log_dir, exist_ok=True)
         self.path = os.path.join(log_dir, _event_file_name())
-        self._file: Any = open(self.path, "wb")
+        with self._naming_failed_writes():
+            os.makedirs(log_dir, exist_ok=True)
+            self._file: Any = open(self.path, "wb")
         self._write(_event(0, body=_bytes_field(_EVENT_FILE_VERSION, b"brain.Event:2")))
         self.flush()
+
+    def _naming_failed_writes(self) -> Any:
+        return naming_failed_writes("TensorBoard", "an event file", self.path)
 
     def _write(self, event: bytes) -> None:
         if self._file is None:
             raise ValueError(f"The event file {self.path!r} is closed.")
-        self._file.write(tfrecord(event))
+        with self._naming_failed_writes():
+            self._file.write(tfrecord(event))
 
     def add_values(self, step: int, values: Iterable[bytes]) -> None:
         """One event at ``step`` holding the encoded ``Summary.Value`` s ``values``."""
@@ -208,12 +217,14 @@ class EventFileWriter:
 
     def flush(self) -> None:
         if self._file is not None:
-            self._file.flush()
+            with self._naming_failed_writes():
+                self._file.flush()
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        file, self._file = self._file, None
+        if file is not None:
+            with self._naming_failed_writes():
+                file.close()
 
     @property
     def closed(self) -> bool:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
+import string
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from gpukeras.callbacks._file_errors import naming_failed_writes
 from gpukeras.callbacks._monitor import MonitorCallback
 from gpukeras.callbacks._progbar_logger import print_line
 from gpukeras.distributed import is_chief
 
 _MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
+# A logs key as str.format can name it: no '.', '[', ']', and not all digits (positional).
+_PLAIN_FIELD = re.compile(r"(?!\d+\Z)[^.\[\]{}!:]+")
 _WEIGHTS_SUFFIXES = (".weights.h5", ".h5", ".hdf5")
 
 
@@ -31,6 +36,9 @@ class ModelCheckpoint(MonitorCallback):
     - Messages print the initial best as ``inf``/``-inf`` (like Keras 2 and
       early Keras 3), and the files are written atomically.
     - Integer ``save_freq`` works together with ``save_best_only``.
+    - ``filepath`` fields must be plain names with an optional format spec;
+      attribute and index access (``{epoch.__class__}``) is refused (ValueError).
+    - A failed write (a full disk) raises an ``OSError`` naming the callback and the file.
 
     Args:
         filepath: Where to save; string or path-like, may hold format fields.
@@ -65,6 +73,7 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = 0
         _check_save_freq(save_freq)
         _check_suffix(self.filepath, save_weights_only)
+        _check_format_fields(self.filepath)
 
     # -- hooks ------------------------------------------------------------------
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -140,14 +149,16 @@ class ModelCheckpoint(MonitorCallback):
                 "Please specify a non-directory filepath for ModelCheckpoint. "
                 f"Filepath used is an existing directory: {filepath}"
             )
-        # Folders are created only when something is actually saved.
-        folder = os.path.dirname(filepath)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        if self.save_weights_only:
-            self.model.save_weights(filepath, overwrite=True)
-        else:
-            self.model.save(filepath, overwrite=True)
+        what = "the weights" if self.save_weights_only else "the model"
+        with naming_failed_writes("ModelCheckpoint", f"{what} (epoch {epoch + 1})", filepath):
+            # Folders are created only when something is actually saved.
+            folder = os.path.dirname(filepath)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            if self.save_weights_only:
+                self.model.save_weights(filepath, overwrite=True)
+            else:
+                self.model.save(filepath, overwrite=True)
 
     def _get_file_path(self, epoch: int, batch: int | None, logs: Mapping[str, Any]) -> str:
         """``filepath`` with its fields filled; a missing key is a KeyError naming both."""
@@ -192,6 +203,37 @@ def _check_save_freq(save_freq: Any) -> None:
             "Unrecognized save_freq. Expected 'epoch' or a positive integer (a number of "
             f"batches). Received: save_freq={save_freq!r}"
         )
+
+
+def _check_format_fields(filepath: str, template: str | None = None) -> None:
+    """Allow only plain named fields (``{epoch:02d}``, ``{val_loss:.2f}``).
+
+    ``str.format`` would also follow attributes and indexes (``{epoch.__class__}``,
+    ``{logs[0]}``): from a filepath that may come from a config, that reads
+    objects' internals into file names (addresses, folders). Nested fields in a
+    format spec are checked the same way.
+    """
+    template = filepath if template is None else template
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise ValueError(
+            f"ModelCheckpoint filepath is not a valid format string ({error}). Write a literal "
+            f"brace as '{{{{' or '}}}}'. Received: filepath={filepath}"
+        ) from None
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if not _PLAIN_FIELD.fullmatch(name) or conversion is not None:
+            shown = name + (f"!{conversion}" if conversion else "")
+            raise ValueError(
+                "ModelCheckpoint filepath fields must be plain names ('epoch', 'batch' or a "
+                "logs key) with an optional format spec, like '{epoch:02d}': no attribute "
+                "access, indexing, conversion or positional fields. Received: field "
+                f"'{{{shown}}}' in filepath={filepath}"
+            )
+        if spec:
+            _check_format_fields(filepath, spec)
 
 
 def _check_suffix(filepath: str, save_weights_only: bool) -> None:

@@ -7,6 +7,7 @@ them (``pip install tensorboard; tensorboard --logdir logs``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -144,12 +145,15 @@ class TensorBoard(Callback):
         return writer
 
     def _release(self) -> None:  # see CallbackList.release
-        self._close_writers()
+        self._close_writers(quietly=True)
 
-    def _close_writers(self) -> None:
-        for writer in self._writers.values():
-            writer.close()
-        self._writers = {}
+    def _close_writers(self, quietly: bool = False) -> None:
+        """Close every writer. ``quietly`` when fit already failed (perhaps on a full disk,
+        where closing fails again): a second error would hide the first."""
+        writers, self._writers = list(self._writers.values()), {}
+        for writer in writers:
+            with contextlib.suppress(OSError) if quietly else contextlib.nullcontext():
+                writer.close()
 
     def _optimizer_iterations(self) -> int:
         optimizer = getattr(self.model, "optimizer", None)

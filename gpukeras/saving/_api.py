@@ -2,9 +2,11 @@
 
 Writes go through :func:`atomic_write_path` (temporary file in the same
 folder, fsync, ``os.replace``), so the file at a path is always a complete
-old or new version. Reads decide the layout from the file's first bytes
-(HDF5 or zip), check the name's extension, and turn anything malformed or
-unsafe into :class:`FileFormatError` naming the file.
+old or new version; HDF5 files are built in memory first (``_in_memory``),
+so a full disk raises an ``OSError`` naming the file instead of crashing h5py.
+Reads decide the layout from the file's first bytes (HDF5 or zip), check the
+name's extension, and turn anything malformed or unsafe into
+:class:`FileFormatError` naming the file.
 """
 
 from __future__ import annotations
@@ -20,8 +22,14 @@ import h5py
 
 from gpukeras.saving import _config, _hdf5, _keras_zip, _subclassed
 from gpukeras.saving import _h5safe as safe
-from gpukeras.saving._atomic import atomic_write_path
+from gpukeras.saving._atomic import (
+    atomic_write_bytes,
+    atomic_write_path,
+    closed_quietly_on_error,
+    naming_the_file,
+)
 from gpukeras.saving._errors import FileFormatError
+from gpukeras.saving._in_memory import hdf5_image
 
 _MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 _JSON_LIMIT = 1 << 26
@@ -48,13 +56,12 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) 
     _hdf5.require_built(model, "save")
     if not _may_write(path, overwrite):
         return
-    with atomic_write_path(path) as temporary:
-        if path.endswith(".keras"):
-            with open(temporary, "wb") as file:
+    if path.endswith(".keras"):
+        with naming_the_file(path), atomic_write_path(path) as temporary:
+            with closed_quietly_on_error(open(temporary, "wb")) as file:
                 _keras_zip.write_keras_zip(file, model)
-        else:
-            with h5py.File(temporary, "w") as file:
-                _hdf5.write_legacy_model(file, model)
+    else:
+        _write_hdf5(path, lambda file: _hdf5.write_legacy_model(file, model))
 
 
 def _refuse_subclassed_architecture(model: Any, received: str) -> None:
@@ -91,11 +98,19 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
     _hdf5.require_built(model, "save the weights of")
     if not _may_write(path, overwrite):
         return
-    with atomic_write_path(path) as temporary, h5py.File(temporary, "w") as file:
-        if path.endswith(".weights.h5"):
-            _hdf5.write_keras3_weights(file, model)
-        else:
-            _hdf5.write_legacy_weights(file, model)
+    if path.endswith(".weights.h5"):
+        _write_hdf5(path, lambda file: _hdf5.write_keras3_weights(file, model))
+    else:
+        _write_hdf5(path, lambda file: _hdf5.write_legacy_weights(file, model))
+
+
+def _write_hdf5(path: str, write: Any) -> None:
+    """Build the file in memory, then write its bytes atomically: a full disk raises an
+    ``OSError`` naming ``path`` (h5py writing to disk itself crashes there), the old file
+    stays, and no temporary is left."""
+    image = hdf5_image(write)
+    with image.getbuffer() as data:
+        atomic_write_bytes(path, data)
 
 
 def _may_write(path: str, overwrite: bool) -> bool:

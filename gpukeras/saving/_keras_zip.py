@@ -10,18 +10,16 @@ decompression bomb is refused before it is inflated.
 from __future__ import annotations
 
 import datetime
-import io
 import json
 import os
 import zipfile
 from typing import Any
 
-import h5py
-
 import gpukeras
 from gpukeras.saving import _config, _hdf5
 from gpukeras.saving._errors import FileFormatError
 from gpukeras.saving._h5safe import MAX_EXPANSION, SIZE_FLOOR
+from gpukeras.saving._in_memory import hdf5_image
 
 CONFIG_NAME = "config.json"
 METADATA_NAME = "metadata.json"
@@ -42,13 +40,12 @@ def write_keras_zip(file: Any, model: Any) -> None:
         "gpukeras_version": gpukeras.__version__,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     }
-    weights = io.BytesIO()
-    with h5py.File(weights, "w") as h5:
-        _hdf5.write_keras3_weights(h5, model)
+    weights = hdf5_image(lambda h5: _hdf5.write_keras3_weights(h5, model))
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(METADATA_NAME, json.dumps(metadata))
         archive.writestr(CONFIG_NAME, json.dumps(config, default=_hdf5.json_default))
-        archive.writestr(WEIGHTS_NAME, weights.getvalue())
+        with weights.getbuffer() as data:  # no second copy of the weights
+            archive.writestr(WEIGHTS_NAME, data)
 
 
 # -- reading ---------------------------------------------------------------------------
