@@ -1,0 +1,196 @@
+"""Data set files built to crash, exhaust or hang the loaders are refused, naming the file.
+
+The pointer cases run in a child process: on a regression NumPy would
+dereference attacker bytes and kill the interpreter, which must fail one test,
+not the whole run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import numpy as np
+import pytest
+
+from gpukeras.datasets import imdb, mnist, reuters
+from gpukeras.datasets._cifar import load_batch
+from gpukeras.datasets._npz import load_npz
+from gpukeras.datasets._safe_pickle import load_pickle
+
+
+class _Forged:
+    """Pickles as NumPy's array reduce would, with a state of our choosing."""
+
+    def __init__(self, shape, dtype, data, claimed=(0,)):
+        self.state = (1, shape, np.dtype(dtype), False, data)
+        self.claimed = claimed
+
+    def __reduce__(self):
+        return (np._core.multiarray._reconstruct, (np.ndarray, self.claimed, b"b"), self.state)
+
+
+def _npy(descr: str, shape: tuple, body: bytes = b"") -> bytes:
+    stream = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(stream, header)
+    return stream.getvalue() + body
+
+
+def _npz(members: dict[str, bytes], compression=zipfile.ZIP_STORED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name + ".npy", data)
+    return buffer.getvalue()
+
+
+def _in_child(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+# -- the pickle builds nothing ------------------------------------------------------------------
+def test_an_object_array_of_raw_pointer_bytes_is_refused_in_a_cifar_batch(tmp_path):
+    path = tmp_path / "data_batch_1"
+    forged = _Forged((1,), "O", b"\x41" * 8)
+    path.write_bytes(pickle.dumps({b"data": forged, b"labels": [1]}, protocol=3))
+    assert len(pickle.dumps(forged, protocol=3)) < 200
+    child = _in_child(f"""
+        from gpukeras.datasets._cifar import load_batch
+        try:
+            load_batch({str(path)!r})
+        except ValueError as error:
+            print("refused:", error)
+        """)
+    assert child.returncode == 0, child.stderr  # a SIGSEGV is -11
+    assert "refused:" in child.stdout and "data_batch_1" in child.stdout
+
+
+def test_an_object_npz_member_of_raw_pointer_bytes_is_refused(tmp_path):
+    path = tmp_path / "reuters.npz"
+    forged = pickle.dumps(_Forged((2,), "O", b"\x41" * 16), protocol=3)
+    path.write_bytes(_npz({"x": _npy("|O", (2,), forged), "y": _npy("<i8", (2,), bytes(16))}))
+    child = _in_child(f"""
+        from gpukeras.datasets import reuters
+        try:
+            reuters.load_data(path={str(path)!r})
+        except ValueError as error:
+            print("refused:", error)
+        """)
+    assert child.returncode == 0, child.stderr
+    assert "refused:" in child.stdout and "reuters.npz" in child.stdout
+
+
+def test_a_pickle_claiming_more_data_than_it_holds_is_refused(tmp_path):
+    path = tmp_path / "data_batch_1"
+    forged = _Forged((10_000, 3072), "u1", b"", claimed=(10_000, 3072))
+    path.write_bytes(pickle.dumps({b"data": forged, b"labels": [1]}, protocol=3))
+    with pytest.raises(ValueError, match="data_batch_1.*needs 30720000 bytes"):
+        load_batch(str(path))
+    huge = _Forged((1_000_000, 3072), "u1", b"", claimed=(1_000_000, 3072))
+    with pytest.raises(pickle.UnpicklingError, match="needs 3072000000 bytes"):
+        load_pickle(io.BytesIO(pickle.dumps(huge, protocol=3)))
+
+
+@pytest.mark.parametrize("dtype", ["V8", "S8", "M8[s]"])
+def test_a_pickled_array_of_a_non_numeric_dtype_is_refused(dtype):
+    stream = pickle.dumps(_Forged((1,), dtype, bytes(8)), protocol=3)
+    with pytest.raises(pickle.UnpicklingError, match="dtype"):
+        load_pickle(io.BytesIO(stream))
+
+
+def test_a_real_array_pickle_is_rebuilt_by_us_with_the_same_values():
+    array = np.arange(12, dtype=">i4").reshape(3, 4)
+    for protocol in (3, 4):  # 2 needs `_codecs.encode` for Python 3 bytes: refused
+        restored = load_pickle(io.BytesIO(pickle.dumps(array, protocol=protocol)))
+        np.testing.assert_array_equal(restored, array)
+        assert restored.dtype == array.dtype
+
+
+# -- npz headers checked against the data set ---------------------------------------------------
+def test_void_zero_itemsize_member_is_refused_at_once(tmp_path):
+    path = tmp_path / "reuters.npz"
+    path.write_bytes(_npz({"x": _npy("|V0", (10**7,)), "y": _npy("<i8", (10**7,))}))
+    with pytest.raises(ValueError, match=r"reuters.npz.*'x.npy' has dtype '\|V0'"):
+        reuters.load_data(path=str(path))
+
+
+@pytest.mark.parametrize("descr", ["|V0", "|V8", "|O", "<U2", "|S0"])
+def test_unexpected_dtypes_are_refused_in_every_npz(tmp_path, descr):
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(_npz({"x_train": _npy(descr, (1, 28, 28))}))
+    with pytest.raises(ValueError, match=r"mnist.npz.*'x_train.npy' has dtype"):
+        mnist.load_data(path=str(path))
+    if descr != "|O":  # without a spec an object array may hold plain values
+        with pytest.raises(ValueError, match="has dtype"):
+            load_npz(str(path))
+
+
+def test_a_shape_that_is_not_the_data_sets_is_refused_before_reading(tmp_path):
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(_npz({"x_train": _npy("|u1", (200_000, 28, 28))}))
+    with pytest.raises(ValueError, match="200000 rows; the data set has 60000"):
+        mnist.load_data(path=str(path))
+
+
+def _bomb_member(name: str, header: bytes, zeros: int, compression: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        with archive.open(name + ".npy", "w", force_zip64=True) as member:
+            member.write(header)
+            for _ in range(zeros >> 20):
+                member.write(bytes(1 << 20))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2])
+def test_npz_decompression_bombs_are_refused_before_inflating(tmp_path, compression):
+    path = tmp_path / "imdb.npz"
+    header = _npy("<i8", (4 << 20,))  # y_train: 32 MiB of int64 labels
+    data = _bomb_member("y_train", header, 32 << 20, compression)
+    assert len(data) < 300_000
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=r"imdb.npz.*'y_train.npy' inflates from"):
+        imdb.load_data(path=str(path))
+
+
+def test_an_object_member_must_pickle_plain_values_of_the_declared_shape(tmp_path):
+    path = tmp_path / "reuters.npz"
+    wires = np.empty(2, dtype=object)
+    wires[0], wires[1] = [1, 2], [3]
+    body = pickle.dumps(wires, protocol=3)
+    path.write_bytes(_npz({"x": _npy("|O", (5,), body), "y": _npy("<i8", (2,), bytes(16))}))
+    with pytest.raises(ValueError, match=r"reuters.npz.*shape \(2,\), not \(5,\)"):
+        reuters.load_data(path=str(path))
+
+
+def test_truncated_npz_member_is_a_clear_error(tmp_path):
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(_npz({"y_train": _npy("|u1", (10,), bytes(4))}))
+    with pytest.raises(ValueError, match=r"mnist.npz.*'y_train.npy' holds 4 bytes"):
+        mnist.load_data(path=str(path))
+
+
+# -- word index ----------------------------------------------------------------------------------
+def test_word_index_nested_200000_deep_is_a_clear_error(tmp_path):
+    path = tmp_path / "imdb_word_index.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(ValueError, match="imdb_word_index.json.*not a word index"):
+        imdb.get_word_index(path=str(path))
+
+
+def test_word_index_of_the_wrong_shape_is_a_clear_error(tmp_path):
+    path = tmp_path / "reuters_word_index.json"
+    path.write_text(json.dumps({"the": {"nested": 1}}))
+    with pytest.raises(ValueError, match="reuters_word_index.json.*word -> index"):
+        reuters.get_word_index(path=str(path))
