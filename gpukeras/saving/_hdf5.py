@@ -340,7 +340,7 @@ def keras3_plan(
     unexpected = [
         key
         for key in layers_group
-        if key not in keys and _holds_datasets(safe.safe_group(layers_group, key))
+        if key not in keys and safe.holds_datasets(safe.safe_group(layers_group, key), label)
     ]
     if unexpected:
         raise FileFormatError(
@@ -363,14 +363,6 @@ def keras3_plan(
         datasets = [found[id(variable)] for variable in variables]
         plan.extend(_checked_pairs(index, layer, datasets, skip_mismatch))
     return plan
-
-
-def _holds_datasets(group: h5py.Group) -> bool:
-    found: list[str] = []
-    group.visititems(
-        lambda name, item: found.append(name) if isinstance(item, h5py.Dataset) else None
-    )
-    return bool(found)
 
 
 def _keras3_layer_datasets(
