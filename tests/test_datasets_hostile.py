@@ -194,3 +194,35 @@ def test_word_index_of_the_wrong_shape_is_a_clear_error(tmp_path):
     path.write_text(json.dumps({"the": {"nested": 1}}))
     with pytest.raises(ValueError, match="reuters_word_index.json.*word -> index"):
         reuters.get_word_index(path=str(path))
+
+
+# -- fashion-mnist idx files --------------------------------------------------------------------
+def _idx_gz(magic: int, shape: tuple, body_bytes: int) -> bytes:
+    import gzip
+    import struct
+
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb") as stream:
+        stream.write(struct.pack(f">I{len(shape)}I", magic, *shape))
+        for _ in range(body_bytes >> 20):
+            stream.write(bytes(1 << 20))
+        stream.write(bytes(body_bytes % (1 << 20)))
+    return buffer.getvalue()
+
+
+def test_fashion_idx_gzip_bomb_is_refused_from_its_header(tmp_path):
+    from gpukeras.datasets.fashion_mnist import read_idx
+
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(_idx_gz(0x0803, (600_000, 28, 28), 32 << 20))
+    with pytest.raises(ValueError, match=r"train-images.*declares shape \(600000, 28, 28\)"):
+        read_idx(str(path), 0x0803)
+
+
+def test_fashion_idx_with_more_data_than_declared_is_refused(tmp_path):
+    from gpukeras.datasets.fashion_mnist import read_idx
+
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(_idx_gz(0x0801, (10,), 32 << 20))
+    with pytest.raises(ValueError, match=r"declares shape \(10,\) but holds more"):
+        read_idx(str(path), 0x0801)

@@ -146,6 +146,15 @@ def test_groups_nested_thousands_deep_are_refused_before_walking(tmp_path):
         _model().load_weights(path)
 
 
+def test_a_layer_name_thousands_of_levels_deep_is_refused_before_walking(tmp_path):
+    path = tmp_path / "w.h5"
+    _model().save_weights(path)
+    with h5py.File(path, "a") as file:
+        file.attrs["layer_names"] = np.array([b"/".join([b"g"] * 5000)])
+    with pytest.raises(FileFormatError, match="more than 32 levels deep"):
+        _model().load_weights(path)
+
+
 # -- values no constructor can take ----------------------------------------------------------
 def test_a_layer_entry_whose_config_is_a_number_is_refused(tmp_path):
     path = tmp_path / "m.keras"

@@ -143,7 +143,12 @@ def path_parts(path: str) -> list[str]:
         raise FileFormatError(f"Invalid path in HDF5 file: {path!r} is not a string")
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise FileFormatError(f"Invalid path in HDF5 file: {path!r}")
+        raise FileFormatError(f"Invalid path in HDF5 file: {path!r:.200}")
+    if len(parts) > MAX_GROUP_DEPTH:
+        raise FileFormatError(
+            f"Not allowed: path {path[:200]!r}... in the HDF5 file is more than "
+            f"{MAX_GROUP_DEPTH} levels deep."
+        )
     return parts
 
 
