@@ -219,3 +219,50 @@ def test_a_backup_with_the_wrong_kind_of_random_state_names_the_file(tmp_path):
         model.fit(x, y, epochs=2, verbose=0, callbacks=[backup])
     for ours, saved in zip(model.get_weights(), before, strict=True):
         np.testing.assert_array_equal(ours, saved)  # nothing was half restored
+
+
+# -- .keras archives that zipfile cannot read --------------------------------------------------
+def _patch_member_headers(path, member: str, flag_bits: int = 0, method: int | None = None):
+    data = bytearray(open(path, "rb").read())
+    encoded = member.encode()
+    for signature, name_at, flag_at, method_at in (
+        (b"PK\x03\x04", 30, 6, 8),
+        (b"PK\x01\x02", 46, 8, 10),
+    ):
+        at = data.find(signature)
+        while data[at + name_at : at + name_at + len(encoded)] != encoded:
+            at = data.find(signature, at + 1)
+        data[at + flag_at] |= flag_bits
+        if method is not None:
+            data[at + method_at : at + method_at + 2] = method.to_bytes(2, "little")
+    open(path, "wb").write(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "flag_bits, method, match",
+    [(1, None, "encrypted"), (0, 99, "compression method 99")],
+)
+def test_encrypted_or_unknown_method_keras_members_name_the_file(
+    tmp_path, flag_bits, method, match
+):
+    path = tmp_path / "m.keras"
+    _model().save(path)
+    _patch_member_headers(path, "config.json", flag_bits, method)
+    with pytest.raises(FileFormatError, match=rf"'config.json' of .*m.keras.*{match}"):
+        load_model(path)
+
+
+def test_a_damaged_deflate_stream_in_a_keras_archive_names_the_file(tmp_path):
+    path = tmp_path / "m.keras"
+    _model().save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    data = bytearray(open(path, "rb").read())
+    at = data.find(b"config.json") + len("config.json")
+    data[at + 2 : at + 40] = bytes(range(7, 45))  # garbage inside the deflate stream
+    open(path, "wb").write(bytes(data))
+    with pytest.raises(FileFormatError, match=r"'config.json' of .*m.keras"):
+        load_model(path)
