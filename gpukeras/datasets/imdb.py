@@ -27,8 +27,8 @@ ORIGIN = KERAS_DATASETS_URL + "imdb.npz"
 FILE_HASH = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 WORD_INDEX_ORIGIN = KERAS_DATASETS_URL + "imdb_word_index.json"
 WORD_INDEX_HASH = "bfafd718b763782e994055a2d397834f"  # md5, as Keras checks it
-# Keras's imdb.npz: 25,000 pickled reviews (about 30 MB of pickle) and int64 labels per split.
-_REVIEWS = ArraySpec(dtypes=("O",), max_rows=25_000, max_bytes=1 << 27)
+# Keras's imdb.npz: 25,000 pickled reviews (about 20 MB of pickle) and int64 labels per split.
+_REVIEWS = ArraySpec(dtypes=("O",), max_rows=25_000, max_bytes=1 << 26)
 _LABELS = ArraySpec(dtypes=("i8", "i4"), max_rows=25_000)
 _EXPECTED = {"x_train": _REVIEWS, "y_train": _LABELS, "x_test": _REVIEWS, "y_test": _LABELS}
 
