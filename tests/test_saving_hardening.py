@@ -266,3 +266,18 @@ def test_a_damaged_deflate_stream_in_a_keras_archive_names_the_file(tmp_path):
     open(path, "wb").write(bytes(data))
     with pytest.raises(FileFormatError, match=r"'config.json' of .*m.keras"):
         load_model(path)
+
+
+def test_a_backup_holding_a_void_array_names_the_file(tmp_path):
+    backup_dir = tmp_path / "b"
+    x, y = np.ones((8, 4), "float32"), np.ones((8, 2), "float32")
+    model = _model()
+    backup = callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[backup])
+    path = backup_dir / "latest.backup.npz"
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays["weight_0"] = np.zeros(10**7, dtype="V0")
+    np.savez(path, **arrays)
+    with pytest.raises(OSError, match=r"latest.backup.npz.*not numbers \(dtype \|V0\)"):
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[backup])

@@ -240,6 +240,10 @@ def _state_arrays(model: Any, progress: Any, order: numpy.ndarray | None) -> dic
 def _read_file(path: str) -> dict[str, Any]:
     with numpy.load(path, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
+    # Void (|V0: zero bytes for any number of items), strings and the like are not ours.
+    odd = [key for key, array in arrays.items() if array.dtype.kind not in "biuf"]
+    if odd:
+        raise ValueError(f"arrays {odd} are not numbers (dtype {arrays[odd[0]].dtype.str})")
     meta = json.loads(arrays.pop("meta").tobytes().decode())
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise ValueError(f"not a gpukeras backup of format {_FORMAT}")
