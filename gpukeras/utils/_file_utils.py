@@ -140,9 +140,13 @@ def get_file(
         The path of the file, or of the extraction folder with ``extract``/``untar``.
 
     Raises:
-        ValueError: no ``origin``; ``fname`` is a path; the downloaded file's hash
-            does not match; an archive member is unsafe (absolute, ``..``, a link
-            leading outside) or the file is not an archive of ``archive_format``.
+        ValueError: no ``origin``; ``fname`` (or the name taken from ``origin``) is
+            not one plain name (a path, ``.``, ``..``, empty, NUL); the downloaded
+            file's hash does not match; an archive member is unsafe (absolute,
+            ``..``, written through a link, a link leading outside once resolved);
+            the archive would inflate past ``max(64 MiB, 100x its size)``, is
+            damaged, encrypted or uses an unsupported compression method; or the
+            file is not an archive of ``archive_format``. Nothing is extracted then.
         OSError: the download failed (offline, HTTP error, interrupted); the
             message names the URL and the exact path to put the file at by hand.
     """

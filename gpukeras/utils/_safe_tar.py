@@ -100,7 +100,9 @@ def extract_tar(file_path: str, staging: str) -> None:
 class _Extraction:
     """The state of one tar extraction: what was written, and the links to make last."""
 
-    def __init__(self, path: str, base: str, archive: tarfile.TarFile, budget: Any) -> None:
+    def __init__(
+        self, path: str, base: str, archive: tarfile.TarFile, budget: ExtractionBudget
+    ) -> None:
         self.path, self.base, self.archive, self.budget = path, base, archive, budget
         self.files: set[tuple[str, ...]] = set()
         self.folders: set[tuple[str, ...]] = set()
