@@ -281,3 +281,17 @@ def test_a_backup_holding_a_void_array_names_the_file(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(OSError, match=r"latest.backup.npz.*not numbers \(dtype \|V0\)"):
         model.fit(x, y, epochs=2, verbose=0, callbacks=[backup])
+
+
+def test_every_name_list_of_a_file_reads_from_one_budget(tmp_path, monkeypatch):
+    path = tmp_path / "w.h5"
+    model = Sequential([layers.Input((4,))] + [layers.Dense(4, name=f"d{i}") for i in range(40)])
+    model.save_weights(path)
+    with h5py.File(path, "r") as file:
+        one_list = file.attrs["layer_names"].nbytes
+    # Enough for the layer names and a few layers' weight names, not for all 40 layers.
+    monkeypatch.setattr(_h5safe, "STRING_LIST_LIMIT", one_list + 200)
+    with pytest.raises(FileFormatError, match="weight_names"):
+        model.load_weights(path)
+    monkeypatch.setattr(_h5safe, "STRING_LIST_LIMIT", 1 << 26)
+    model.load_weights(path)

@@ -11,6 +11,7 @@ declare terabytes). Any h5py failure becomes a :class:`FileFormatError`.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import json
 import math
@@ -38,6 +39,9 @@ STRING_LIST_LIMIT = 1 << 26  # 64 MiB
 # layer, vars); deeper nesting is refused before it is walked.
 MAX_GROUP_DEPTH = 32
 _MAX_WALKED = 100_000
+_STRINGS_LEFT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "gpukeras_h5_strings_left", default=None
+)
 _MAX_LIST_LENGTH = 1_000_000
 _WEIGHT_KINDS = "iuf"
 
@@ -111,10 +115,12 @@ def open_h5(source: str | bytes, label: str) -> Iterator[tuple[h5py.File, Budget
             f"{label} is not a readable HDF5 file (it may be truncated, damaged or of "
             f"another format): {error}"
         ) from None
+    strings = _STRINGS_LEFT.set([STRING_LIST_LIMIT])  # one budget for the whole file
     try:
         with translated_errors(label):
             yield file, Budget(label, size)
     finally:
+        _STRINGS_LEFT.reset(strings)
         with contextlib.suppress(*READ_ERRORS):
             file.close()
 
@@ -310,17 +316,22 @@ def has_string_list(group: h5py.Group, name: str) -> bool:
 def read_string_list(group: h5py.Group, name: str) -> list[str]:
     """An attribute written by :func:`write_string_list` (whole or in chunks).
 
-    All chunks together may read at most ``STRING_LIST_LIMIT`` bytes.
+    Every name list of a file opened with :func:`open_h5` reads from one budget of
+    ``STRING_LIST_LIMIT`` bytes (a file could otherwise repeat one large string
+    in the name list of each of thousands of layers).
     """
-    left = STRING_LIST_LIMIT
+    left = _STRINGS_LEFT.get() or [STRING_LIST_LIMIT]
     if name in group.attrs:
-        parts = [_read_attribute(group, name, left)]
+        chunks = [name]
     else:
-        parts = []
-        while f"{name}{len(parts)}" in group.attrs and len(parts) < 10_000:
-            part = _read_attribute(group, f"{name}{len(parts)}", left)
-            left -= _bytes_of(part)
-            parts.append(part)
+        chunks = []
+        while f"{name}{len(chunks)}" in group.attrs and len(chunks) < 10_000:
+            chunks.append(f"{name}{len(chunks)}")
+    parts = []
+    for chunk in chunks:
+        part = _read_attribute(group, chunk, left[0])
+        left[0] -= _bytes_of(part)
+        parts.append(part)
     found = []
     for part in parts:
         for item in numpy.atleast_1d(numpy.asarray(part, dtype=object)).ravel():
