@@ -1,13 +1,15 @@
 """get_file(extract=True) against hostile archives and URL-derived names.
 
 The tar cases rebuild (in our own code) the constructions published with the
-June 2025 tarfile filter CVEs: CVE-2025-4517 (a chain of long folder names
-and symlinks past PATH_MAX, so realpath stops resolving, then a link that
-climbs out and a hard link followed by a regular file of the same name),
-CVE-2025-4138 and CVE-2025-4330 (symlink and hard-link targets checked before
-the links they pass through exist), CVE-2024-12718 (folder metadata changed
-through a link) and CVE-2025-4435 (members extracted after one was refused).
-Each must be refused with nothing written outside and nothing left behind.
+June 2025 tarfile filter CVEs. CVE-2025-4517, CVE-2025-4138 and CVE-2025-4330
+use a chain of long folder names joined by one-letter symlinks until the path
+passes PATH_MAX, where ``realpath`` stops resolving, then a link that climbs
+out through it, then a hard link (and a regular file of the same name) or a
+file written through it: on Python 3.11.7 all three get past
+``extractall(filter="data")`` and change a file outside. The CVE-2024-12718
+(metadata changed through a link) and CVE-2025-4435 (members extracted after
+one was refused) cases are the same ideas in their plainest form. Each must
+be refused with nothing written outside and nothing left behind.
 """
 
 from __future__ import annotations
@@ -115,8 +117,8 @@ HOSTILE_TARS = {
     "CVE-2025-4517 write through PATH_MAX chain": _cve_2025_4517_write,
     "CVE-2025-4138 symlink through PATH_MAX chain": _cve_2025_4138_symlink,
     "CVE-2025-4330 hard link through PATH_MAX chain": _cve_2025_4330_hardlink,
-    "CVE-2024-12718 folder mode through a link": _cve_2024_12718_metadata,
-    "CVE-2025-4435 refused member then more": _cve_2025_4435_later_members,
+    "CVE-2024-12718 style: folder mode through a link": _cve_2024_12718_metadata,
+    "CVE-2025-4435 style: refused member then more": _cve_2025_4435_later_members,
     "hard link then regular file of the same name": _hard_link_then_file,
     "links that climb out only together": _link_chain_out,
 }
