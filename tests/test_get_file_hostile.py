@@ -21,8 +21,11 @@ import tarfile
 import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gpukeras.utils import _archive_members, get_file
+from gpukeras.utils._archive_utils import extract_archive
 from tests import local_http
 
 home = local_http.home
@@ -348,3 +351,63 @@ def test_url_derived_names_that_are_not_plain_names_are_refused(home, site, tail
 def test_fname_that_is_not_a_plain_name_is_refused(home, fname):
     with pytest.raises(ValueError, match="fname"):
         get_file(fname, "http://127.0.0.1:9/x.tar", extract=True)
+
+
+# -- random archives: never a byte outside ----------------------------------------------------
+_PARTS = st.sampled_from(["a", "b", "..", ".", "", "l", "outside", "victim"])
+_NAMES = st.lists(_PARTS, min_size=1, max_size=4).map("/".join)
+_LINKS = st.one_of(_NAMES, _NAMES.map(lambda name: "/" + name))
+_ENTRIES = st.lists(
+    st.one_of(
+        st.tuples(_NAMES, st.just("file"), st.just(b"x")),
+        st.tuples(_NAMES, st.just("dir"), st.just(None)),
+        st.tuples(_NAMES, st.sampled_from(["sym", "hard"]), _LINKS),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _snapshot(folder) -> dict:
+    found = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            info = os.lstat(path)
+            found[path] = (info.st_mode, info.st_size, info.st_mtime_ns)
+    return found
+
+
+# A fixed, bounded run in CI; GPUKERAS_FUZZ_EXAMPLES=5000 runs a long random one.
+_LONG_FUZZ = os.environ.get("GPUKERAS_FUZZ_EXAMPLES")
+
+
+@settings(
+    max_examples=int(_LONG_FUZZ or 150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    derandomize=not _LONG_FUZZ,
+    database=None,
+)
+@given(entries=_ENTRIES)
+def test_random_tar_archives_never_touch_anything_outside(tmp_path_factory, entries):
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / "outside").mkdir()
+    (root / "outside" / "victim").write_bytes(b"original")
+    (root / "cache").mkdir()
+    archive = root / "cache" / "a.tar"
+    archive.write_bytes(_tar(entries))
+    before = _snapshot(root / "outside")
+    destination = root / "cache" / "out"
+    try:
+        extracted = extract_archive(str(archive), str(destination), ["tar"])
+    except ValueError:
+        extracted = False
+        assert not destination.exists()
+    assert _snapshot(root / "outside") == before
+    assert sorted(os.listdir(root / "cache")) == (["a.tar", "out"] if extracted else ["a.tar"])
+    if extracted:
+        base = os.path.realpath(destination)
+        for path in _snapshot(destination):
+            resolved = os.path.realpath(path)
+            assert resolved == base or resolved.startswith(base + os.sep), (path, resolved)

@@ -129,32 +129,40 @@ class _Extraction:
         self.budget.count_member(name)
         self.budget.check_ahead(member.size, name)
         parts = member_parts(name, self.path)
-        self._refuse_through_links(parts, name)
         if not parts and not member.isdir():
             raise unsafe(self.path, name, "a member named '.' must be a folder")
-        if member.isdir():
-            self.folders.add(parts)
-            make_folders(self.base, parts, self.path, name)
-        elif member.isfile():
-            self._write_file(member, parts)
-        elif member.islnk():
-            self._copy_hard_link(member, parts)
-        elif member.issym():
-            self._note_symlink(member, parts)
-        else:
+        kind = "dir" if member.isdir() else "file" if member.isfile() else ""
+        kind = kind or ("hard" if member.islnk() else "sym" if member.issym() else "")
+        if not kind:
             raise unsafe(self.path, name, "it is a device or fifo, not a file or folder")
+        self._claim(parts, kind, name)
+        if kind == "dir":
+            make_folders(self.base, parts, self.path, name)
+        elif kind == "file":
+            self._write_file(member, parts)
+        elif kind == "hard":
+            self._copy_hard_link(member, parts)
+        else:
+            self._note_symlink(member, parts)
 
-    def _refuse_through_links(self, parts: tuple[str, ...], name: str) -> None:
-        """Refuse a member at or below one of the archive's links, or above a file."""
-        for depth in range(1, len(parts) + 1):
+    def _claim(self, parts: tuple[str, ...], kind: str, name: str) -> None:
+        """Refuse a member on a path through a link or a file, or clashing with another
+        kind of member; record its parent folders (which exist implicitly)."""
+        for depth in range(1, len(parts)):
             if parts[:depth] in self.links:
                 raise unsafe(self.path, name, "it would be written through a link")
-        if parts in self.links or (parts and parts[:-1] in self.files):
-            raise unsafe(self.path, name, "a link or file of that name was extracted before")
+            if parts[:depth] in self.files:
+                raise unsafe(self.path, name, "a file of that name is on its path")
+        clash = parts in self.links
+        clash |= kind != "dir" and parts in self.folders
+        clash |= kind in ("dir", "sym") and parts in self.files
+        if clash:
+            raise unsafe(self.path, name, "a member of another kind has the same name")
+        self.folders.update(parts[:depth] for depth in range(1, len(parts)))
+        if kind == "dir":
+            self.folders.add(parts)
 
     def _write_file(self, member: tarfile.TarInfo, parts: tuple[str, ...]) -> None:
-        if parts in self.folders:
-            raise unsafe(self.path, member.name, "a folder of that name was extracted before")
         source = self.archive.extractfile(member)
         try:
             path = write_member(self.base, parts, source, member.size, self.path, member.name)
@@ -172,41 +180,27 @@ class _Extraction:
                 member.name,
                 f"it is a hard link to {member.linkname!r}, not to a file extracted before",
             )
-        if parts in self.folders or not parts:
-            raise unsafe(self.path, member.name, "a folder of that name was extracted before")
-        folder = make_folders(self.base, parts[:-1], self.path, member.name)
-        destination = os.path.join(folder, parts[-1])
         source = os.path.join(self.base, *target)
-        if os.path.lexists(destination):
-            os.remove(destination)
         with open(source, "rb") as stream:
             size = os.fstat(stream.fileno()).st_size
             self.budget.charge(size, member.name)
-            write_member(self.base, parts, stream, size, self.path, member.name)
+            path = write_member(self.base, parts, stream, size, self.path, member.name)
         self.files.add(parts)
-        shutil.copymode(source, destination)
+        shutil.copymode(source, path)
 
     def _note_symlink(self, member: tarfile.TarInfo, parts: tuple[str, ...]) -> None:
         link = member.linkname
-        if not parts or not link or "\0" in link or link.startswith(("/", "\\")):
+        if not link or "\0" in link or link.startswith(("/", "\\")):
             raise unsafe(self.path, member.name, f"it is a link to {link!r}")
-        if parts in self.files or parts in self.folders or _has_below(self.files, parts):
-            raise unsafe(self.path, member.name, "a file or folder of that name exists")
         self.links[parts] = link
 
     def _make_links(self) -> None:
         """Create the symlinks once every one resolves inside the folder."""
         for parts, link in self.links.items():
-            if _has_below(self.files | self.folders, parts):
-                raise unsafe(self.path, "/".join(parts), "files were extracted below this link")
             _resolve(list(parts[:-1]), link, self.links, [0], self.path, "/".join(parts))
         for parts, link in self.links.items():
             folder = make_folders(self.base, parts[:-1], self.path, "/".join(parts))
             os.symlink(link, os.path.join(folder, parts[-1]))
-
-
-def _has_below(paths: set[tuple[str, ...]], parts: tuple[str, ...]) -> bool:
-    return any(len(p) > len(parts) and p[: len(parts)] == parts for p in paths)
 
 
 def _resolve(
