@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gpukeras.datasets import imdb, mnist, reuters
 from gpukeras.datasets._cifar import load_batch
@@ -226,3 +229,51 @@ def test_fashion_idx_with_more_data_than_declared_is_refused(tmp_path):
     path.write_bytes(_idx_gz(0x0801, (10,), 32 << 20))
     with pytest.raises(ValueError, match=r"declares shape \(10,\) but holds more"):
         read_idx(str(path), 0x0801)
+
+
+# -- random damage: a result or a ValueError, nothing else ---------------------------------------
+_LONG_FUZZ = os.environ.get("GPUKERAS_FUZZ_EXAMPLES")
+_FUZZ = settings(
+    max_examples=int(_LONG_FUZZ or 100),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    derandomize=not _LONG_FUZZ,
+    database=None,
+)
+
+
+def _valid_files() -> dict[str, bytes]:
+    data = (np.arange(2 * 3072) % 251).astype(np.uint8).reshape(2, 3072)
+    batch = pickle.dumps({b"data": data, b"labels": [1, 2], b"filenames": [b"a", b"b"]}, 3)
+    wires = np.empty(2, dtype=object)
+    wires[0], wires[1] = [1, 2, 3], [4]
+    npz = _npz(
+        {"x": _npy("|O", (2,), pickle.dumps(wires, protocol=3)), "y": _npy("<i8", (2,), bytes(16))}
+    )
+    return {"batch": batch, "npz": npz}
+
+
+_VALID = _valid_files()
+
+
+@_FUZZ
+@given(
+    kind=st.sampled_from(sorted(_VALID)),
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=6),
+    keep=st.one_of(st.none(), st.integers(0, 10**6)),
+)
+def test_damaged_data_set_files_give_a_result_or_a_value_error(tmp_path, kind, flips, keep):
+    data = bytearray(_VALID[kind])
+    for at, value in flips:
+        data[at % len(data)] = value
+    if keep is not None:
+        data = data[: keep % (len(data) + 1)]
+    path = tmp_path / f"file.{kind}"
+    path.write_bytes(bytes(data))
+    try:
+        if kind == "batch":
+            load_batch(str(path))
+        else:
+            load_npz(str(path))
+    except ValueError as error:
+        assert "file." in str(error)
