@@ -18,6 +18,7 @@ import bz2
 import io
 import os
 import tarfile
+import warnings
 import zipfile
 
 import pytest
@@ -411,3 +412,46 @@ def test_random_tar_archives_never_touch_anything_outside(tmp_path_factory, entr
         for path in _snapshot(destination):
             resolved = os.path.realpath(path)
             assert resolved == base or resolved.startswith(base + os.sep), (path, resolved)
+
+
+_ZIP_NAMES = st.lists(
+    st.sampled_from(["a", "b", "..", ".", "", "outside", "C:", "\\..", "a\\..\\.."]),
+    min_size=1,
+    max_size=4,
+).map("/".join)
+
+
+@settings(
+    max_examples=int(_LONG_FUZZ or 100),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    derandomize=not _LONG_FUZZ,
+    database=None,
+)
+@given(
+    members=st.lists(
+        st.tuples(_ZIP_NAMES, st.sampled_from([None, 0o100644, 0o120777, 0o040755])),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_random_zip_archives_never_touch_anything_outside(tmp_path_factory, members):
+    root = tmp_path_factory.mktemp("zipfuzz")
+    (root / "outside").mkdir()
+    (root / "outside" / "victim").write_bytes(b"original")
+    (root / "cache").mkdir()
+    archive = root / "cache" / "a.zip"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names
+        archive.write_bytes(_zip([(_zip_info(name, mode), b"..") for name, mode in members]))
+    before = _snapshot(root / "outside")
+    destination = root / "cache" / "out"
+    try:
+        extracted = extract_archive(str(archive), str(destination), ["zip"])
+    except ValueError:
+        extracted = False
+        assert not destination.exists()
+    assert _snapshot(root / "outside") == before
+    assert sorted(os.listdir(root / "cache")) == (["a.zip", "out"] if extracted else ["a.zip"])
+    if extracted:
+        assert not any(os.path.islink(path) for path in _snapshot(destination))
