@@ -277,3 +277,33 @@ def test_damaged_data_set_files_give_a_result_or_a_value_error(tmp_path, kind, f
             load_npz(str(path))
     except ValueError as error:
         assert "file." in str(error)
+
+
+def test_a_pickle_sharing_one_list_exponentially_is_refused():
+    shared = [1]
+    for _ in range(60):
+        shared = [shared, shared]  # 2**60 paths through 61 lists
+    stream = pickle.dumps(shared, protocol=3)
+    assert len(stream) < 1000
+    with pytest.raises(pickle.UnpicklingError, match="shares one list many times"):
+        load_pickle(io.BytesIO(stream))
+
+
+_SET_A = b"}X\x01\x00\x00\x00aK\x01sb."  # BUILD with {'a': 1}
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b"\x80\x03cnumpy._core.multiarray\n_reconstruct\n)\x81" + _SET_A,  # NEWOBJ, no __init__
+        b"\x80\x03cnumpy\ndtype\n)\x81" + _SET_A,
+        b"\x80\x03cnumpy\nndarray\n)\x81" + _SET_A,
+        b"\x80\x03cnumpy\nndarray\n" + _SET_A,  # BUILD onto the shared stand-in itself
+    ],
+)
+def test_stand_ins_made_without_init_or_written_onto_are_refused(stream):
+    from gpukeras.datasets import _safe_pickle
+
+    with pytest.raises(pickle.UnpicklingError):
+        load_pickle(io.BytesIO(stream))
+    assert not hasattr(_safe_pickle._NDARRAY, "a")

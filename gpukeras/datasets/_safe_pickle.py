@@ -37,11 +37,16 @@ _OBJECT_CODES = frozenset({"O4", "O8"})
 _BYTE_ORDERS = {"<": "<", ">": ">", "|": "|", "=": "="}
 _MAX_RANK = 32
 _MAX_DEPTH = 64
+# What one pickle may hold: IMDB's splits have 25,000 lists and ~6 million words each.
+MAX_NESTED_VALUES = 200_000
+MAX_LIST_ITEMS = 50_000_000
 _PLAIN = (int, float, bool, str, bytes, type(None))
 
 
 class _Inert:
     """The stand-in for ``numpy.ndarray``: passed to ``_reconstruct``, never called."""
+
+    __slots__ = ()  # no __dict__: a pickle's BUILD cannot write onto this shared object
 
     def __repr__(self) -> str:
         return "numpy.ndarray"
@@ -52,6 +57,9 @@ _NDARRAY = _Inert()
 
 class _DtypePlan:
     """What a pickle says about a dtype: its code ('u1', 'O8'...) and its byte order."""
+
+    code = ""  # class defaults: NEWOBJ can make an instance without __init__
+    order = "|"
 
     def __init__(self, code: Any, align: Any = False, copy: Any = True) -> None:
         if not isinstance(code, (str, bytes)):
@@ -79,13 +87,15 @@ class _DtypePlan:
 class ArrayPlan:
     """What a pickle says about an array: shape, dtype, order and raw data, unchecked."""
 
+    state: Any = None
+
     def __init__(self, *args: Any) -> None:
         self.state: Any = None
 
     def __setstate__(self, state: Any) -> None:
         self.state = state
 
-    def build(self, depth: int = 0) -> np.ndarray:
+    def build(self, walk: _Walk | None = None, depth: int = 0) -> np.ndarray:
         """The array, built by us after every field was checked."""
         state = self.state
         if not isinstance(state, tuple) or len(state) != 5:
@@ -97,7 +107,7 @@ class ArrayPlan:
         dtype, count = dtype_plan.dtype(), math.prod(shape)
         order = "F" if fortran else "C"
         if dtype.kind == "O":
-            items = _checked_items(data, count, depth)
+            items = _checked_items(data, count, walk or _Walk(), depth)
             array = np.empty(count, dtype=object)
             array[:] = items if count else []
             return array.reshape(shape, order=order)
@@ -121,32 +131,54 @@ def _checked_shape(shape: Any) -> tuple[int, ...]:
     return shape
 
 
-def _checked_items(data: Any, count: int, depth: int) -> list[Any]:
+def _checked_items(data: Any, count: int, walk: _Walk, depth: int) -> list[Any]:
     if not isinstance(data, list) or len(data) != count:
         raise pickle.UnpicklingError(
             f"Invalid object array in the pickle: {count} items expected, found "
             f"{len(data) if isinstance(data, list) else type(data).__name__}."
         )
-    return [plain_value(item, depth + 1) for item in data]
+    return [plain_value(item, walk, depth + 1) for item in data]
 
 
-def plain_value(value: Any, depth: int = 0) -> Any:
+class _Walk:
+    """Counts what :func:`plain_value` visits: a pickle can share one list many
+    times over (``[L, L]`` with ``L = [M, M]``...), so a few hundred bytes could
+    otherwise ask for 2**60 visits."""
+
+    def __init__(self) -> None:
+        self.calls, self.items = MAX_NESTED_VALUES, MAX_LIST_ITEMS
+
+    def visit(self, items: int = 0) -> None:
+        self.calls -= 1
+        self.items -= items
+        if self.calls < 0 or self.items < 0:
+            raise pickle.UnpicklingError(
+                f"The pickle holds more than {MAX_NESTED_VALUES} nested values or "
+                f"{MAX_LIST_ITEMS} list items (or shares one list many times over); "
+                "refusing it."
+            )
+
+
+def plain_value(value: Any, walk: _Walk | None = None, depth: int = 0) -> Any:
     """``value`` with every array stand-in built; anything not plain is refused."""
+    walk = walk or _Walk()
+    walk.visit(len(value) if isinstance(value, list) else 0)
     if depth > _MAX_DEPTH:
         raise pickle.UnpicklingError("The pickle is nested too deeply.")
     if isinstance(value, _PLAIN):
         return value
     if isinstance(value, ArrayPlan):
-        return value.build(depth)
+        return value.build(walk, depth)
     if isinstance(value, list):
         if all(isinstance(item, _PLAIN) for item in value):  # a sequence of word indices
             return value
-        return [plain_value(item, depth + 1) for item in value]
+        return [plain_value(item, walk, depth + 1) for item in value]
     if isinstance(value, tuple):
-        return tuple(plain_value(item, depth + 1) for item in value)
+        return tuple(plain_value(item, walk, depth + 1) for item in value)
     if isinstance(value, dict):
         return {
-            plain_value(key, depth + 1): plain_value(item, depth + 1) for key, item in value.items()
+            plain_value(key, walk, depth + 1): plain_value(item, walk, depth + 1)
+            for key, item in value.items()
         }
     raise pickle.UnpicklingError(
         f"Refusing a {type(value).__name__} in a data set file: only arrays of numbers "
