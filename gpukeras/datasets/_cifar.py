@@ -80,7 +80,7 @@ def _labels(values: object, path: str) -> np.ndarray:
 
 
 def _text(key: object) -> str:
-    return key.decode("utf8") if isinstance(key, bytes) else str(key)
+    return key.decode("utf8", "replace") if isinstance(key, bytes) else str(key)
 
 
 def to_channels_last(images: np.ndarray) -> np.ndarray:
