@@ -60,17 +60,21 @@ class Regularizer:
 
 def _non_negative(value: Any, name: str) -> float:
     is_number = isinstance(value, (int, float)) or hasattr(value, "__float__")
-    if isinstance(value, bool) or not is_number or not float(value) >= 0.0:
+    if isinstance(value, bool) or not is_number:
         raise ValueError(
             f"Invalid value for argument {name}: expected a non-negative float. "
-            f"Received: {name}={value!r}"
+            f"Received: {name}={value!r:.100}"
         )
-    if not math.isfinite(float(value)):
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):  # an int of 400 digits, a bad __float__
+        number = math.nan
+    if not math.isfinite(number) or not number >= 0.0:
         raise ValueError(
-            f"Invalid value for argument {name}: expected a finite float. "
-            f"Received: {name}={value!r}"
+            f"Invalid value for argument {name}: expected a finite, non-negative float. "
+            f"Received: {name}={value!r:.100}"
         )
-    return float(value)
+    return number
 
 
 def _zero_d(xp: Any, value: Any, dtype: Any) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from gpukeras.datasets import boston_housing, imdb, reuters
-from gpukeras.datasets._safe_pickle import load_npz
+from gpukeras.datasets._npz import load_npz
 from tests import local_http
 
 home = local_http.home

@@ -245,13 +245,45 @@ def _state_arrays(model: Any, progress: Any, order: numpy.ndarray | None) -> dic
 def _read_file(path: str) -> dict[str, Any]:
     with numpy.load(path, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
+    # Void (|V0: zero bytes for any number of items), strings and the like are not ours.
+    odd = [key for key, array in arrays.items() if array.dtype.kind not in "biuf"]
+    if odd:
+        raise ValueError(f"arrays {odd} are not numbers (dtype {arrays[odd[0]].dtype.str})")
     meta = json.loads(arrays.pop("meta").tobytes().decode())
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise ValueError(f"not a gpukeras backup of format {_FORMAT}")
     missing = [key for key in _META_KEYS if key not in meta]
     if missing:
         raise ValueError(f"the backup's metadata lacks {missing}")
+    _check_random_state(meta["random"])
     return {"meta": meta, "arrays": arrays, "path": path}
+
+
+def _check_random_state(saved: Any) -> None:
+    """Refuse a random state that would not restore, before anything is restored.
+
+    Each part is tried on a throwaway generator of the kind this process uses,
+    so a backup with another kind of state (say PCG64 where MT19937 belongs) is
+    reported as an unreadable backup naming its file, not half restored.
+    """
+    try:
+        numpy_state = dict(saved["numpy"])
+        numpy_state["state"] = dict(numpy_state["state"])
+        numpy_state["state"]["key"] = numpy.asarray(numpy_state["state"]["key"], numpy.uint32)
+        numpy.random.RandomState().set_state(numpy_state)
+        version, internal, gauss = saved["python"]
+        random.Random().setstate((version, tuple(internal), gauss))
+        streams = saved["gpukeras"]
+        host = K.random.host_generator().bit_generator
+        type(host)().state = streams["host"]
+        generator_states = [streams["device"], *dict(saved["layers"]).values()]
+        for state in generator_states:
+            if state is not None:
+                numpy.random.default_rng().bit_generator.state = state  # device kind
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as error:
+        raise ValueError(
+            f"its random state is of the wrong kind or damaged ({type(error).__name__}: {error})"
+        ) from None
 
 
 def _restore(model: Any, backup: dict[str, Any]) -> None:

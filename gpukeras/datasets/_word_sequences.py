@@ -66,8 +66,17 @@ def object_array(sequences: list[list[int]]) -> np.ndarray:
 
 
 def read_word_index(path: str) -> dict[str, int]:
-    with open(path, encoding="utf-8") as stream:
-        index = json.load(stream)
-    if not isinstance(index, dict):
+    """The JSON word index at ``path``; ValueError naming the file if it is not one."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            index = json.load(stream)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        raise ValueError(
+            f"{path} is not a word index (a JSON object of word -> index): "
+            f"{type(error).__name__}: {str(error)[:200]}"
+        ) from None
+    if not isinstance(index, dict) or not all(
+        isinstance(value, int) and not isinstance(value, bool) for value in index.values()
+    ):
         raise ValueError(f"{path} is not a word index (a JSON object of word -> index)")
     return index

@@ -10,11 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from gpukeras.datasets._files import KERAS_DATASETS_URL, fetch
+from gpukeras.datasets._npz import ArraySpec, load_npz
 
 __all__ = ["FILE_HASH", "ORIGIN", "load_data"]
 
 ORIGIN = KERAS_DATASETS_URL + "boston_housing.npz"
 FILE_HASH = "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5"
+_EXPECTED = {
+    "x": ArraySpec(dtypes=("f8",), trailing=(13,), max_rows=506),
+    "y": ArraySpec(dtypes=("f8",), max_rows=506),
+}
 
 
 def load_data(
@@ -42,10 +47,10 @@ def load_data(
             f"`test_split` must be a number in [0, 1). Received: test_split={test_split!r}"
         )
     found = fetch(path, ORIGIN, FILE_HASH)
-    with np.load(found, allow_pickle=False) as archive:
-        if "x" not in archive.files or "y" not in archive.files:
-            raise ValueError(f"{found} is not the Boston housing archive: expected arrays x, y")
-        x, y = archive["x"], archive["y"]
+    arrays = load_npz(found, _EXPECTED)
+    if "x" not in arrays or "y" not in arrays:
+        raise ValueError(f"{found} is not the Boston housing archive: expected arrays x, y")
+    x, y = arrays["x"], arrays["y"]
     indices = np.arange(len(x))
     np.random.RandomState(seed).shuffle(indices)
     x, y = x[indices], y[indices]

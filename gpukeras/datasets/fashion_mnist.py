@@ -34,6 +34,7 @@ FILE_HASHES = {
 }
 # idx magic numbers: unsigned bytes with 1 (labels) or 3 (images) dimensions.
 _LABELS_MAGIC, _IMAGES_MAGIC = 0x0801, 0x0803
+_MAX_ROWS = 60_000
 
 
 def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -60,17 +61,34 @@ def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nda
 
 
 def read_idx(path: str, magic: int) -> np.ndarray:
-    """A gzip-compressed idx file of unsigned bytes as an array of its declared shape."""
+    """A gzip-compressed idx file of unsigned bytes as an array of its declared shape.
+
+    The header is read first and checked against Fashion-MNIST's shapes (at most
+    60,000 rows of 28x28 images or labels); only then are exactly that many bytes
+    inflated, so a gzip bomb is refused before it is paid for.
+    """
+    rank = magic & 0xFF
     try:
         with gzip.open(path, "rb") as stream:
-            data = stream.read()
+            head = stream.read(4 + 4 * rank)
+            if len(head) < 4 + 4 * rank or struct.unpack(">I", head[:4])[0] != magic:
+                raise ValueError(f"{path} is not an idx file with magic number {magic:#06x}")
+            shape = struct.unpack(f">{rank}I", head[4:])
+            _check_idx_shape(path, shape)
+            count = int(np.prod(shape))
+            data = stream.read(count)
+            extra = stream.read(1)
     except (OSError, EOFError) as error:
         raise ValueError(f"{path} is not a readable gzip file: {error}") from error
-    rank = magic & 0xFF
-    header = 4 + 4 * rank
-    if len(data) < header or struct.unpack(">I", data[:4])[0] != magic:
-        raise ValueError(f"{path} is not an idx file with magic number {magic:#06x}")
-    shape = struct.unpack(f">{rank}I", data[4:header])
-    if len(data) - header != int(np.prod(shape)):
-        raise ValueError(f"{path} declares shape {shape} but holds {len(data) - header} values")
-    return np.frombuffer(data, np.uint8, offset=header).reshape(shape).copy()
+    if len(data) != count or extra:
+        held = f"{len(data)}" if len(data) != count else "more"
+        raise ValueError(f"{path} declares shape {shape} but holds {held} values")
+    return np.frombuffer(data, np.uint8).reshape(shape).copy()
+
+
+def _check_idx_shape(path: str, shape: tuple[int, ...]) -> None:
+    if not shape or shape[0] > _MAX_ROWS or tuple(shape[1:]) not in ((), (28, 28)):
+        raise ValueError(
+            f"{path} declares shape {shape}; Fashion-MNIST files hold at most {_MAX_ROWS} "
+            "labels or 28x28 images"
+        )

@@ -12,7 +12,7 @@ import numpy as np
 
 from gpukeras.datasets import _word_sequences as words
 from gpukeras.datasets._files import KERAS_DATASETS_URL, fetch
-from gpukeras.datasets._safe_pickle import load_npz
+from gpukeras.datasets._npz import ArraySpec, load_npz
 
 __all__ = [
     "FILE_HASH",
@@ -27,6 +27,10 @@ ORIGIN = KERAS_DATASETS_URL + "imdb.npz"
 FILE_HASH = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 WORD_INDEX_ORIGIN = KERAS_DATASETS_URL + "imdb_word_index.json"
 WORD_INDEX_HASH = "bfafd718b763782e994055a2d397834f"  # md5, as Keras checks it
+# Keras's imdb.npz: 25,000 pickled reviews (about 20 MB of pickle) and int64 labels per split.
+_REVIEWS = ArraySpec(dtypes=("O",), max_rows=25_000, max_bytes=1 << 26)
+_LABELS = ArraySpec(dtypes=("i8", "i4"), max_rows=25_000)
+_EXPECTED = {"x_train": _REVIEWS, "y_train": _LABELS, "x_test": _REVIEWS, "y_test": _LABELS}
 
 
 def load_data(
@@ -101,7 +105,7 @@ def load_data(
 
 
 def _read(path: str) -> dict[str, np.ndarray]:
-    arrays = load_npz(path)
+    arrays = load_npz(path, _EXPECTED)
     missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
     if missing:
         raise ValueError(f"{path} is not the IMDB archive: it lacks {', '.join(missing)}")

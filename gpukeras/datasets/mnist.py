@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from gpukeras.datasets._files import KERAS_DATASETS_URL, fetch
+from gpukeras.datasets._npz import ArraySpec, load_npz
 
 __all__ = ["FILE_HASH", "ORIGIN", "load_data"]
 
 ORIGIN = KERAS_DATASETS_URL + "mnist.npz"
 FILE_HASH = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
+_EXPECTED = {
+    "x_train": ArraySpec(dtypes=("u1",), trailing=(28, 28), max_rows=60_000),
+    "y_train": ArraySpec(dtypes=("u1",), max_rows=60_000),
+    "x_test": ArraySpec(dtypes=("u1",), trailing=(28, 28), max_rows=10_000),
+    "y_test": ArraySpec(dtypes=("u1",), max_rows=10_000),
+}
 
 
 def load_data(
@@ -34,12 +41,12 @@ def load_data(
         ValueError: the file lacks one of the arrays x_train, y_train, x_test, y_test.
     """
     found = fetch(path, ORIGIN, FILE_HASH)
-    with np.load(found, allow_pickle=False) as archive:
-        missing = [key for key in _KEYS if key not in archive.files]
-        if missing:
-            raise ValueError(
-                f"{found} is not an MNIST archive: it lacks {', '.join(missing)}. "
-                f"Expected arrays {', '.join(_KEYS)}. Received: {', '.join(archive.files)}"
-            )
-        x_train, y_train, x_test, y_test = (archive[key] for key in _KEYS)
+    arrays = load_npz(found, _EXPECTED)
+    missing = [key for key in _KEYS if key not in arrays]
+    if missing:
+        raise ValueError(
+            f"{found} is not an MNIST archive: it lacks {', '.join(missing)}. "
+            f"Expected arrays {', '.join(_KEYS)}. Received: {', '.join(arrays)}"
+        )
+    x_train, y_train, x_test, y_test = (arrays[key] for key in _KEYS)
     return (x_train, y_train), (x_test, y_test)

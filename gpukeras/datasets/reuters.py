@@ -9,7 +9,7 @@ import numpy as np
 
 from gpukeras.datasets import _word_sequences as words
 from gpukeras.datasets._files import KERAS_DATASETS_URL, fetch
-from gpukeras.datasets._safe_pickle import load_npz
+from gpukeras.datasets._npz import ArraySpec, load_npz
 
 __all__ = [
     "FILE_HASH",
@@ -25,6 +25,11 @@ ORIGIN = KERAS_DATASETS_URL + "reuters.npz"
 FILE_HASH = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
 WORD_INDEX_ORIGIN = KERAS_DATASETS_URL + "reuters_word_index.json"
 WORD_INDEX_HASH = "4d44cc38712099c9e383dc6e5f11a921"  # md5, as Keras checks it
+# Keras's reuters.npz: 11,228 pickled wires and their int64 topics.
+_EXPECTED = {
+    "x": ArraySpec(dtypes=("O",), max_rows=11_228, max_bytes=1 << 24),
+    "y": ArraySpec(dtypes=("i8", "i4"), max_rows=11_228),
+}
 _LABEL_NAMES = (
     "cocoa grain veg-oil earn acq wheat copper housing money-supply coffee sugar trade "
     "reserves ship cotton carcass crude nat-gas cpi money-fx interest gnp meal-feed alum "
@@ -82,7 +87,7 @@ def load_data(
         raise ValueError(
             f"`test_split` must be a number in [0, 1]. Received: test_split={test_split!r}"
         )
-    arrays = load_npz(fetch(path, ORIGIN, FILE_HASH))
+    arrays = load_npz(fetch(path, ORIGIN, FILE_HASH), _EXPECTED)
     if "x" not in arrays or "y" not in arrays:
         raise ValueError(f"{path} is not the Reuters archive: expected arrays x and y")
     xs, labels = words.shuffled(np.random.RandomState(seed), arrays["x"], arrays["y"])

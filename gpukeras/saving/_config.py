@@ -15,7 +15,9 @@ gpukeras never runs code stored in a file.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,11 +29,16 @@ from gpukeras.layers import InputLayer, Layer
 from gpukeras.layers import _serialization as layer_registry
 from gpukeras.layers._lambda import function_name
 from gpukeras.mixed_precision import LossScaleOptimizer, Policy
+from gpukeras.saving._assembly import add_all
 from gpukeras.saving._errors import FileFormatError
 
 _TRUSTED_MODULES = ("keras", "gpukeras")
+_DTYPE_NAME = re.compile(r"[a-z]{3,8}[0-9]{0,3}")
 _MAX_DEPTH = 64
 _MAX_NODES = 200_000
+# More layers than any real Sequential model has; a config listing more is refused
+# before any is built (see docs/saving.md).
+MAX_LAYERS = 4096
 # Keras 3 / Keras 2 config keys gpukeras's layers may not take, with the values that
 # mean "feature off". Dropped when the layer's constructor has no such argument; any
 # other value is refused with a message naming the key.
@@ -170,10 +177,10 @@ def dtype_name(value: Any, where: str) -> str | None:
         )
     if value.startswith("mixed_"):
         return _mixed_policy_name(value, where)
-    try:
-        dtype = numpy.dtype(value)
-    except TypeError:
-        dtype = None
+    dtype = None
+    if _DTYPE_NAME.fullmatch(value):  # a plain name only: numpy parses much more
+        with contextlib.suppress(TypeError, ValueError):
+            dtype = numpy.dtype(value)
     if dtype is None or dtype.kind not in "fiub" or dtype.name != value:
         raise FileFormatError(f"{where}: unsupported dtype. Received: dtype={value!r:.100}")
     return dtype.name
@@ -205,8 +212,13 @@ def _mixed_policy_name(value: str, where: str) -> str:
     return value
 
 
-def _accepted_arguments(cls: type) -> set[str]:
-    """Argument names of ``cls.__init__`` and its bases' (so Layer's are included)."""
+@functools.lru_cache(maxsize=256)
+def _accepted_arguments(cls: type) -> frozenset[str]:
+    """Argument names of ``cls.__init__`` and its bases' (so Layer's are included).
+
+    Cached per class: ``inspect.signature`` costs about a millisecond, paid once
+    per class rather than once per layer of a long config.
+    """
     names: set[str] = set()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
@@ -214,7 +226,7 @@ def _accepted_arguments(cls: type) -> set[str]:
             continue
         with contextlib.suppress(TypeError, ValueError):
             names.update(inspect.signature(init).parameters)
-    return names
+    return frozenset(names)
 
 
 def _layer_config(cls: type, entry: dict[str, Any], where: str) -> dict[str, Any]:
@@ -299,10 +311,25 @@ def _build_layer(entry: Any, custom: dict[str, Any], where: str) -> Layer:
         raise FileFormatError(f"{where}: a layer entry must be a dict. Received: {entry!r:.200}")
     cls = _layer_class(entry, custom, where)
     entry = normalize_layers(entry, custom, where)
-    config = entry.get("config") or {}
+    config = entry.get("config")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise FileFormatError(
+            f"{where}: the {cls.__name__} entry's 'config' must be a dict. "
+            f"Received: config={config!r:.200}"
+        )
     try:
         return cls.from_config(config)
-    except (TypeError, ValueError, NotImplementedError, KeyError) as error:
+    except (
+        TypeError,
+        ValueError,
+        NotImplementedError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        OverflowError,
+    ) as error:
         raise FileFormatError(
             f"{where}: cannot build {cls.__name__} "
             f"{config.get('name', '')!r} from its config: {error}"
@@ -407,6 +434,11 @@ def model_from_config(
     check_tree(model_config, custom, safe_mode, label)
     model_config = plain(model_config)
     config, entries = _sequential_parts(model_config, label)
+    if len(entries) > MAX_LAYERS:
+        raise FileFormatError(
+            f"Not allowed: the model in {label} lists {len(entries)} layers; gpukeras loads "
+            f"at most {MAX_LAYERS}."
+        )
     name = config.get("name")
     model = Sequential(
         name=name if isinstance(name, str) else None,
@@ -425,8 +457,7 @@ def model_from_config(
     guard = _zero_initializers(layers) if weights_follow else contextlib.nullcontext()
     try:
         with guard:
-            for layer in layers:
-                model.add(layer)
+            add_all(model, layers, label)
             if not model.built and build_shape is not None and model.layers:
                 model.build(build_shape)
     except MemoryError as error:

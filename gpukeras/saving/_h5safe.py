@@ -11,6 +11,7 @@ declare terabytes). Any h5py failure becomes a :class:`FileFormatError`.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import json
 import math
@@ -32,6 +33,15 @@ SIZE_FLOOR = 1 << 24  # 16 MiB
 # Keras writes weights uncompressed; gzip cannot shrink data more than ~1000x.
 MAX_EXPANSION = 1000
 _MAX_RANK = 32
+# Name lists (layer_names, weight_names) may read this many bytes in all.
+STRING_LIST_LIMIT = 1 << 26  # 64 MiB
+# Groups below a layer's group: Keras nests a handful of levels (layer, inner
+# layer, vars); deeper nesting is refused before it is walked.
+MAX_GROUP_DEPTH = 32
+_MAX_WALKED = 100_000
+_STRINGS_LEFT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "gpukeras_h5_strings_left", default=None
+)
 _MAX_LIST_LENGTH = 1_000_000
 _WEIGHT_KINDS = "iuf"
 
@@ -105,10 +115,12 @@ def open_h5(source: str | bytes, label: str) -> Iterator[tuple[h5py.File, Budget
             f"{label} is not a readable HDF5 file (it may be truncated, damaged or of "
             f"another format): {error}"
         ) from None
+    strings = _STRINGS_LEFT.set([STRING_LIST_LIMIT])  # one budget for the whole file
     try:
         with translated_errors(label):
             yield file, Budget(label, size)
     finally:
+        _STRINGS_LEFT.reset(strings)
         with contextlib.suppress(*READ_ERRORS):
             file.close()
 
@@ -137,7 +149,12 @@ def path_parts(path: str) -> list[str]:
         raise FileFormatError(f"Invalid path in HDF5 file: {path!r} is not a string")
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise FileFormatError(f"Invalid path in HDF5 file: {path!r}")
+        raise FileFormatError(f"Invalid path in HDF5 file: {path!r:.200}")
+    if len(parts) > MAX_GROUP_DEPTH:
+        raise FileFormatError(
+            f"Not allowed: path {path[:200]!r}... in the HDF5 file is more than "
+            f"{MAX_GROUP_DEPTH} levels deep."
+        )
     return parts
 
 
@@ -191,9 +208,43 @@ def read_dataset(dataset: h5py.Dataset) -> numpy.ndarray:
     return numpy.asarray(dataset[()])
 
 
+def holds_datasets(group: h5py.Group, label: str) -> bool:
+    """Whether any dataset lies below ``group`` (hard links only, depth-capped)."""
+    pending = [(group, 0)]
+    walked = 0
+    while pending:
+        current, depth = pending.pop()
+        for name in current:
+            walked += 1
+            if walked > _MAX_WALKED:
+                raise FileFormatError(
+                    f"Not allowed: {label} holds more than {_MAX_WALKED} objects under "
+                    f"{group.name!r}."
+                )
+            if not isinstance(current.get(name, getlink=True), h5py.HardLink):
+                continue  # soft and external links are never followed
+            child = current[name]
+            if isinstance(child, h5py.Dataset):
+                return True
+            if depth + 1 >= MAX_GROUP_DEPTH:
+                raise FileFormatError(
+                    f"Not allowed: {label} nests groups more than {MAX_GROUP_DEPTH} deep "
+                    f"under {group.name!r}."
+                )
+            pending.append((child, depth + 1))
+    return False
+
+
 # -- attributes ------------------------------------------------------------------------------
 def _read_attribute(group: h5py.Group, name: str, max_bytes: int) -> Any:
-    """An attribute's value, refusing one that declares more than ``max_bytes``."""
+    """An attribute's value, refusing one that declares or reads more than ``max_bytes``.
+
+    Variable-length strings declare 16 bytes each, but every one may point at the
+    same large heap object: N entries read N copies. Each entry is at most the
+    file's size, so an array of them is refused unless N file-sized strings fit
+    ``max_bytes`` (Keras writes name lists as fixed-length strings), and the bytes
+    really read are counted.
+    """
     attribute = group.attrs.get_id(name)
     count = math.prod(attribute.shape or ())
     itemsize = attribute.dtype.itemsize
@@ -202,7 +253,22 @@ def _read_attribute(group: h5py.Group, name: str, max_bytes: int) -> Any:
             f"Not allowed: attribute {name!r} of {group.name!r} declares {count} values of "
             f"{itemsize} bytes."
         )
-    return group.attrs[name]
+    variable = attribute.dtype.kind == "O"
+    if variable and count > 1 and count * group.file.id.get_filesize() > max_bytes:
+        raise FileFormatError(
+            f"Not allowed: attribute {name!r} of {group.name!r} holds {count} variable-length "
+            f"strings, which could read up to {count} times the file's size (more than "
+            f"{max_bytes} bytes); Keras stores such lists as fixed-length strings."
+        )
+    value = group.attrs[name]
+    if variable:
+        read = sum(len(item) for item in numpy.ravel(numpy.asarray(value, dtype=object)))
+        if read > max_bytes:
+            raise FileFormatError(
+                f"Not allowed: attribute {name!r} of {group.name!r} reads {read} bytes, "
+                f"more than {max_bytes}."
+            )
+    return value
 
 
 def _as_text(value: Any, where: str) -> str:
@@ -220,6 +286,12 @@ def read_json_attribute(group: h5py.Group, name: str, max_bytes: int) -> Any:
     """A JSON attribute (``model_config``, ``training_config``) decoded; None if absent."""
     if name not in group.attrs:
         return None
+    shape = group.attrs.get_id(name).shape
+    if shape not in ((), (1,)):
+        raise FileFormatError(
+            f"Invalid file: attribute {name!r} should be one JSON string. Received: an "
+            f"array of shape {shape}"
+        )
     value = _read_attribute(group, name, max_bytes)
     if isinstance(value, numpy.ndarray) and value.shape == ():
         value = value[()]
@@ -242,18 +314,35 @@ def has_string_list(group: h5py.Group, name: str) -> bool:
 
 
 def read_string_list(group: h5py.Group, name: str) -> list[str]:
-    """An attribute written by :func:`write_string_list` (whole or in chunks)."""
+    """An attribute written by :func:`write_string_list` (whole or in chunks).
+
+    Every name list of a file opened with :func:`open_h5` reads from one budget of
+    ``STRING_LIST_LIMIT`` bytes (a file could otherwise repeat one large string
+    in the name list of each of thousands of layers).
+    """
+    left = _STRINGS_LEFT.get() or [STRING_LIST_LIMIT]
     if name in group.attrs:
-        parts = [_read_attribute(group, name, 1 << 26)]
+        chunks = [name]
     else:
-        parts = []
-        while f"{name}{len(parts)}" in group.attrs and len(parts) < 10_000:
-            parts.append(_read_attribute(group, f"{name}{len(parts)}", 1 << 26))
+        chunks = []
+        while f"{name}{len(chunks)}" in group.attrs and len(chunks) < 10_000:
+            chunks.append(f"{name}{len(chunks)}")
+    parts = []
+    for chunk in chunks:
+        part = _read_attribute(group, chunk, left[0])
+        left[0] -= _bytes_of(part)
+        parts.append(part)
     found = []
     for part in parts:
         for item in numpy.atleast_1d(numpy.asarray(part, dtype=object)).ravel():
             found.append(_as_text(item, f"attribute {name!r} of {group.name!r}"))
     return found
+
+
+def _bytes_of(value: Any) -> int:
+    if isinstance(value, numpy.ndarray) and value.dtype != object:
+        return value.nbytes
+    return sum(len(item) for item in numpy.ravel(numpy.asarray(value, dtype=object)))
 
 
 def write_string_list(group: h5py.Group, name: str, values: list[str]) -> None:

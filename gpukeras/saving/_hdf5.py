@@ -350,7 +350,7 @@ def keras3_plan(
     unexpected = [
         key
         for key in layers_group
-        if key not in keys and _holds_datasets(safe.safe_group(layers_group, key))
+        if key not in keys and safe.holds_datasets(safe.safe_group(layers_group, key), label)
     ]
     if unexpected:
         raise FileFormatError(

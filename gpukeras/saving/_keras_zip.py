@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import lzma
 import os
 import zipfile
+import zlib
 from typing import Any
 
 import gpukeras
@@ -24,6 +26,7 @@ from gpukeras.saving._in_memory import hdf5_image
 CONFIG_NAME = "config.json"
 METADATA_NAME = "metadata.json"
 WEIGHTS_NAME = "model.weights.h5"
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 _JSON_LIMIT = 1 << 26  # 64 MiB of config is already absurd
 _MAX_MEMBERS = 10_000
 
@@ -98,6 +101,11 @@ class KerasZip:
         if not self.has(name):
             raise FileFormatError(f"{self.path} is not a Keras model archive: no {name!r}.")
         info = self.archive.getinfo(name)
+        if info.flag_bits & 0x1 or info.compress_type not in _METHODS:
+            raise FileFormatError(
+                f"Cannot read member {name!r} of {self.path}: it is encrypted or uses "
+                f"compression method {info.compress_type} (Keras writes stored or deflate)."
+            )
         plausible = min(limit, max(SIZE_FLOOR, MAX_EXPANSION * info.compress_size))
         if info.file_size > plausible or info.compress_size > self.size:
             raise FileFormatError(
@@ -107,8 +115,20 @@ class KerasZip:
         try:
             with self.archive.open(info) as member:
                 data = member.read(info.file_size + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
-            raise FileFormatError(f"Cannot read member {name!r} of {self.path}: {error}") from None
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+            zlib.error,
+            lzma.LZMAError,
+        ) as error:
+            raise FileFormatError(
+                f"Cannot read member {name!r} of {self.path} (truncated or damaged?): "
+                f"{type(error).__name__}: {error}"
+            ) from None
         if len(data) > info.file_size:
             raise FileFormatError(f"Not allowed: member {name!r} of {self.path} is oversized.")
         return data

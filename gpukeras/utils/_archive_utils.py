@@ -1,24 +1,31 @@
 """Safe extraction of tar and zip archives (used by ``get_file(extract=True)``).
 
 An archive is extracted into a fresh temporary folder next to its destination,
-member by member, and moved into place only when every member was accepted, so
-the destination never holds half an archive. A member is refused (and nothing
-is kept) when its path is absolute, climbs out with ``..``, passes through a
-link that leads outside, or is a link, device or fifo that would point or live
-outside the folder. Keras skips such members with a warning; we refuse the
-archive, because an archive that tries this is not one to trust.
+member by member and never through a link (see :mod:`_safe_tar` and
+:mod:`_safe_zip`), and moved into place only when every member was accepted,
+so the destination never holds half an archive. A member is refused (and
+nothing is kept) when its path is absolute, climbs out with ``..``, passes
+through a link, or is a link that would lead outside once every component is
+resolved, a device or a fifo; an archive is refused when it would inflate past
+its budget, and a damaged, encrypted or unsupported one gets an error naming
+it. Keras skips unsafe members with a warning; we refuse the archive, because
+an archive that tries this is not one to trust.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Iterable
 
+from gpukeras.utils._archive_members import ArchiveError
+from gpukeras.utils._safe_tar import extract_tar, is_tar
+from gpukeras.utils._safe_zip import extract_zip, is_zip
+
 ARCHIVE_FORMATS = ("tar", "zip")
+
+__all__ = ["ARCHIVE_FORMATS", "ArchiveError", "archive_formats", "extract_archive"]
 
 
 def archive_formats(archive_format: str | Iterable[str] | None) -> list[str]:
@@ -41,8 +48,11 @@ def extract_archive(file_path: str, destination: str, formats: list[str]) -> boo
     """Extract ``file_path`` into ``destination`` (replacing it) if it is one of ``formats``.
 
     Returns ``False`` (and touches nothing) when the file is none of the formats.
-    Raises ``ValueError`` naming the member when a member is unsafe.
+    Raises :class:`ArchiveError` (a ``ValueError``) naming the archive and the member
+    when a member is unsafe, the archive is a bomb, damaged or unsupported.
     """
+    if os.path.basename(os.path.normpath(destination)) in ("", ".", ".."):
+        raise ValueError(f"Refusing to extract into {destination!r}: it is not a folder name.")
     opener = _opener(file_path, formats)
     if opener is None:
         return False
@@ -62,10 +72,10 @@ def extract_archive(file_path: str, destination: str, formats: list[str]) -> boo
 
 def _opener(file_path: str, formats: list[str]):
     for archive_format in formats:
-        if archive_format == "tar" and tarfile.is_tarfile(file_path):
-            return _extract_tar
-        if archive_format == "zip" and zipfile.is_zipfile(file_path):
-            return _extract_zip
+        if archive_format == "tar" and is_tar(file_path):
+            return extract_tar
+        if archive_format == "zip" and is_zip(file_path):
+            return extract_zip
     return None
 
 
@@ -74,64 +84,3 @@ def _remove(path: str) -> None:
         shutil.rmtree(path)
     else:
         os.remove(path)
-
-
-def _inside(base: str, path: str) -> bool:
-    """Whether ``path`` (already resolved) is ``base`` or below it."""
-    try:
-        return os.path.commonpath([base, path]) == base
-    except ValueError:  # different drives on Windows
-        return False
-
-
-def _checked_destination(base: str, name: str, archive: str) -> str:
-    """Where member ``name`` lands, resolving links already extracted; refuses escapes."""
-    parts = name.replace("\\", "/").split("/")
-    if os.path.isabs(name) or name.startswith(("/", "\\")) or ".." in parts:
-        raise _unsafe(archive, name, "its path is absolute or contains '..'")
-    target = os.path.realpath(os.path.join(base, name))
-    if not _inside(base, target):
-        raise _unsafe(archive, name, "it would be written outside the extraction folder")
-    return target
-
-
-def _unsafe(archive: str, name: str, why: str) -> ValueError:
-    return ValueError(
-        f"Refusing to extract {archive}: member {name!r} is unsafe ({why}). "
-        "Nothing was extracted; the archive may be corrupt or malicious."
-    )
-
-
-def _extract_tar(file_path: str, staging: str) -> None:
-    base = os.path.realpath(staging)
-    # The "data" filter (Python >= 3.11.4) is a second line of defence and drops
-    # set-uid bits and ownership; where it is missing our own checks still apply.
-    extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-    with tarfile.open(file_path) as archive:
-        # Member by member, so the checks see the links extracted before.
-        for member in archive:
-            _check_tar_member(base, member, file_path)
-            archive.extract(member, base, **extra)
-
-
-def _check_tar_member(base: str, member: tarfile.TarInfo, archive: str) -> None:
-    destination = _checked_destination(base, member.name, archive)
-    if member.issym():
-        if os.path.isabs(member.linkname):
-            raise _unsafe(archive, member.name, "it is a link to an absolute path")
-        link_target = os.path.realpath(os.path.join(os.path.dirname(destination), member.linkname))
-        if not _inside(base, link_target):
-            raise _unsafe(archive, member.name, "it is a link that leads outside the folder")
-    elif member.islnk():
-        _checked_destination(base, member.linkname, archive)
-    elif not (member.isfile() or member.isdir()):
-        raise _unsafe(archive, member.name, "it is a device or fifo, not a file or folder")
-
-
-def _extract_zip(file_path: str, staging: str) -> None:
-    base = os.path.realpath(staging)
-    with zipfile.ZipFile(file_path) as archive:
-        members = archive.infolist()
-        for member in members:  # zip files hold no links: check all before writing any
-            _checked_destination(base, member.filename, file_path)
-        archive.extractall(base, members=members)

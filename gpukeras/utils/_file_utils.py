@@ -140,9 +140,13 @@ def get_file(
         The path of the file, or of the extraction folder with ``extract``/``untar``.
 
     Raises:
-        ValueError: no ``origin``; ``fname`` is a path; the downloaded file's hash
-            does not match; an archive member is unsafe (absolute, ``..``, a link
-            leading outside) or the file is not an archive of ``archive_format``.
+        ValueError: no ``origin``; ``fname`` (or the name taken from ``origin``) is
+            not one plain name (a path, ``.``, ``..``, empty, NUL); the downloaded
+            file's hash does not match; an archive member is unsafe (absolute,
+            ``..``, written through a link, a link leading outside once resolved);
+            the archive would inflate past ``max(64 MiB, 100x its size)``, is
+            damaged, encrypted or uses an unsupported compression method; or the
+            file is not an archive of ``archive_format``. Nothing is extracted then.
         OSError: the download failed (offline, HTTP error, interrupted); the
             message names the URL and the exact path to put the file at by hand.
     """
@@ -192,6 +196,7 @@ def _file_name(fname: Any, origin: str) -> str:
                 f"Can't parse the file name from the origin provided: {origin!r}. "
                 "Please specify the `fname` argument."
             )
+        _check_name(name, f"the file name {name!r} taken from origin={origin!r}")
         return name
     name = os.fspath(fname)
     if os.sep in name or "/" in name:
@@ -199,7 +204,22 @@ def _file_name(fname: Any, origin: str) -> str:
             "Paths are not accepted as the `fname` argument; use `cache_dir` or "
             f"`cache_subdir` for the folder. Received: fname={name!r}"
         )
+    _check_name(name, f"fname={name!r}")
     return name
+
+
+def _check_name(name: str, received: str) -> None:
+    """Refuse a cache file name that is not one plain name (it becomes a path, and with
+    ``extract`` a folder that is deleted and replaced)."""
+    if (
+        name in (".", "..")
+        or not name.strip()
+        or any(char in name for char in ("/", "\\", "\0", os.sep))
+    ):
+        raise ValueError(
+            "The cache file name must be a plain name: not '.', '..' or empty, without "
+            f"path separators or NUL bytes. Pass a plain `fname`. Received: {received}"
+        )
 
 
 def _targets(folder: str, name: str, named: bool, extracting: bool) -> tuple[str, str | None]:
