@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("GPUKERAS_BACKEND", "numpy")
+#: ``GPUKERAS_CUPY_STANDIN=1`` puts the strict CuPy stand-in (tests/standin/cupy) first on the
+#: path, here and in subprocesses, so ``GPUKERAS_BACKEND=cupy`` runs without a GPU.
+STANDIN_ENV_VAR = "GPUKERAS_CUPY_STANDIN"
+if os.environ.get(STANDIN_ENV_VAR) == "1":
+    _standin = str(Path(__file__).resolve().parent / "standin")
+    sys.path.insert(0, _standin)
+    _paths = [_standin, os.environ.get("PYTHONPATH", "")]
+    os.environ["PYTHONPATH"] = os.pathsep.join(path for path in _paths if path)
 
 from gpukeras import backend as K  # noqa: E402
 from gpukeras.backend._select import _probe_cupy  # noqa: E402
@@ -47,3 +57,23 @@ def _fresh_seed():
     K.random.seed(1234)
     np.random.seed(1234)
     yield
+
+
+#: Set by benchmarks/gpu_check.py: on a GPU machine a skipped ``gpu`` test is a failure.
+REQUIRE_GPU_ENV_VAR = "GPUKERAS_REQUIRE_GPU"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        report.skipped
+        and os.environ.get(REQUIRE_GPU_ENV_VAR) == "1"
+        and item.get_closest_marker("gpu") is not None
+    ):
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{REQUIRE_GPU_ENV_VAR}=1: a gpu test was skipped on a GPU machine ({reason})"
+        )

@@ -51,6 +51,8 @@ MISSING = (
 if MISSING and os.environ.get("GPUKERAS_REQUIRE_MPI") == "1":
     raise RuntimeError(f"GPUKERAS_REQUIRE_MPI=1 but the MPI tests cannot run: {MISSING}")
 needs_mpi4py = pytest.mark.skipif(not HAVE_MPI4PY, reason=MISSING or "")
+#: The jobs' backend: NumPy, unless benchmarks/gpu_check.py runs them on GPUs (NCCL).
+DISTRIBUTED_BACKEND = os.environ.get("GPUKERAS_DISTRIBUTED_BACKEND", "numpy")
 needs_mpiexec = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
@@ -359,7 +361,7 @@ def run_job_script(script: Path, *arguments: str, timeout: float = 120) -> tuple
     """``mpiexec -n 2 python -m mpi4py script ...``: exit status, output and seconds taken."""
     env = {
         **os.environ,
-        "GPUKERAS_BACKEND": "numpy",
+        "GPUKERAS_BACKEND": DISTRIBUTED_BACKEND,
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "PYTHONPATH": str(REPO),
@@ -495,7 +497,7 @@ def test_ranks_with_different_models_or_data_fail_at_the_first_step(tmp_path, mi
 @needs_mpiexec
 def test_the_example_trains_on_one_and_on_two_ranks(tmp_path):
     example = REPO / "examples" / "mnist_mlp_distributed.py"
-    env = {**os.environ, "GPUKERAS_BACKEND": "numpy", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "GPUKERAS_BACKEND": DISTRIBUTED_BACKEND, "OMP_NUM_THREADS": "1"}
     single = subprocess.run(
         [sys.executable, str(example), "--epochs", "3"],
         capture_output=True, text=True, env=env, timeout=120,

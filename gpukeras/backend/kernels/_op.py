@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy
+
 from gpukeras.backend._select import array_module, backend
 from gpukeras.backend.kernels import _host, _registry
 
@@ -66,9 +68,22 @@ class ElementwiseOp:
 
     def __call__(self, *args: Any) -> None:
         if backend() == "cupy":
+            for position, value in enumerate(args):
+                if type(value) is numpy.ndarray:
+                    self._refuse_host(position, value)
             self._cupy_kernel()(*args)
         elif not _host.run(self, args):
             self.numpy_twin(*args)
+
+    def _refuse_host(self, position: int, value: numpy.ndarray) -> None:
+        names = [p.split()[-1] for p in f"{self.in_params},{self.out_params}".split(",") if p]
+        name = names[position] if position < len(names) else f"#{position}"
+        raise TypeError(
+            f"Kernel {self.name!r} runs on the CuPy backend and was given a host NumPy array "
+            f"for `{name}` (shape {value.shape}, {value.dtype}): pass device arrays "
+            "(backend.to_device(x)), or call the layer or model, which convert their inputs. "
+            f"Received: {name}=numpy.ndarray"
+        )
 
     def _cupy_kernel(self) -> Any:
         if self._kernel is None:

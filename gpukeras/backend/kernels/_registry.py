@@ -41,6 +41,13 @@ def register(kernel: Any, module: str) -> None:
     _KERNELS.setdefault(kernel.name, kernel)
 
 
+def find(name: str) -> Any:
+    """The gpukeras kernel called ``name`` (building every variant first), or None."""
+    if name not in _KERNELS:
+        all_kernels()
+    return _KERNELS.get(name)
+
+
 def placeholders(*param_lists: str) -> list[str]:
     """The one-letter type placeholders (``T``, ``S``...) in CuPy parameter lists, in order."""
     found: list[str] = []
