@@ -336,6 +336,7 @@ print("ok" if (z == 2).all() else "wrong")
 @needs_compiler
 def test_a_new_process_loads_the_cached_loop(private_cache):
     env = {**os.environ, _host.CACHE_ENV_VAR: str(private_cache), _host.ENABLE_ENV_VAR: "1"}
+    env["GPUKERAS_BACKEND"] = "numpy"  # the CPU loop is under test, whatever the suite runs on
     for forbid in (False, True):
         code = _PROCESS.format(forbid=forbid)
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
@@ -409,6 +410,7 @@ _DAMAGED = (
 @needs_compiler
 def test_a_damaged_cached_library_is_rebuilt(private_cache):
     env = {**os.environ, _host.CACHE_ENV_VAR: str(private_cache), _host.ENABLE_ENV_VAR: "1"}
+    env["GPUKERAS_BACKEND"] = "numpy"  # the CPU loop is under test, whatever the suite runs on
     subprocess.run([sys.executable, "-c", _DAMAGED], env=env, check=True)  # another process
     (library,) = private_cache.iterdir()
     library.write_bytes(b"not a shared library")  # e.g. a disk that filled up
