@@ -121,3 +121,42 @@ def test_a_layer_forward_given_a_host_array_on_cupy_is_refused_clearly():
         """
     )
     assert "runs on the CuPy backend and was given a host NumPy array for `x`" in out, out
+
+
+def test_fit_reads_the_host_only_through_to_host_once_per_epoch():
+    out = run_on_standin(
+        """
+        import numpy, cupy
+        import gpukeras as keras
+        from gpukeras import backend as K
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.BatchNormalization(),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        x = numpy.random.default_rng(0).normal(size=(64, 6)).astype("float32")
+        y = numpy.eye(3, dtype="float32")[numpy.arange(64) % 3]
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)  # first-use work out of the way
+        cupy.reset_host_reads()
+        before = K.host_syncs()
+        model.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_split=0.25)
+        reads = cupy.host_reads()
+        print("sites", sorted({site.split(":")[0].rsplit("/", 2)[-2:][-1] for site in reads}))
+        print("reads", sum(reads.values()), "syncs", K.host_syncs() - before)
+        """
+    )
+    assert "sites ['_transfer.py']" in out, out
+    assert "reads 3 syncs 3" in out, out
+
+
+def test_device_arrays_of_types_cupy_lacks_are_refused():
+    out = run_on_standin(
+        """
+        import cupy
+        for values in (["a", "b"], [object()]):
+            try:
+                cupy.asarray(values)
+            except TypeError as error:
+                print("refused", error)
+        """
+    )
+    assert out.count("refused Unsupported dtype") == 2, out

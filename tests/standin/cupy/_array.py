@@ -73,6 +73,14 @@ class _MemoryPointer:
         self.device_id = 0
 
 
+def _unsupported(dtype: numpy.dtype) -> bool:
+    """Objects, strings, datetimes, long doubles; ml_dtypes' bfloat16 (kind V) CuPy 14 has."""
+    if dtype.name == "bfloat16":
+        return False
+    too_long = (dtype.kind == "f" and dtype.itemsize > 8) or dtype.itemsize > 16
+    return dtype.kind in "OUSVMm" or too_long
+
+
 _WRAPPERS: weakref.WeakValueDictionary[int, ndarray] = weakref.WeakValueDictionary()
 
 
@@ -84,10 +92,12 @@ class ndarray:  # noqa: N801 - CuPy's name
 
     def __init__(self, shape: Any, dtype: Any = float, memptr: Any = None, strides: Any = None,
                  order: str = "C") -> None:  # fmt: skip
-        self._a = numpy.empty(shape, dtype=dtype, order=order)
+        self._a = ndarray._of(numpy.empty(shape, dtype=dtype, order=order))._a
 
     @classmethod
     def _of(cls, array: numpy.ndarray) -> ndarray:
+        if _unsupported(array.dtype):
+            raise TypeError(f"Unsupported dtype {array.dtype}: CuPy has no such device arrays")
         # One wrapper per NumPy array while it lives, so ``a.base is b`` holds as in CuPy.
         self = _WRAPPERS.get(id(array))
         if self is None or self._a is not array:
