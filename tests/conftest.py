@@ -51,6 +51,21 @@ def xp(backend_name):
     return K.array_module()
 
 
+#: The backend the run asked for (GPUKERAS_BACKEND at start-up).
+SESSION_BACKEND = os.environ["GPUKERAS_BACKEND"]
+
+
+@pytest.fixture(autouse=True)
+def _session_backend_after_each_test(request):
+    """``@pytest.mark.numpy_only(reason)`` tests run on NumPy whatever the run's backend; and
+    tests that switch to NumPy must not leave the rest of a CuPy run on NumPy."""
+    if request.node.get_closest_marker("numpy_only") is not None:
+        K.set_backend("numpy")
+    yield
+    if K.backend() != SESSION_BACKEND and SESSION_BACKEND in ("numpy", "cupy"):
+        K.set_backend(SESSION_BACKEND)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_seed():
     """Each test starts from the same random state and fresh layer names."""

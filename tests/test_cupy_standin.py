@@ -40,7 +40,7 @@ def test_numpy_refuses_device_arrays_and_device_arrays_refuse_host_ones():
         a = cupy.zeros(3, dtype="float32")
         for attempt in (lambda: numpy.asarray(a), lambda: numpy.add(a, 1), lambda: numpy.sum(a),
                         lambda: a + numpy.ones(3), lambda: cupy.add(a, numpy.ones(3)),
-                        lambda: cupy.add(a, 1, where=True)):
+                        lambda: cupy.add(a, 1, where=True), lambda: cupy.add(a, [1, 2, 3])):
             try:
                 attempt()
             except TypeError as error:
@@ -53,7 +53,7 @@ def test_numpy_refuses_device_arrays_and_device_arrays_refuse_host_ones():
         print("sum", float(a.sum()))
         """
     )
-    assert out.count("refused:") == 7, out
+    assert out.count("refused:") == 8, out
     assert "sum 3.0" in out
 
 

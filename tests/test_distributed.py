@@ -166,6 +166,7 @@ def test_init_without_mpi4py_names_the_install_command(world, monkeypatch):
     assert not dist.is_initialized()
 
 
+@pytest.mark.numpy_only("the host collectives are the NumPy backend's")
 @needs_mpi4py
 def test_init_in_a_single_process_gives_one_rank_and_shutdown_leaves(world):
     dist.init()
@@ -177,6 +178,7 @@ def test_init_in_a_single_process_gives_one_rank_and_shutdown_leaves(world):
     assert not dist.is_initialized()
 
 
+@pytest.mark.numpy_only("the host collectives are the NumPy backend's")
 @needs_mpi4py
 def test_host_collectives_reduce_and_broadcast_in_place_and_refuse_strided_views():
     from mpi4py import MPI

@@ -24,6 +24,9 @@ needs_compiler = pytest.mark.skipif(
     _host._compiler() is None, reason="needs a C++ compiler to build the CPU loops"
 )
 
+#: The compiled loops are the NumPy backend's: these tests call ops on host arrays.
+pytestmark = pytest.mark.numpy_only("the C++ loops run on the NumPy backend")
+
 
 @pytest.fixture(autouse=True)
 def _loops_for_any_size(monkeypatch):

@@ -33,7 +33,10 @@ class KernelCompileError(RuntimeError):
 def unavailable_reason() -> str | None:
     """Why kernels cannot be compiled here (no CuPy, NVRTC or CUDA headers), or None."""
     try:
-        import cupy  # noqa: F401
+        import cupy
+
+        if getattr(cupy, "STANDIN", False):
+            return "the imported cupy is the tests' CuPy stand-in, which cannot compile CUDA"
         from cupy._core import core
         from cupy_backends.cuda.libs import nvrtc
     except Exception as exc:  # noqa: BLE001 - any failure means "cannot check here"

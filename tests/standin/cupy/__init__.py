@@ -50,6 +50,9 @@ class ufunc:  # noqa: N801 - CuPy's name
             raise TypeError(f"Wrong arguments {dict((k, kwargs[k]) for k in unknown)}")
         out = kwargs.pop("out", None)
         where = f"cupy.{self.name}"
+        for value in args:
+            if isinstance(value, (list, tuple)):
+                raise TypeError(f"Unsupported type {type(value)}")  # CuPy's ufuncs take no lists
         arguments = unwrap(args, where)
         if out is not None:
             if type(out) is not ndarray and not (isinstance(out, tuple)):
