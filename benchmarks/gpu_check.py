@@ -80,9 +80,28 @@ def distributed_step(devices: int, limit: int, out: str | None) -> dict:
         env = {"GPUKERAS_DISTRIBUTED_BACKEND": "cupy", "GPUKERAS_COLLECTIVES": "nccl"}
         env["GPUKERAS_REQUIRE_MPI"] = "1"
         return run("nccl_two_ranks", command, limit, out, **env)
-    example = os.path.join(ROOT, "examples", "mnist_mlp_distributed.py")
-    command = ["mpiexec", "-n", "1", sys.executable, "-m", "mpi4py", example, "--epochs", "2"]
+    # One GPU: NCCL on one rank (NCCL refuses two ranks on one device), reducing and
+    # broadcasting device buffers of each float dtype, then the distributed example.
+    command = ["mpiexec", "-n", "1", sys.executable, "-m", "mpi4py", "-c", ONE_RANK_NCCL]
     return run("nccl_one_rank", command, limit, out, GPUKERAS_COLLECTIVES="nccl")
+
+
+ONE_RANK_NCCL = """
+import runpy, sys
+from mpi4py import MPI
+from gpukeras import backend as K
+xp = K.array_module()
+collectives = K.Collectives(MPI.COMM_WORLD, method="nccl")
+for dtype in ("float16", "float32", "float64"):
+    buffer = xp.arange(12, dtype=dtype)
+    collectives.allreduce_sum(buffer)
+    collectives.broadcast(buffer, root=0)
+    assert K.to_host(buffer).tolist() == list(range(12)), dtype
+collectives.close()
+print("NCCL allreduce and broadcast on one rank: ok")
+sys.argv = ["mnist_mlp_distributed.py", "--epochs", "2"]
+runpy.run_path("examples/mnist_mlp_distributed.py", run_name="__main__")
+"""
 
 
 def summary(rows: list[dict], devices: int) -> str:

@@ -511,3 +511,18 @@ def test_the_example_trains_on_one_and_on_two_ranks(tmp_path):
     assert output.count("Test accuracy") == 1 and "on 2 rank(s)" in output
     accuracy = float(re.search(r"Test accuracy: ([0-9.]+)", output).group(1))
     assert accuracy > 0.8, output
+
+
+def test_nccl_reduces_bfloat16_where_nccl_has_it(monkeypatch):
+    ml_dtypes = pytest.importorskip("ml_dtypes", reason="bfloat16 needs ml_dtypes")
+    from types import SimpleNamespace
+
+    from gpukeras.backend import _collectives
+
+    constants = {"NCCL_FLOAT16": 6, "NCCL_FLOAT32": 7, "NCCL_FLOAT64": 8, "NCCL_INT32": 2}
+    constants |= {"NCCL_INT64": 4, "NCCL_UINT8": 1}
+    monkeypatch.setattr(_collectives, "_nccl_module", lambda: SimpleNamespace(**constants))
+    with pytest.raises(TypeError, match="NCCL cannot reduce arrays of dtype bfloat16"):
+        _collectives._nccl_dtype(ml_dtypes.bfloat16)
+    constants["NCCL_BFLOAT16"] = 9
+    assert _collectives._nccl_dtype(ml_dtypes.bfloat16) == 9
