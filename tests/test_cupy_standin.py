@@ -160,3 +160,18 @@ def test_device_arrays_of_types_cupy_lacks_are_refused():
         """
     )
     assert out.count("refused Unsupported dtype") == 2, out
+
+
+def test_kernel_outputs_must_have_the_loop_shape_like_cupy():
+    out = run_on_standin(
+        """
+        import cupy
+        from gpukeras.backend.kernels import normalization
+        x, channel = cupy.ones((4, 3), dtype="float32"), cupy.ones(3, dtype="float32")
+        try:
+            normalization.affine_op(x, channel, channel, cupy.empty((1, 3), dtype="float32"))
+        except ValueError as error:
+            print(error)
+        """
+    )
+    assert "Out shape is mismatched" in out, out

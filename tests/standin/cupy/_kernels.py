@@ -54,6 +54,21 @@ def check_types(kernel_name: str, in_params: list[_Param], out_params: list[_Par
     return bound
 
 
+def check_shapes(kernel_name: str, params: list[_Param], args: tuple, n_in: int) -> None:
+    """CuPy broadcasts the non-raw arrays together; non-raw outputs must have that shape."""
+    shapes = [a.shape for p, a in zip(params, args) if not p.raw and type(a) is ndarray]
+    try:
+        shape = numpy.broadcast_shapes(*shapes)
+    except ValueError as error:
+        raise ValueError(f"kernel {kernel_name}: {error}") from None
+    for param, value in zip(params[n_in:], args[n_in:]):
+        if not param.raw and value.shape != shape:
+            raise ValueError(
+                f"Out shape is mismatched (kernel {kernel_name}, {param.name}: "
+                f"{value.shape} for a loop of shape {shape})"
+            )
+
+
 def _twin(kernel_name: str) -> Any:
     from gpukeras.backend.kernels import _registry
 
@@ -78,6 +93,7 @@ class ElementwiseKernel:
         if len(args) != n_in + len(self.out_params):
             raise TypeError(f"Wrong number of arguments for {self.name!r}")
         check_types(self.name, self.in_params, self.out_params, args[:n_in], args[n_in:])
+        check_shapes(self.name, self.in_params + self.out_params, args, n_in)
         _twin(self.name)(*(unwrap(a) for a in args))
         outputs = args[n_in:]
         return outputs[0] if len(outputs) == 1 else outputs
