@@ -12,6 +12,11 @@ Every update kernel starts with the same prologue, in Keras 3's order:
 3. the optimizer's own update, written in the operation order Keras uses so float32 results
    round the same way.
 
+Bodies write ``a = a - b``, never ``a -= b``: CuPy's bfloat16 type has no compound assignment
+from the ``float`` its arithmetic returns, and half types need ``(T)`` casts where a ``?:``
+mixes ``T`` with ``float`` (``tests/test_cuda_compile.py`` compiles every body in float16,
+bfloat16, float32 and float64). For float32/float64 both forms round identically.
+
 Scalars (learning rate, bias corrections) arrive as Python floats and become kernel arguments
 of type ``T``, so changing them never recompiles. Ops are built lazily and cached per variant
 (for example SGD with or without Nesterov momentum).
