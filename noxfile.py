@@ -1,5 +1,5 @@
-"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s gpu`, `nox -s bench`,
-`nox -s gpu_check`, `nox -s docs`.
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s gpu`, `nox -s cuda_check`,
+`nox -s standin`, `nox -s bench`, `nox -s gpu_check`, `nox -s docs`.
 
 `nox` alone runs tests and lint. The gpu session needs a machine with an NVIDIA GPU and a
 CUDA driver; it installs CuPy through the `gpu` extra (CUDA 12) or, with
@@ -36,12 +36,30 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def gpu(session: nox.Session) -> None:
-    """Tests marked `gpu`, on CuPy. Needs a CUDA GPU: without one they are skipped."""
+    """benchmarks/gpu_check.py with CuPy installed: the whole suite on CuPy, mixed precision,
+    NCCL, the GPU benchmark. Needs a CUDA GPU: without one it fails (exit 2)."""
     extra = os.environ.get("GPUKERAS_GPU_EXTRA", "gpu")
-    session.install("-e", f".[test,{extra}]")
+    session.install("-e", f".[test,mpi,bench,{extra}]", "ml_dtypes>=0.4")
+    session.run("python", "benchmarks/gpu_check.py", *session.posargs)
+
+
+@nox.session
+def cuda_check(session: nox.Session) -> None:
+    """Every CUDA kernel compiled with NVRTC for sm_80/sm_90 in four dtypes (no GPU needed)."""
+    session.install("-e", ".[test,cuda-check]")
     session.run(
-        "python", "-m", "pytest", "-m", "gpu", "-q", *session.posargs,
-        env={"GPUKERAS_BACKEND": "cupy"},
+        "python", "-m", "pytest", "-q", "tests/test_cuda_compile.py", *session.posargs,
+        env={"GPUKERAS_REQUIRE_NVRTC": "1"},
+    )  # fmt: skip
+
+
+@nox.session
+def standin(session: nox.Session) -> None:
+    """The whole suite on the CuPy backend over the strict CuPy stand-in (no GPU needed)."""
+    session.install("-e", ".[test,mpi]", "ml_dtypes>=0.4")
+    session.run(
+        "python", "-m", "pytest", "-q", *session.posargs,
+        env={"GPUKERAS_BACKEND": "cupy", "GPUKERAS_CUPY_STANDIN": "1"},
     )  # fmt: skip
 
 
@@ -60,7 +78,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def gpu_check(session: nox.Session) -> None:
-    """GPU tests + GPU benchmark in the current environment (no installs, no network)."""
+    """benchmarks/gpu_check.py in the current environment (no installs, no network)."""
     session.run("python", "benchmarks/gpu_check.py", *session.posargs)
 
 

@@ -220,6 +220,7 @@ def test_relu_in_place_matches_maximum_in_blocks(monkeypatch, dtype):
     np.testing.assert_array_equal(conv.relu_in_place(strided), expected)
 
 
+@pytest.mark.numpy_only("drives Layer.forward with host arrays")
 def test_training_outputs_reuse_buffers_and_other_calls_get_fresh_arrays():
     layer = layers.Conv2D(2, 3)
     x = RNG.normal(size=(1, 5, 5, 1)).astype("float32")

@@ -63,6 +63,8 @@ MISSING = (
 if MISSING and os.environ.get("GPUKERAS_REQUIRE_MPI") == "1":
     raise RuntimeError(f"GPUKERAS_REQUIRE_MPI=1 but the MPI tests cannot run: {MISSING}")
 needs_mpi4py = pytest.mark.skipif(not HAVE_MPI4PY, reason=MISSING or "")
+#: The jobs' backend: NumPy, unless benchmarks/gpu_check.py runs them on GPUs (NCCL).
+DISTRIBUTED_BACKEND = os.environ.get("GPUKERAS_DISTRIBUTED_BACKEND", "numpy")
 needs_mpiexec = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
@@ -180,6 +182,7 @@ def test_init_without_mpi4py_names_the_install_command(world, monkeypatch):
     assert not dist.is_initialized()
 
 
+@pytest.mark.numpy_only("the host collectives are the NumPy backend's")
 @needs_mpi4py
 def test_init_in_a_single_process_gives_one_rank_and_shutdown_leaves(world):
     dist.init()
@@ -191,6 +194,7 @@ def test_init_in_a_single_process_gives_one_rank_and_shutdown_leaves(world):
     assert not dist.is_initialized()
 
 
+@pytest.mark.numpy_only("the host collectives are the NumPy backend's")
 @needs_mpi4py
 def test_host_collectives_reduce_and_broadcast_in_place_and_refuse_strided_views():
     from mpi4py import MPI
@@ -456,7 +460,7 @@ def run_job_script(script: Path, *arguments: str, timeout: float = 120) -> tuple
     """``mpiexec -n 2 python -m mpi4py script ...``: exit status, output and seconds taken."""
     env = {
         **os.environ,
-        "GPUKERAS_BACKEND": "numpy",
+        "GPUKERAS_BACKEND": DISTRIBUTED_BACKEND,
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "PYTHONPATH": str(REPO),
@@ -601,7 +605,7 @@ def test_ranks_with_different_models_or_data_fail_at_the_first_step(tmp_path, mi
 @needs_mpiexec
 def test_the_example_trains_on_one_and_on_two_ranks(tmp_path):
     example = REPO / "examples" / "mnist_mlp_distributed.py"
-    env = {**os.environ, "GPUKERAS_BACKEND": "numpy", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "GPUKERAS_BACKEND": DISTRIBUTED_BACKEND, "OMP_NUM_THREADS": "1"}
     single = subprocess.run(
         [sys.executable, str(example), "--epochs", "3"],
         capture_output=True, text=True, env=env, timeout=120,
@@ -698,3 +702,18 @@ def test_a_rank_calling_sys_exit_in_fit_ends_the_job_and_is_named(tmp_path):
     assert code != 0 and seconds < HANG_LIMIT, output
     assert re.search(r"rank 1 of 2 \(pid \d+ on .*\) left fit early in epoch 2", output), output
     assert "with SystemExit: 0" in output
+
+
+def test_nccl_reduces_bfloat16_where_nccl_has_it(monkeypatch):
+    ml_dtypes = pytest.importorskip("ml_dtypes", reason="bfloat16 needs ml_dtypes")
+    from types import SimpleNamespace
+
+    from gpukeras.backend import _collectives
+
+    constants = {"NCCL_FLOAT16": 6, "NCCL_FLOAT32": 7, "NCCL_FLOAT64": 8, "NCCL_INT32": 2}
+    constants |= {"NCCL_INT64": 4, "NCCL_UINT8": 1}
+    monkeypatch.setattr(_collectives, "_nccl_module", lambda: SimpleNamespace(**constants))
+    with pytest.raises(TypeError, match="NCCL cannot reduce arrays of dtype bfloat16"):
+        _collectives._nccl_dtype(ml_dtypes.bfloat16)
+    constants["NCCL_BFLOAT16"] = 9
+    assert _collectives._nccl_dtype(ml_dtypes.bfloat16) == 9

@@ -24,6 +24,9 @@ needs_compiler = pytest.mark.skipif(
     _host._compiler() is None, reason="needs a C++ compiler to build the CPU loops"
 )
 
+#: The compiled loops are the NumPy backend's: these tests call ops on host arrays.
+pytestmark = pytest.mark.numpy_only("the C++ loops run on the NumPy backend")
+
 
 @pytest.fixture(autouse=True)
 def _loops_for_any_size(monkeypatch):
@@ -336,6 +339,7 @@ print("ok" if (z == 2).all() else "wrong")
 @needs_compiler
 def test_a_new_process_loads_the_cached_loop(private_cache):
     env = {**os.environ, _host.CACHE_ENV_VAR: str(private_cache), _host.ENABLE_ENV_VAR: "1"}
+    env["GPUKERAS_BACKEND"] = "numpy"  # the CPU loop is under test, whatever the suite runs on
     for forbid in (False, True):
         code = _PROCESS.format(forbid=forbid)
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
@@ -409,6 +413,7 @@ _DAMAGED = (
 @needs_compiler
 def test_a_damaged_cached_library_is_rebuilt(private_cache):
     env = {**os.environ, _host.CACHE_ENV_VAR: str(private_cache), _host.ENABLE_ENV_VAR: "1"}
+    env["GPUKERAS_BACKEND"] = "numpy"  # the CPU loop is under test, whatever the suite runs on
     subprocess.run([sys.executable, "-c", _DAMAGED], env=env, check=True)  # another process
     (library,) = private_cache.iterdir()
     library.write_bytes(b"not a shared library")  # e.g. a disk that filled up

@@ -31,8 +31,11 @@ def test_fit_matches_keras_3(xp, optimizer):
     history = model.fit(
         FIXTURE["x"], FIXTURE["y"], batch_size=16, epochs=3, shuffle=False, verbose=0
     )
+    # cuBLAS sums the matrix products in another order and NVRTC contracts a*b+c into FMA,
+    # so on CuPy float32 losses may move by a few ulps more than on NumPy.
+    loss_tol = 1e-6 if keras.backend.backend() == "numpy" else 1e-5
     np.testing.assert_allclose(
-        history.history["loss"], FIXTURE[f"{optimizer}/loss"], rtol=1e-6, atol=1e-6
+        history.history["loss"], FIXTURE[f"{optimizer}/loss"], rtol=loss_tol, atol=loss_tol
     )
     np.testing.assert_array_equal(
         history.history["accuracy"], FIXTURE[f"{optimizer}/accuracy"].astype(np.float32)

@@ -100,3 +100,25 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert pytest_part in ci
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def _extras() -> dict:
+    import tomllib  # Python 3.11+; the project supports 3.10, where this test skips
+
+    with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as file:
+        return tomllib.load(file)["project"]["optional-dependencies"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is Python 3.11+")
+@pytest.mark.parametrize(("extra", "wheel"), [("gpu", "cupy-cuda12x"), ("cuda13", "cupy-cuda13x")])
+def test_gpu_extras_bring_the_cuda_toolkit_wheels(extra, wheel):
+    # Without [ctk], a machine with only the NVIDIA driver has no NVRTC, cuBLAS or cuRAND.
+    assert any(requirement.startswith(f"{wheel}[ctk]") for requirement in _extras()[extra])
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is Python 3.11+")
+def test_cuda_check_extra_brings_nvrtc_headers_and_bfloat16():
+    names = " ".join(_extras()["cuda-check"])
+    wheels = ("cupy-cuda12x", "nvidia-cuda-nvrtc-cu12", "nvidia-cuda-runtime-cu12", "ml_dtypes")
+    for wheel in wheels:
+        assert wheel in names

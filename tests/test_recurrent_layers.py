@@ -476,7 +476,8 @@ def test_keras3_weight_groups_name_the_groups_keras_writes(xp, keras_outputs):
     assert [p for p, _ in wrapped.keras3_weight_groups()] == ["vars", "layer/vars"]
 
 
-def test_lstm_numpy_buffers_keep_gate_blocks_contiguous_and_gradients_one_gemm():
+@pytest.mark.parametrize("backend_name", ["numpy"], indirect=True)
+def test_lstm_numpy_buffers_keep_gate_blocks_contiguous_and_gradients_one_gemm(backend_name):
     from gpukeras.layers._lstm import _batch_minor
 
     step_major, time_major = _batch_minor(np, np.float32)

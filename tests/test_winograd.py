@@ -95,6 +95,7 @@ def _run(layer, x, grad, needs_input_grad=True):
     return [y, None if grad_x is None else K.to_host(grad_x).copy(), *grads]
 
 
+@pytest.mark.numpy_only("Winograd is the NumPy path's convolution")
 @pytest.mark.parametrize(
     "options",
     [{"activation": "relu"}, {"activation": "tanh", "padding": "same"}, {},

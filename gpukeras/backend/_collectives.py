@@ -190,6 +190,8 @@ def _nccl_dtype(dtype: Any) -> int:
         "int64": nccl.NCCL_INT64,
         "uint8": nccl.NCCL_UINT8,
     }
+    if hasattr(nccl, "NCCL_BFLOAT16"):  # NCCL 2.10+: bfloat16 gradients reduce natively
+        table["bfloat16"] = nccl.NCCL_BFLOAT16
     name = numpy.dtype(dtype).name
     if name not in table:
         raise TypeError(f"NCCL cannot reduce arrays of dtype {name}. Received: dtype={name}")

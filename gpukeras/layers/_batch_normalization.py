@@ -154,7 +154,7 @@ class BatchNormalization(Layer):
             out = xp.ascontiguousarray(xp.moveaxis(out, -1, axis))
         return out
 
-    def _row_weights(self, x: Any) -> Any:
+    def _row_weights(self, x: Any, dtype: Any) -> Any:
         """The mask as a ``(rows, 1)`` float column, or ``None``."""
         if self.input_mask is None:
             return None
@@ -168,29 +168,37 @@ class BatchNormalization(Layer):
             raise NotImplementedError(
                 f"BatchNormalization with a mask needs axis=-1. Received: axis={self.axis}"
             )
-        return mask.reshape(-1, 1).astype(x.dtype)
+        return mask.reshape(-1, 1).astype(dtype)
 
     # -- computing --------------------------------------------------------
     def forward(self, x: Any, training: bool = False) -> Any:
         xp = K.get_array_module(x)
-        rows = self._rows(x)
+        # As Keras 3: float16/bfloat16 inputs are normalized in float32 (they overflow), and
+        # every kernel input has one dtype (CuPy refuses a float32 scale with float16 rows).
+        wide = xp.result_type(x.dtype, xp.float32)
+        rows = self._rows(x).astype(wide, copy=False)
         self._training = bool(training) and self.trainable
         self._weights_column = None
         if self._training:
-            self._weights_column = self._row_weights(x)
+            self._weights_column = self._row_weights(x, wide)
             mean, variance = self._moments(rows, self._weights_column)
             self._update_moving(mean, variance)
         else:
-            mean, variance = self.moving_mean.value, self.moving_variance.value
+            mean = self.moving_mean.value.astype(wide, copy=False)
+            variance = self.moving_variance.value.astype(wide, copy=False)
         inv_std = 1.0 / xp.sqrt(variance + self.epsilon)
-        scale = inv_std * self.gamma.value if self.gamma is not None else inv_std
+        gamma, beta = (
+            w.value.astype(wide, copy=False) if w is not None else None
+            for w in (self.gamma, self.beta)
+        )
+        scale = inv_std * gamma if gamma is not None else inv_std
         shift = -mean * scale
-        if self.beta is not None:
-            shift = shift + self.beta.value
+        if beta is not None:
+            shift = shift + beta
         out = xp.empty_like(rows)
         affine_op(rows, scale, shift, out)
         self._x_rows, self._mean, self._inv_std, self._scale = rows, mean, inv_std, scale
-        return self._unrows(out)
+        return self._unrows(out.astype(x.dtype, copy=False))
 
     def _moments(self, rows: Any, weights: Any) -> tuple[Any, Any]:
         if weights is None:
@@ -211,8 +219,8 @@ class BatchNormalization(Layer):
 
     def backward(self, grad: Any) -> Any:
         xp = K.get_array_module(grad)
-        g = self._rows(grad)
         x, mean, inv_std = self._x_rows, self._mean, self._inv_std
+        g = self._rows(grad).astype(x.dtype, copy=False)  # float32 for 16-bit gradients
         grad_beta = g.sum(axis=0)
         grad_xhat_sum = ((x - mean) * g).sum(axis=0) * inv_std  # sum of g * xhat
         if self.trainable:
@@ -221,9 +229,10 @@ class BatchNormalization(Layer):
             if self.beta is not None:
                 self.beta.grad[...] = grad_beta
         if not self._training:
-            return self._unrows(g * self._scale)
+            return self._unrows((g * self._scale).astype(grad.dtype, copy=False))
         if self._weights_column is not None:
-            return self._unrows(self._masked_input_grad(g, grad_beta, grad_xhat_sum))
+            dx = self._masked_input_grad(g, grad_beta, grad_xhat_sum)
+            return self._unrows(dx.astype(grad.dtype, copy=False))
         rows = float(len(g))
         dx = xp.empty_like(g)
         grad_op(
@@ -236,7 +245,7 @@ class BatchNormalization(Layer):
             grad_xhat_sum * (1.0 / rows),
             dx,
         )
-        return self._unrows(dx)
+        return self._unrows(dx.astype(grad.dtype, copy=False))
 
     def _masked_input_grad(self, g: Any, grad_beta: Any, grad_xhat_sum: Any) -> Any:
         """Through weighted moments: mean = sum(w x) / W, var = sum(w (x - mean)^2) / W."""

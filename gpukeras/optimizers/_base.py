@@ -515,26 +515,37 @@ class Optimizer:
         key = f"norm/{self._index[id(variable)]}"
         norm = self._clip_buffers.get(key)
         if norm is None:
-            norm = self._clip_buffers[key] = xp.zeros((), dtype=grad.dtype)
+            wide = kernels.accumulation_dtype(grad.dtype)
+            norm = self._clip_buffers[key] = xp.zeros((), dtype=wide)
         kernels.squared_sum(grad, out=norm)
         xp.sqrt(norm, out=norm)
         xp.maximum(norm, self.clipnorm, out=norm)
-        return self._constant(self.clipnorm, grad.dtype), norm
+        if norm.dtype == grad.dtype:
+            return self._constant(self.clipnorm, grad.dtype), norm
+        # 16-bit gradients: the norm (summed in float32) may not fit their dtype, the factor
+        # clipnorm / max(norm, clipnorm) <= 1 does. The kernel's inputs share one dtype.
+        factor = self._clip_buffers.get(key + "/factor")
+        if factor is None:
+            factor = self._clip_buffers[key + "/factor"] = xp.zeros((), dtype=grad.dtype)
+        xp.divide(self.clipnorm, norm, out=norm)
+        factor[...] = norm
+        return factor, self._constant(1.0, grad.dtype)
 
     def _global_scale(self, grads: list[Any]) -> Any:
         # Keras: scale = c * min(1/norm, 1/c) + (norm - norm); the last term turns a non-finite
         # norm into NaN. Per-gradient squared sums go into one buffer, summed like Keras's stack.
         xp = K.array_module()
         dtype = grads[0].dtype
+        wide = kernels.accumulation_dtype(dtype)  # float32 for 16-bit gradients
         squares = self._clip_buffers.get("squares")
-        if squares is None or squares.shape[0] != len(grads) or squares.dtype != dtype:
-            squares = self._clip_buffers["squares"] = xp.zeros(len(grads), dtype=dtype)
+        if squares is None or squares.shape[0] != len(grads) or squares.dtype != wide:
+            squares = self._clip_buffers["squares"] = xp.zeros(len(grads), dtype=wide)
             # 0-d views, one per gradient, so each squared sum lands in place.
             views = [squares[i : i + 1].reshape(()) for i in range(len(grads))]
             self._clip_buffers["views"] = views
-            self._clip_buffers["norm"] = xp.zeros((), dtype=dtype)
-            self._clip_buffers["scale"] = xp.zeros((), dtype=dtype)
-            self._clip_buffers["spare"] = xp.zeros((), dtype=dtype)
+            self._clip_buffers["norm"] = xp.zeros((), dtype=wide)
+            self._clip_buffers["scale"] = xp.zeros((), dtype=wide)
+            self._clip_buffers["spare"] = xp.zeros((), dtype=wide)
         norm, scale, spare = (self._clip_buffers[k] for k in ("norm", "scale", "spare"))
         for grad, view in zip(grads, self._clip_buffers["views"], strict=False):
             kernels.squared_sum(self._in_dtype(grad, dtype), out=view)

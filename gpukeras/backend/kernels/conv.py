@@ -143,7 +143,7 @@ for (int kh = 0; kh < KH; ++kh) {
         if (ww < 0 || ww % SW != 0) continue;
         const int ow = ww / SW;
         if (ow >= OW) continue;
-        acc += cols[((((n * OH + oh) * OW + ow) * KH + kh) * KW + kw) * C + c];
+        acc = acc + cols[((((n * OH + oh) * OW + ow) * KH + kh) * KW + kw) * C + c];
     }
 }
 x = acc;

@@ -80,8 +80,12 @@ _FORWARD_BODIES = {
     ),
     "tanh": "z = tanh(z + b);",
 }
+# No FMA contraction in these kernels: the fused fast path must train bit for bit like the
+# generic one (separate CuPy ufuncs, each rounding), which NVRTC's default --fmad=true breaks
+# (``1 - y*y`` becomes one fma). They are memory-bound, so nothing is lost.
+_EXACT = ("--fmad=false",)
 _FORWARD_OPS = {
-    name: ElementwiseOp(f"bias_{name}", "T b", "T z", body, _forward_twin(name))
+    name: ElementwiseOp(f"bias_{name}", "T b", "T z", body, _forward_twin(name), options=_EXACT)
     for name, body in _FORWARD_BODIES.items()
 }
 _ZERO: dict[Any, Any] = {}
@@ -131,7 +135,12 @@ _BACKWARD_BODIES = {
 }
 _BACKWARD_OPS = {
     name: ElementwiseOp(
-        f"{name}_backward", "T y, T grad, raw S scratch", "T out", body, _backward_twin(name)
+        f"{name}_backward",
+        "T y, T grad, raw S scratch",
+        "T out",
+        body,
+        _backward_twin(name),
+        options=_EXACT,
     )
     for name, body in _BACKWARD_BODIES.items()
 }
@@ -184,6 +193,8 @@ term = -(t * log(q));
 grad = (p * target_sum - t) * scale;
 """,
     _xent_twin,
+    scalars=("scale", "low", "high"),
+    options=_EXACT,
 )
 
 

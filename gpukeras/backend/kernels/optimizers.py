@@ -7,9 +7,15 @@ Every update kernel starts with the same prologue, in Keras 3's order:
    global scale as ``gmul``, clipvalue passes ``glo=-v, ghi=v``; neutral values (1, 1, -inf,
    inf) leave ``g`` bit-identical to ``grad``. ``gmul``/``gdiv`` are 0-d device arrays so a norm
    computed on the device never has to visit the host;
-2. decoupled weight decay, ``param -= param * wd * lr`` (``wd=0`` for excluded variables);
+2. decoupled weight decay, ``param = param - param * wd * lr`` (``wd=0`` for excluded
+   variables);
 3. the optimizer's own update, written in the operation order Keras uses so float32 results
    round the same way.
+
+Bodies write ``a = a - b``, never ``a -= b``: CuPy's bfloat16 type has no compound assignment
+from the ``float`` its arithmetic returns, and half types need ``(T)`` casts where a ``?:``
+mixes ``T`` with ``float`` (``tests/test_cuda_compile.py`` compiles every body in float16,
+bfloat16, float32 and float64). For float32/float64 both forms round identically.
 
 Scalars (learning rate, bias corrections) arrive as Python floats and become kernel arguments
 of type ``T``, so changing them never recompiles. Ops are built lazily and cached per variant
@@ -28,13 +34,15 @@ from typing import Any
 
 import numpy
 
-from gpukeras.backend._select import array_module, backend
 from gpukeras.backend.kernels._op import ElementwiseOp
+from gpukeras.backend.kernels._registry import variants
+from gpukeras.backend.kernels.norms import accumulation_dtype, squared_sum
 
 __all__ = [
     "adadelta_op",
     "adagrad_op",
     "adam_op",
+    "accumulation_dtype",
     "adamax_op",
     "ema_op",
     "nadam_op",
@@ -45,10 +53,12 @@ __all__ = [
 
 # Inputs every update kernel takes first; outputs always start with ``param``.
 _PROLOGUE_PARAMS = "T grad, T gmul, T gdiv, T glo, T ghi, T wd, T lr"
+#: Prologue inputs passed as Python floats (``gmul``/``gdiv`` are 0-d device arrays).
+_PROLOGUE_SCALARS = ("glo", "ghi", "wd", "lr")
 _PROLOGUE = """
 T g = grad * gmul / gdiv;
 g = g < glo ? glo : (g > ghi ? ghi : g);
-param -= param * wd * lr;
+param = param - param * wd * lr;
 """
 
 _SCRATCH: dict[tuple[Any, ...], numpy.ndarray] = {}
@@ -93,13 +103,17 @@ def _cached_op(
         name = "_".join(str(part) for part in key)
         in_params = _PROLOGUE_PARAMS + (f", {scalars}" if scalars else "")
         out_params = "T param" + (f", {slots}" if slots else "")
-        op = _OPS[key] = ElementwiseOp(name, in_params, out_params, _PROLOGUE + body, twin)
+        scalar_names = _PROLOGUE_SCALARS + tuple(p.split()[-1] for p in scalars.split(",") if p)
+        op = _OPS[key] = ElementwiseOp(
+            name, in_params, out_params, _PROLOGUE + body, twin, scalars=scalar_names
+        )
     return op
 
 
 # --- SGD -------------------------------------------------------------------------------------
 
 
+@variants(momentum=(False, True), nesterov=(False, True))
 def sgd_op(momentum: bool, nesterov: bool) -> ElementwiseOp:
     """SGD. Scalars: ``momentum`` (momentum variants only). Slots: ``m`` (momentum variants).
 
@@ -107,11 +121,11 @@ def sgd_op(momentum: bool, nesterov: bool) -> ElementwiseOp:
     with Nesterov ``param += m * momentum - g * lr``.
     """
     if not momentum:
-        return _cached_op(("sgd",), "", "", "param -= g * lr;", _sgd_twin)
+        return _cached_op(("sgd",), "", "", "param = param - g * lr;", _sgd_twin)
     if nesterov:
-        body = "m = m * momentum - g * lr; param += m * momentum - g * lr;"
+        body = "m = m * momentum - g * lr; param = param + (m * momentum - g * lr);"
     else:
-        body = "m = m * momentum - g * lr; param += m;"
+        body = "m = m * momentum - g * lr; param = param + m;"
 
     def twin(grad, gmul, gdiv, glo, ghi, wd, lr, momentum_, param, m):
         g = _twin_prologue(grad, gmul, gdiv, glo, ghi, wd, lr, param)
@@ -137,6 +151,7 @@ def _sgd_twin(grad, gmul, gdiv, glo, ghi, wd, lr, param):
 # --- RMSprop ---------------------------------------------------------------------------------
 
 
+@variants(centered=(False, True), momentum=(False, True))
 def rmsprop_op(centered: bool, momentum: bool) -> ElementwiseOp:
     """RMSprop. Scalars: ``rho, one_minus_rho, eps`` then ``momentum`` (momentum variant).
 
@@ -154,7 +169,10 @@ def rmsprop_op(centered: bool, momentum: bool) -> ElementwiseOp:
         body += "T increment = lr * g / sqrt(velocity - average * average + eps);\n"
     else:
         body += "T increment = lr * g / sqrt(velocity + eps);\n"
-    body += "mom = momentum * mom + increment; param -= mom;" if momentum else "param -= increment;"
+    if momentum:
+        body += "mom = momentum * mom + increment; param = param - mom;"
+    else:
+        body += "param = param - increment;"
 
     def twin(grad, gmul, gdiv, glo, ghi, wd, lr, rho, one_minus_rho, eps, *rest):
         momentum_ = rest[0] if momentum else None
@@ -192,6 +210,7 @@ def rmsprop_op(centered: bool, momentum: bool) -> ElementwiseOp:
 # --- Adam family -----------------------------------------------------------------------------
 
 
+@variants(amsgrad=(False, True))
 def adam_op(amsgrad: bool) -> ElementwiseOp:
     """Adam / AdamW. Scalars: ``alpha, one_minus_beta_1, one_minus_beta_2, eps``.
 
@@ -199,11 +218,11 @@ def adam_op(amsgrad: bool) -> ElementwiseOp:
     computed on the host. ``m += (g-m)*(1-beta_1)``, ``v += (g^2-v)*(1-beta_2)``, amsgrad keeps
     ``v_hat = max(v_hat, v)`` and uses it for ``v``; ``param -= m*alpha / (sqrt(v) + eps)``.
     """
-    body = "m += (g - m) * one_minus_beta_1;\nv += (g * g - v) * one_minus_beta_2;\n"
+    body = "m = m + (g - m) * one_minus_beta_1;\nv = v + (g * g - v) * one_minus_beta_2;\n"
     if amsgrad:
-        body += "v_hat = v_hat > v ? v_hat : v;\nparam -= m * alpha / (sqrt(v_hat) + eps);"
+        body += "v_hat = v_hat > v ? v_hat : v;\nparam = param - m * alpha / (sqrt(v_hat) + eps);"
     else:
-        body += "param -= m * alpha / (sqrt(v) + eps);"
+        body += "param = param - m * alpha / (sqrt(v) + eps);"
 
     def twin(grad, gmul, gdiv, glo, ghi, wd, lr, alpha, one_minus_beta_1, one_minus_beta_2, eps,
              param, m, v, v_hat=None):  # fmt: skip
@@ -234,6 +253,7 @@ def _moving_averages(g, m, v, one_minus_beta_1, one_minus_beta_2, work) -> None:
     v += work
 
 
+@variants()
 def adamax_op() -> ElementwiseOp:
     """Adamax. Scalars: ``one_minus_beta_1, beta_2, one_minus_beta_1_power, eps``; slots ``m, u``.
 
@@ -241,11 +261,11 @@ def adamax_op() -> ElementwiseOp:
     ``param -= lr*m / ((1-beta_1^t) * (u + eps))``.
     """
     body = """
-m += (g - m) * one_minus_beta_1;
+m = m + (g - m) * one_minus_beta_1;
 T decayed = beta_2 * u;
-T magnitude = g < 0 ? -g : g;
+T magnitude = g < (T)0 ? (T)(-g) : g;
 u = decayed > magnitude ? decayed : magnitude;
-param -= lr * m / (one_minus_beta_1_power * (u + eps));
+param = param - lr * m / (one_minus_beta_1_power * (u + eps));
 """
 
     def twin(grad, gmul, gdiv, glo, ghi, wd, lr, one_minus_beta_1, beta_2, one_minus_beta_1_power,
@@ -267,6 +287,7 @@ param -= lr * m / (one_minus_beta_1_power * (u + eps));
     return _cached_op(("adamax",), scalars, "T m, T u", body, twin)
 
 
+@variants()
 def nadam_op() -> ElementwiseOp:
     """Nadam. Scalars (host-computed from Keras's momentum schedule): ``one_minus_beta_1,
     one_minus_beta_2, u_t_1, one_minus_u_product_t_1, one_minus_u_t, one_minus_u_product_t,
@@ -276,11 +297,11 @@ def nadam_op() -> ElementwiseOp:
     ``v_hat = v/(1-beta_2^t)``, ``param -= m_hat*lr / (sqrt(v_hat) + eps)``.
     """
     body = """
-m += (g - m) * one_minus_beta_1;
-v += (g * g - v) * one_minus_beta_2;
+m = m + (g - m) * one_minus_beta_1;
+v = v + (g * g - v) * one_minus_beta_2;
 T m_hat = u_t_1 * m / one_minus_u_product_t_1 + one_minus_u_t * g / one_minus_u_product_t;
 T v_hat = v / one_minus_beta_2_power;
-param -= m_hat * lr / (sqrt(v_hat) + eps);
+param = param - m_hat * lr / (sqrt(v_hat) + eps);
 """
 
     def twin(grad, gmul, gdiv, glo, ghi, wd, lr, one_minus_beta_1, one_minus_beta_2, u_t_1,
@@ -310,12 +331,13 @@ param -= m_hat * lr / (sqrt(v_hat) + eps);
 # --- Adagrad, Adadelta -----------------------------------------------------------------------
 
 
+@variants()
 def adagrad_op() -> ElementwiseOp:
     """Adagrad. Scalar ``eps``; slot ``accumulator``.
 
     ``accumulator += g^2``, ``param -= lr*g / sqrt(accumulator + eps)``.
     """
-    body = "accumulator += g * g;\nparam -= lr * g / sqrt(accumulator + eps);"
+    body = "accumulator = accumulator + g * g;\nparam = param - lr * g / sqrt(accumulator + eps);"
 
     def twin(grad, gmul, gdiv, glo, ghi, wd, lr, eps, param, accumulator):
         g = _twin_prologue(grad, gmul, gdiv, glo, ghi, wd, lr, param)
@@ -330,6 +352,7 @@ def adagrad_op() -> ElementwiseOp:
     return _cached_op(("adagrad",), "T eps", "T accumulator", body, twin)
 
 
+@variants()
 def adadelta_op() -> ElementwiseOp:
     """Adadelta. Scalars ``rho, one_minus_rho, eps``; slots ``accumulated_grad,
     accumulated_delta``.
@@ -342,7 +365,7 @@ def adadelta_op() -> ElementwiseOp:
 accumulated_grad = rho * accumulated_grad + one_minus_rho * (g * g);
 T delta = -(sqrt(accumulated_delta + eps) * g / sqrt(accumulated_grad + eps));
 accumulated_delta = rho * accumulated_delta + one_minus_rho * (delta * delta);
-param += lr * delta;
+param = param + lr * delta;
 """
 
     def twin(grad, gmul, gdiv, glo, ghi, wd, lr, rho, one_minus_rho, eps, param,
@@ -373,6 +396,7 @@ param += lr * delta;
 # --- Exponential moving average of the weights ----------------------------------------------
 
 
+@variants()
 def ema_op() -> ElementwiseOp:
     """``average = momentum * average + one_minus_momentum * param`` (Keras's ``use_ema``)."""
 
@@ -389,27 +413,6 @@ def ema_op() -> ElementwiseOp:
             "T average",
             "average = momentum * average + one_minus_momentum * param;",
             twin,
+            scalars=("momentum", "one_minus_momentum"),
         )
     return op
-
-
-# --- Norms for clipping ----------------------------------------------------------------------
-
-_SQUARED_SUM: dict[str, Any] = {}
-
-
-def squared_sum(x: Any, out: Any) -> Any:
-    """``sum(x * x)`` written into the 0-d array ``out`` without leaving the device.
-
-    One fused reduction on CuPy; on NumPy a scratch buffer holds the squares.
-    """
-    if backend() == "cupy":
-        kernel = _SQUARED_SUM.get("kernel")
-        if kernel is None:
-            cupy = array_module()
-            kernel = _SQUARED_SUM["kernel"] = cupy.ReductionKernel(
-                "T x", "T y", "x * x", "a + b", "y = a", "0", "gpukeras_squared_sum"
-            )
-        return kernel(x, out=out)
-    squares = numpy.multiply(x, x, out=_scratch(x, 3))
-    return numpy.sum(squares, out=out)

@@ -122,7 +122,7 @@ const T c = fg * c_prev + ig * gg;
 const T tc = tanh(c);
 tanh_c = tc;
 c_new = m != T(0) ? c : c_prev;
-h_new = m != T(0) ? og * tc : h_prev;
+h_new = m != T(0) ? T(og * tc) : h_prev;
 """,
     _lstm_forward_twin,
 )
@@ -243,7 +243,7 @@ const T hh = tanh(xw[k + 2 * units] + rg * inner[k + 2 * units]);
 gates[k] = zg;
 gates[k + units] = rg;
 gates[k + 2 * units] = hh;
-h_new = m != T(0) ? zg * h_prev + (T(1) - zg) * hh : h_prev;
+h_new = m != T(0) ? T(zg * h_prev + (T(1) - zg) * hh) : h_prev;
 """,
     _gru_forward_twin,
 )

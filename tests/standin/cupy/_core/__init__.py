@@ -1,0 +1,1 @@
+"""``cupy._core`` for the stand-in (only what gpukeras reaches into)."""
