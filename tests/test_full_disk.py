@@ -41,7 +41,11 @@ def _mount_tmpfs(folder: str) -> bool:
 
 
 def _run_job(mode: str, folder: str) -> dict:
-    environment = {**os.environ, "PYTHONPATH": ROOT, "PYTHONDONTWRITEBYTECODE": "1"}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH", "")) if p),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     done = subprocess.run(
         [sys.executable, JOB, mode, folder],
         capture_output=True,

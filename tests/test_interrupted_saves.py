@@ -195,7 +195,10 @@ def test_sigint_during_repeated_checkpoint_writes_ends_the_process(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": ROOT},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH", "")) if p),
+        },
     )
     try:
         deadline = time.monotonic() + 60  # a hang limit, not a timing assertion
@@ -234,7 +237,10 @@ _KILLED_MID_WRITE = textwrap.dedent(
 def _killed_writer(path):
     done = subprocess.run(
         [sys.executable, "-c", _KILLED_MID_WRITE, str(path)],
-        env={**os.environ, "PYTHONPATH": ROOT},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH", "")) if p),
+        },
         capture_output=True,
     )
     assert done.returncode == -signal.SIGTERM, done.stderr

@@ -139,7 +139,7 @@ def _differentiable_cases():
         if not ops_cases.float_positions(args) or name in ("argmax", "argmin", "stop_gradient"):
             continue
         outs = _outputs(getattr(ops, name)(*args, **kwargs))
-        if all(np.asarray(o).dtype == np.float64 for o in outs):  # float64 all through
+        if all(o.dtype == np.float64 for o in outs):  # float64 all through
             picked.append(index)
     return picked
 

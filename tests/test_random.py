@@ -48,6 +48,7 @@ def test_seed_generator_position_resumes_from_the_backend_state(xp):
     np.testing.assert_array_equal(_host(krandom.normal((2,), seed=generator)), expected)
 
 
+@pytest.mark.numpy_only("bit-identical resume: CuPy's cuRAND stream cannot be saved and restored")
 def test_global_stream_draws_resume_identically_after_set_state():
     K.random.seed(11)
     krandom.normal((3,))

@@ -113,8 +113,8 @@ def test_dropout_called_twice_draws_a_new_mask_for_each_call_and_keeps_each(xp):
 @pytest.mark.parametrize("wanted", [True, False])
 def test_a_hand_written_layer_sees_need_input_grad_in_its_backward(wanted):
     layer = _Scale(dtype="float64")
-    y, _, pullback = layer.forward_with_pullback(np.ones((2, 3)), True)
-    grad_x, _ = pullback(np.ones((2, 3)), need_input_grad=wanted)
+    y, _, pullback = layer.forward_with_pullback(K.to_device(np.ones((2, 3))), True)
+    grad_x, _ = pullback(K.to_device(np.ones((2, 3))), need_input_grad=wanted)
     assert (grad_x is not None) is wanted
     assert _FLAGS_SEEN[-1] is wanted
     assert layer.__dict__.get("backward_saw_needs_input_grad") is None  # put back after
@@ -124,5 +124,5 @@ def test_a_hand_written_layer_sees_need_input_grad_in_its_backward(wanted):
 def test_a_layer_class_held_as_an_attribute_is_not_taken_for_a_wrapped_layer():
     layer = _Scale(dtype="float64")
     layer.kind = gpukeras.layers.Dense  # a class, not a layer
-    y, _, pullback = layer.forward_with_pullback(np.ones((2, 3)), True)
-    assert pullback(np.ones((2, 3)))[0].shape == (2, 3)
+    y, _, pullback = layer.forward_with_pullback(K.to_device(np.ones((2, 3))), True)
+    assert pullback(K.to_device(np.ones((2, 3))))[0].shape == (2, 3)

@@ -23,6 +23,10 @@ from cupy._host_reads import record
 _NDARRAY_NAMES = frozenset(_names.NDARRAY)
 
 
+#: NumPy functions that only read an array's metadata, allowed on device arrays.
+_METADATA_FUNCTIONS = frozenset({"shape", "ndim", "size"})
+
+
 class HostDeviceMixError(TypeError):
     """A host array met a device array where real CuPy raises."""
 
@@ -120,6 +124,9 @@ class ndarray:  # noqa: N801 - CuPy's name
         )
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        # Metadata reads never touch the data: CuPy answers numpy.shape/ndim/size too.
+        if func.__name__ in _METADATA_FUNCTIONS and len(args) == 1 and not kwargs:
+            return getattr(self._a, func.__name__)
         raise HostDeviceMixError(
             f"numpy.{func.__name__} was given a device array: use the backend's array module "
             "(xp) instead of numpy for device arrays"
