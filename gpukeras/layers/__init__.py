@@ -17,6 +17,7 @@ from gpukeras.layers._global_pooling import (
 )
 from gpukeras.layers._gru import GRU
 from gpukeras.layers._input import Input, InputLayer, KerasTensor
+from gpukeras.layers._input_spec import InputSpec
 from gpukeras.layers._lambda import Lambda
 from gpukeras.layers._layer import Layer
 from gpukeras.layers._layer_normalization import LayerNormalization
@@ -51,6 +52,7 @@ __all__ = [
     "GRU",
     "Input",
     "InputLayer",
+    "InputSpec",
     "KerasTensor",
     "Lambda",
     "Layer",

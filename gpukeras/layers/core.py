@@ -1,0 +1,15 @@
+"""Keras 1/2's ``keras.layers.core``: the core layers, now in ``keras.layers``."""
+
+from gpukeras._module_alias import MERGE_REFUSAL, alias_module
+
+alias_module(
+    __name__,
+    "`keras.layers`",
+    {"gpukeras.layers": ("Activation", "Dense", "Dropout", "Flatten", "Lambda", "Reshape")},
+    refused={
+        "Merge": MERGE_REFUSAL,
+        "MaxoutDense": "removed in Keras 2; use `Dense` followed by a max over a `Reshape`.",
+        "Highway": "removed in Keras 2; write it as a subclassed layer with `call()`.",
+        "TimeDistributedDense": "use `TimeDistributed(Dense(...))`.",
+    },
+)

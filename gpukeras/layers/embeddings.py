@@ -1,0 +1,5 @@
+"""Keras 1/2's ``keras.layers.embeddings``: ``Embedding``, now in ``keras.layers``."""
+
+from gpukeras._module_alias import alias_module
+
+alias_module(__name__, "`keras.layers`", {"gpukeras.layers": ("Embedding",)})

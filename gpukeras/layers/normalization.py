@@ -1,0 +1,9 @@
+"""Keras 1/2's ``keras.layers.normalization``: now in ``keras.layers``."""
+
+from gpukeras._module_alias import alias_module
+
+alias_module(
+    __name__,
+    "`keras.layers`",
+    {"gpukeras.layers": ("BatchNormalization", "LayerNormalization")},
+)
