@@ -122,10 +122,15 @@ class Layer:
         """The output shape for ``input_shape``.
 
         The identity for built-in layers unless overridden; for a layer that defines
-        ``call()``, inferred by running ``call`` once on zeros (see ``_call``).
+        ``call()``, inferred by running ``call`` once on zeros (see ``_call``). A
+        Keras 1 layer's ``get_output_shape_for`` answers when it defines one.
         """
         from gpukeras.layers import _call
 
+        legacy = getattr(self, "get_output_shape_for", None)
+        if legacy is not None:
+            self.ensure_built(tuple(input_shape))
+            return tuple(legacy(tuple(input_shape)))
         if _call.uses_call(self):
             self.ensure_built(tuple(input_shape))
             return _call.cached_output_shape(self, tuple(input_shape))
