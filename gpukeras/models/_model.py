@@ -18,6 +18,7 @@ from gpukeras.layers import Layer
 from gpukeras.models import _tracking
 from gpukeras.models._custom_step import CustomStep, overrides_step
 from gpukeras.models._custom_training import CustomTraining
+from gpukeras.models._legacy_training import LegacyTraining
 from gpukeras.models._trainer import Trainer
 from gpukeras.variables import Variable
 
@@ -25,7 +26,7 @@ Shape = tuple[Any, ...]
 _LAYER_ARGUMENTS = ("name", "trainable", "dtype")
 
 
-class Model(CustomTraining, Trainer, Layer):
+class Model(LegacyTraining, CustomTraining, Trainer, Layer):
     """Base class of models: ``Sequential``, or subclass it and write ``call()``.
 
     A subclass creates its layers in ``__init__`` (after ``super().__init__(**kwargs)``),
@@ -272,11 +273,16 @@ class Model(CustomTraining, Trainer, Layer):
             return autodiff.unwrap(self.predict_step(x))
         return Trainer._forward(self, x)
 
-    def evaluate(self, *args: Any, return_dict: bool = False, **kwargs: Any) -> Any:
+    def evaluate(
+        self, *args: Any, return_dict: bool = False, show_accuracy: Any = None, **kwargs: Any
+    ) -> Any:
         """Loss and metrics (see ``Trainer.evaluate``); a custom ``test_step``'s keys in
-        Keras's order: the metrics' names first, then the rest by name."""
+        Keras's order: the metrics' names first, then the rest by name. Keras 0.x's
+        ``show_accuracy`` is accepted with a warning (``LegacyTraining``)."""
+        self._show_accuracy("evaluate", show_accuracy)
         if not overrides_step(self):
-            return Trainer.evaluate(self, *args, return_dict=return_dict, **kwargs)
+            result = Trainer.evaluate(self, *args, return_dict=return_dict, **kwargs)
+            return self._without_legacy_accuracy(result, show_accuracy)
         logs = Trainer.evaluate(self, *args, return_dict=True, **kwargs)
         if return_dict:
             return logs
