@@ -362,9 +362,12 @@ def test_lr_and_learning_rate_together_is_a_type_error():
         optimizers.Adam(learning_rate=0.1, lr=0.5)
 
 
-def test_decay_is_ignored_with_a_warning_and_unknown_arguments_rejected():
-    with pytest.warns(UserWarning, match="`decay` is no longer supported"):
-        optimizers.SGD(decay=0.1)
+def test_decay_is_keras_2_time_based_decay_with_a_warning_and_unknown_arguments_rejected():
+    with pytest.warns(DeprecationWarning, match="`decay` is deprecated"):
+        optimizer = optimizers.SGD(learning_rate=0.5, decay=0.1)
+    assert isinstance(optimizer._learning_rate, optimizers.schedules.InverseTimeDecay)
+    optimizer._iterations = 10
+    assert optimizer.learning_rate == pytest.approx(0.5 / (1 + 0.1 * 10))
     with pytest.raises(ValueError, match=r"not recognized: \['foo'\]"):
         optimizers.Adam(foo=1)
 

@@ -19,10 +19,11 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
+from gpukeras._legacy import warn_user
 from gpukeras._naming import to_snake_case, unique_name
 from gpukeras.backend.kernels import optimizers as kernels
 from gpukeras.optimizers._flat import FlatParameters
-from gpukeras.optimizers.schedules import LearningRateSchedule
+from gpukeras.optimizers.schedules import InverseTimeDecay, LearningRateSchedule
 from gpukeras.optimizers.schedules import deserialize as deserialize_schedule
 from gpukeras.optimizers.schedules import serialize as serialize_schedule
 from gpukeras.variables import Variable
@@ -179,16 +180,13 @@ class Optimizer:
                     f"`learning_rate`. Pass only `learning_rate`. Received: lr={lr!r}, "
                     f"learning_rate={learning_rate!r}"
                 )
-            warnings.warn(
-                "Argument `lr` is deprecated; use `learning_rate` instead.",
-                DeprecationWarning,
-                stacklevel=4,
+            warn_user(
+                f"Argument `lr` is deprecated; use `learning_rate` instead. Received: lr={lr!r}"
             )
             learning_rate = lr
-        if kwargs.pop("decay", None) is not None:
-            warnings.warn(
-                "Argument `decay` is no longer supported and will be ignored.", stacklevel=4
-            )
+        decay = kwargs.pop("decay", None)
+        if decay is not None:
+            learning_rate = _time_based_decay(learning_rate, decay)
         if kwargs:
             listed = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
             raise ValueError(f"Argument(s) not recognized: {sorted(kwargs)}. Received: {listed}")
@@ -713,3 +711,22 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} learning_rate={self._learning_rate!r}>"
+
+
+def _time_based_decay(learning_rate: Any, decay: Any) -> Any:
+    """Keras 1/2's ``decay=``: ``lr / (1 + decay * iterations)``, as an
+    ``InverseTimeDecay`` schedule (``decay=0`` keeps the constant rate)."""
+    if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or decay < 0:
+        raise ValueError(f"Argument `decay` must be a number >= 0. Received: decay={decay!r}")
+    warn_user(
+        "Argument `decay` is deprecated; use `learning_rate=keras.optimizers.schedules."
+        f"InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)`. Received: decay={decay!r}"
+    )
+    if decay == 0:
+        return learning_rate
+    if isinstance(learning_rate, LearningRateSchedule) or callable(learning_rate):
+        raise TypeError(
+            "Argument `decay` needs a float learning rate; a schedule already decays it. "
+            f"Received: decay={decay!r}, learning_rate={learning_rate!r}"
+        )
+    return InverseTimeDecay(float(learning_rate), decay_steps=1, decay_rate=float(decay))
