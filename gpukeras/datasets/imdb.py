@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from gpukeras._legacy import legacy_arguments
 from gpukeras.datasets import _word_sequences as words
 from gpukeras.datasets._files import KERAS_DATASETS_URL, fetch
 from gpukeras.datasets._npz import ArraySpec, load_npz
@@ -33,6 +34,7 @@ _LABELS = ArraySpec(dtypes=("i8", "i4"), max_rows=25_000)
 _EXPECTED = {"x_train": _REVIEWS, "y_train": _LABELS, "x_test": _REVIEWS, "y_test": _LABELS}
 
 
+@legacy_arguments("imdb.load_data", {"nb_words": ("num_words", None)})
 def load_data(
     path: str = "imdb.npz",
     num_words: int | None = None,
@@ -42,6 +44,7 @@ def load_data(
     start_char: int | None = 1,
     oov_char: int | None = 2,
     index_from: int = 3,
+    test_split: float | None = None,
     **kwargs: Any,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load IMDB, downloading Keras's ``imdb.npz`` on first use (sha256-checked).
@@ -63,6 +66,10 @@ def load_data(
             Default ``1``.
         oov_char: index of out-of-vocabulary words; ``None`` drops them. Default ``2``.
         index_from: offset added to every word index. Default ``3``.
+        test_split: Keras 0.x's argument: when given, the two halves are pooled (train
+            first) and the last ``test_split`` fraction is the test set. Default ``None``
+            (the file's own 25,000/25,000 split). ``nb_words`` is accepted for
+            ``num_words`` with a DeprecationWarning.
         **kwargs: accepted and ignored, as Keras 3 does (old Keras arguments).
 
     Returns:
@@ -98,6 +105,12 @@ def load_data(
     xs = words.limit_vocabulary(x_train + x_test, num_words, skip_top, oov_char)
     labels = np.concatenate([np.asarray(labels_train), np.asarray(labels_test)])
     split = len(x_train)
+    if test_split is not None:
+        if isinstance(test_split, bool) or not 0 <= test_split <= 1:
+            raise ValueError(
+                f"`test_split` must be a number in [0, 1]. Received: test_split={test_split!r}"
+            )
+        split = int(len(xs) * (1 - test_split))
     return (
         (words.object_array(xs[:split]), labels[:split]),
         (words.object_array(xs[split:]), labels[split:]),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpukeras._legacy import legacy_arguments
 from gpukeras.datasets import _word_sequences as words
 from gpukeras.datasets._files import KERAS_DATASETS_URL, fetch
 from gpukeras.datasets._npz import ArraySpec, load_npz
@@ -38,6 +39,7 @@ _LABEL_NAMES = (
 ).split()
 
 
+@legacy_arguments("reuters.load_data", {"nb_words": ("num_words", None)})
 def load_data(
     path: str = "reuters.npz",
     num_words: int | None = None,
