@@ -33,6 +33,20 @@ def _lstm(**kwargs: Any) -> Any:
 
 
 CASES: dict[str, list[Case]] = {
+    "ActivityRegularization": [
+        Case(lambda: layers.ActivityRegularization(l1=0.01, l2=0.02, **F64), (3, 4))
+    ],
+    "GaussianDropout": [Case(lambda: layers.GaussianDropout(0.3, **F64), (4, 6))],
+    "GaussianNoise": [Case(lambda: layers.GaussianNoise(0.5, **F64), (4, 6))],
+    "Masking": [Case(lambda: layers.Masking(**F64), (2, 4, 3))],
+    "Permute": [Case(lambda: layers.Permute((3, 1, 2), **F64), (2, 3, 4, 5))],
+    "RepeatVector": [Case(lambda: layers.RepeatVector(3, **F64), (2, 4))],
+    "SpatialDropout1D": [Case(lambda: layers.SpatialDropout1D(0.5, **F64), (2, 5, 4))],
+    "SpatialDropout2D": [
+        Case(lambda: layers.SpatialDropout2D(0.5, **F64), (2, 3, 3, 4)),
+        Case(lambda: layers.SpatialDropout2D(0.5, "channels_first", **F64), (2, 4, 3, 3)),
+    ],
+    "SpatialDropout3D": [Case(lambda: layers.SpatialDropout3D(0.5, **F64), (2, 2, 2, 2, 3))],
     "Activation": [Case(lambda: layers.Activation("tanh", **F64), (3, 4))],
     "AveragePooling1D": [Case(lambda: layers.AveragePooling1D(2, **F64), (2, 6, 3))],
     "AveragePooling2D": [

@@ -22,13 +22,31 @@ from gpukeras.layers._lambda import Lambda
 from gpukeras.layers._layer import Layer
 from gpukeras.layers._layer_normalization import LayerNormalization
 from gpukeras.layers._lstm import LSTM
+from gpukeras.layers._masking_layer import ActivityRegularization, Masking
+from gpukeras.layers._noise import (
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
 from gpukeras.layers._padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from gpukeras.layers._pooling import AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D
+from gpukeras.layers._repeat_permute import Permute, RepeatVector
 from gpukeras.layers._reshaping import Flatten, Reshape
 from gpukeras.layers._simple_rnn import SimpleRNN
 from gpukeras.layers._time_distributed import TimeDistributed
 
 __all__ = [
+    "SpatialDropout3D",
+    "SpatialDropout2D",
+    "SpatialDropout1D",
+    "RepeatVector",
+    "Permute",
+    "Masking",
+    "GaussianNoise",
+    "GaussianDropout",
+    "ActivityRegularization",
     "Activation",
     "AveragePooling1D",
     "AveragePooling2D",

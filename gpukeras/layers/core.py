@@ -5,7 +5,23 @@ from gpukeras._module_alias import MERGE_REFUSAL, alias_module
 alias_module(
     __name__,
     "`keras.layers`",
-    {"gpukeras.layers": ("Activation", "Dense", "Dropout", "Flatten", "Lambda", "Reshape")},
+    {
+        "gpukeras.layers": (
+            "Activation",
+            "ActivityRegularization",
+            "Dense",
+            "Dropout",
+            "Flatten",
+            "Lambda",
+            "Masking",
+            "Permute",
+            "RepeatVector",
+            "Reshape",
+            "SpatialDropout1D",
+            "SpatialDropout2D",
+            "SpatialDropout3D",
+        ),
+    },
     refused={
         "Merge": MERGE_REFUSAL,
         "MaxoutDense": "removed in Keras 2; use `Dense` followed by a max over a `Reshape`.",

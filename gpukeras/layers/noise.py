@@ -2,4 +2,4 @@
 
 from gpukeras._module_alias import alias_module
 
-alias_module(__name__, "`keras.layers`", {"gpukeras.layers": ()})
+alias_module(__name__, "`keras.layers`", {"gpukeras.layers": ("GaussianDropout", "GaussianNoise")})
