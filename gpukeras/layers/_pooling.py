@@ -16,7 +16,21 @@ import numpy
 from gpukeras import backend as K
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
+from gpukeras._legacy import legacy_arguments
 from gpukeras.layers._serialization import register
+
+
+def _data_format_from_dim_ordering(value: Any) -> Any:
+    return {"tf": "channels_last", "th": "channels_first"}.get(value, value)
+
+
+# Keras 1's names (``MaxPooling1D(pool_length=2, stride=2)``, ``dim_ordering='th'``).
+_LEGACY_POOLING = {
+    "pool_length": ("pool_size", None),
+    "stride": ("strides", None),
+    "border_mode": ("padding", None),
+    "dim_ordering": ("data_format", _data_format_from_dim_ordering),
+}
 
 
 class BasePooling(Layer):
@@ -288,12 +302,14 @@ _POOLING_ARGS = """
         strides: Int or tuple; default ``None`` (``pool_size``).
         padding: ``'valid'`` (default) or ``'same'`` (output ``ceil(size / stride)``).
         data_format: ``'channels_last'`` (default) or ``'channels_first'``.
-        **kwargs: :class:`Layer` arguments.
+        **kwargs: :class:`Layer` arguments. Keras 1's ``pool_length``, ``stride``,
+            ``border_mode`` and ``dim_ordering`` are accepted with a DeprecationWarning.
 """
 
 
 @register
 class MaxPooling1D(BasePooling):
+    @legacy_arguments("MaxPooling1D", _LEGACY_POOLING)
     def __init__(
         self,
         pool_size: Any = 2,
@@ -307,6 +323,7 @@ class MaxPooling1D(BasePooling):
 
 @register
 class MaxPooling2D(BasePooling):
+    @legacy_arguments("MaxPooling2D", _LEGACY_POOLING)
     def __init__(
         self,
         pool_size: Any = (2, 2),
@@ -322,6 +339,7 @@ class MaxPooling2D(BasePooling):
 class AveragePooling1D(BasePooling):
     reduce = "avg"
 
+    @legacy_arguments("AveragePooling1D", _LEGACY_POOLING)
     def __init__(
         self,
         pool_size: Any = 2,
@@ -337,6 +355,7 @@ class AveragePooling1D(BasePooling):
 class AveragePooling2D(BasePooling):
     reduce = "avg"
 
+    @legacy_arguments("AveragePooling2D", _LEGACY_POOLING)
     def __init__(
         self,
         pool_size: Any = (2, 2),
