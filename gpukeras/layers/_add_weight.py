@@ -64,3 +64,27 @@ def weight_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str,
         "trainable": given.get("trainable", True),
         "regularizer": given.get("regularizer"),
     }
+
+
+def adopt_weights(layer: Any, variables: Any, trainable: bool) -> None:
+    """Keras 1's ``self.trainable_weights = [self.W]`` in ``build``: the variables (made
+    with ``K.variable``) become the layer's own weights, with a warning at the user's line."""
+    from gpukeras import backend as K  # noqa: PLC0415
+    from gpukeras._legacy import warn_user  # noqa: PLC0415
+
+    attribute = "trainable_weights" if trainable else "non_trainable_weights"
+    warn_user(
+        f"Assigning `{attribute}` is Keras 1's way of declaring weights; use "
+        f"`self.add_weight(...)` in `build` instead. Layer: {layer.name!r}"
+    )
+    for variable in list(variables):
+        if not hasattr(variable, "value") or not hasattr(variable, "trainable"):
+            raise TypeError(
+                f"`{attribute}` takes variables (`K.variable(...)` or `add_weight`). "
+                f"Received: {variable!r:.80}"
+            )
+        variable.trainable = trainable
+        if trainable and getattr(variable, "grad", None) is None:
+            variable.grad = K.get_array_module(variable.value).zeros_like(variable.value)
+        if all(variable is not own for own in layer._weights):
+            layer._weights.append(variable)

@@ -308,6 +308,10 @@ class Layer:
         own = [w for w in self._weights if w.trainable]
         return _tracking.with_sublayer_weights(self, own, "trainable_weights")
 
+    @trainable_weights.setter
+    def trainable_weights(self, variables: list[Variable]) -> None:
+        _add_weight.adopt_weights(self, variables, trainable=True)
+
     @property
     def non_trainable_weights(self) -> list[Variable]:
         if not self.trainable:
@@ -315,6 +319,10 @@ class Layer:
             return _tracking.with_sublayer_weights(self, own, "weights")
         own = [w for w in self._weights if not w.trainable]
         return _tracking.with_sublayer_weights(self, own, "non_trainable_weights")
+
+    @non_trainable_weights.setter
+    def non_trainable_weights(self, variables: list[Variable]) -> None:
+        _add_weight.adopt_weights(self, variables, trainable=False)
 
     def get_weights(self) -> list[numpy.ndarray]:
         """The weights as host NumPy arrays, in :attr:`weights` order."""
