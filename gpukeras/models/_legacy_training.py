@@ -141,6 +141,18 @@ class LegacyTraining:
         self._step = None  # rebuilt with the accuracy metric on the next batch
 
 
+def legacy_compile_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``compile``'s keywords without Keras 0.x's ``class_mode`` (the loss decides now)."""
+    if "class_mode" in kwargs:
+        kwargs = dict(kwargs)
+        value = kwargs.pop("class_mode")
+        warn_user(
+            "compile: the argument `class_mode` is deprecated and has no effect (the loss "
+            f"and the metrics decide). Received: class_mode={value!r}"
+        )
+    return kwargs
+
+
 def _warn_renamed(method: str, old: str, new: str) -> None:
     warn_user(f"{method}: the argument `{old}` is deprecated; use `{new}` instead.")
 

@@ -18,7 +18,7 @@ from gpukeras.layers import Layer
 from gpukeras.models import _tracking
 from gpukeras.models._custom_step import CustomStep, overrides_step
 from gpukeras.models._custom_training import CustomTraining
-from gpukeras.models._legacy_training import LegacyTraining
+from gpukeras.models._legacy_training import LegacyTraining, legacy_compile_arguments
 from gpukeras.models._trainer import Trainer
 from gpukeras.variables import Variable
 
@@ -238,7 +238,7 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
 
     # -- the training API's hooks ------------------------------------------------------
     def compile(self, *args: Any, **kwargs: Any) -> None:
-        Trainer.compile(self, *args, **kwargs)
+        Trainer.compile(self, *args, **legacy_compile_arguments(kwargs))
         self.__dict__.pop("_custom_state", None)  # trackers for the new compiled metrics
 
     def _compiled_step(self, data: Any) -> Any:

@@ -1,0 +1,200 @@
+"""Scripts written the way Keras 0.x/1.x examples were, run through ``import gpukeras as
+keras``: each trains, its loss falls, and each old argument warns once, at its line."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import gpukeras as keras
+from gpukeras import backend as K
+
+
+class OldWarnings:
+    """Records warnings; checks each old spelling warned once, from this file."""
+
+    def __enter__(self) -> OldWarnings:
+        for name in [m for m in sys.modules if m.startswith("gpukeras.") and m.count(".") > 1]:
+            if name.rsplit(".", 1)[-1] in ("core", "recurrent", "embeddings", "np_utils"):
+                sys.modules.pop(name)  # so the old path warns in this script too
+        self._catcher = warnings.catch_warnings(record=True)
+        self.caught = self._catcher.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._catcher.__exit__(*exc_info)
+
+    def deprecations(self) -> list[warnings.WarningMessage]:
+        return [w for w in self.caught if issubclass(w.category, DeprecationWarning)]
+
+    def check(self, *expected: str) -> None:
+        found = self.deprecations()
+        assert all(w.filename == __file__ for w in found), [
+            (w.filename, str(w.message)) for w in found if w.filename != __file__
+        ]
+        per_line = Counter((w.lineno, str(w.message)) for w in found)
+        assert max(per_line.values()) == 1, per_line.most_common(3)
+        text = "\n".join(str(w.message) for w in found)
+        for name in expected:
+            assert f"`{name}`" in text, f"no warning for {name}:\n{text}"
+
+
+def falls(losses: list[float]) -> bool:
+    return losses[-1] < losses[0] * 0.9
+
+
+def test_keras_0x_mlp_with_show_accuracy_and_nb_epoch_trains():
+    rng = np.random.RandomState(1337)
+    with OldWarnings() as old:
+        from gpukeras.layers.core import Activation, Dense, Dropout  # noqa: PLC0415
+        from gpukeras.models import Sequential  # noqa: PLC0415
+        from gpukeras.optimizers import SGD  # noqa: PLC0415
+        from gpukeras.utils import np_utils  # noqa: PLC0415
+
+        X_train = rng.randn(600, 20).astype("float32")
+        labels = (X_train[:, 0] > 0).astype(int) + (X_train[:, 1] > 0).astype(int)
+        Y_train = np_utils.to_categorical(labels, 3)
+
+        model = Sequential()
+        model.add(Dense(64, input_dim=20, init="uniform", W_regularizer="l2"))
+        model.add(Activation("tanh"))
+        model.add(Dropout(0.2))
+        model.add(Dense(3, init="uniform"))
+        model.add(Activation("softmax"))
+        sgd = SGD(lr=0.1, decay=1e-6, momentum=0.9, nesterov=True)
+        model.compile(loss="categorical_crossentropy", optimizer=sgd, class_mode="categorical")
+        history = model.fit(
+            X_train, Y_train, nb_epoch=8, batch_size=16, show_accuracy=True, verbose=0
+        )
+        score = model.evaluate(X_train, Y_train, batch_size=16, show_accuracy=True, verbose=0)
+        classes = model.predict_classes(X_train, batch_size=32)
+        probabilities = model.predict_proba(X_train[:4])
+    old.check(
+        "keras.layers.core", "init", "W_regularizer", "lr", "decay", "class_mode", "nb_epoch",
+        "show_accuracy", "predict_classes", "predict_proba",
+    )  # fmt: skip
+    assert falls(history.history["loss"])
+    assert history.history["acc"][-1] > 0.7
+    assert len(score) == 2 and score[1] > 0.7
+    assert classes.shape == (600,) and set(np.unique(classes)) <= {0, 1, 2}
+    assert probabilities.shape == (4, 3)
+
+
+class Antirectifier(keras.layers.Layer):
+    """The Keras 1/2 example's custom layer, written with ``K.*``."""
+
+    def get_output_shape_for(self, input_shape):
+        shape = list(input_shape)
+        shape[-1] *= 2
+        return tuple(shape)
+
+    def call(self, x, mask=None):
+        x -= K.mean(x, axis=1, keepdims=True)
+        x = K.l2_normalize(x, axis=1)
+        pos = K.relu(x)
+        neg = K.relu(-x)
+        return K.concatenate([pos, neg], axis=1)
+
+
+class LinearK1(keras.layers.Layer):
+    """Keras 1's custom layer: ``K.variable`` weights declared via ``trainable_weights``."""
+
+    def __init__(self, output_dim, **kwargs):
+        self.output_dim = output_dim
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        value = np.random.RandomState(0).uniform(-0.1, 0.1, (input_shape[1], self.output_dim))
+        self.W = K.variable(value.astype("float32"))
+        self.trainable_weights = [self.W]  # Keras 1's way
+
+    def call(self, x, mask=None):
+        return K.dot(x, self.W)
+
+    def get_output_shape_for(self, input_shape):
+        return (input_shape[0], self.output_dim)
+
+
+def test_custom_layers_written_with_backend_functions_train(xp):
+    rng = np.random.RandomState(0)
+    x = rng.randn(256, 10).astype("float32")
+    y = keras.utils.to_categorical((x[:, :3].sum(axis=1) > 0).astype(int), 2)
+    with OldWarnings() as old:
+        model = keras.models.Sequential()
+        model.add(keras.layers.Dense(32, input_shape=(10,)))
+        model.add(Antirectifier())
+        model.add(LinearK1(16))
+        model.add(keras.layers.Lambda(lambda t: K.tanh(t) + K.square(t) * 0.1))
+        model.add(keras.layers.Dense(2, activation="softmax"))
+        model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
+        history = model.fit(K.to_device(x), K.to_device(y), nb_epoch=6, batch_size=32, verbose=0)
+    old.check("nb_epoch", "trainable_weights")
+    assert falls(history.history["loss"])
+    assert model.layers[1].compute_output_shape((None, 32)) == (None, 64)
+    assert len(model.layers[2].trainable_weights) == 1
+
+
+def imdb_like(rng, samples=400, maxlen=30, vocabulary=50):
+    """Reviews as word ids: positive ones use words 2..9 more often."""
+    labels = rng.randint(0, 2, samples)
+    reviews = []
+    for label in labels:
+        length = rng.randint(5, maxlen + 10)
+        words = rng.randint(10, vocabulary, length)
+        cue = rng.rand(length) < 0.3
+        words[cue] = rng.randint(2, 10, cue.sum()) if label else words[cue]
+        reviews.append(list(words))
+    return reviews, labels
+
+
+def test_keras_1_imdb_lstm_with_generators_trains():
+    rng = np.random.RandomState(7)
+    reviews, labels = imdb_like(rng)
+    with OldWarnings() as old:
+        from gpukeras.layers.core import Activation, Dense  # noqa: PLC0415
+        from gpukeras.layers.embeddings import Embedding  # noqa: PLC0415
+        from gpukeras.layers.recurrent import LSTM  # noqa: PLC0415
+        from gpukeras.preprocessing import sequence  # noqa: PLC0415
+
+        X = sequence.pad_sequences(reviews, maxlen=30)
+        model = keras.models.Sequential()
+        model.add(Embedding(50, 16, input_length=30))
+        model.add(LSTM(output_dim=16, init="glorot_uniform", inner_init="orthogonal",
+                       dropout_W=0.1))  # fmt: skip
+        model.add(Dense(1))
+        model.add(Activation("sigmoid"))
+        model.compile(loss="binary_crossentropy", optimizer="adam", class_mode="binary")
+
+        def batches():
+            while True:
+                for i in range(0, len(X), 40):
+                    yield X[i : i + 40].astype("float32"), labels[i : i + 40].astype("float32")
+
+        history = model.fit_generator(
+            batches(), samples_per_epoch=len(X), nb_epoch=6, nb_worker=1, verbose=0,
+            validation_data=batches(), nb_val_samples=80,
+        )  # fmt: skip
+        loss = model.evaluate_generator(batches(), val_samples=len(X))
+        predictions = model.predict_generator(batches(), val_samples=80)
+    old.check(
+        "keras.layers.embeddings", "keras.layers.recurrent", "keras.preprocessing.sequence",
+        "input_length", "output_dim", "init", "inner_init", "dropout_W", "class_mode",
+        "fit_generator", "samples_per_epoch", "nb_epoch", "nb_worker", "nb_val_samples",
+        "evaluate_generator", "val_samples", "predict_generator",
+    )  # fmt: skip
+    assert falls(history.history["loss"])
+    assert len(history.history["loss"]) == 6 and "val_loss" in history.history
+    assert loss < history.history["loss"][0]
+    assert predictions.shape == (80, 1)
+
+
+def test_samples_per_epoch_needs_a_generator():
+    model = keras.models.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+    model.compile(loss="mse", optimizer="sgd")
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="needs a generator"):
+        model.fit_generator([np.zeros((2, 2))], samples_per_epoch=4)
