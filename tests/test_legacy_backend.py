@@ -28,14 +28,20 @@ CASES = [
     ("sigmoid", K.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
     ("softmax", K.softmax, lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True)),
     ("relu", K.relu, lambda x: np.maximum(x, 0)),
-    ("relu_leaky_capped", lambda x: K.relu(x, 0.1, 0.5),
-     lambda x: np.minimum(np.where(x > 0, x, 0.1 * x), 0.5)),  # fmt: skip
+    (
+        "relu_leaky_capped",
+        lambda x: K.relu(x, 0.1, 0.5),
+        lambda x: np.minimum(np.where(x > 0, x, 0.1 * x), 0.5),
+    ),  # fmt: skip
     ("clip", lambda x: K.clip(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5)),
     ("pow", lambda x: K.pow(K.abs(x), 3), lambda x: np.abs(x) ** 3),
     ("maximum", lambda x: K.maximum(x, 0.2), lambda x: np.maximum(x, 0.2)),
     ("minimum", lambda x: K.minimum(x, 0.2), lambda x: np.minimum(x, 0.2)),
-    ("l2_normalize", lambda x: K.l2_normalize(x, axis=-1),
-     lambda x: x / np.sqrt((x**2).sum(-1, keepdims=True))),  # fmt: skip
+    (
+        "l2_normalize",
+        lambda x: K.l2_normalize(x, axis=-1),
+        lambda x: x / np.sqrt((x**2).sum(-1, keepdims=True)),
+    ),  # fmt: skip
     ("concatenate", lambda x: K.concatenate([x, x * 2]), lambda x: np.concatenate([x, 2 * x], -1)),
     ("stack", lambda x: K.stack([x, x], axis=1), lambda x: np.stack([x, x], 1)),
     ("expand_dims", K.expand_dims, lambda x: x[..., None]),

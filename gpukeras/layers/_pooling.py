@@ -14,9 +14,9 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
+from gpukeras._legacy import legacy_arguments
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
-from gpukeras._legacy import legacy_arguments
 from gpukeras.layers._serialization import register
 
 

@@ -2,6 +2,4 @@
 
 from gpukeras._module_alias import alias_module
 
-alias_module(
-    __name__, "`keras.layers`", {"gpukeras.layers": ("Bidirectional", "TimeDistributed")}
-)
+alias_module(__name__, "`keras.layers`", {"gpukeras.layers": ("Bidirectional", "TimeDistributed")})

@@ -43,7 +43,9 @@ def skipgrams(
         count = int(len(couples) * negative_samples)
         words = [c[0] for c in couples]
         rng.shuffle(words)
-        couples += [[words[k % len(words)], rng.randint(1, vocabulary_size - 1)] for k in range(count)]
+        couples += [
+            [words[k % len(words)], rng.randint(1, vocabulary_size - 1)] for k in range(count)
+        ]
         labels += [[1, 0] if categorical else 0] * count
     if shuffle:
         order = list(range(len(couples)))
