@@ -9,6 +9,12 @@ device-to-host transfer so tests can hold the fit loop to its sync budget.
 from gpukeras.backend import kernels, random
 from gpukeras.backend._collectives import Collectives, device_count, use_device
 from gpukeras.backend._dtype import epsilon, floatx, set_epsilon, set_floatx
+from gpukeras.backend._image_format import (
+    image_data_format,
+    image_dim_ordering,
+    set_image_data_format,
+    set_image_dim_ordering,
+)
 from gpukeras.backend._keras_functions import (  # noqa: A004 - Keras's own names
     abs,
     argmax,
@@ -66,6 +72,10 @@ from gpukeras.backend._tf32 import enable_tf32, tf32_enabled
 from gpukeras.backend._transfer import host_syncs, to_device, to_host, to_host_floats
 
 __all__ = [
+    "set_image_dim_ordering",
+    "set_image_data_format",
+    "image_dim_ordering",
+    "image_data_format",
     "abs",
     "argmax",
     "argmin",

@@ -249,7 +249,6 @@ _REFUSED = {
     "get_session": "there is no TensorFlow session; gpukeras runs eagerly.",
     "set_session": "there is no TensorFlow session; gpukeras runs eagerly.",
     "learning_phase": "pass `training=` to the layer's `call()` instead.",
-    "image_dim_ordering": "use `image_data_format()` ('channels_last'/'channels_first').",
     "theano": "Theano-only functions are not available; write the computation with `keras.ops`.",
 }
 

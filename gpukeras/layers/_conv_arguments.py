@@ -50,9 +50,10 @@ def normalize_padding(value: Any, allow_causal: bool = False) -> str:
 
 
 def normalize_data_format(value: Any) -> str:
-    """``'channels_last'`` (also for ``None``, Keras's default) or ``'channels_first'``."""
+    """``'channels_last'`` or ``'channels_first'``; ``None`` is the backend's
+    ``image_data_format()`` (keras.json's, channels-last unless set), as in Keras."""
     if value is None:
-        return "channels_last"
+        return K.image_data_format()
     data_format = value.lower() if isinstance(value, str) else value
     if data_format not in DATA_FORMATS:
         raise ValueError(

@@ -99,7 +99,7 @@ class _SpatialDropout(Dropout):
                 "data_format must be 'channels_last' or 'channels_first'. "
                 f"Received: data_format={data_format!r}"
             )
-        self.data_format = data_format or "channels_last"
+        self.data_format = data_format or K.image_data_format()
 
     def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         if self.data_format == "channels_first":
@@ -117,8 +117,8 @@ class SpatialDropout1D(_SpatialDropout):
     """Drops whole channels of ``(N, steps, channels)`` inputs (see ``Dropout``)."""
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
-        kwargs.pop("data_format", None)  # always channels-last, as in Keras
-        super().__init__(rate, seed=seed, **kwargs)
+        kwargs.pop("data_format", None)  # always (batch, steps, channels), as in Keras
+        super().__init__(rate, data_format="channels_last", seed=seed, **kwargs)
 
 
 @register

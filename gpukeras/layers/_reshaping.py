@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy
 
+from gpukeras import backend as K
 from gpukeras.layers._layer import Layer, Shape
 
 
@@ -14,7 +15,8 @@ class Flatten(Layer):
     """Flattens each sample to one axis: ``(N, d1, d2, ...)`` -> ``(N, d1*d2*...)``.
 
     Args:
-        data_format: ``'channels_last'`` (default) or ``'channels_first'``;
+        data_format: ``'channels_last'`` or ``'channels_first'``; default
+            ``backend.image_data_format()`` (keras.json's, else channels-last);
             channels_first inputs are transposed to channels_last order
             first, as Keras does, so weights after it match Keras's.
         **kwargs: :class:`Layer` arguments.
@@ -29,7 +31,7 @@ class Flatten(Layer):
                 "data_format must be 'channels_last' or 'channels_first'. "
                 f"Received: data_format={data_format!r}"
             )
-        self.data_format = data_format or "channels_last"
+        self.data_format = data_format or K.image_data_format()
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         rest = input_shape[1:]
