@@ -33,6 +33,14 @@ def _lstm(**kwargs: Any) -> Any:
 
 
 CASES: dict[str, list[Case]] = {
+    "Cropping1D": [Case(lambda: layers.Cropping1D((1, 2), **F64), (2, 6, 3))],
+    "Cropping3D": [
+        Case(lambda: layers.Cropping3D(1, **F64), (2, 4, 4, 3, 2)),
+        Case(
+            lambda: layers.Cropping3D(((0, 1), (1, 1), (1, 0)), "channels_first", **F64),
+            (2, 2, 3, 4, 3),
+        ),
+    ],
     "ActivityRegularization": [
         Case(lambda: layers.ActivityRegularization(l1=0.01, l2=0.02, **F64), (3, 4))
     ],

@@ -23,6 +23,14 @@ F64 = {"dtype": "float64"}
         (lambda: layers.Permute((3, 1, 2), **F64), (2, 3, 4, 5), (2, 5, 3, 4)),
         (lambda: layers.Masking(**F64), (2, 3, 4), (2, 3, 4)),
         (lambda: layers.ActivityRegularization(0.1, 0.1, **F64), (2, 3), (2, 3)),
+        (lambda: layers.Cropping1D((1, 2), **F64), (2, 6, 3), (2, 3, 3)),
+        (lambda: layers.Cropping1D(1, **F64), (2, 4, 3), (2, 2, 3)),
+        (lambda: layers.Cropping3D(1, **F64), (1, 4, 3, 3, 2), (1, 2, 1, 1, 2)),
+        (
+            lambda: layers.Cropping3D(((0, 1), (1, 1), (1, 0)), "channels_first", **F64),
+            (2, 2, 3, 4, 3),
+            (2, 2, 2, 2, 2),
+        ),
     ],
 )
 def test_deterministic_layer_gradients_match_finite_differences(make, shape, out_shape):
@@ -104,6 +112,8 @@ def test_spatial_dropout_drops_whole_channels(xp, make, shape, kept_axes):
         layers.SpatialDropout3D(0.2),
         layers.Masking(-1.0),
         layers.ActivityRegularization(l1=0.1, l2=0.2),
+        layers.Cropping1D((2, 1)),
+        layers.Cropping3D((1, 2, 0), data_format="channels_first"),
     ],
     ids=lambda layer: type(layer).__name__,
 )
@@ -124,6 +134,9 @@ def test_new_layers_round_trip_through_their_config(layer):
         (lambda: layers.GaussianNoise(-1.0), "stddev"),
         (lambda: layers.GaussianDropout(1.0), "rate"),
         (lambda: layers.SpatialDropout2D(0.5, data_format="nchw"), "data_format"),
+        (lambda: layers.Cropping1D(-1), "cropping"),
+        (lambda: layers.Cropping3D((1, 2)), "cropping"),
+        (lambda: layers.Cropping1D(2).compute_output_shape((None, 4, 3)), "at least one"),
     ],
 )
 def test_bad_arguments_are_refused_naming_them(make, match):

@@ -5,6 +5,7 @@ from gpukeras.layers._batch_normalization import BatchNormalization
 from gpukeras.layers._bidirectional import Bidirectional
 from gpukeras.layers._conv_transpose import Conv2DTranspose
 from gpukeras.layers._convolution import Conv1D, Conv2D, Convolution1D, Convolution2D
+from gpukeras.layers._cropping import Cropping1D, Cropping3D
 from gpukeras.layers._dense import Dense
 from gpukeras.layers._depthwise import DepthwiseConv2D, SeparableConv2D
 from gpukeras.layers._dropout import Dropout
@@ -38,6 +39,8 @@ from gpukeras.layers._simple_rnn import SimpleRNN
 from gpukeras.layers._time_distributed import TimeDistributed
 
 __all__ = [
+    "Cropping3D",
+    "Cropping1D",
     "SpatialDropout3D",
     "SpatialDropout2D",
     "SpatialDropout1D",
