@@ -1,5 +1,7 @@
-"""Keras 1's ``keras.initializations``: now ``keras.initializers``."""
+"""Keras 1's ``keras.initializations``: now ``keras.initializers`` (the functions of the
+Keras 1 form, ``normal(shape, scale, name)``, live in ``gpukeras._legacy_initializers``)."""
 
+from gpukeras._legacy_initializers import FUNCTIONS
 from gpukeras._module_alias import alias_module
 
 alias_module(
@@ -18,10 +20,6 @@ alias_module(
             "Zeros",
             "get",
         ),
-    },
-    refused={
-        name: "Keras 1's initializer functions `f(shape, name)` are not yet supported; pass "
-        f"the name as a string (`init='{name}'`) or an object from `keras.initializers`."
-        for name in ("normal", "uniform", "identity", "orthogonal", "zero", "one")
+        "gpukeras._legacy_initializers": FUNCTIONS,
     },
 )

@@ -532,7 +532,8 @@ def get(identifier: Any) -> Initializer | Callable[..., Any] | None:
 
     Accepts None (returned as is), a name ('glorot_uniform', 'GlorotUniform', legacy
     'uniform', ...), a Keras config dict, an :class:`Initializer` instance or class, or
-    any callable ``fn(shape, dtype=None)`` returning an array.
+    any callable ``fn(shape, dtype=None)`` returning an array (Keras 1's
+    ``fn(shape, name=None)`` too, with a DeprecationWarning).
     """
     if identifier is None:
         return None
@@ -541,7 +542,9 @@ def get(identifier: Any) -> Initializer | Callable[..., Any] | None:
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
     if callable(identifier):
-        return identifier
+        from gpukeras import _legacy_initializers as keras1  # noqa: PLC0415 - imports us
+
+        return keras1.adapt(identifier) if keras1.is_keras1_function(identifier) else identifier
     raise ValueError(
         "Could not interpret initializer: expected a name such as 'glorot_uniform', a "
         "config dict, an Initializer or a callable(shape, dtype). "

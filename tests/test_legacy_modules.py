@@ -10,6 +10,7 @@ import warnings
 import pytest
 
 import gpukeras as keras
+from gpukeras import _legacy_initializers
 
 ALIASES = [
     ("gpukeras.layers.core", "Dense", keras.layers.Dense),
@@ -26,6 +27,7 @@ ALIASES = [
     ("gpukeras.utils.data_utils", "get_file", keras.utils.get_file),
     ("gpukeras.preprocessing.sequence", "pad_sequences", keras.utils.pad_sequences),
     ("gpukeras.initializations", "Orthogonal", keras.initializers.Orthogonal),
+    ("gpukeras.initializations", "normal", _legacy_initializers.normal),
     ("gpukeras.objectives", "categorical_crossentropy", keras.losses.categorical_crossentropy),
     ("gpukeras.engine", "Layer", keras.layers.Layer),
     ("gpukeras.engine", "InputSpec", keras.layers.InputSpec),
@@ -87,7 +89,6 @@ def test_merge_layer_in_core_is_refused_naming_the_functional_api():
     [
         ("gpukeras.layers.core", "TimeDistributedDense", "TimeDistributed"),
         ("gpukeras.layers.convolutional", "AtrousConvolution2D", "dilation_rate"),
-        ("gpukeras.initializations", "normal", "keras.initializers"),
         ("gpukeras.layers.advanced_activations", "LeakyReLU", "ops.leaky_relu"),
     ],
 )

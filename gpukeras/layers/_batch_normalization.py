@@ -16,6 +16,7 @@ from typing import Any
 
 from gpukeras import backend as K
 from gpukeras import initializers, regularizers
+from gpukeras._legacy import legacy_arguments, warn_user
 from gpukeras.backend.kernels.normalization import affine_op, grad_op
 from gpukeras.layers._layer import Layer, Shape, reject_constraints
 from gpukeras.layers._serialization import register
@@ -64,6 +65,10 @@ class BatchNormalization(Layer):
         "_moved_shape",
     )
 
+    @legacy_arguments(
+        "BatchNormalization",
+        {"beta_init": ("beta_initializer", None), "gamma_init": ("gamma_initializer", None)},
+    )
     def __init__(
         self,
         axis: int = -1,
@@ -85,7 +90,7 @@ class BatchNormalization(Layer):
         synchronized: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**_without_legacy_mode(kwargs))
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise TypeError(f"BatchNormalization: `axis` must be an int. Received: axis={axis!r}")
         reject_constraints(beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
@@ -281,3 +286,20 @@ def _float(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"`{name}` must be a float. Received: {name}={value!r}")
     return float(value)
+
+
+def _without_legacy_mode(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keras 1's ``mode``: 0 (feature-wise, batch statistics) is what this layer does;
+    1 and 2 normalised otherwise and are refused, naming what to use."""
+    if "mode" not in kwargs:
+        return kwargs
+    kwargs = dict(kwargs)
+    mode = kwargs.pop("mode")
+    if mode == 0 and not isinstance(mode, bool):
+        warn_user("BatchNormalization: the argument `mode` is deprecated; mode=0 is the default.")
+        return kwargs
+    raise ValueError(
+        "BatchNormalization: only Keras 1's mode=0 exists in gpukeras; for mode=1 (per-sample "
+        "normalisation) use LayerNormalization, mode=2 (batch statistics at test time too) "
+        f"is not available. Received: mode={mode!r}"
+    )
