@@ -101,6 +101,7 @@ CASES: dict[str, list[Case]] = {
     "Embedding": [
         Case(lambda: layers.Embedding(10, 3, **F64), (2, 5), int_input=10),
         Case(lambda: layers.Embedding(10, 3, mask_zero=True, **F64), (2, 5), int_input=10),
+        Case(lambda: layers.Embedding(10, 3, dropout=0.5, **F64), (2, 5), int_input=10),
     ],
     "Flatten": [Case(lambda: layers.Flatten(**F64), (2, 3, 4))],
     "GRU": [

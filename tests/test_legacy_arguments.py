@@ -64,3 +64,26 @@ def test_batch_normalization_mode_0_and_old_initializer_names_are_accepted():
 def test_batch_normalization_modes_1_and_2_are_refused_naming_the_replacement(mode):
     with pytest.raises(ValueError, match=r"LayerNormalization.*Received: mode="):
         keras.layers.BatchNormalization(mode=mode)
+
+
+def test_embedding_word_dropout_drops_whole_vocabulary_entries(xp):
+    with pytest.warns(DeprecationWarning, match="`dropout`") as record:
+        layer = keras.layers.Embedding(20, 4, dropout=0.5, embeddings_initializer="ones")
+    assert record[0].filename == __file__
+    ids = np.tile(np.arange(20), (8, 1))  # every word 8 times
+    layer.build((None, 20))
+    out = keras.backend.to_host(layer.forward(keras.backend.to_device(ids), training=True))
+    per_word = out[:, :, 0]
+    assert (per_word == per_word[0]).all()  # a word is dropped everywhere or nowhere
+    assert set(np.unique(per_word)) == {0.0, 2.0}
+    grad = keras.backend.to_host(layer.backward(keras.backend.to_device(np.ones_like(out))))
+    assert grad.shape == ids.shape
+    table_grad = keras.backend.to_host(layer.embeddings.grad)
+    np.testing.assert_array_equal(table_grad[:, 0], 8 * per_word[0])
+    inference = keras.backend.to_host(layer.forward(keras.backend.to_device(ids), training=False))
+    assert (inference == 1.0).all()
+
+
+def test_embedding_dropout_out_of_range_is_refused():
+    with pytest.raises(ValueError, match=r"`dropout`.*Received: dropout=1.5"):
+        keras.layers.Embedding(5, 2, dropout=1.5)

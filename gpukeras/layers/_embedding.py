@@ -41,11 +41,15 @@ class Embedding(Layer):
         weights: Initial table as ``[array]`` (or an array); default ``None``.
         input_length: Legacy; accepted with a DeprecationWarning and ignored
             unless it gives the input shape; default ``None``.
+        dropout: Keras 1's word dropout, a float in [0, 1): while training, each
+            vocabulary entry is dropped (all its occurrences in the batch give zeros)
+            with this probability, the kept ones scaled by ``1 / (1 - dropout)``;
+            accepted with a DeprecationWarning; default ``0.0``.
         **kwargs: :class:`Layer` arguments; Keras 1 names ``init``,
             ``W_regularizer`` with a DeprecationWarning.
     """
 
-    call_state = ("_ids", "_input_shape")
+    call_state = ("_ids", "_input_shape", "_word_scale")
 
     @legacy_arguments("Embedding", _LEGACY_EMBEDDING)
     def __init__(
@@ -58,8 +62,10 @@ class Embedding(Layer):
         mask_zero: bool = False,
         weights: Any = None,
         input_length: int | None = None,
+        dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
+        self.dropout = _checked_word_dropout(dropout)
         if input_length is not None:
             warn_user(
                 "Embedding: the argument `input_length` is deprecated; use "
@@ -82,6 +88,7 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self._initial_weights = weights
+        self._word_scale: Any = None
 
     def build(self, input_shape: Shape | None = None) -> None:
         self.embeddings = self.add_weight(
@@ -117,10 +124,18 @@ class Embedding(Layer):
         ids = x if x.dtype.kind in "iu" else x.astype(xp.int32)
         self._ids = ids
         self._input_shape = x.shape
+        self._word_scale = None
+        if training and self.dropout:
+            keep = K.random.uniform((self.input_dim,), self.embeddings.value.dtype) >= self.dropout
+            scale = keep.astype(self.embeddings.value.dtype) * (1.0 / (1.0 - self.dropout))
+            self._word_scale = scale[ids][..., None]
+            return self.embeddings.value[ids] * self._word_scale
         return self.embeddings.value[ids]
 
     def backward(self, grad: Any) -> Any:
         xp = K.get_array_module(grad)
+        if self._word_scale is not None:
+            grad = grad * self._word_scale
         if self.trainable:
             table_grad = self.embeddings.grad
             table_grad.fill(0.0)
@@ -164,4 +179,18 @@ class Embedding(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": None,
             "mask_zero": self.mask_zero,
+            **({"dropout": self.dropout} if self.dropout else {}),
         }
+
+
+def _checked_word_dropout(dropout: Any) -> float:
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(
+            f"Embedding: `dropout` must be a float in [0, 1). Received: dropout={dropout!r}"
+        )
+    if dropout:
+        warn_user(
+            "Embedding: the argument `dropout` (Keras 1's word dropout) is deprecated; it "
+            f"still drops whole vocabulary entries while training. Received: dropout={dropout!r}"
+        )
+    return float(dropout)
