@@ -208,3 +208,82 @@ def test_samples_per_epoch_needs_a_generator():
     model.compile(loss="mse", optimizer="sgd")
     with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="needs a generator"):
         model.fit_generator([np.zeros((2, 2))], samples_per_epoch=4)
+
+
+def test_keras_2_siamese_network_with_k_functions_and_a_custom_loss_trains(xp):
+    """The mnist_siamese example's shape: a shared base network, ``K.*`` distance and
+    contrastive loss (a subclassed Model stands in for the functional API)."""
+    rng = np.random.RandomState(5)
+    centres = rng.randn(4, 12).astype("float32") * 2
+    classes = rng.randint(0, 4, (256, 2))
+    classes[::2, 1] = classes[::2, 0]  # half the pairs share a class
+    pairs = centres[classes] + rng.randn(256, 2, 12).astype("float32") * 0.3
+    same = (classes[:, 0] == classes[:, 1]).astype("float32")[:, None]
+
+    def euclidean_distance(vects):
+        x, y = vects
+        return K.sqrt(K.maximum(K.sum(K.square(x - y), axis=1, keepdims=True), K.epsilon()))
+
+    def contrastive_loss(y_true, y_pred):
+        margin = 1.0
+        return K.mean(
+            y_true * K.square(y_pred) + (1 - y_true) * K.square(K.maximum(margin - y_pred, 0))
+        )
+
+    class Siamese(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.base = keras.models.Sequential(
+                [keras.layers.Dense(16, activation="relu"), keras.layers.Dense(8)]
+            )
+
+        def call(self, inputs):
+            return euclidean_distance([self.base(inputs[:, 0]), self.base(inputs[:, 1])])
+
+    with OldWarnings() as old:
+        model = Siamese()
+        model.compile(loss=contrastive_loss, optimizer=keras.optimizers.RMSprop(lr=0.005))
+        history = model.fit(
+            K.to_device(pairs), K.to_device(same), batch_size=32, nb_epoch=8, verbose=0
+        )
+    old.check("lr", "nb_epoch")
+    assert falls(history.history["loss"])
+    distances = model.predict(K.to_device(pairs), verbose=0)[:, 0]
+    assert distances[same[:, 0] == 1].mean() < distances[same[:, 0] == 0].mean()
+
+
+def test_keras_1_char_lstm_text_generation_trains_and_samples():
+    """lstm_text_generation's shape: one-hot windows of characters, LSTM, softmax, RMSprop
+    with ``lr=``; the sampling loop calls ``predict`` on one window at a time."""
+    text = "the quick brown fox jumps over the lazy dog. " * 12
+    chars = sorted(set(text))
+    char_indices = {c: i for i, c in enumerate(chars)}
+    maxlen, step = 8, 3
+    sentences = [text[i : i + maxlen] for i in range(0, len(text) - maxlen, step)]
+    next_chars = [text[i + maxlen] for i in range(0, len(text) - maxlen, step)]
+    X = np.zeros((len(sentences), maxlen, len(chars)), dtype="float32")
+    y = np.zeros((len(sentences), len(chars)), dtype="float32")
+    for i, sentence in enumerate(sentences):
+        for t, char in enumerate(sentence):
+            X[i, t, char_indices[char]] = 1
+        y[i, char_indices[next_chars[i]]] = 1
+    with OldWarnings() as old:
+        from gpukeras.layers.core import Activation, Dense  # noqa: PLC0415
+        from gpukeras.layers.recurrent import LSTM  # noqa: PLC0415
+
+        model = keras.models.Sequential()
+        model.add(LSTM(32, input_shape=(maxlen, len(chars))))
+        model.add(Dense(len(chars)))
+        model.add(Activation("softmax"))
+        model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.RMSprop(lr=0.01))
+        history = model.fit(X, y, batch_size=32, nb_epoch=6, verbose=0)
+        generated = text[:maxlen]
+        for _ in range(5):
+            x = np.zeros((1, maxlen, len(chars)), dtype="float32")
+            for t, char in enumerate(generated[-maxlen:]):
+                x[0, t, char_indices[char]] = 1.0
+            preds = model.predict(x, verbose=0)[0]
+            generated += chars[int(np.argmax(preds))]
+    old.check("keras.layers.core", "keras.layers.recurrent", "lr", "nb_epoch")
+    assert falls(history.history["loss"])
+    assert len(generated) == maxlen + 5 and set(generated) <= set(chars)
