@@ -375,14 +375,6 @@ def keras3_plan(
     return plan
 
 
-def _holds_datasets(group: h5py.Group) -> bool:
-    found: list[str] = []
-    group.visititems(
-        lambda name, item: found.append(name) if isinstance(item, h5py.Dataset) else None
-    )
-    return bool(found)
-
-
 def keras3_layer_datasets(
     group: h5py.Group, layer: Any, budget: Budget, where: str
 ) -> dict[int, h5py.Dataset]:
