@@ -12,7 +12,6 @@ import numpy as np
 
 from gpukeras import backend as _gpukeras_backend
 from gpukeras.variables import Variable
-
 from tests.keras_suite.shim import Missing
 
 

@@ -50,7 +50,8 @@ def run_group(src: Path, group: str, workdir: Path, pytest_args: list[str]) -> t
     env.setdefault("GPUKERAS_BACKEND", "numpy")
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(workdir),
-        "-c", os.devnull, "--continue-on-collection-errors", f"--junitxml={report}", str(tests_dir), *pytest_args,
+        "-c", os.devnull, "--continue-on-collection-errors", f"--junitxml={report}",
+        str(tests_dir), *pytest_args,
     ]  # fmt: skip
     subprocess.run(command, cwd=workdir, env=env, check=False)
     return junit_counts(report)

@@ -1,4 +1,4 @@
-"""``keras.src.testing`` for the Keras suite: our own TestCase with the assertions Keras's tests use.
+"""``keras.src.testing`` for the Keras suite: our own TestCase with the assertions used.
 
 Written from the behaviour the tests need (tolerant array comparison, temporary directories, a
 config round trip), not copied from Keras.
