@@ -12,11 +12,14 @@ on its own, with a message naming what is missing: the pass count stays per test
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.metadata
 import sys
 import types
+from pathlib import Path
 from typing import Any
 
 #: keras module names answered by modules of this package instead of gpukeras.
@@ -24,6 +27,7 @@ OVERRIDES = {
     "keras.src.testing": "tests.keras_suite.testing",
     "keras.src.testing.test_utils": "tests.keras_suite.testing",
     "keras.src.backend": "tests.keras_suite.backend_view",
+    "keras.src.utils.file_utils": "tests.keras_suite.file_utils_view",
 }
 
 
@@ -52,6 +56,25 @@ class Missing:
                 raise NotImplementedError(f"gpukeras has no equivalent of {name}")
 
         return (_MissingBase,)
+
+
+@functools.cache
+def _keras_root() -> Path | None:
+    try:
+        root = Path(importlib.metadata.distribution("keras").locate_file("keras"))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return root if root.is_dir() else None
+
+
+def is_keras_module(keras_name: str) -> bool:
+    """Whether the installed keras wheel has a module of that name (``keras.src.utils.
+    numerical_utils``): such a name is a module view, not a :class:`Missing` attribute."""
+    root = _keras_root()
+    if root is None:
+        return False
+    path = root.joinpath(*keras_name.split(".")[1:])
+    return path.is_dir() or path.with_suffix(".py").is_file()
 
 
 def gpukeras_name(keras_name: str) -> str:
@@ -86,6 +109,8 @@ class _View(types.ModuleType):
         if source is not None and hasattr(source, attr):
             return getattr(source, attr)
         if source is not None and _import_or_none(f"{source.__name__}.{attr}") is not None:
+            return importlib.import_module(child)
+        if is_keras_module(child):
             return importlib.import_module(child)
         return Missing(child)
 

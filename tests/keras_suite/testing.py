@@ -33,6 +33,23 @@ def named_product(*args: Any, **kwargs: Any) -> list[dict]:
     return cases
 
 
+def get_test_data(train_samples, test_samples, input_shape, num_classes, random_seed=None):
+    """Separable synthetic classification data: ``((x_train, y_train), (x_test, y_test))``.
+
+    Each class has a random centre; samples are their class's centre plus unit noise, labels
+    cycle through the classes so every class appears, and the pairs are shuffled before the
+    train/test split.
+    """
+    rng = np.random.default_rng(random_seed)
+    total = train_samples + test_samples
+    labels = np.arange(total) % num_classes
+    centres = 2 * num_classes * rng.random((num_classes, *input_shape))
+    x = (centres[labels] + rng.normal(size=(total, *input_shape))).astype(np.float32)
+    order = rng.permutation(total)
+    x, labels = x[order], labels[order].astype(np.int64)
+    return (x[:train_samples], labels[:train_samples]), (x[train_samples:], labels[train_samples:])
+
+
 def jax_uses_gpu() -> bool:
     """Keras's skip condition for JAX-on-GPU tests: never true here (gpukeras is not JAX)."""
     return False
