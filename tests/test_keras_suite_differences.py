@@ -86,6 +86,11 @@ def test_loss_scale_optimizer_refuses_inner_only_arguments(argument, value):
         LossScaleOptimizer(optimizers.SGD(), **{argument: value})
 
 
+def test_loss_scale_optimizer_names_unknown_arguments_in_order():
+    with pytest.raises(ValueError, match="does not support arguments: `foo`, `bar`"):
+        LossScaleOptimizer(optimizers.SGD(), foo=True, bar=3)
+
+
 def test_loss_scale_optimizer_accepts_the_defaults_old_configs_carry():
     optimizer = LossScaleOptimizer(
         optimizers.SGD(), clipnorm=None, use_ema=False, ema_momentum=0.99, weight_decay=None

@@ -49,7 +49,13 @@ class LossScaleOptimizer(Optimizer):
                 "`loss_scale_factor` on the inner optimizer instead. Received: dynamic=False"
             )
         _refuse_inner_only_arguments(kwargs)
-        super().__init__(learning_rate=0.0, name=name or "loss_scale_optimizer", **kwargs)
+        if kwargs:
+            names = "`, `".join(kwargs)
+            raise ValueError(
+                f"LossScaleOptimizer does not support arguments: `{names}`. "
+                f"Received: {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}"
+            )
+        super().__init__(learning_rate=0.0, name=name or "loss_scale_optimizer")
         inner = optimizers.get(inner_optimizer)
         if not isinstance(inner, Optimizer) or isinstance(inner, LossScaleOptimizer):
             raise TypeError(
