@@ -66,6 +66,13 @@ def _as_json(config: Any) -> str:
 class TestCase(parameterized.TestCase):
     maxDiff = None
 
+    def setUp(self) -> None:
+        # Like Keras's TestCase: each test starts with fresh default names (``dense``, ``adam``).
+        super().setUp()
+        from gpukeras.utils import clear_session
+
+        clear_session()
+
     def get_temp_dir(self) -> str:
         temp_dir = tempfile.mkdtemp()
         self.addCleanup(lambda: shutil.rmtree(temp_dir, ignore_errors=True))
