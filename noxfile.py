@@ -1,5 +1,5 @@
 """Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s gpu`, `nox -s cuda_check`,
-`nox -s standin`, `nox -s bench`, `nox -s gpu_check`, `nox -s docs`.
+`nox -s standin`, `nox -s keras-suite`, `nox -s bench`, `nox -s gpu_check`, `nox -s docs`.
 
 `nox` alone runs tests and lint. The gpu session needs a machine with an NVIDIA GPU and a
 CUDA driver; it installs CuPy through the `gpu` extra (CUDA 12) or, with
@@ -61,6 +61,14 @@ def standin(session: nox.Session) -> None:
         "python", "-m", "pytest", "-q", *session.posargs,
         env={"GPUKERAS_BACKEND": "cupy", "GPUKERAS_CUPY_STANDIN": "1"},
     )  # fmt: skip
+
+
+@nox.session(name="keras-suite")
+def keras_suite(session: nox.Session) -> None:
+    """Keras 3.15's own callback and optimizer tests, read from its wheel, run against gpukeras
+    through tests/keras_suite's import shim; prints the pass counts (callbacks, optimizers)."""
+    session.install("-e", ".[test]", "keras==3.15.*", "absl-py")
+    session.run("python", "tests/keras_suite/run.py", *session.posargs)
 
 
 @nox.session

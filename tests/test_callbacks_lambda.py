@@ -72,9 +72,18 @@ def test_epoch_logs_reach_the_function():
     assert seen == [["accuracy", "loss", "val_accuracy", "val_loss"]]
 
 
-def test_unknown_hook_names_are_named():
-    with pytest.raises(TypeError, match="unknown hook name.*on_epoch_ending, on_trian_begin"):
+def test_misspelt_hook_names_are_named_in_a_warning():
+    with pytest.warns(UserWarning, match="unknown hook name.*on_epoch_ending, on_trian_begin"):
         LambdaCallback(on_trian_begin=print, on_epoch_ending=print)
+
+
+def test_extra_keyword_arguments_are_kept_as_attributes():
+    def custom_method(logs):
+        return logs
+
+    callback = LambdaCallback(custom_method=custom_method, owner="me")
+    assert callback.custom_method is custom_method
+    assert callback.owner == "me"
 
 
 def test_non_callable_hook():

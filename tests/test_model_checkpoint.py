@@ -97,13 +97,21 @@ def test_message_without_save_best_only(capsys, tmp_path):
     )
 
 
-def test_missing_monitor_warns_and_skips(tmp_path):
-    callback = ModelCheckpoint(str(tmp_path / "m.h5"), save_best_only=True)
+def test_missing_monitor_warns_and_still_saves_every_epoch(tmp_path):
+    """Keras 3.15 saves an unjudged model rather than none (model_checkpoint_test's case)."""
+    callback = ModelCheckpoint(
+        str(tmp_path / "m.{epoch:02d}.h5"), monitor="unknown", save_best_only=True
+    )
     model = FakeModel()
     callback.set_model(model)
-    with pytest.warns(UserWarning, match="Can save best model only with val_loss available"):
-        callback.on_epoch_end(0, {"loss": 0.1})
-    assert model.saved == []
+    for epoch in range(2):
+        model.current = epoch
+        with pytest.warns(UserWarning, match="Can save best model only with unknown available"):
+            callback.on_epoch_end(epoch, {"loss": 0.1})
+    assert [(path, epoch) for _, path, epoch in model.saved] == [
+        (str(tmp_path / "m.01.h5"), 0),
+        (str(tmp_path / "m.02.h5"), 1),
+    ]
 
 
 def test_filepath_formatting(tmp_path):
@@ -210,11 +218,11 @@ def test_creates_folder_only_when_saving(tmp_path):
     callback.on_epoch_end(0, {"val_loss": 1.0})
     assert folder.is_dir()
     other = tmp_path / "never"
-    callback = ModelCheckpoint(str(other / "m.h5"), save_best_only=True)
+    callback = ModelCheckpoint(
+        str(other / "m.h5"), save_best_only=True, initial_value_threshold=0.5
+    )
     callback.set_model(model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        callback.on_epoch_end(0, {"loss": 1.0})
+    callback.on_epoch_end(0, {"val_loss": 1.0})  # no improvement on the threshold: no save
     assert not other.exists()
 
 

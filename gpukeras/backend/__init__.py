@@ -8,6 +8,7 @@ device-to-host transfer so tests can hold the fit loop to its sync budget.
 
 from gpukeras.backend import kernels, random
 from gpukeras.backend._collectives import Collectives, device_count, use_device
+from gpukeras.backend._convert import convert_to_tensor, current_path, name_scope
 from gpukeras.backend._dtype import epsilon, floatx, set_epsilon, set_floatx
 from gpukeras.backend._image_format import (
     image_data_format,
@@ -121,6 +122,8 @@ __all__ = [
     "Collectives",
     "array_module",
     "backend",
+    "convert_to_tensor",
+    "current_path",
     "device_can_hold",
     "device_count",
     "enable_tf32",
@@ -130,6 +133,7 @@ __all__ = [
     "host_syncs",
     "is_device_array",
     "kernels",
+    "name_scope",
     "random",
     "set_backend",
     "set_epsilon",

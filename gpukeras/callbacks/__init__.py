@@ -10,6 +10,7 @@ from gpukeras.callbacks._lambda_callback import LambdaCallback
 from gpukeras.callbacks._learning_rate_scheduler import LearningRateScheduler
 from gpukeras.callbacks._logs import Logs
 from gpukeras.callbacks._model_checkpoint import ModelCheckpoint
+from gpukeras.callbacks._monitor import MonitorCallback
 from gpukeras.callbacks._progbar_logger import ProgbarLogger
 from gpukeras.callbacks._reduce_lr_on_plateau import ReduceLROnPlateau
 from gpukeras.callbacks._remote_monitor import RemoteMonitor
@@ -27,6 +28,7 @@ __all__ = [
     "LearningRateScheduler",
     "Logs",
     "ModelCheckpoint",
+    "MonitorCallback",
     "ProgbarLogger",
     "ReduceLROnPlateau",
     "RemoteMonitor",

@@ -84,7 +84,8 @@ class BackupAndRestore(Callback):
         super().__init__()
         if not backup_dir:
             raise ValueError(
-                f"`backup_dir` must be a folder path. Received: backup_dir={backup_dir!r}"
+                "Empty `backup_dir` argument passed: it must be a folder path. "
+                f"Received: backup_dir={backup_dir!r}"
             )
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = _checked_save_freq(save_freq)

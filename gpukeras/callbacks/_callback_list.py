@@ -95,8 +95,12 @@ class CallbackList:
                 release()
 
     def _call(self, hook: str, *args: Any) -> None:
+        # Keras hands every hook a dict, ``{}`` when there is nothing to log (on_train_begin,
+        # on_epoch_begin...), so a callback may call ``logs.keys()`` without checking for None.
+        *leading, logs = args
+        logs = {} if logs is None else logs
         for callback in self.callbacks:
-            getattr(callback, hook)(*args)
+            getattr(callback, hook)(*leading, logs)
 
     def on_train_begin(self, logs: Any = None) -> None:
         self._call("on_train_begin", logs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -28,8 +29,10 @@ class LambdaCallback(Callback):
         on_train_end: Default ``None``.
         on_train_batch_begin: Default ``None``.
         on_train_batch_end: Default ``None``.
-        **kwargs: Other hooks by name. An unknown name raises TypeError; a
-            value that is not callable (or ``None``) raises TypeError.
+        **kwargs: Other hooks by name; a hook that is not callable (or
+            ``None``) raises TypeError. Any other name is kept as an attribute,
+            as Keras does; an ``on_*`` name that is no hook (a likely typo)
+            also warns, naming it.
     """
 
     def __init__(
@@ -43,12 +46,9 @@ class LambdaCallback(Callback):
         **kwargs: Callable[..., Any] | None,
     ) -> None:
         super().__init__()
-        unknown = sorted(set(kwargs) - set(HOOK_NAMES))
-        if unknown:
-            raise TypeError(
-                f"LambdaCallback got unknown hook name(s): {', '.join(unknown)}. "
-                f"Valid names: {', '.join(HOOK_NAMES)}"
-            )
+        extras = {name: kwargs.pop(name) for name in sorted(set(kwargs) - set(HOOK_NAMES))}
+        _warn_about_hook_typos(extras)
+        self.__dict__.update(extras)
         hooks = {
             "on_epoch_begin": on_epoch_begin,
             "on_epoch_end": on_epoch_end,
@@ -67,3 +67,15 @@ class LambdaCallback(Callback):
                 )
             # An instance attribute shadows the class's method for this callback only.
             setattr(self, name, function)
+
+
+def _warn_about_hook_typos(extras: dict[str, Any]) -> None:
+    """Keras keeps unknown keyword arguments as plain attributes; one named like a hook is
+    most likely a misspelt hook that would never be called, so say so."""
+    typos = [name for name in extras if name.startswith("on_")]
+    if typos:
+        warnings.warn(
+            f"LambdaCallback got unknown hook name(s): {', '.join(typos)}; they are kept as "
+            f"attributes and never called. Valid names: {', '.join(HOOK_NAMES)}",
+            stacklevel=3,
+        )

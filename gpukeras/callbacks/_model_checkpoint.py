@@ -31,8 +31,6 @@ class ModelCheckpoint(MonitorCallback):
     - ``.hdf5`` is accepted besides ``.h5``/``.keras`` (the seed uses it), and
       ``save_weights_only`` accepts ``.weights.h5`` (Keras 3 layout) as well as
       ``.h5``/``.hdf5`` (legacy weights layout).
-    - With ``save_best_only`` and ``monitor`` missing from the logs, it warns
-      and skips (Keras 3 saves an unjudged model).
     - Messages print the initial best as ``inf``/``-inf`` (like Keras 2 and
       early Keras 3), and the files are written atomically.
     - Integer ``save_freq`` works together with ``save_best_only``.
@@ -111,11 +109,12 @@ class ModelCheckpoint(MonitorCallback):
             return True
         current = logs.get(self.monitor)
         if current is None:
+            # Keras 3.15 warns and saves anyway: a misspelt monitor must not lose every epoch.
             warnings.warn(
-                f"Can save best model only with {self.monitor} available, skipping.",
+                f"Can save best model only with {self.monitor} available; saving every epoch.",
                 stacklevel=3,
             )
-            return False
+            return True
         current = float(current)
         best_text = f"{self._best_or_infinity():.5f}"
         if self._is_improvement(current, self.best):

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from gpukeras import _interactive_logging as interactive_logging
 from gpukeras.callbacks._callback import Callback
 
 _BAR_CHAR = "━"
@@ -29,7 +30,11 @@ _open_line_stream: Any = None
 
 
 def _write(text: str) -> None:
-    """Write to the current ``sys.stdout`` (so capture works) and flush."""
+    """Write to the current ``sys.stdout`` (so capture works) and flush; or, after
+    ``utils.disable_interactive_logging()``, to the ``gpukeras`` logger."""
+    if not interactive_logging.is_interactive_logging_enabled():
+        interactive_logging.log_message(text)
+        return
     out = sys.stdout
     try:
         out.write(text)
@@ -59,7 +64,10 @@ def _in_notebook() -> bool:
 
 
 def _display_mode() -> str:
-    """``'terminal'`` (redraw, colours), ``'notebook'`` (redraw, no colours) or ``'plain'``."""
+    """``'terminal'`` (redraw, colours), ``'notebook'`` (redraw, no colours) or ``'plain'``
+    (also whenever output goes to the logger: a log record is never redrawn)."""
+    if not interactive_logging.is_interactive_logging_enabled():
+        return "plain"
     isatty = getattr(sys.stdout, "isatty", None)
     try:
         if isatty is not None and isatty():

@@ -48,7 +48,14 @@ class LossScaleOptimizer(Optimizer):
                 "LossScaleOptimizer no longer supports `dynamic=False`; set "
                 "`loss_scale_factor` on the inner optimizer instead. Received: dynamic=False"
             )
-        super().__init__(learning_rate=0.0, name=name or "loss_scale_optimizer", **kwargs)
+        _refuse_inner_only_arguments(kwargs)
+        if kwargs:
+            names = "`, `".join(kwargs)
+            raise ValueError(
+                f"LossScaleOptimizer does not support arguments: `{names}`. "
+                f"Received: {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}"
+            )
+        super().__init__(learning_rate=0.0, name=name or "loss_scale_optimizer")
         inner = optimizers.get(inner_optimizer)
         if not isinstance(inner, Optimizer) or isinstance(inner, LossScaleOptimizer):
             raise TypeError(
@@ -203,6 +210,35 @@ class LossScaleOptimizer(Optimizer):
         config = dict(config)
         inner = config.pop("inner_optimizer")
         return cls(deserialize(inner) if isinstance(inner, dict) else inner, **config)
+
+
+#: Optimizer arguments that only mean something on the wrapped optimizer, with the defaults an
+#: old saved config may still carry (accepted, as Keras does, so such configs load).
+_INNER_ONLY_DEFAULTS = {
+    "weight_decay": None,
+    "clipnorm": None,
+    "global_clipnorm": None,
+    "clipvalue": None,
+    "use_ema": False,
+    "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
+
+
+def _refuse_inner_only_arguments(kwargs: dict[str, Any]) -> None:
+    """Remove the inner-only arguments from ``kwargs``; a non-default one is a ValueError in
+    Keras's words. Silently dropping ``clipnorm=0.5`` would apply unclipped gradients."""
+    for name, default in _INNER_ONLY_DEFAULTS.items():
+        if name not in kwargs:
+            continue
+        value = kwargs.pop(name)
+        if value is not default and value != default:
+            raise ValueError(
+                f"LossScaleOptimizer does not support `{name}`. Instead, set `{name}` on the "
+                f"`inner_optimizer`. Received: {name}={value!r}"
+            )
 
 
 def auto_scale(optimizer: Any, enabled: bool = True) -> Any:

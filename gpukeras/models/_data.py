@@ -123,6 +123,8 @@ def check_targets(y: Any, output_shape: Shape, sparse: bool, argument: str) -> A
         )
     if len(got) == len(out) - 1 and out[-1] == 1:
         return y.reshape(*got, 1)
+    if _broadcasts(got, out):
+        return _broadcast_targets(y, out)
     if len(got) != len(out) or any(o is not None and o != g for o, g in zip(out[1:], got[1:])):
         hint = ""
         if len(got) == len(out) and got[-1] != out[-1]:
@@ -132,6 +134,22 @@ def check_targets(y: Any, output_shape: Shape, sparse: bool, argument: str) -> A
             f"got {_show((None, *got[1:]))}{hint}. Received: {argument} with shape {got}"
         )
     return y
+
+
+def _broadcasts(got: Shape, out: Shape) -> bool:
+    """Keras's losses broadcast ``y`` against the prediction: a size-1 axis of ``y`` stands for
+    every entry of the model's output along it (``(n, 1)`` targets for a ``Dense(2)`` output)."""
+    return (
+        len(got) == len(out)
+        and any(g == 1 and o != 1 for g, o in zip(got[1:], out[1:]))
+        and all(g == 1 or o is None or g == o for g, o in zip(got[1:], out[1:]))
+    )
+
+
+def _broadcast_targets(y: Any, out: Shape) -> Any:
+    xp = K.get_array_module(y)
+    shape = (y.shape[0], *(g if o is None else o for g, o in zip(y.shape[1:], out[1:])))
+    return xp.ascontiguousarray(xp.broadcast_to(y, shape))
 
 
 def _check_label_range(y: Any, classes: int, argument: str) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "LossScaleOptimizer",
     "Nadam",
     "Optimizer",
     "RMSprop",
@@ -28,3 +29,13 @@ __all__ = [
     "schedules",
     "serialize",
 ]
+
+
+def __getattr__(name: str):
+    # LossScaleOptimizer lives in gpukeras.mixed_precision, which imports this package: export
+    # it lazily (Keras's ``keras.optimizers.LossScaleOptimizer``) to keep the import order free.
+    if name == "LossScaleOptimizer":
+        from gpukeras.mixed_precision import LossScaleOptimizer
+
+        return LossScaleOptimizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,7 +44,7 @@ class SGD(Optimizer):
             name=name,
             **kwargs,
         )
-        self.momentum = check_number("momentum", momentum, 0.0, 1.0)
+        self.momentum = _checked_momentum(momentum)
         self.nesterov = bool(nesterov)
 
     def _slot_groups(self) -> list[tuple[tuple[str, ...], float]]:
@@ -61,3 +61,13 @@ class SGD(Optimizer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+def _checked_momentum(momentum: Any) -> float:
+    """``momentum`` as a float in [0, 1], refused in Keras's words (its tests match them)."""
+    try:
+        return check_number("momentum", momentum, 0.0, 1.0)
+    except ValueError:
+        raise ValueError(
+            f"`momentum` must be a float between [0, 1]. Received: momentum={momentum!r}"
+        ) from None

@@ -20,15 +20,18 @@ from gpukeras.saving._api import (
 )
 from gpukeras.saving._atomic import atomic_write_path
 from gpukeras.saving._errors import FileFormatError
+from gpukeras.saving._serialization import deserialize_keras_object, serialize_keras_object
 
 __all__ = [
     "FileFormatError",
     "atomic_write_path",
     "custom_object_scope",
+    "deserialize_keras_object",
     "load_model",
     "load_weights",
     "model_from_json",
     "model_to_json",
     "save_model",
     "save_weights",
+    "serialize_keras_object",
 ]

@@ -1,5 +1,11 @@
 """Helpers users call around a model: seeding, label encoding, normalisation, sessions."""
 
+from gpukeras._interactive_logging import (
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+    set_logging_verbosity,
+)
 from gpukeras.utils._data_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from gpukeras.utils._file_utils import get_file
 from gpukeras.utils._gradient_check import check_gradients
@@ -18,12 +24,16 @@ __all__ = [
     "Sequence",
     "check_gradients",
     "clear_session",
+    "disable_interactive_logging",
+    "enable_interactive_logging",
     "get_file",
+    "is_interactive_logging_enabled",
     "normalize",
     "pack_x_y_sample_weight",
     "pad_sequences",
     "plot_history",
     "plot_model",
+    "set_logging_verbosity",
     "set_random_seed",
     "to_categorical",
     "unpack_x_y_sample_weight",

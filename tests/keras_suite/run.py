@@ -1,0 +1,95 @@
+"""Run Keras 3's own callback and optimizer tests against gpukeras and print the pass counts.
+
+    PYTHONPATH=$PWD python tests/keras_suite/run.py [callbacks] [optimizers] [-- pytest args]
+
+The Python running this needs keras 3.15 installed (its wheel holds the ``*_test.py`` files), plus
+absl-py and pytest; ``nox -s keras-suite`` builds such an environment. The test files are copied
+from the installed wheel into a temporary directory at run time: none of Keras's test code is in
+this repository. Without a keras wheel it says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+GROUPS = ("callbacks", "optimizers")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFTEST = "from tests.keras_suite.plugin import *  # noqa: F403\n"
+
+
+def keras_source_dir() -> Path | None:
+    """keras/src of the installed keras wheel, found without importing keras."""
+    try:
+        dist = importlib.metadata.distribution("keras")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    src = Path(dist.locate_file("keras/src"))
+    return src if src.is_dir() else None
+
+
+def copy_tests(src: Path, group: str, dest: Path) -> Path:
+    target = dest / group
+    target.mkdir(parents=True)
+    for test_file in sorted((src / group).glob("*_test.py")):
+        shutil.copy(test_file, target / test_file.name)
+    return target
+
+
+def run_group(src: Path, group: str, workdir: Path, pytest_args: list[str]) -> tuple[int, int]:
+    """(passed, total) for one group; total counts failures, errors and skips too."""
+    tests_dir = copy_tests(src, group, workdir)
+    report = workdir / f"{group}.xml"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(workdir)])}
+    env.setdefault("GPUKERAS_BACKEND", "numpy")
+    command = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(workdir),
+        "-c", os.devnull, "--continue-on-collection-errors", f"--junitxml={report}",
+        str(tests_dir), *pytest_args,
+    ]  # fmt: skip
+    subprocess.run(command, cwd=workdir, env=env, check=False)
+    return junit_counts(report)
+
+
+def junit_counts(report: Path) -> tuple[int, int]:
+    if not report.exists():
+        return 0, 0
+    root = ET.parse(report).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root)
+    total = sum(int(suite.get("tests", 0)) for suite in suites)
+    not_passed = sum(
+        int(suite.get(key, 0)) for suite in suites for key in ("failures", "errors", "skipped")
+    )
+    return total - not_passed, total
+
+
+def main(argv: list[str]) -> int:
+    pytest_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    chosen = [arg for arg in (argv[: argv.index("--")] if "--" in argv else argv) if arg in GROUPS]
+    src = keras_source_dir()
+    if src is None:
+        print("keras-suite: skipped, no keras wheel is installed in this Python")
+        return 0
+    print(f"keras-suite: Keras {importlib.metadata.version('keras')} tests from {src}")
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="keras_suite_") as tmp:
+        workdir = Path(tmp)
+        (workdir / "conftest.py").write_text(CONFTEST)
+        for group in chosen or GROUPS:
+            results[group] = run_group(src, group, workdir, pytest_args)
+    for group, (passed, total) in results.items():
+        print(f"keras-suite {group}: {passed} of {total} pass")
+    passed = sum(p for p, _ in results.values())
+    total = sum(t for _, t in results.values())
+    print(f"keras-suite total: {passed} of {total} pass")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
