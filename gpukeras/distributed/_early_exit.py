@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from gpukeras.distributed._agreement import TrainingAgreement, raised_on_every_r
 
 GRACE_ENV = "GPUKERAS_EXIT_GRACE_SECONDS"
 DEFAULT_GRACE_SECONDS = 10.0
+ABORT_OUTPUT_PAUSE_SECONDS = 0.5
 
 
 @contextlib.contextmanager
@@ -94,4 +96,14 @@ def _abort(agreement: TrainingAgreement, error: BaseException) -> None:
     )
     abort = getattr(_context.communicator(), "Abort", None)
     if abort is not None:
+        _let_the_launcher_forward_output()
         abort(1)
+
+
+def _let_the_launcher_forward_output() -> None:
+    """Flush, then pause briefly: MPI_Abort kills every rank at once, and output that the
+    launcher has not yet read from this rank's pipes (the traceback just printed) is lost."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    time.sleep(ABORT_OUTPUT_PAUSE_SECONDS)
