@@ -13,12 +13,8 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
-
-
-def _ops() -> Any:
-    from gpukeras import ops  # ops imports this module: resolved on first use
-
-    return ops
+from gpukeras._operators import ArithmeticOperators
+from gpukeras._operators import lazy_ops as _ops
 
 
 def _initial_value(value: Any, shape: Any, dtype: Any) -> tuple[Any, Any]:
@@ -41,7 +37,7 @@ def _initial_value(value: Any, shape: Any, dtype: Any) -> tuple[Any, Any]:
     return value, dtype
 
 
-class Variable:
+class Variable(ArithmeticOperators):
     """A named weight array that training updates in place.
 
     ``value`` is an array of the active backend; ``grad`` is filled by the
@@ -176,77 +172,9 @@ class Variable:
             )
 
     # Operators: each is one op of gpukeras.ops, so it records like any other.
-    def __add__(self, other: Any) -> Any:
-        return _ops().add(self, other)
-
-    def __radd__(self, other: Any) -> Any:
-        return _ops().add(other, self)
-
-    def __sub__(self, other: Any) -> Any:
-        return _ops().subtract(self, other)
-
-    def __rsub__(self, other: Any) -> Any:
-        return _ops().subtract(other, self)
-
-    def __mul__(self, other: Any) -> Any:
-        return _ops().multiply(self, other)
-
-    def __rmul__(self, other: Any) -> Any:
-        return _ops().multiply(other, self)
-
-    def __truediv__(self, other: Any) -> Any:
-        return _ops().divide(self, other)
-
-    def __rtruediv__(self, other: Any) -> Any:
-        return _ops().divide(other, self)
-
-    def __floordiv__(self, other: Any) -> Any:
-        return _ops().floor_divide(self, other)
-
-    def __rfloordiv__(self, other: Any) -> Any:
-        return _ops().floor_divide(other, self)
-
-    def __mod__(self, other: Any) -> Any:
-        return _ops().mod(self, other)
-
-    def __rmod__(self, other: Any) -> Any:
-        return _ops().mod(other, self)
-
-    def __pow__(self, other: Any) -> Any:
-        return _ops().power(self, other)
-
-    def __rpow__(self, other: Any) -> Any:
-        return _ops().power(other, self)
-
-    def __matmul__(self, other: Any) -> Any:
-        return _ops().matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Any:
-        return _ops().matmul(other, self)
-
-    def __neg__(self) -> Any:
-        return _ops().negative(self)
 
     def __pos__(self) -> Any:
         return _ops().convert_to_tensor(self)
-
-    def __abs__(self) -> Any:
-        return _ops().absolute(self)
-
-    def __lt__(self, other: Any) -> Any:
-        return _ops().less(self, other)
-
-    def __le__(self, other: Any) -> Any:
-        return _ops().less_equal(self, other)
-
-    def __gt__(self, other: Any) -> Any:
-        return _ops().greater(self, other)
-
-    def __ge__(self, other: Any) -> Any:
-        return _ops().greater_equal(self, other)
-
-    def __getitem__(self, key: Any) -> Any:
-        return _ops().getitem(self, key)
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype}>"

@@ -12,18 +12,14 @@ from typing import Any
 
 import numpy
 
+from gpukeras._operators import ArithmeticOperators
+from gpukeras._operators import lazy_ops as _ops
 from gpukeras.autodiff import _state
 from gpukeras.autodiff._errors import TracedValueError
 from gpukeras.autodiff._scope import where
 
 
-def _ops() -> Any:
-    from gpukeras import ops  # ops imports this module: resolved on first use
-
-    return ops
-
-
-class Tensor:
+class Tensor(ArithmeticOperators):
     """A traced value: ``.value`` is the array, ``._node`` how it was computed."""
 
     __slots__ = ("value", "_node", "__weakref__")
@@ -120,62 +116,9 @@ class Tensor:
         return self._node.op if self._node is not None else "watch"
 
     # Operators: each is one op, so it records like any other.
-    def __add__(self, other: Any) -> Any:
-        return _ops().add(self, other)
-
-    def __radd__(self, other: Any) -> Any:
-        return _ops().add(other, self)
-
-    def __sub__(self, other: Any) -> Any:
-        return _ops().subtract(self, other)
-
-    def __rsub__(self, other: Any) -> Any:
-        return _ops().subtract(other, self)
-
-    def __mul__(self, other: Any) -> Any:
-        return _ops().multiply(self, other)
-
-    def __rmul__(self, other: Any) -> Any:
-        return _ops().multiply(other, self)
-
-    def __truediv__(self, other: Any) -> Any:
-        return _ops().divide(self, other)
-
-    def __rtruediv__(self, other: Any) -> Any:
-        return _ops().divide(other, self)
-
-    def __floordiv__(self, other: Any) -> Any:
-        return _ops().floor_divide(self, other)
-
-    def __rfloordiv__(self, other: Any) -> Any:
-        return _ops().floor_divide(other, self)
-
-    def __mod__(self, other: Any) -> Any:
-        return _ops().mod(self, other)
-
-    def __rmod__(self, other: Any) -> Any:
-        return _ops().mod(other, self)
-
-    def __pow__(self, other: Any) -> Any:
-        return _ops().power(self, other)
-
-    def __rpow__(self, other: Any) -> Any:
-        return _ops().power(other, self)
-
-    def __matmul__(self, other: Any) -> Any:
-        return _ops().matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Any:
-        return _ops().matmul(other, self)
-
-    def __neg__(self) -> Any:
-        return _ops().negative(self)
 
     def __pos__(self) -> Any:
         return self
-
-    def __abs__(self) -> Any:
-        return _ops().absolute(self)
 
     def __invert__(self) -> Any:
         return _ops().logical_not(self)
@@ -186,26 +129,11 @@ class Tensor:
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
         return _ops().not_equal(self, other)
 
-    def __lt__(self, other: Any) -> Any:
-        return _ops().less(self, other)
-
-    def __le__(self, other: Any) -> Any:
-        return _ops().less_equal(self, other)
-
-    def __gt__(self, other: Any) -> Any:
-        return _ops().greater(self, other)
-
-    def __ge__(self, other: Any) -> Any:
-        return _ops().greater_equal(self, other)
-
     def __and__(self, other: Any) -> Any:
         return _ops().logical_and(self, other)
 
     def __or__(self, other: Any) -> Any:
         return _ops().logical_or(self, other)
-
-    def __getitem__(self, key: Any) -> Any:
-        return _ops().getitem(self, key)
 
     def reshape(self, *shape: Any) -> Any:
         return _ops().reshape(self, shape[0] if len(shape) == 1 else shape)
