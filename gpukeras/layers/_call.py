@@ -113,10 +113,24 @@ def forward_by_call(layer: Any, x: Any, training: bool) -> Any:
 
 
 def _as_input(inputs: Any) -> Any:
-    """A Tensor, Variable or array of the backend as is; anything else on the device."""
+    """A Tensor, Variable or array of the backend as is; anything else on the device.
+    A dict, or a list/tuple of arrays (a multi-input model's), keeps its structure."""
     if hasattr(inputs, "value"):  # a traced Tensor or a Variable
         return inputs
+    if isinstance(inputs, dict):
+        return {key: _as_input(part) for key, part in inputs.items()}
+    if isinstance(inputs, (list, tuple)) and any(hasattr(p, "shape") for p in inputs):
+        return type(inputs)(_as_input(part) for part in inputs)
     return K.to_device(inputs)
+
+
+def input_shapes(inputs: Any) -> Any:
+    """The shape of ``inputs``, or the structure of shapes of a list/tuple/dict of them."""
+    if isinstance(inputs, dict):
+        return {key: input_shapes(part) for key, part in inputs.items()}
+    if isinstance(inputs, (list, tuple)):
+        return type(inputs)(input_shapes(part) for part in inputs)
+    return tuple(inputs.shape)
 
 
 def call_with_mask(
@@ -133,7 +147,7 @@ def call_with_mask(
     from gpukeras import autodiff
 
     training = resolve_training(training)
-    layer.ensure_built(tuple(inputs.shape))
+    layer.ensure_built(input_shapes(inputs))
     if not getattr(_context, "depth", 0):
         layer.clear_losses()
     with training_scope(training), _nested():

@@ -96,8 +96,7 @@ class TapeStep(Step):
         layers = self._all_layers()
         with autodiff.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(variables)
-            out, mask = self._run_forward(x, layers, training=True)
-            total = self._total_loss(y, out, sample_weight, mask, layers)
+            total, stats = self._forward_and_loss(x, y, sample_weight, layers, training=True)
         scale = self._loss_scale()
         if scale == 1.0:
             grads = tape.gradient(total, variables)
@@ -107,18 +106,29 @@ class TapeStep(Step):
             with numpy.errstate(over="ignore", invalid="ignore"):
                 grads = tape.gradient(total, variables, output_gradients=scale)
         self._apply(grads, variables)
-        return self._stats(autodiff.unwrap(total), y, autodiff.unwrap(out), sample_weight, mask)
+        return stats(autodiff.unwrap(total))
 
     def test(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """Loss and metrics on one batch, without updating; returns its stats vector."""
         from gpukeras import autodiff
 
-        layers = self._all_layers()
-        out, mask = self._run_forward(x, layers, training=False)
-        total = self._total_loss(y, out, sample_weight, mask, layers)
-        return self._stats(autodiff.unwrap(total), y, autodiff.unwrap(out), sample_weight, mask)
+        total, stats = self._forward_and_loss(
+            x, y, sample_weight, self._all_layers(), training=False
+        )
+        return stats(autodiff.unwrap(total))
 
     # -- pieces -----------------------------------------------------------
+    def _forward_and_loss(
+        self, x: Any, y: Any, sample_weight: Any, layers: list[Any], training: bool
+    ) -> tuple[Any, Callable[[Any], Any]]:
+        """The batch's total loss (a Tensor while recording) and ``stats(loss value)``,
+        which makes the batch's stats vector once the loss is known."""
+        from gpukeras import autodiff
+
+        out, mask = self._run_forward(x, layers, training)
+        total = self._total_loss(y, out, sample_weight, mask, layers)
+        return total, lambda value: self._stats(value, y, autodiff.unwrap(out), sample_weight, mask)
+
     def _all_layers(self) -> list[Any]:
         found, seen = [], set()
         for layer in self.layers():
@@ -139,6 +149,11 @@ class TapeStep(Step):
     def _total_loss(self, y: Any, out: Any, sample_weight: Any, mask: Any, layers: list) -> Any:
         """The compiled loss, plus ``add_loss`` losses and the weight penalties."""
         total = loss_on_tape(self.loss, self.loss_weight, y, out, sample_weight, mask)
+        return self._with_added_losses(total, layers)
+
+    @staticmethod
+    def _with_added_losses(total: Any, layers: list[Any]) -> Any:
+        """``total`` plus the ``add_loss`` losses and weight penalties of ``layers``."""
         for layer in layers:
             for added in layer.__dict__.get("_call_losses", []):
                 total = total + _in_dtype(added, _dtype(total))
