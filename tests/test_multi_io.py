@@ -268,3 +268,39 @@ def test_callbacks_monitor_a_per_output_validation_loss(xp, tmp_path):
     assert len(seen) == 2 and seen[1] < seen[0]
     assert (tmp_path / "best.weights.h5").exists()
     assert float(K.to_host(model.optimizer.learning_rate)) == pytest.approx(0.01)
+
+
+class TwoInputs(keras.Model):
+    """Two inputs in a dict, one output: the single-output logs and step."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.gate = layers.Dense(6)
+        self.out = layers.Dense(3, activation="softmax")
+
+    def call(self, inputs):
+        return self.out(self.gate(inputs["a"]) * inputs["b"])
+
+
+def test_several_inputs_with_one_output_keep_single_output_logs(xp):
+    x, y = _xy(40)
+    model = TwoInputs()
+    model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y["cls"], epochs=2, verbose=0, validation_split=0.25)
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert model.predict(x, verbose=0).shape == (40, 3)
+    loss, accuracy = model.evaluate(x, y["cls"], verbose=0)
+    assert 0.0 <= accuracy <= 1.0 and loss > 0.0
+
+
+def test_check_numerics_names_the_input_of_a_structure(xp):
+    x, y = _xy(32)
+    x["b"] = x["b"].copy()
+    x["b"][3, 1] = np.nan
+    model = _fixture_model()
+    keras.debugging.enable_check_numerics()
+    try:
+        with pytest.raises(ValueError, match=r"`x\['b'\]` holds nan at row 3, column 1"):
+            model.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    finally:
+        keras.debugging.disable_check_numerics()
