@@ -304,3 +304,26 @@ def test_check_numerics_names_the_input_of_a_structure(xp):
             model.fit(x, y, epochs=1, shuffle=False, verbose=0)
     finally:
         keras.debugging.disable_check_numerics()
+
+
+def test_a_train_step_override_gets_the_per_output_compiled_loss(xp):
+    class Custom(TwoHeads):
+        def train_step(self, data):
+            x, y = data
+            with keras.autodiff.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(x=x, y=y, y_pred=y_pred)
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.optimizer.apply(grads, self.trainable_weights)
+            return {"total": loss}
+
+    x, y = _xy(16)
+    reference = _fixture_model()
+    expected = reference.test_on_batch(x, y, return_dict=True)["loss"]
+    model = Custom()
+    model(x)
+    model.set_weights(reference.get_weights())
+    model.compile("sgd", loss={"cls": "categorical_crossentropy", "reg": "mse"},
+                  loss_weights={"cls": 1.0, "reg": 0.5})  # fmt: skip
+    logs = model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0).history
+    assert logs["total"][0] == pytest.approx(expected, rel=1e-6)

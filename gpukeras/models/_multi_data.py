@@ -209,3 +209,39 @@ def multi_output_step(model: Any, data: Any) -> Any:
     return MultiOutputStep(
         model, model_heads, plain, weighted, log_names, flatten_output(model), model.optimizer
     )
+
+
+def compiled_loss(model: Any, y: Any, y_pred: Any, sample_weight: Any) -> Any:
+    """``compute_loss``'s compiled part for a model with several outputs: the sum of each
+    trained output's loss times its weight (``y`` and ``sample_weight`` as a list in the
+    outputs' order, a dict by output name, or one weight array for every output)."""
+    from gpukeras import backend as K
+    from gpukeras.models._tape_loss import loss_on_tape
+
+    model_heads = heads(model)
+    outputs = flatten_output(model)(y_pred)
+    targets = _in_output_order(model_heads, y, "y")
+    if isinstance(sample_weight, (list, tuple, dict)):
+        weights = _in_output_order(model_heads, sample_weight, "sample_weight")
+    else:
+        weights = [sample_weight] * len(model_heads)
+    total = None
+    for head, y_i, out_i, w_i in zip(model_heads, targets, outputs, weights):
+        if head.loss is None:
+            continue
+        w_i = None if w_i is None else K.to_device(w_i)
+        value = loss_on_tape(head.loss, 1.0, K.to_device(y_i), out_i, w_i, None)
+        value = value if head.weight == 1.0 else value * head.weight
+        total = value if total is None else total + value
+    return total
+
+
+def _in_output_order(model_heads: list[OutputHead], value: Any, argument: str) -> list[Any]:
+    if isinstance(value, dict):
+        return [value.get(head.name) for head in model_heads]
+    if isinstance(value, (list, tuple)) and len(value) == len(model_heads):
+        return list(value)
+    raise ValueError(
+        f"`{argument}` must hold one array per output ({len(model_heads)} outputs), as a list "
+        f"or a dict keyed by output name. Received: {argument} of type {type(value).__name__}"
+    )
