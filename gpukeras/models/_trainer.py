@@ -30,7 +30,7 @@ from gpukeras.models import _compile_outputs as compile_outputs
 from gpukeras.models._batches import BatchStream
 from gpukeras.models._data import Dataset
 from gpukeras.models._progress import EpochProgress
-from gpukeras.models._step import Step, forward_pass
+from gpukeras.models._step import Step, forward_pass, layer_stack
 from gpukeras.models._trainer_data import TrainingData
 
 _COMPILE_EXTRAS = (
@@ -516,7 +516,7 @@ class Trainer(TrainingData):
             )
 
     def _forward(self, x: Any) -> Any:
-        return forward_pass(self.layers, x, training=False)
+        return forward_pass(layer_stack(self), x, training=False)
 
 
 # -- module helpers ---------------------------------------------------------
