@@ -88,6 +88,53 @@ def test_two_inputs_two_outputs_shared_layer_train_as_keras_3(xp, run):
         np.testing.assert_allclose(value, FIXTURE[f"{run}/predict/{name}"], rtol=1e-5, atol=1e-6)
 
 
+def _functional_model() -> keras.Model:
+    """The fixture's model as a functional graph: two named Inputs, a shared layer, an op."""
+    a = keras.Input((6,), name="a")
+    b = keras.Input((6,), name="b")
+    shared = layers.Dense(8, activation="tanh", name="shared")
+    ha, hb = shared(a), shared(b)
+    cls = layers.Dense(3, activation="softmax", name="cls")(ha)
+    reg = layers.Dense(1, name="reg")(ha + hb)
+    model = keras.Model([a, b], [cls, reg])
+    for name in ("shared", "cls", "reg"):
+        model.get_layer(name).set_weights([FIXTURE[f"initial/{name}/{i}"] for i in range(2)])
+    return model
+
+
+def test_functional_two_inputs_two_outputs_shared_layer_train_as_keras_3(xp):
+    model = _functional_model()
+    assert model.output_names == ["cls", "reg"]
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=["categorical_crossentropy", "mse"],
+        loss_weights=[1.0, 0.5],
+        metrics=[["accuracy"], ["mae"]],
+    )
+    x, y = _xy()  # dicts keyed by input and output name
+    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
+                        validation_split=0.25)  # fmt: skip
+    assert sorted(history.history) == list(FIXTURE["functional/keys"])
+    for key in history.history:
+        np.testing.assert_allclose(history.history[key], FIXTURE[f"functional/{key}"], rtol=1e-5)
+    as_lists = ([x["a"], x["b"]], [y["cls"], y["reg"]])
+    np.testing.assert_allclose(
+        model.evaluate(*as_lists, verbose=0), FIXTURE["functional/evaluate"], rtol=1e-5
+    )
+    cls, reg = model.predict(x, verbose=0)
+    np.testing.assert_allclose(cls, FIXTURE["functional/predict/cls"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(reg, FIXTURE["functional/predict/reg"], rtol=1e-5, atol=1e-6)
+
+
+def test_functional_one_element_output_list_trains_as_one_output(xp):
+    a = keras.Input((6,), name="a")
+    model = keras.Model(a, [layers.Dense(3, activation="softmax", name="cls")(a)])
+    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
+    x, y = _xy(32)
+    assert sorted(model.fit(x["a"], [y["cls"]], verbose=0).history) == ["accuracy", "loss"]
+    assert sorted(model.fit(x["a"], y["cls"], verbose=0).history) == ["accuracy", "loss"]
+
+
 # -- logs, orders, results ------------------------------------------------------------
 def test_list_outputs_log_the_losses_names_as_keras_does(xp):
     x, y = _xy(32)
@@ -234,9 +281,16 @@ def test_targets_must_name_existing_outputs(xp):
 
 
 # -- the sync contract and callbacks --------------------------------------------------
-def test_one_host_transfer_per_epoch_with_several_outputs(xp):
+@pytest.mark.parametrize("kind", ["subclassed", "functional"])
+def test_one_host_transfer_per_epoch_with_several_outputs(xp, kind):
     x, y = _xy()
     model = _fixture_model(weighted=True)
+    if kind == "functional":
+        model = _functional_model()
+        model.compile(
+            "sgd", ["categorical_crossentropy", "mse"], metrics=[["accuracy"], ["mae"]],
+            weighted_metrics=[[], ["mse"]],
+        )  # fmt: skip
     weights = {"cls": FIXTURE["w_cls"], "reg": FIXTURE["w_reg"]}
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, sample_weight=weights)
     before = K.host_syncs()

@@ -306,7 +306,9 @@ class BatchChecker:
                 y = _multi_data.by_output(model, y, f"targets of {label}", required=True)
                 y = _multi_data.check_targets(model, y, is_sparse)
         elif y is not None:
-            y = _data.check_targets(y, model.output_shape, self.sparse, f"targets of {label}")
+            shape = _multi_data.single_output_shape(model)
+            y = _multi_data.single_target(y)
+            y = _data.check_targets(y, shape, self.sparse, f"targets of {label}")
         placed = (_structure.to_device(a) for a in (x, y, weights))
         return _structure.step_parts(*placed)
 

@@ -64,23 +64,39 @@ def sample_weights(y: Any, sample_weight: Any, class_weight: Any, argument: str)
 
 
 def is_multi_output(model: Any) -> bool:
-    """Whether the model's output is a list or dict (known once it is built)."""
+    """Whether the model has several outputs (known once it is built). A one-element list
+    or dict of outputs trains as one output, as in Keras."""
     shape = getattr(model, "output_shape", None)
-    return shape is not None and not _structure.is_shape(shape)
+    return shape is not None and not _structure.is_shape(shape) and len(shape) > 1
+
+
+def single_output_shape(model: Any) -> Any:
+    """The output shape of a one-output model (also when its output is a one-element list
+    or dict, as a functional ``Model(x, [y])``'s)."""
+    shape = model.output_shape
+    if shape is None or _structure.is_shape(shape):
+        return shape
+    return next(iter(shape.values())) if isinstance(shape, dict) else shape[0]
+
+
+def single_target(y: Any) -> Any:
+    """``y`` for one output: a one-array list or dict stands for its array."""
+    if isinstance(y, Nest) and len(y.arrays) == 1:
+        return y.arrays[0]
+    return y
 
 
 def output_names(model: Any) -> tuple[list[Any], bool]:
     """The outputs' names in flat order and whether the output is a dict.
 
-    A functional model's ``output_names``; a dict output's keys (the model's names when
-    they match, else sorted, as Keras 3 flattens a dict); ``None`` for each output of a
-    list (a subclassed model's outputs have no names, so Keras logs the losses' names).
+    A dict output's keys, sorted (Keras 3 flattens a dict so); a list's: a functional
+    model's ``output_names``, else ``None`` for each (a subclassed model's outputs have no
+    names, so Keras logs the losses' names).
     """
     shapes = model.output_shape
     declared = list(getattr(model, "output_names", None) or [])
-    if isinstance(shapes, dict):
-        names = declared if set(declared) == set(shapes) else sorted(shapes)
-        return names, True
+    if isinstance(shapes, dict):  # Keras 3 flattens a dict by its sorted keys
+        return sorted(shapes), True
     if len(declared) == len(shapes):
         return declared, False
     return [None] * len(shapes), False

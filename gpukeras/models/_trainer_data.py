@@ -147,7 +147,9 @@ class TrainingData:
                 y = _multi_data.by_output(self, y, y_name or "y", required=True)
                 y = _multi_data.check_targets(self, y, is_sparse)
         elif y is not None:
-            y = _data.check_targets(y, self.output_shape, is_sparse(self.loss), y_name)
+            y = _multi_data.single_target(y)
+            shape = _multi_data.single_output_shape(self)
+            y = _data.check_targets(y, shape, is_sparse(self.loss), y_name)
         nbytes = sum(int(a.nbytes) for a in (x, y, weights) if a is not None)
         on_device = K.device_can_hold(nbytes)
         if on_device:
@@ -162,7 +164,8 @@ class TrainingData:
             if not data.on_device:
                 y_probe = K.to_device(y_probe)
             xp = K.array_module()
-            out_probe = xp.zeros((1, *self.output_shape[1:]), dtype=K.floatx())
+            shape = _multi_data.single_output_shape(self)
+            out_probe = xp.zeros((1, *shape[1:]), dtype=K.floatx())
 
             def resolve(ids: list[Any]) -> list[Any]:
                 return [
