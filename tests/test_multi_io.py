@@ -250,6 +250,9 @@ def test_generators_and_sequences_may_yield_dicts(xp):
 
     history = model.fit(generator(), steps_per_epoch=2, epochs=2, verbose=0)
     assert sorted(history.history) == ["cls_accuracy", "cls_loss", "loss", "reg_loss", "reg_mae"]
+    inputs_only = (Batches()[i][0] for i in range(2))  # predict: each batch a dict of inputs
+    predicted = model.predict(inputs_only, verbose=0)
+    np.testing.assert_allclose(predicted["reg"], model.predict(x, verbose=0)["reg"], rtol=1e-6)
 
 
 # -- compile's rules -------------------------------------------------------------------

@@ -326,8 +326,8 @@ class BatchChecker:
 
 
 def _as_parts(raw: Any, label: str) -> tuple[Any, ...]:
-    if K.is_device_array(raw) or isinstance(raw, numpy.ndarray):
-        return (raw,)
+    if K.is_device_array(raw) or isinstance(raw, (numpy.ndarray, dict)):
+        return (raw,)  # a dict is the inputs of a model with several (as in Keras)
     if isinstance(raw, list):
         raw = tuple(raw)
     if not isinstance(raw, tuple) or len(raw) not in (1, 2, 3):
