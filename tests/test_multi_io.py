@@ -384,3 +384,35 @@ def test_a_train_step_override_gets_the_per_output_compiled_loss(xp):
                   loss_weights={"cls": 1.0, "reg": 0.5})  # fmt: skip
     logs = model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0).history
     assert logs["total"][0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_each_input_and_target_is_checked_against_its_own_shape(xp):
+    x, y = _xy(16)
+    model = _functional_model()
+    model.compile("sgd", ["categorical_crossentropy", "mse"])
+    with pytest.raises(ValueError, match=r"`x\['a'\]` does not match the model's input"):
+        model.fit({"a": x["a"][:, :5], "b": x["b"]}, y, verbose=0)
+    with pytest.raises(ValueError, match=r"`y\['cls'\]` does not match the model's output"):
+        model.fit(x, {"cls": y["cls"][:, :2], "reg": y["reg"]}, verbose=0)
+
+
+def test_backup_and_restore_resumes_a_multi_output_fit_exactly(xp, tmp_path):
+    class Interrupt(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if self.model._epoch_progress.epoch == 1 and batch == 1:
+                raise RuntimeError("interrupted")
+
+    x, y = _xy(32)
+    expected = _fixture_model().fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    backup = str(tmp_path / "backup")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _fixture_model().fit(
+            x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(backup, save_freq=1), Interrupt()],
+        )  # fmt: skip
+    resumed = _fixture_model().fit(
+        x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(backup, save_freq=1)],
+    )  # fmt: skip
+    for key, values in resumed.history.items():
+        assert values[-1] == pytest.approx(expected.history[key][-1], rel=1e-6)

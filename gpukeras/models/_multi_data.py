@@ -184,6 +184,9 @@ def check_inputs(x: Any, model: Any, argument: str) -> None:
             _data.check_inputs(x, expected, argument)
         return
     shapes = expected if isinstance(expected, dict) else None
+    names = list(getattr(model, "input_names", None) or [])
+    if shapes is None and x.kind is dict and len(names) == len(expected or ()):
+        shapes = dict(zip(names, expected))  # a dict of data for a list of named Inputs
     for key, array, label in zip(x.keys, x.arrays, x.labels):
         if shapes is not None and key in shapes and _structure.is_shape(shapes[key]):
             _data.check_inputs(array, shapes[key], label)
