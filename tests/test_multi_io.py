@@ -416,3 +416,25 @@ def test_backup_and_restore_resumes_a_multi_output_fit_exactly(xp, tmp_path):
     )  # fmt: skip
     for key, values in resumed.history.items():
         assert values[-1] == pytest.approx(expected.history[key][-1], rel=1e-6)
+
+
+def test_a_test_step_override_reports_per_output_metrics_as_the_builtin_step(xp):
+    class Custom(TwoHeads):
+        def test_step(self, data):
+            return super().test_step(data)
+
+    x, y = _xy(32)
+    reference = _fixture_model(weighted=True)
+    weights = {"cls": FIXTURE["w_cls"][:32], "reg": FIXTURE["w_reg"][:32]}
+    expected = reference.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    model = Custom()
+    model(x)
+    model.set_weights(reference.get_weights())
+    model.compile(
+        "sgd", loss={"cls": "categorical_crossentropy", "reg": "mse"},
+        loss_weights={"cls": 1.0, "reg": 0.5},
+        metrics={"cls": ["accuracy"], "reg": ["mae"]}, weighted_metrics={"reg": ["mae"]},
+    )  # fmt: skip
+    logs = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    for key in ("loss", "cls_accuracy", "reg_mae", "reg_weighted_mae"):
+        assert logs[key] == pytest.approx(expected[key], rel=1e-6)
