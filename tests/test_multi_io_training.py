@@ -4,10 +4,12 @@ per-output key, resuming, and train_step/test_step overrides. Models: multi_io_s
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import gpukeras as keras
 from gpukeras import backend as K
+from gpukeras import layers
 from tests.multi_io_support import (
     FIXTURE,
     TwoHeads,
@@ -154,3 +156,23 @@ def test_a_test_step_override_reports_per_output_metrics_as_the_builtin_step(xp)
     logs = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
     for key in ("loss", "cls_accuracy", "reg_mae", "reg_weighted_mae"):
         assert logs[key] == pytest.approx(expected[key], rel=1e-6)
+
+
+def test_an_output_mask_counts_valid_timesteps_of_that_output_only(xp):
+    tokens = keras.Input((5,), name="tokens")
+    sequence = layers.Embedding(10, 4, mask_zero=True)(tokens)
+    steps = layers.Dense(2, activation="softmax", name="steps")(sequence)
+    pooled = layers.Dense(1, name="pooled")(layers.GlobalAveragePooling1D()(sequence))
+    model = keras.Model(tokens, [steps, pooled])
+    model.compile("sgd", ["sparse_categorical_crossentropy", "mse"], metrics=[["accuracy"], []])
+    alone = keras.Model(tokens, steps)  # the same layers, the masked output alone
+    alone.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 10, (16, 5))
+    x[:, 3:] = 0  # two padded timesteps in every row
+    labels, targets = rng.integers(0, 2, (16, 5)), rng.random((16, 1))
+    both = model.evaluate(x, [labels, targets], verbose=0, return_dict=True)
+    one = alone.evaluate(x, labels, verbose=0, return_dict=True)
+    assert both["steps_loss"] == pytest.approx(one["loss"], rel=1e-6)
+    assert both["steps_accuracy"] == pytest.approx(one["accuracy"], rel=1e-6)
+    model.fit(x, [labels, targets], epochs=1, verbose=0)  # the masked step trains too

@@ -12,7 +12,10 @@ The batch's statistics are ONE device vector, as for every step (the sync contra
 
 ``loss_i`` being output i's unweighted loss (Keras logs it as ``<output>_loss``). A
 metric takes one slot (its sum over the batch, or a stateful metric's change); a
-weighted metric two (its weighted sum and the weights' sum, ones without weights).
+weighted metric two (its weighted sum and the weights' sum, ones without weights). An
+output that carries a mask (``Embedding(mask_zero=True)`` upstream) counts its valid
+timesteps only, as ``_step.Step`` does for one output: its plain metrics take two slots
+too (the sum over valid timesteps and their count).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from collections.abc import Callable
 from typing import Any
 
 from gpukeras import backend as K
+from gpukeras.models import _masking
 from gpukeras.models._compile_outputs import OutputHead
 from gpukeras.models._stateful_metrics import is_stateful
+from gpukeras.models._step import _masked_sums
 from gpukeras.models._tape_loss import loss_on_tape
 from gpukeras.models._tape_step import TapeStep, _in_loss_dtype
 
@@ -57,6 +62,7 @@ class MultiOutputStep(TapeStep):
         self.per_output = list(zip(metrics, weighted_metrics))
         self.plain_names, self.weighted_log_names = names
         self.flatten = flatten
+        self.output_masked = [False] * len(heads)  # set once a mask is seen, per output
 
     @property
     def trained(self) -> list[OutputHead]:
@@ -93,19 +99,22 @@ class MultiOutputStep(TapeStep):
         if trained > 1:
             entries += [(name, 1 + i, count) for i, name in enumerate(self.loss_names)]
         slot = 1 + trained
-        for (plain, weighted_metrics), plain_names, weighted_names in zip(
-            self.per_output, self.plain_names, self.weighted_log_names
+        for i, ((plain, weighted), plain_names, weighted_names) in enumerate(
+            zip(self.per_output, self.plain_names, self.weighted_log_names)
         ):
             for metric, name in zip(plain, plain_names):
-                entries.append((name, slot, 1.0 if is_stateful(metric) else count))
-                slot += 1
-            for metric, name in zip(weighted_metrics, weighted_names):
                 if is_stateful(metric):
                     entries.append((name, slot, 1.0))
+                elif self.output_masked[i]:  # a sum over valid timesteps and their count
+                    entries.append((name, slot, slot + 1))
                     slot += 1
                 else:
-                    entries.append((name, slot, slot + 1))
-                    slot += 2
+                    entries.append((name, slot, count))
+                slot += 1
+            for metric, name in zip(weighted, weighted_names):
+                paired = not is_stateful(metric)
+                entries.append((name, slot, slot + 1 if paired else 1.0))
+                slot += 2 if paired else 1
         entries.sort(key=lambda entry: entry[0])  # Keras 3 orders log keys by name
         return entries
 
@@ -117,31 +126,48 @@ class MultiOutputStep(TapeStep):
 
         for layer in layers:
             layer.clear_losses()
-        out, _mask = self.forward(x, training)
+        out, out_masks = self.forward(x, training)
         outs = [_in_loss_dtype(part) for part in self.flatten(out)]
+        masks = self._masks(out_masks, outs)
         weights = _per_output_weights(sample_weight, len(self.heads))
         total, values = None, []
-        for head, y_i, out_i, w_i in zip(self.heads, y, outs, weights):
+        for head, y_i, out_i, w_i, mask in zip(self.heads, y, outs, weights, masks):
             if head.loss is None:
                 continue
-            value = loss_on_tape(head.loss, 1.0, y_i, out_i, w_i, None)
+            value = loss_on_tape(head.loss, 1.0, y_i, out_i, w_i, mask)
             values.append(value)
             weighted = value if head.weight == 1.0 else value * head.weight
             total = weighted if total is None else total + weighted
         total = self._with_added_losses(total, layers)
         raw = [autodiff.unwrap(o) for o in outs]
         return total, lambda value: self._multi_stats(
-            value, [autodiff.unwrap(v) for v in values], y, raw, weights
+            value, [autodiff.unwrap(v) for v in values], y, raw, weights, masks
         )
 
+    def _masks(self, out_masks: Any, outs: list[Any]) -> list[Any]:
+        """Each output's mask over its leading axes, or None; notes which outputs have one."""
+        from gpukeras import autodiff
+
+        given = [None] * len(outs) if out_masks is None else self.flatten(out_masks)
+        masks = [
+            None if m is None else _masking.output_mask(autodiff.unwrap(m), autodiff.unwrap(o))
+            for m, o in zip(given, outs)
+        ]
+        self.output_masked = [b or m is not None for b, m in zip(self.output_masked, masks)]
+        return masks
+
     def _multi_stats(
-        self, total: Any, losses: list[Any], y: list, outs: list, weights: list
+        self, total: Any, losses: list[Any], y: list, outs: list, weights: list, masks: list
     ) -> Any:
         xp = K.get_array_module(outs[0])
         n = float(outs[0].shape[0])
         parts = [total * n, *(value * n for value in losses)]
         stateful = self.stateful_metrics
-        for (plain, weighted), y_i, out_i, w_i in zip(self.per_output, y, outs, weights):
+        for metrics, y_i, out_i, w_i, mask in zip(self.per_output, y, outs, weights, masks):
+            if mask is not None:
+                parts += _masked_parts(stateful, metrics, y_i, out_i, w_i, mask)
+                continue
+            plain, weighted = metrics
             for metric in plain:
                 if is_stateful(metric):
                     parts.append(stateful.delta(metric, y_i, out_i, None))
@@ -157,6 +183,22 @@ class MultiOutputStep(TapeStep):
                 else:
                     parts += [(values * w_i).sum(), w_i.sum()]
         return xp.stack([xp.asarray(p, dtype=xp.float64) for p in parts])
+
+
+def _masked_parts(
+    stateful: Any, metrics: tuple[list, list], y: Any, out: Any, weights: Any, mask: Any
+) -> list[Any]:
+    """An output's metric slots over its valid timesteps (``Step._stats``'s masked case)."""
+    plain, weighted = metrics
+    valid = mask.astype(out.dtype)
+    parts: list[Any] = []
+    for metric in plain:
+        parts += _masked_sums(stateful, metric, y, out, valid)
+    if weights is not None:
+        valid = valid * weights.reshape(-1, 1)
+    for metric in weighted:
+        parts += _masked_sums(stateful, metric, y, out, valid)
+    return parts
 
 
 def _per_output_weights(sample_weight: Any, count: int) -> list[Any]:

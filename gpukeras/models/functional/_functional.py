@@ -120,7 +120,7 @@ class Functional(Model):
             outputs, masks = _run.run_graph(self, x, training, None)
         if len(outputs) == 1:
             return outputs[0], masks[0]
-        return pack_like(self._outputs_struct, outputs), None
+        return pack_like(self._outputs_struct, outputs), pack_like(self._outputs_struct, masks)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The outputs' shapes (the batch axis from ``input_shape``)."""
