@@ -176,3 +176,20 @@ def test_an_output_mask_counts_valid_timesteps_of_that_output_only(xp):
     assert both["steps_loss"] == pytest.approx(one["loss"], rel=1e-6)
     assert both["steps_accuracy"] == pytest.approx(one["accuracy"], rel=1e-6)
     model.fit(x, [labels, targets], epochs=1, verbose=0)  # the masked step trains too
+
+
+def test_the_compile_config_keeps_per_output_settings_and_compiles_again(xp):
+    from gpukeras.saving import _config
+
+    model = functional_model()
+    model.compile(
+        "sgd", loss=["categorical_crossentropy", keras.losses.MeanSquaredError()],
+        loss_weights=[1.0, 0.5], metrics=[["accuracy"], ["mae"]],
+    )  # fmt: skip
+    config = _config.compile_config(model)
+    assert config["loss"] == ["categorical_crossentropy", "mean_squared_error"]
+    assert config["metrics"] == [["accuracy"], ["mae"]] and config["loss_weights"] == [1.0, 0.5]
+    x, y = xy(32)
+    expected = model.evaluate(x, y, verbose=0, return_dict=True)
+    model.compile(**_config.compile_arguments(config, False, {}))
+    assert model.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(expected)

@@ -220,3 +220,31 @@ def _several(value: Any) -> bool:
 def is_sparse(loss: Any) -> bool:
     """Whether ``loss`` takes integer class labels (its targets are not one-hot)."""
     return type(loss).__name__.startswith("Sparse") or getattr(loss, "sparse", False)
+
+
+def saved_form(value: Any) -> Any:
+    """A per-output compile argument as the compile config keeps it (Keras 3 writes the
+    structure): names stay, objects become their names; one loss object is ``None`` (the
+    file's writer serializes ``model.loss`` itself)."""
+    if not is_per_output(value):
+        return None
+    return _named_leaves(value)
+
+
+def saved_metrics(given: Any, ids: list[Any]) -> Any:
+    """``metrics``/``weighted_metrics`` as the compile config keeps them: the names of a flat
+    list as before; a per-output list of lists or dict as its structure of names."""
+    per_output = isinstance(given, dict) and is_per_output(given)
+    if per_output or any(isinstance(m, (list, tuple)) for m in ids):
+        return _named_leaves(given)
+    return [m for m in ids if isinstance(m, str)]
+
+
+def _named_leaves(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, dict) and is_per_output(value):
+        return {key: _named_leaves(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_named_leaves(v) for v in value]
+    return getattr(value, "name", None) or getattr(value, "__name__", None)

@@ -101,9 +101,11 @@ class Trainer(TrainingData):
         self._output_heads = None
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
-            "loss": loss if isinstance(loss, str) else None,
-            "metrics": [m for m in self._metric_ids if isinstance(m, str)],
-            "weighted_metrics": [m for m in self._weighted_metric_ids if isinstance(m, str)],
+            "loss": loss if isinstance(loss, str) else compile_outputs.saved_form(loss),
+            "metrics": compile_outputs.saved_metrics(metrics, self._metric_ids),
+            "weighted_metrics": compile_outputs.saved_metrics(
+                weighted_metrics, self._weighted_metric_ids
+            ),
             "loss_weights": loss_weights,
         }
         self.compiled = True
