@@ -225,3 +225,25 @@ def test_each_input_and_target_is_checked_against_its_own_shape(xp):
         model.fit({"a": x["a"][:, :5], "b": x["b"]}, y, verbose=0)
     with pytest.raises(ValueError, match=r"`y\['cls'\]` does not match the model's output"):
         model.fit(x, {"cls": y["cls"][:, :2], "reg": y["reg"]}, verbose=0)
+
+
+def test_shuffled_batches_keep_the_rows_of_every_array_together(xp):
+    class Echo(keras.Model):
+        """Outputs its inputs (plus a zero-weighted Dense so that there is a weight)."""
+
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1, kernel_initializer="zeros")
+
+        def call(self, inputs):
+            nothing = self.dense(inputs["b"]) * 0.0
+            return {"first": inputs["a"] + nothing, "second": inputs["b"] + nothing}
+
+    x, _ = xy(64)
+    model = Echo()
+    model.compile("sgd", loss="mse")
+    y = {"first": x["a"], "second": x["b"]}  # a row's targets are that row's inputs
+    history = model.fit(x, y, batch_size=8, epochs=3, shuffle=True, verbose=0,
+                        validation_split=0.25)  # fmt: skip
+    for key in ("loss", "first_loss", "second_loss", "val_loss"):
+        assert history.history[key] == [0.0, 0.0, 0.0]
