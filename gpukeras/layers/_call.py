@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gpukeras import backend as K
+from gpukeras.layers._gradient_sinks import current_sinks
 
 Shape = tuple[Any, ...]
 
@@ -136,7 +137,7 @@ def call_with_mask(
     layer.ensure_built(tuple(inputs.shape))
     if not getattr(_context, "depth", 0):
         layer.clear_losses()
-    with training_scope(training), _nested():
+    with training_scope(training), enclosing_call():
         if uses_call(layer):
             with autodiff.scope(layer.name):
                 outputs = run_call(layer, inputs, training, mask, extra)
@@ -153,7 +154,9 @@ def call_with_mask(
 
 
 @contextlib.contextmanager
-def _nested() -> Iterator[None]:
+def enclosing_call() -> Iterator[None]:
+    """Calls made inside are nested calls: they leave the ``add_loss`` losses alone (a
+    training step that cleared every layer's losses itself runs its forward in one)."""
     _context.depth = getattr(_context, "depth", 0) + 1
     try:
         yield
@@ -194,9 +197,15 @@ def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[A
     y, y_mask, pullback = layer.forward_with_pullback(x, training, mask)
     weights = layer.trainable_weights
     need_input_grad = _input_needs_gradient(inputs)
+    sinks = current_sinks()
+    if sinks is not None:
+        sinks.count(weights, len(y) if isinstance(y, (list, tuple)) else 1)
 
     def vjp(grad_y: Any) -> list[Any]:
-        grad_x, weight_grads = pullback(grad_y, need_input_grad=need_input_grad)
+        into = sinks is not None and sinks.take(weights)
+        grad_x, weight_grads = pullback(
+            grad_y, need_input_grad=need_input_grad, into_variables=into
+        )
         return [grad_x if need_input_grad else None, *weight_grads]
 
     node_inputs = [inputs, *weights]
