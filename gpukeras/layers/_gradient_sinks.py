@@ -40,8 +40,7 @@ class GradientSinks:
     def take(self, weights: list[Any]) -> bool:
         """Whether a node may write ``weights``' gradients into their ``.grad`` now."""
         return self.open and all(
-            self.writers.get(id(w)) == 1 and getattr(w, "grad", None) is not None
-            for w in weights
+            self.writers.get(id(w)) == 1 and getattr(w, "grad", None) is not None for w in weights
         )
 
     @contextlib.contextmanager
