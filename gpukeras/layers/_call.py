@@ -191,10 +191,29 @@ def _input_needs_gradient(inputs: Any) -> bool:
 
 def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[Any, Any]:
     """A built-in layer as one tape node: its pullback is the node's VJP."""
+    return builtin_node(layer, inputs, training, mask)
+
+
+def builtin_node(
+    layer: Any,
+    inputs: Any,
+    training: bool,
+    mask: Any,
+    extra_inputs: tuple[str, list[Any], str] | None = None,
+) -> tuple[Any, Any]:
+    """``layer`` on ``inputs`` as one tape node (its pullback is the node's VJP).
+
+    ``extra_inputs``: ``(argument, values, grads attribute)`` for a call argument that
+    needs gradients too (an RNN's ``initial_state``): the values go to ``forward`` as that
+    argument, join the node's inputs, and get the gradients ``backward`` leaves in the
+    layer's ``grads attribute``.
+    """
     from gpukeras import autodiff
 
     x = K.to_device(autodiff.unwrap(inputs))
-    y, y_mask, pullback = layer.forward_with_pullback(x, training, mask)
+    argument, values, grads_attribute = extra_inputs or (None, [], None)
+    kwargs = {argument: [K.to_device(autodiff.unwrap(v)) for v in values]} if argument else {}
+    y, y_mask, pullback = layer.forward_with_pullback(x, training, mask, **kwargs)
     weights = layer.trainable_weights
     need_input_grad = _input_needs_gradient(inputs)
     sinks = current_sinks()
@@ -206,9 +225,10 @@ def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[A
         grad_x, weight_grads = pullback(
             grad_y, need_input_grad=need_input_grad, into_variables=into
         )
-        return [grad_x if need_input_grad else None, *weight_grads]
+        extra = list(getattr(layer, grads_attribute)) if grads_attribute else []
+        return [grad_x if need_input_grad else None, *extra, *weight_grads]
 
-    node_inputs = [inputs, *weights]
+    node_inputs = [inputs, *values, *weights]
     if isinstance(y, (list, tuple)):  # return_state: one node per output (see below)
         outputs: Any = [
             autodiff.record(part, node_inputs, _one_output_vjp(vjp, y, i), type(layer).__name__)

@@ -126,14 +126,15 @@ def fresh_workspaces(layer: Any) -> None:
 
 
 def forward_with_pullback(
-    layer: Any, x: Any, training: bool, mask: Any = None
+    layer: Any, x: Any, training: bool, mask: Any = None, **forward_kwargs: Any
 ) -> tuple[Any, Any, Pullback]:
-    """``layer``'s output, its mask and the pullback of this call (see the module doc)."""
+    """``layer``'s output, its mask and the pullback of this call (see the module doc);
+    ``forward_kwargs`` go to ``forward`` (an RNN's ``initial_state``)."""
     outer = CallState(layer)
     settings = _Settings(layer, None)
     try:
         fresh_workspaces(layer)
-        y, y_mask = layer.forward_tracked(x, training, mask)
+        y, y_mask = layer.forward_tracked(x, training, mask, **forward_kwargs)
         mine = CallState(layer)
     finally:
         settings.restore()
