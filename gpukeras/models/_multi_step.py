@@ -124,9 +124,7 @@ class MultiOutputStep(TapeStep):
     ) -> tuple[Any, Callable[[Any], Any]]:
         from gpukeras import autodiff
 
-        for layer in layers:
-            layer.clear_losses()
-        out, out_masks = self.forward(x, training)
+        out, out_masks = self._forward_fresh(x, layers, training)
         outs = [_in_loss_dtype(part) for part in self.flatten(out)]
         masks = self._masks(out_masks, outs)
         weights = _per_output_weights(sample_weight, len(self.heads))
