@@ -247,3 +247,15 @@ def test_shuffled_batches_keep_the_rows_of_every_array_together(xp):
                         validation_split=0.25)  # fmt: skip
     for key in ("loss", "first_loss", "second_loss", "val_loss"):
         assert history.history[key] == [0.0, 0.0, 0.0]
+
+
+def test_a_model_with_one_input_or_output_refuses_several_arrays_naming_them(xp):
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "categorical_crossentropy")
+    x, y = xy(8)
+    with pytest.raises(ValueError, match=r"`x` holds 2 arrays \(x\[0\], x\[1\]\), but model"):
+        model.fit([x["a"], x["b"]], y["cls"], verbose=0)
+    with pytest.raises(ValueError, match=r"`y` holds 2 arrays .* has one output"):
+        model.fit(x["a"], [y["cls"], y["cls"]], verbose=0)
+    history = model.fit([x["a"]], [y["cls"]], verbose=0)  # one array in a list is that array
+    assert sorted(history.history) == ["loss"]

@@ -298,7 +298,7 @@ class BatchChecker:
 
     def _placed(self, x: Any, y: Any, weights: Any, label: str) -> Batch:
         model = self.model
-        model._ensure_model_built(x.shapes() if isinstance(x, Nest) else tuple(x.shape))
+        x = _multi_data.built_for(model, x, f"inputs of {label}")
         _multi_data.check_inputs(x, model, f"inputs of {label}")
         if _multi_data.is_multi_output(model):
             weights = _multi_data.by_output(model, weights, f"sample weights of {label}", False)
@@ -307,7 +307,7 @@ class BatchChecker:
                 y = _multi_data.check_targets(model, y, is_sparse)
         elif y is not None:
             shape = _multi_data.single_output_shape(model)
-            y = _multi_data.single_target(y)
+            y = _multi_data.single_target(model, y)
             y = _data.check_targets(y, shape, self.sparse, f"targets of {label}")
         placed = (_structure.to_device(a) for a in (x, y, weights))
         return _structure.step_parts(*placed)

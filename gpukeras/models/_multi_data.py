@@ -63,6 +63,27 @@ def sample_weights(y: Any, sample_weight: Any, class_weight: Any, argument: str)
     return _structure.as_nest(sample_weight, argument, one)
 
 
+def built_for(model: Any, x: Any, argument: str) -> Any:
+    """Build ``model`` for ``x`` (once) and return ``x``: a one-array list for a model with
+    one input as that array; several arrays for a model with one input refused."""
+    from gpukeras.models._sequential import Sequential
+
+    expected = getattr(model, "input_shape", None)
+    one_input = isinstance(model, Sequential) or (
+        expected is not None and _structure.is_shape(expected)
+    )
+    if isinstance(x, Nest) and one_input:
+        if len(x.arrays) > 1:
+            raise ValueError(
+                f"`{argument}` holds {len(x.arrays)} arrays ({', '.join(x.labels)}), but "
+                f"model {model.name!r} takes one input. Received: {argument} as a "
+                f"{x.kind.__name__}"
+            )
+        x = x.arrays[0]
+    model._ensure_model_built(x.shapes() if isinstance(x, Nest) else tuple(x.shape))
+    return x
+
+
 def is_multi_output(model: Any) -> bool:
     """Whether the model has several outputs (known once it is built). A one-element list
     or dict of outputs trains as one output, as in Keras."""
@@ -79,11 +100,17 @@ def single_output_shape(model: Any) -> Any:
     return next(iter(shape.values())) if isinstance(shape, dict) else shape[0]
 
 
-def single_target(y: Any) -> Any:
-    """``y`` for one output: a one-array list or dict stands for its array."""
-    if isinstance(y, Nest) and len(y.arrays) == 1:
-        return y.arrays[0]
-    return y
+def single_target(model: Any, y: Any) -> Any:
+    """``y`` for one output: a one-array list or dict stands for its array; more are
+    refused."""
+    if not isinstance(y, Nest):
+        return y
+    if len(y.arrays) > 1:
+        raise ValueError(
+            f"`{y.argument}` holds {len(y.arrays)} arrays ({', '.join(y.labels)}), but model "
+            f"{model.name!r} has one output. Received: {y.argument} as a {y.kind.__name__}"
+        )
+    return y.arrays[0]
 
 
 def output_names(model: Any) -> tuple[list[Any], bool]:

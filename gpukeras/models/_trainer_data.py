@@ -18,7 +18,6 @@ from gpukeras.models._batches import BatchStream
 from gpukeras.models._compile_outputs import is_sparse
 from gpukeras.models._data import Dataset
 from gpukeras.models._step import Step
-from gpukeras.models._structure import Nest
 from gpukeras.models._tape_step import make_step
 
 
@@ -139,7 +138,7 @@ class TrainingData:
         _multi_data.check_rows("data", {x_name: x, (y_name or "y"): y, sample_name: weights})
         if not allow_empty:  # fit, evaluate and predict refuse empty data, as Keras does
             _data.check_not_empty(x, x_name)
-        self._ensure_model_built(x.shapes() if isinstance(x, Nest) else tuple(x.shape))
+        x = _multi_data.built_for(self, x, x_name)
         _multi_data.check_inputs(x, self, x_name)
         if _multi_data.is_multi_output(self):
             weights = _multi_data.by_output(self, weights, sample_name, required=False)
@@ -147,7 +146,7 @@ class TrainingData:
                 y = _multi_data.by_output(self, y, y_name or "y", required=True)
                 y = _multi_data.check_targets(self, y, is_sparse)
         elif y is not None:
-            y = _multi_data.single_target(y)
+            y = _multi_data.single_target(self, y)
             shape = _multi_data.single_output_shape(self)
             y = _data.check_targets(y, shape, is_sparse(self.loss), y_name)
         nbytes = sum(int(a.nbytes) for a in (x, y, weights) if a is not None)
