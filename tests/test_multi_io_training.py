@@ -28,6 +28,7 @@ from tests.multi_io_support import (
         ({"loss": "mse", "metrics": {"clz": ["mae"]}}, "no output named 'clz'"),
         ({"loss": "mse", "loss_weights": {"cls": 1.0, "regg": 2.0}}, "no output named 'regg'"),
         ({"loss": ["mse", "mse", "mse"]}, "the model has 2 outputs. Received: loss with 3"),
+        ({"loss": ["mse", "mse"], "loss_weights": 0.5}, "must match the number of losses"),
     ],
 )
 def test_per_output_compile_arguments_follow_keras_rules(xp, kwargs, message):

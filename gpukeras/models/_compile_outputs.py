@@ -61,7 +61,7 @@ def output_heads(
 ) -> list[OutputHead]:
     """One :class:`OutputHead` per output (``names`` in the outputs' flat order)."""
     losses = _per_output(loss, names, "loss", missing_ok=dict_outputs)
-    weights = _loss_weights(loss_weights, names)
+    weights = _loss_weights(loss_weights, names, is_per_output(loss))
     plain = _metrics_per_output(metrics, names, "metrics")
     weighted = _metrics_per_output(weighted_metrics, names, "weighted_metrics")
     heads = []
@@ -103,9 +103,17 @@ def _per_output(value: Any, names: list[str | None], argument: str, missing_ok: 
     return [value] * count
 
 
-def _loss_weights(loss_weights: Any, names: list[str | None]) -> list[float]:
+def _loss_weights(loss_weights: Any, names: list[str | None], per_output: bool) -> list[float]:
+    """Each output's factor. One number scales the one loss given for every output; with a
+    loss per output, as in Keras, the weights must be given per output too."""
     if loss_weights is None:
         return [1.0] * len(names)
+    if per_output and not is_per_output(loss_weights):
+        raise ValueError(
+            f"`loss_weights` must match the number of losses: {len(names)} outputs each have "
+            f"a loss. Give a list or a dict keyed by output name. "
+            f"Received: loss_weights={loss_weights!r}"
+        )
     if isinstance(loss_weights, dict):
         _keyed(loss_weights, names, "loss_weights")
         given = [loss_weights.get(n, 1.0) for n in names]
