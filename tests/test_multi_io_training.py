@@ -69,6 +69,19 @@ def test_one_host_transfer_per_epoch_with_several_outputs(xp, kind):
     assert K.host_syncs() - before == 3  # one read per epoch, validation logs included
 
 
+def test_predict_brings_every_output_back_in_one_transfer(xp):
+    x, _ = xy(40)
+    model = fixture_model()
+    model.predict(x, batch_size=16, verbose=0)  # builds everything
+    before = K.host_syncs()
+    predicted = model.predict(x, batch_size=16, verbose=0)
+    assert K.host_syncs() - before == 1
+    one_batch = model.predict_on_batch({k: v[:16] for k, v in x.items()})
+    for name in ("cls", "reg"):
+        np.testing.assert_allclose(predicted[name][:16], one_batch[name], rtol=1e-6)
+    assert predicted["cls"].shape == (40, 3) and predicted["reg"].shape == (40, 1)
+
+
 def test_callbacks_monitor_a_per_output_validation_loss(xp, tmp_path):
     x, y = xy()
     model = fixture_model()

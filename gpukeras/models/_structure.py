@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy
+
 from gpukeras import backend as K
 
 
@@ -215,12 +217,23 @@ def rows(x: Any) -> int:
 
 
 def concatenate_to_host(batches: list[Any]) -> Any:
-    """The batches' outputs joined along the rows and brought to the host, in one
-    transfer per output; a list/dict output stays a list/dict (predict's result)."""
-    first = batches[0]
-    if isinstance(first, dict):
-        return {k: concatenate_to_host([b[k] for b in batches]) for k in first}
-    if isinstance(first, (list, tuple)):
-        return type(first)(concatenate_to_host([b[i] for b in batches]) for i in range(len(first)))
+    """The batches' outputs joined along the rows and brought to the host in ONE transfer
+    (several outputs of one dtype travel packed in one buffer); a list/dict output stays a
+    list/dict (predict's result)."""
     xp = K.array_module()
-    return K.to_host(xp.concatenate(batches) if len(batches) > 1 else first)
+    first = batches[0]
+    if not isinstance(first, (list, tuple, dict)):
+        return K.to_host(xp.concatenate(batches) if len(batches) > 1 else first)
+    keys = list(first) if isinstance(first, dict) else list(range(len(first)))
+    joined = [
+        xp.concatenate([b[k] for b in batches]) if len(batches) > 1 else first[k] for k in keys
+    ]
+    if len({a.dtype for a in joined}) == 1:
+        flat = K.to_host(xp.concatenate([a.reshape(-1) for a in joined]))
+        ends = numpy.cumsum([a.size for a in joined])[:-1]
+        host = [part.reshape(a.shape) for part, a in zip(numpy.split(flat, ends), joined)]
+    else:
+        host = [K.to_host(a) for a in joined]
+    if isinstance(first, dict):
+        return dict(zip(keys, host))
+    return type(first)(host)
