@@ -94,6 +94,27 @@ def test_a_functional_model_is_a_layer_of_a_sequential(xp):
     assert model.evaluate(X, Y, verbose=0) < first
 
 
+def test_a_sequential_starting_with_a_functional_base_is_built_from_its_input(xp):
+    base = _functional_base()
+    model = keras.Sequential([base, layers.Dense(1)])
+    assert model.built and model.count_params() == base.count_params() + 4
+    assert model.output_shape == (None, 1)
+
+
+class Scaled(layers.Layer):
+    """A call() layer taking a second tensor as a keyword argument."""
+
+    def call(self, inputs, scale=None):
+        return inputs * scale
+
+
+def test_keras_tensors_in_keyword_arguments_are_graph_inputs_too(xp):
+    x, s = keras.Input(shape=(6,)), keras.Input(shape=(1,))
+    model = keras.Model([x, s], Scaled()(x, scale=s))
+    got = model([X[:3], X[:3, :1]])
+    np.testing.assert_allclose(K.to_host(got), X[:3] * X[:3, :1], rtol=1e-6)
+
+
 class Penalised(layers.Layer):
     def call(self, inputs):
         self.add_loss(ops.sum(ops.square(inputs)) * 0.01)
