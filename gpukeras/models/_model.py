@@ -59,12 +59,18 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
         return object.__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if type(self) is Model or args or {"inputs", "outputs"} & set(kwargs):
+        if args or {"inputs", "outputs"} & set(kwargs):
+            # A subclass given inputs and outputs (CustomModel(inputs, outputs), or its
+            # __init__ calling super().__init__(inputs=..., outputs=...)) becomes a
+            # functional model with the subclass's methods, as Keras does.
+            from gpukeras.models.functional._subclass import become_functional
+
+            become_functional(self, args, kwargs)
+            return
+        if type(self) is Model:
             raise NotImplementedError(
-                "A subclass of Model that passes inputs and outputs to Model.__init__ is not "
-                "supported yet; build keras.Model(inputs, outputs) itself, or subclass "
-                "gpukeras.Model and write call(). "
-                f"Received: {len(args)} positional argument(s), keywords {sorted(kwargs)}"
+                "Model() needs inputs and outputs (keras.Model(inputs, outputs)), or subclass "
+                "gpukeras.Model and write call(). Received: no arguments"
             )
         self._init_layer(**kwargs)
 
