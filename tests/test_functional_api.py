@@ -108,10 +108,25 @@ def test_list_and_dict_inputs_and_outputs(xp):
 
     as_dicts = keras.Model({"a": a, "b": b}, {"x": out1, "y": out2})
     result = as_dicts({"b": xb, "a": xa})
-    assert set(result) == {"x", "y"} and as_dicts.output_names == ["x", "y"]
+    assert set(result) == {"x", "y"} and as_dicts.output_names == ["one", "two"]
+    assert as_dicts.input_shape == [(None, 3), (None, 2)]
     np.testing.assert_allclose(K.to_host(result["y"]), K.to_host(second), rtol=1e-6)
     with pytest.raises(ValueError, match=r"no data for input\(s\) \['b'\]"):
         as_dicts({"a": xa})
+
+
+def test_one_tensor_in_a_list_has_one_shape_and_predicts_an_array(xp):
+    inputs, _, outputs = _chain()
+    model = keras.Model([inputs], [outputs])
+    assert model.input_shape == (None, 6) and model.output_shape == (None, 2)
+    assert isinstance(model.output, list)
+    assert isinstance(model.predict(X, verbose=0), np.ndarray)
+
+
+def test_trainable_given_to_the_model_sets_its_layers():
+    inputs, _, outputs = _chain()
+    model = keras.Model(inputs, outputs, trainable=False)
+    assert not model.get_layer("hidden").trainable and model.trainable_weights == []
 
 
 def test_ops_and_operators_on_keras_tensors_record_nodes(xp):
