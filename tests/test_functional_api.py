@@ -199,3 +199,52 @@ def test_intermediate_values_are_freed_after_their_last_use():
     # a is read last by the add, b only by the third Dense right after it
     assert graph.last_use[id(b)] == positions[id(c)]
     assert graph.last_use[id(a)] == len(graph.nodes) - 1
+
+
+class _Remember(layers.Layer):
+    """Passes a copy on and keeps only a weak reference to it."""
+
+    def call(self, inputs):
+        import weakref
+
+        out = inputs * 1.0
+        self.ref = weakref.ref(out)
+        return out
+
+
+class _SeesWhetherAlive(layers.Layer):
+    def __init__(self, remember, **kwargs):
+        super().__init__(**kwargs)
+        self.remember_ref = lambda: remember.ref
+        self.alive = []
+
+    def call(self, inputs):
+        self.alive.append(self.remember_ref()() is not None)
+        return inputs
+
+
+@pytest.mark.numpy_only("a weak reference to the intermediate NumPy array")
+def test_an_intermediate_array_is_dropped_once_its_last_reader_ran():
+    x = keras.Input(shape=(4,))
+    remember = _Remember()
+    doubled = ops.multiply(remember(x), 2.0)  # the last reader of remember's output
+    watcher = _SeesWhetherAlive(remember)
+    model = keras.Model(x, watcher(doubled))
+    model(X[:2, :4])
+    assert watcher.alive[-1] is False
+
+
+def test_two_layers_with_one_name_are_refused():
+    x = keras.Input(shape=(4,))
+    out = layers.Dense(2, name="same")(layers.Dense(3, name="same")(x))
+    with pytest.raises(ValueError, match="'same' is used 2 times"):
+        keras.Model(x, out)
+
+
+def test_an_unused_input_is_kept_and_must_be_fed():
+    a, b = keras.Input(shape=(4,), name="used"), keras.Input(shape=(2,), name="unused")
+    model = keras.Model([a, b], layers.Dense(1)(a))
+    assert [layer.name for layer in model.layers][:2] == ["used", "unused"]
+    assert tuple(model([X[:3, :4], X[:3, :2]]).shape) == (3, 1)
+    with pytest.raises(ValueError, match=r"expects 2 input\(s\)"):
+        model([X[:3, :4]])
