@@ -248,3 +248,12 @@ def test_an_unused_input_is_kept_and_must_be_fed():
     assert tuple(model([X[:3, :4], X[:3, :2]]).shape) == (3, 1)
     with pytest.raises(ValueError, match=r"expects 2 input\(s\)"):
         model([X[:3, :4]])
+
+
+def test_layer_input_and_output_are_its_first_call_and_need_a_call():
+    a, b = keras.Input(shape=(4,)), keras.Input(shape=(4,))
+    shared = layers.Dense(2)
+    first, _ = shared(a), shared(b)
+    assert shared.input is a and shared.output is first
+    with pytest.raises(AttributeError, match="has never been called"):
+        layers.Dense(2).output
