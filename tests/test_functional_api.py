@@ -256,4 +256,4 @@ def test_layer_input_and_output_are_its_first_call_and_need_a_call():
     first, _ = shared(a), shared(b)
     assert shared.input is a and shared.output is first
     with pytest.raises(AttributeError, match="has never been called"):
-        layers.Dense(2).output
+        _ = layers.Dense(2).output
