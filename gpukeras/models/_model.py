@@ -16,6 +16,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras.layers import Layer
 from gpukeras.models import _tracking
+from gpukeras.models._compile_metrics import in_metrics_order
 from gpukeras.models._custom_step import CustomStep, overrides_step
 from gpukeras.models._custom_training import CustomTraining
 from gpukeras.models._legacy_training import LegacyTraining, legacy_compile_arguments
@@ -306,7 +307,7 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
         logs = Trainer.evaluate(self, *args, return_dict=True, **kwargs)
         if return_dict:
             return logs
-        return _in_metrics_order(self, logs)
+        return in_metrics_order(self, logs)
 
     def summary(
         self,
@@ -405,18 +406,6 @@ def _bind_to_call(model: Any, step: Any) -> None:
     if isinstance(step, TapeStep):
         step.forward = model._tape_forward
         step.layers = lambda: _tracking.all_layers(model)
-
-
-def _in_metrics_order(model: Any, logs: dict[str, Any]) -> Any:
-    """Keras 3's list form of evaluate's logs: names of ``model.metrics`` (the compiled
-    metrics' own names) in order, then the other keys sorted; one value alone as is."""
-    names: list[str] = []
-    for metric in model.metrics:
-        inner = getattr(metric, "metrics", None)
-        names += [m.name for m in inner] if isinstance(inner, list) else [metric.name]
-    ordered = [logs[name] for name in names if name in logs]
-    ordered += [logs[key] for key in sorted(logs) if key not in names]
-    return ordered[0] if len(ordered) == 1 else ordered
 
 
 def _probe_shape(shape: Shape) -> Shape:
