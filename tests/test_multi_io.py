@@ -259,3 +259,18 @@ def test_a_model_with_one_input_or_output_refuses_several_arrays_naming_them(xp)
         model.fit(x["a"], [y["cls"], y["cls"]], verbose=0)
     history = model.fit([x["a"]], [y["cls"]], verbose=0)  # one array in a list is that array
     assert sorted(history.history) == ["loss"]
+
+
+def test_functional_dict_outputs_take_targets_in_sorted_key_order_as_keras(xp):
+    a = keras.Input((6,), name="a")
+    hidden = layers.Dense(8, activation="tanh")(a)
+    cls = layers.Dense(3, activation="softmax", name="cls")(hidden)
+    reg = layers.Dense(1, name="reg")(hidden)
+    model = keras.Model(a, {"reg": reg, "cls": cls})  # keys not in sorted order
+    model.compile("sgd", {"cls": "categorical_crossentropy", "reg": "mse"}, metrics={"reg": "mae"})
+    x, y = xy(32)
+    by_list = model.evaluate(x["a"], [y["cls"], y["reg"]], verbose=0, return_dict=True)
+    by_name = model.evaluate(x["a"], y, verbose=0, return_dict=True)
+    assert sorted(by_name) == ["cls_loss", "loss", "reg_loss", "reg_mae"]
+    assert by_list == pytest.approx(by_name)
+    assert sorted(model.predict(x["a"], verbose=0)) == ["cls", "reg"]

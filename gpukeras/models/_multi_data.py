@@ -120,13 +120,41 @@ def output_names(model: Any) -> tuple[list[Any], bool]:
     model's ``output_names``, else ``None`` for each (a subclassed model's outputs have no
     names, so Keras logs the losses' names).
     """
-    shapes = model.output_shape
+    names, dict_outputs, _shapes = output_layout(model)
+    return names, dict_outputs
+
+
+def output_layout(model: Any) -> tuple[list[Any], bool, list[Any]]:
+    """``(names, dict output?, shapes)`` of the outputs in flat order (see output_names).
+
+    The structure comes from a functional model's ``output`` (its KerasTensors), else from
+    the output shapes a subclassed model's probe call recorded.
+    """
+    structure = model.output_shape
+    symbolic = _symbolic_outputs(model)
+    if symbolic is not None:
+        structure = _structure_of_shapes(symbolic)
+    if isinstance(structure, dict):  # Keras 3 flattens a dict by its sorted keys
+        names = sorted(structure)
+        return names, True, [structure[n] for n in names]
     declared = list(getattr(model, "output_names", None) or [])
-    if isinstance(shapes, dict):  # Keras 3 flattens a dict by its sorted keys
-        return sorted(shapes), True
-    if len(declared) == len(shapes):
-        return declared, False
-    return [None] * len(shapes), False
+    shapes = list(structure)
+    return (declared if len(declared) == len(shapes) else [None] * len(shapes)), False, shapes
+
+
+def _symbolic_outputs(model: Any) -> Any:
+    """A functional model's outputs as given (KerasTensors in a list or dict), else None."""
+    from gpukeras.models.functional import Functional
+
+    return model.output if isinstance(model, Functional) else None
+
+
+def _structure_of_shapes(outputs: Any) -> Any:
+    if isinstance(outputs, dict):
+        return {key: tuple(t.shape) for key, t in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return [tuple(t.shape) for t in outputs]
+    return [tuple(outputs.shape)]
 
 
 def heads(model: Any) -> list[OutputHead]:
@@ -190,9 +218,7 @@ def by_output(model: Any, value: Any, argument: str, required: bool) -> Any:
 
 def check_targets(model: Any, y: Nest, sparse: Any) -> Nest:
     """Each output's targets against its shape (see ``_data.check_targets``)."""
-    shapes = model.output_shape
-    names, dict_outputs = output_names(model)
-    flat = [shapes[n] for n in names] if dict_outputs else list(shapes)
+    flat = output_layout(model)[2]
     checked = []
     for head, array, shape, label in zip(heads(model), y.arrays, flat, y.labels):
         if array is None and head.loss is not None:
@@ -230,9 +256,7 @@ def multi_output_step(model: Any, data: Any) -> Any:
     from gpukeras.models._compile_outputs import metric_log_names
     from gpukeras.models._multi_step import MultiOutputStep
 
-    names, dict_outputs = output_names(model)
-    shapes = model.output_shape
-    flat_shapes = [shapes[n] for n in names] if dict_outputs else list(shapes)
+    flat_shapes = output_layout(model)[2]
     model_heads = heads(model)
     y = data.y.arrays if isinstance(data.y, Nest) else data.y  # a stream's: a list
     y = y if isinstance(y, list) else [None] * len(model_heads)
