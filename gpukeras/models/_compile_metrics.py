@@ -60,7 +60,7 @@ class CompileMetrics(Metric):
 
         if isinstance(y_pred, (list, tuple, dict)):  # several outputs: each its own metrics
             if self._per_output is None:
-                from gpukeras.models._multi_data import OutputMetrics
+                from gpukeras.models._multi_custom import OutputMetrics
 
                 self._per_output = OutputMetrics(self._model)
             self._per_output.update_state(y_true, y_pred, sample_weight)
