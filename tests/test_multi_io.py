@@ -274,3 +274,20 @@ def test_functional_dict_outputs_take_targets_in_sorted_key_order_as_keras(xp):
     assert sorted(by_name) == ["cls_loss", "loss", "reg_loss", "reg_mae"]
     assert by_list == pytest.approx(by_name)
     assert sorted(model.predict(x["a"], verbose=0)) == ["cls", "reg"]
+
+
+def test_a_generator_may_yield_per_output_sample_weights(xp):
+    x, y = xy(32)
+    weights = {"cls": FIXTURE["w_cls"][:32], "reg": FIXTURE["w_reg"][:32]}
+    model = fixture_model(weighted=True)
+
+    def batches():
+        for start in (0, 16):
+            rows = slice(start, start + 16)
+            yield tuple({k: v[rows] for k, v in part.items()} for part in (x, y, weights))
+
+    by_generator = model.evaluate(batches(), verbose=0, return_dict=True)
+    by_arrays = model.evaluate(x, y, batch_size=16, sample_weight=weights, verbose=0,
+                               return_dict=True)  # fmt: skip
+    assert by_generator == pytest.approx(by_arrays, rel=1e-6)
+    assert by_arrays["reg_weighted_mae"] != pytest.approx(by_arrays["reg_mae"])
