@@ -39,13 +39,15 @@ def test_per_output_compile_arguments_follow_keras_rules(xp, kwargs, message):
         model.fit(x, y, verbose=0)
 
 
-def test_targets_must_name_existing_outputs(xp):
+def test_targets_must_name_existing_outputs_and_class_weight_needs_one_output(xp):
     x, y = xy(8)
     model = fixture_model()
     with pytest.raises(ValueError, match="no output named 'label'"):
         model.fit(x, {"label": y["cls"], "reg": y["reg"]}, verbose=0)
     with pytest.raises(ValueError, match="one array per output"):
         model.fit(x, y["cls"], verbose=0)
+    with pytest.raises(ValueError, match="`class_weight` is only supported for models with one"):
+        model.fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 1.0}, verbose=0)
 
 
 # -- the sync contract and callbacks --------------------------------------------------
