@@ -12,6 +12,7 @@ from gpukeras import backend as K
 from gpukeras import layers
 from tests.multi_io_support import (
     FIXTURE,
+    ListHeads,
     TwoHeads,
     fixture_model,
     functional_model,
@@ -46,6 +47,10 @@ def test_targets_must_name_existing_outputs_and_class_weight_needs_one_output(xp
         model.fit(x, {"label": y["cls"], "reg": y["reg"]}, verbose=0)
     with pytest.raises(ValueError, match="one array per output"):
         model.fit(x, y["cls"], verbose=0)
+    unnamed = ListHeads()
+    unnamed.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="Its 2 outputs have no names .* give a list"):
+        unnamed.fit([x["a"], x["b"]], y, verbose=0)
     with pytest.raises(ValueError, match="`class_weight` is only supported for models with one"):
         model.fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 1.0}, verbose=0)
 

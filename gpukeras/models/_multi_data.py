@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras.models import _data, _structure
-from gpukeras.models._compile_outputs import OutputHead, output_heads
+from gpukeras.models._compile_outputs import OutputHead, known_outputs, output_heads
 from gpukeras.models._structure import Nest
 
 
@@ -200,7 +200,7 @@ def by_output(model: Any, value: Any, argument: str, required: bool) -> Any:
         if unknown:
             raise ValueError(
                 f"`{argument}` is keyed by output name, and the model has no output named "
-                f"{unknown[0]!r}. Its outputs are {[n for n in names if n]}. "
+                f"{unknown[0]!r}. {known_outputs(names)} "
                 f"Received: {argument} with keys {value.keys}"
             )
         found = dict(zip(value.keys, value.arrays))
