@@ -12,6 +12,7 @@ from gpukeras import layers
 from tests.multi_io_support import (
     FIXTURE,
     ListHeads,
+    SharedListHeads,
     TwoHeads,
     TwoInputs,
     fixture_model,
@@ -62,6 +63,27 @@ def test_functional_two_inputs_two_outputs_shared_layer_train_as_keras_3(xp):
     cls, reg = model.predict(x, verbose=0)
     np.testing.assert_allclose(cls, FIXTURE["functional/predict/cls"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(reg, FIXTURE["functional/predict/reg"], rtol=1e-5, atol=1e-6)
+
+
+def test_list_inputs_and_outputs_without_names_train_as_keras_3(xp):
+    model = SharedListHeads()
+    x, y = xy()
+    x, y = [x["a"], x["b"]], [y["cls"], y["reg"]]
+    model(x)
+    for name in ("shared", "cls", "reg"):
+        getattr(model, name).set_weights([FIXTURE[f"initial/{name}/{i}"] for i in range(2)])
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=["categorical_crossentropy", "mse"],
+        loss_weights=[1.0, 0.5],
+        metrics=[["accuracy"], ["mae"]],
+    )
+    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
+                        validation_split=0.25)  # fmt: skip
+    assert sorted(history.history) == list(FIXTURE["list/keys"])
+    for key in history.history:
+        np.testing.assert_allclose(history.history[key], FIXTURE[f"list/{key}"], rtol=1e-5)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), FIXTURE["list/evaluate"], 1e-5)
 
 
 def test_functional_one_element_output_list_trains_as_one_output(xp):
