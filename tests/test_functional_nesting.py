@@ -184,8 +184,9 @@ def test_a_subclass_made_with_inputs_and_outputs_is_functional_with_its_methods(
     model = CountingModel(inputs, layers.Dense(1)(inputs))
     assert isinstance(model, CountingModel) and type(model).__mro__[1].__name__ == "Functional"
     model.compile(optimizer="sgd", loss="mse")
+    before = CountingModel.steps
     model.fit(X, Y, batch_size=16, epochs=1, verbose=0)
-    assert CountingModel.steps == 3
+    assert CountingModel.steps - before == 3
     own = BuildsItsOwnGraph(2, name="own")
     assert own.name == "own" and own.describe() == "2 units" and len(own.layers) == 2
     assert tuple(own.predict(X, verbose=0).shape) == (48, 2)

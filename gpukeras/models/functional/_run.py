@@ -45,7 +45,7 @@ def run_graph(model: Any, inputs: Any, training: Any, mask: Any) -> tuple[list, 
 
 
 def _run_node(node: Node, values: dict, masks: dict, training: Any) -> tuple[Any, Any]:
-    from gpukeras.layers._call import call_with_mask
+    from gpukeras.layers._call import call_with_mask, uses_call
     from gpukeras.models._sequential import Sequential
 
     operation = node.operation
@@ -65,6 +65,9 @@ def _run_node(node: Node, values: dict, masks: dict, training: Any) -> tuple[Any
         mask = _mask_like(node.args[0], masks)
     if isinstance(operation, Sequential):
         return operation(inputs, training=training), None
+    if kwargs and not uses_call(operation):  # an RNN's initial_state: its own __call__
+        outputs = operation(inputs, training=training, mask=mask, **kwargs)
+        return outputs, operation.compute_mask(inputs, mask)
     return call_with_mask(operation, inputs, training, mask, kwargs or None)
 
 
