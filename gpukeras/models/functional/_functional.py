@@ -88,6 +88,12 @@ class Functional(Model):
         """The layers of the graph (the InputLayers first), each once, in Keras's order."""
         return [op for op in self._graph.operations if isinstance(op, Layer)]
 
+    @layers.setter
+    def layers(self, _: Any) -> None:
+        raise AttributeError(
+            "`Model.layers` attribute is reserved and should not be used. Please use another name."
+        )
+
     def _tracked_sublayers(self) -> list[Layer]:
         """The layers whose losses and penalties belong to this model (``_tracking``)."""
         from gpukeras.layers import InputLayer
