@@ -312,3 +312,19 @@ def test_a_layers_compute_output_spec_gives_its_symbolic_output(xp):
     assert tuple(model(X[:3], training=True).shape) == (3, 2)
     with pytest.raises(AttributeError, match="reserved"):
         model.layers = []
+
+
+def test_a_model_from_intermediate_tensors_gets_new_inputs_and_shares_weights(xp):
+    inputs = keras.Input(shape=(None, 2), name="input")
+    x1 = layers.Dense(3, name="dense1")(inputs)
+    x2 = layers.Dense(4, name="dense2")(x1)
+    outputs = layers.Dense(5, name="dense3")(x2)
+    full = keras.Model(inputs, outputs)
+    assert len(full.layers) == 4
+    tail = keras.Model(x2, outputs)
+    assert [type(layer).__name__ for layer in tail.layers] == ["InputLayer", "Dense"]
+    assert tail.layers[1] is full.get_layer("dense3")
+    middle = keras.Model(x1, x2)
+    data = np.ones((2, 7, 2), "float32")
+    chained = K.to_host(tail(middle(full.get_layer("dense1")(data))))
+    np.testing.assert_allclose(chained, K.to_host(full(data)), rtol=1e-6)

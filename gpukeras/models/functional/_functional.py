@@ -37,8 +37,9 @@ class Functional(Model):
     _sets_built_itself = True
 
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, **kwargs: Any) -> None:
-        self._inputs_struct = _checked_structure(inputs, "inputs")
-        self._outputs_struct = _checked_structure(outputs, "outputs")
+        inputs = _checked_structure(inputs, "inputs")
+        outputs = _checked_structure(outputs, "outputs")
+        self._inputs_struct, self._outputs_struct = _from_intermediate(inputs, outputs)
         graph = Graph(flatten(self._inputs_struct), flatten(self._outputs_struct))
         object.__setattr__(self, "_graph", graph)
         trainable = kwargs.pop("trainable", None)
@@ -205,6 +206,30 @@ def _checked_structure(value: Any, argument: str) -> Any:
     if isinstance(value, list) and len(value) == 1 and argument == "outputs":
         return value  # Keras keeps a one-element list: predict returns a list
     return value
+
+
+def _from_intermediate(inputs: Any, outputs: Any) -> tuple[Any, Any]:
+    """As Keras: inputs that are intermediate tensors (``Model(x2, outputs)``) get new
+    Inputs in their place, and the nodes between are called again on them (new nodes of
+    the same layers, sharing their weights); otherwise ``(inputs, outputs)`` as given."""
+    from gpukeras.layers._input import Input
+    from gpukeras.layers._node import node_of
+    from gpukeras.models._cloning import replay
+
+    flat_inputs, flat_outputs = flatten(inputs), flatten(outputs)
+    if all(node_of(t).is_input for t in flat_inputs):
+        return inputs, outputs
+    graph = Graph(flat_inputs, flat_outputs)
+    new_inputs = [
+        t
+        if node_of(t).is_input
+        else Input(batch_shape=t.shape, dtype=t.dtype, name=f"{t.name}CLONE")
+        for t in flat_inputs
+    ]
+    tensors = {id(old): new for old, new in zip(flat_inputs, new_inputs)}
+    replay(graph, tensors, lambda layer: layer)
+    new_outputs = [tensors[id(t)] for t in flat_outputs]
+    return pack_like(inputs, new_inputs), pack_like(outputs, new_outputs)
 
 
 def _names(structure: Any) -> list[str]:
