@@ -156,7 +156,7 @@ def test_an_input_not_in_inputs_is_named_in_the_error():
 
 def test_outputs_that_are_not_keras_tensors_are_refused():
     x = keras.Input(shape=(3,))
-    with pytest.raises(TypeError, match="outputs"):
+    with pytest.raises(ValueError, match="All `outputs` values must be KerasTensors"):
         keras.Model(x, [layers.Dense(1)(x), np.zeros(3)])
 
 

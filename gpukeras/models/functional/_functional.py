@@ -138,8 +138,7 @@ class Functional(Model):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The outputs' shapes (the batch axis from ``input_shape``)."""
-        first = flatten_shapes(input_shape)
-        batch = first[0] if first else None
+        batch = _batch_axis(input_shape)
         shapes = [(batch, *t.shape[1:]) for t in self._graph.outputs]
         return _pack_shapes(self._outputs_struct, shapes)
 
@@ -196,10 +195,10 @@ def _checked_structure(value: Any, argument: str) -> Any:
         )
     for leaf in leaves:
         if not isinstance(leaf, KerasTensor):
-            raise TypeError(
-                f"All `{argument}` of a functional Model must be KerasTensors (from "
-                f"keras.Input or a layer called on one). Received: {argument} holding "
-                f"{type(leaf).__name__} {leaf!r}"[:400]
+            raise ValueError(
+                f"All `{argument}` values must be KerasTensors (from keras.Input or a layer "
+                f"called on one). Received: {argument}={value!r} including invalid value "
+                f"{leaf!r} of type {type(leaf).__name__}"[:600]
             )
     if isinstance(value, tuple):
         value = list(value)
@@ -253,13 +252,11 @@ def _pack_shapes(structure: Any, shapes: list[Shape]) -> Any:
     return list(shapes)
 
 
-def flatten_shapes(shape: Any) -> list[Any]:
-    """The first axis of each shape in ``shape`` (one shape, a list or a dict of them)."""
-    if isinstance(shape, dict):
-        return [s[0] for s in shape.values() if s]
-    if shape and isinstance(shape[0], (tuple, list)):
-        return [s[0] for s in shape if s]
-    return [shape[0]] if shape else []
+def _batch_axis(shape: Any) -> Any:
+    """The batch axis of the first shape in ``shape`` (one shape, or nested lists/dicts)."""
+    while isinstance(shape, dict) or (shape and isinstance(shape[0], (tuple, list, dict))):
+        shape = next(iter(shape.values())) if isinstance(shape, dict) else shape[0]
+    return shape[0] if shape else None
 
 
 __all__ = ["Functional", "Operation"]
