@@ -15,7 +15,6 @@ from typing import Any
 
 from gpukeras.layers import Layer
 from gpukeras.layers._keras_tensor import KerasTensor, flatten, pack_like
-from gpukeras.layers._node import Operation
 from gpukeras.models._model import Model
 from gpukeras.models.functional import _run
 from gpukeras.models.functional._graph import Graph
@@ -187,7 +186,8 @@ def _default_name() -> str:
 
 
 def _checked_structure(value: Any, argument: str) -> Any:
-    """``value`` (a KerasTensor, list/tuple or dict of them) with lists made lists."""
+    """``value`` (a KerasTensor, list/tuple or dict of them; a top tuple becomes a list),
+    checked to hold only KerasTensors."""
     leaves = flatten(value)
     if not leaves:
         raise ValueError(
@@ -200,11 +200,7 @@ def _checked_structure(value: Any, argument: str) -> Any:
                 f"called on one). Received: {argument}={value!r} including invalid value "
                 f"{leaf!r} of type {type(leaf).__name__}"[:600]
             )
-    if isinstance(value, tuple):
-        value = list(value)
-    if isinstance(value, list) and len(value) == 1 and argument == "outputs":
-        return value  # Keras keeps a one-element list: predict returns a list
-    return value
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _from_intermediate(inputs: Any, outputs: Any) -> tuple[Any, Any]:
@@ -257,6 +253,3 @@ def _batch_axis(shape: Any) -> Any:
     while isinstance(shape, dict) or (shape and isinstance(shape[0], (tuple, list, dict))):
         shape = next(iter(shape.values())) if isinstance(shape, dict) else shape[0]
     return shape[0] if shape else None
-
-
-__all__ = ["Functional", "Operation"]
