@@ -141,6 +141,9 @@ class Functional(Model):
         shapes = [(batch, *t.shape[1:]) for t in self._graph.outputs]
         return _pack_shapes(self._outputs_struct, shapes)
 
+    def build(self, input_shape: Any = None) -> None:
+        """Nothing to do: a functional model is built when it is made (as in Keras)."""
+
     def _mark_built(self, shape: Shape) -> None:
         self.built = True  # its input shapes are the Inputs' (set at construction)
 
