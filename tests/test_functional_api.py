@@ -328,3 +328,13 @@ def test_a_model_from_intermediate_tensors_gets_new_inputs_and_shares_weights(xp
     data = np.ones((2, 7, 2), "float32")
     chained = K.to_host(tail(middle(full.get_layer("dense1")(data))))
     np.testing.assert_allclose(chained, K.to_host(full(data)), rtol=1e-6)
+
+
+def test_a_cycle_is_refused_naming_the_tensor():
+    from gpukeras.layers._node import Node
+
+    x = keras.Input(shape=(2,))
+    looped = keras.KerasTensor((None, 2), name="looped")
+    Node(layers.Dense(2, name="loop"), (ops.add(x, looped),), {}, looped)  # feeds itself
+    with pytest.raises(ValueError, match="'looped'.*part of a cycle"):
+        keras.Model(x, looped)
