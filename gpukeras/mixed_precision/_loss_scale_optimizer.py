@@ -9,6 +9,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.optimizers._base import Optimizer, check_number
+from gpukeras.optimizers._variables import checked_learning_rate
 from gpukeras.variables import Variable
 
 
@@ -71,6 +72,8 @@ class LossScaleOptimizer(Optimizer):
                 "`dynamic_growth_steps` must be an int >= 1. "
                 f"Received: dynamic_growth_steps={dynamic_growth_steps!r}"
             )
+        # Keras: the wrapper's dynamic scale replaces the inner optimizer's static one.
+        inner.loss_scale_factor = None
         self.inner_optimizer = inner
         self.initial_scale = check_number(
             "initial_scale", initial_scale, low=0.0, low_inclusive=False
@@ -144,7 +147,7 @@ class LossScaleOptimizer(Optimizer):
         if hasattr(self, "inner_optimizer"):
             self.inner_optimizer.learning_rate = value
         else:  # the base constructor sets the (unused) own rate
-            self._learning_rate = self._checked_learning_rate(value)
+            self._learning_rate = checked_learning_rate(value)
 
     @property
     def iterations(self) -> int:

@@ -39,6 +39,15 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any
     return to_array(x, K.array_module(), target)
 
 
+def array(x: Any, dtype: Any = None) -> Any:
+    """Keras's ``ops.array``: ``x`` as a new array of the active backend (never ``x`` itself,
+    so writing into the result leaves ``x`` alone); recorded like :func:`convert_to_tensor`."""
+    result = convert_to_tensor(x, dtype=dtype)
+    if result is x or (hasattr(x, "dtype") and not isinstance(result, Tensor)):
+        result = K.array_module().array(result, copy=True)
+    return result
+
+
 def convert_to_numpy(x: Any) -> numpy.ndarray:
     """A NumPy copy of ``x`` (one counted transfer; refused on a traced value)."""
     if isinstance(x, Tensor):
