@@ -27,9 +27,9 @@ _KERAS2 = ("name", "shape", "initializer", "dtype", "trainable", "regularizer")
 
 
 def weight_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``{name, shape, initializer, dtype, trainable, regularizer}`` from either order;
-    Keras 3's extra arguments are checked (a constraint, or overwrite_with_gradient, is
-    refused: gpukeras has neither)."""
+    """``{name, shape, initializer, dtype, trainable, regularizer, constraint,
+    overwrite_with_gradient}`` from either order (``autocast`` and ``aggregation`` are
+    accepted and have no effect here)."""
     order = _KERAS2 if args and isinstance(args[0], str) else _KERAS3
     if len(args) > len(order):
         raise TypeError(f"add_weight takes at most {len(order)} positional arguments. "
@@ -44,16 +44,6 @@ def weight_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str,
         if key in given:
             raise TypeError(f"add_weight got multiple values for argument {key!r}")
         given[key] = value
-    if given.pop("constraint", None) is not None:
-        raise NotImplementedError(
-            "Weight constraints are not supported yet. "
-            f"Received: constraint={kwargs.get('constraint')!r}"
-        )
-    if given.pop("overwrite_with_gradient", False):
-        raise NotImplementedError(
-            "add_weight(overwrite_with_gradient=True) is not supported. "
-            "Received: overwrite_with_gradient=True"
-        )
     given.pop("autocast", None)  # the layer's dtype policy decides the math's dtype
     given.pop("aggregation", None)  # one process or data-parallel: replicas stay equal
     return {
@@ -63,6 +53,8 @@ def weight_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str,
         "dtype": given.get("dtype"),
         "trainable": given.get("trainable", True),
         "regularizer": given.get("regularizer"),
+        "constraint": given.get("constraint"),
+        "overwrite_with_gradient": bool(given.get("overwrite_with_gradient", False)),
     }
 
 
