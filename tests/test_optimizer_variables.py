@@ -94,3 +94,44 @@ def test_optimizers_with_their_variables_pickle(xp):
     clone = pickle.loads(pickle.dumps(optimizer))
     assert clone.get_config() == optimizer.get_config()
     assert float(clone.learning_rate) == float(np.float32(0.02))
+
+
+def test_optimizer_variables_are_keras_variables_over_the_live_state(xp):
+    optimizer = optimizers.SGD(learning_rate=0.5, momentum=0.9)
+    variable = _variable(xp)
+    optimizer.apply([variable])
+    state = optimizer.variables
+    assert all(isinstance(v, gpukeras.Variable) for v in state)
+    assert [v.name for v in state][:2] == ["iteration", "learning_rate"]
+    momentum = state[2]
+    momentum.assign(xp.zeros(2, dtype="float32"))
+    assert optimizer.variables[2] is momentum
+    np.testing.assert_array_equal(K.to_host(optimizer._state()[2][1]), [0.0, 0.0])
+    state[0].assign(10)
+    assert optimizer.iterations == 10
+
+
+def test_stateless_apply_returns_the_step_and_leaves_the_optimizer_alone(xp):
+    stateful, stateless = optimizers.Adam(0.1), optimizers.Adam(0.1)
+    a, b = _variable(xp), _variable(xp)
+    stateless.build([b])
+    before = [K.to_host(v.value).copy() for v in stateless.variables]
+    new_values, new_state = stateless.stateless_apply(
+        [v.value for v in stateless.variables], [xp.ones(2, dtype="float32")], [b.value]
+    )
+    stateful.apply([xp.ones(2, dtype="float32")], [a])
+    np.testing.assert_array_equal(K.to_host(new_values[0]), K.to_host(a.value))
+    for got, want in zip(new_state, stateful.variables, strict=True):
+        np.testing.assert_array_equal(K.to_host(got), K.to_host(want.value))
+    np.testing.assert_array_equal(K.to_host(b.value), [1.0, 2.0])
+    for now, then in zip(stateless.variables, before, strict=True):
+        np.testing.assert_array_equal(K.to_host(now.value), then)
+
+
+def test_stateless_apply_needs_a_built_optimizer_and_matching_state():
+    optimizer = optimizers.SGD()
+    with pytest.raises(ValueError, match="must be built"):
+        optimizer.stateless_apply([], [], [])
+    optimizer.build([Variable(np.zeros(2, "float32"), "w")])
+    with pytest.raises(ValueError, match="expected 2 variables"):
+        optimizer.stateless_apply([], [np.ones(2, "float32")], [np.zeros(2, "float32")])

@@ -40,7 +40,10 @@ class GradientAccumulation:
         """The running gradient sums, one per trainable variable (Keras's name)."""
         if not self.gradient_accumulation_steps:
             return []
-        return [slots["gradient_accumulator"] for slots in self._slots]
+        return [
+            self._slot_variable("gradient_accumulator", slots["gradient_accumulator"])
+            for slots in self._slots
+        ]
 
     def _is_update_step(self) -> bool:
         steps = self.gradient_accumulation_steps

@@ -155,13 +155,6 @@ class Optimizer(
     def _advance_state(self) -> None:
         """Host state that moves once per step before the updates (Nadam's u_product)."""
 
-    def _extra_state(self) -> list[tuple[str, float]]:
-        """Scalar state saved after the slots, as ``(name, value)``."""
-        return []
-
-    def _set_extra_state(self, values: list[float]) -> None:
-        """Restore what :meth:`_extra_state` returned."""
-
     # --- building -----------------------------------------------------------------------------
 
     def build(self, variables: Sequence[Variable]) -> None:

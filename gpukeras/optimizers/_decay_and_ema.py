@@ -70,7 +70,7 @@ class WeightDecayAndEMA:
         """The EMA of each trainable variable (Keras's name), in build order."""
         if not (self.use_ema and self.built):
             return []
-        return [slots["average"] for slots in self._slots]
+        return [self._slot_variable("average", slots["average"]) for slots in self._slots]
 
     def _update_ema(self, updates: int) -> None:
         """After update number ``updates`` (0-based): ``average = m * average + (1 - m) * w``;

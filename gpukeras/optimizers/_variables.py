@@ -67,7 +67,7 @@ class OptimizerScalar(Variable):
 
     def __init__(self, owner: Any, kind: str, dtype: Any) -> None:
         self._owner, self._kind, self._host_dtype = owner, kind, numpy.dtype(dtype)
-        self.name = "iteration" if kind == "iterations" else kind
+        self.name = "iteration" if kind == "iterations" else kind.rpartition("/")[2]
         self.path = f"{owner.name}/{self.name}"
         self.trainable = False
         self.regularizer = None
@@ -203,12 +203,38 @@ class LearningRateAndIterations:
         return self._iterations // (self.gradient_accumulation_steps or 1)
 
     def _read_scalar(self, kind: str) -> Any:
+        """The number behind an :class:`OptimizerScalar`: ``iterations`` (updates),
+        ``iteration`` (every call, Keras's ``_iterations``), ``learning_rate``, or
+        ``extra/<name>`` (a subclass's scalar state, e.g. Nadam's product)."""
         if kind == "iterations":
             return self._updates
+        if kind == "iteration":
+            return self._iterations
+        if kind.startswith("extra/"):
+            return dict(self._extra_state())[kind[len("extra/") :]]
         return self._current_learning_rate()
 
     def _write_scalar(self, kind: str, value: Any) -> None:
-        setattr(self, kind, value)
+        # The base setters: a wrapper (LossScaleOptimizer) may delegate its properties.
+        if kind == "iteration":
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(
+                    f"`iteration` must be an integer >= 0. Received: iteration={value!r}"
+                )
+            self._iterations = int(value)
+        elif kind.startswith("extra/"):
+            values = dict(self._extra_state())
+            values[kind[len("extra/") :]] = float(value)
+            self._set_extra_state(list(values.values()))
+        else:
+            getattr(LearningRateAndIterations, kind).fset(self, value)
+
+    def _extra_state(self) -> list[tuple[str, float]]:
+        """Scalar state saved after the slots, as ``(name, value)``."""
+        return []
+
+    def _set_extra_state(self, values: list[float]) -> None:
+        """Restore what :meth:`_extra_state` returned."""
 
     def _current_learning_rate(self) -> float:
         """The rate this step uses, a host float (a schedule is evaluated at ``_iterations``,

@@ -32,4 +32,8 @@ def __getattr__(name: str) -> Any:
         return getattr(_gpukeras_backend, name)
     if name == "Variable":
         return Variable
+    if name == "numpy":  # Keras's backend-level ops (``backend.numpy.zeros``): gpukeras.ops
+        from gpukeras import ops
+
+        return ops
     return Missing(f"keras.src.backend.{name}")
