@@ -15,6 +15,10 @@ from gpukeras.variables import Variable
 from tests.keras_suite.shim import Missing
 
 
+#: Honest: gpukeras has no sparse tensors, so Keras's sparse-gradient tests skip themselves.
+SUPPORTS_SPARSE_TENSORS = False
+
+
 def backend() -> str:
     return "gpukeras"
 
