@@ -14,7 +14,6 @@ from gpukeras import backend as _gpukeras_backend
 from gpukeras.variables import Variable
 from tests.keras_suite.shim import Missing
 
-
 #: Honest: gpukeras has no sparse tensors, so Keras's sparse-gradient tests skip themselves.
 SUPPORTS_SPARSE_TENSORS = False
 
