@@ -5,11 +5,14 @@ Keras 3: ``add_weight(shape, initializer, dtype, trainable, autocast, regularize
 constraint, aggregation, overwrite_with_gradient, name)``. Keras 2 (and every built-in
 layer here): ``add_weight(name, shape, initializer, dtype, trainable, regularizer)``.
 A first positional argument that is a string is a name, so the order is Keras 2's.
+``set_constraints`` resolves a layer's ``*_constraint=`` arguments for its ``add_weight`` calls.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from gpukeras import constraints
 
 _KERAS3 = (
     "shape",
@@ -80,3 +83,13 @@ def adopt_weights(layer: Any, variables: Any, trainable: bool) -> None:
             variable.grad = K.get_array_module(variable.value).zeros_like(variable.value)
         if all(variable is not own for own in layer._weights):
             layer._weights.append(variable)
+
+
+def set_constraints(layer: Any, **given: Any) -> None:
+    """``layer.kernel_constraint = constraints.get(kernel_constraint)`` and so on; the layer
+    passes each to ``add_weight(constraint=...)`` for its weight."""
+    for name, value in given.items():
+        try:
+            setattr(layer, name, constraints.get(value))
+        except ValueError as error:
+            raise ValueError(f"Invalid `{name}`: {error} Received: {name}={value!r}") from None

@@ -18,7 +18,8 @@ from gpukeras import backend as K
 from gpukeras import constraints, initializers, regularizers
 from gpukeras._legacy import legacy_arguments, warn_user
 from gpukeras.backend.kernels.normalization import affine_op, grad_op
-from gpukeras.layers._layer import Layer, Shape, set_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
 # Keras 3 adds backend.epsilon() to the count of unmasked entries.

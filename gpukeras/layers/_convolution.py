@@ -30,7 +30,8 @@ from gpukeras.backend.kernels.conv import (
 )
 from gpukeras.backend.kernels.winograd import WinogradF43
 from gpukeras.layers import _conv_arguments as args
-from gpukeras.layers._layer import Layer, Shape, set_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
 

@@ -8,7 +8,8 @@ from gpukeras import activations, constraints, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras._legacy import legacy_arguments
 from gpukeras.backend.kernels import dense as dense_kernels
-from gpukeras.layers._layer import Layer, Shape, set_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 
 _LEGACY_DENSE = {
     "output_dim": ("units", None),

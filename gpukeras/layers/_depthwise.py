@@ -14,8 +14,9 @@ from gpukeras import backend as K
 from gpukeras import constraints, initializers, regularizers
 from gpukeras.backend.kernels.conv import col2im, im2col
 from gpukeras.layers import _conv_arguments as args
+from gpukeras.layers._add_weight import set_constraints
 from gpukeras.layers._convolution import BaseConv, check_positive_int
-from gpukeras.layers._layer import Shape, set_constraints
+from gpukeras.layers._layer import Shape
 from gpukeras.layers._serialization import register
 
 

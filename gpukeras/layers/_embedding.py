@@ -10,7 +10,8 @@ from gpukeras import backend as K
 from gpukeras import constraints, initializers, regularizers
 from gpukeras._legacy import legacy_arguments, warn_user
 from gpukeras.backend.kernels import recurrent as kernels
-from gpukeras.layers._layer import Layer, Shape, set_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
 _LEGACY_EMBEDDING = {

@@ -397,13 +397,3 @@ def _batch_shape(
     if isinstance(input_shape, int):
         input_shape = (input_shape,)
     return (batch_size, *tuple(input_shape))
-
-
-def set_constraints(layer: Any, **given: Any) -> None:
-    """``layer.kernel_constraint = constraints.get(kernel_constraint)`` and so on; the layer
-    passes each to ``add_weight(constraint=...)`` for its weight."""
-    for name, value in given.items():
-        try:
-            setattr(layer, name, constraints.get(value))
-        except ValueError as error:
-            raise ValueError(f"Invalid `{name}`: {error} Received: {name}={value!r}") from None

@@ -6,7 +6,8 @@ from typing import Any
 
 from gpukeras import backend as K
 from gpukeras import constraints, initializers, regularizers
-from gpukeras.layers._layer import Layer, Shape, set_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
 

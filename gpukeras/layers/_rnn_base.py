@@ -25,7 +25,8 @@ from typing import Any
 
 from gpukeras import activations, autodiff, constraints, initializers, regularizers
 from gpukeras import backend as K
-from gpukeras.layers._layer import Layer, Shape, set_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 
 
 class RNNBase(Layer):
