@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import gpukeras
 from gpukeras import backend as K
 from gpukeras import ops, optimizers
 from gpukeras.variables import Variable
@@ -117,3 +118,17 @@ def test_ops_array_makes_a_new_array(xp):
     made[0] = 5.0
     assert float(K.to_host(source)[0]) == 1.0
     assert ops.array([1.0, 2.0]).dtype == np.float32
+
+
+def test_fit_with_a_static_loss_scale_trains_like_without_one(xp):
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 3)).astype("float32")
+    y = rng.random((16, 1)).astype("float32")
+    weights = []
+    for factor in (None, 128.0):
+        K.random.seed(7)
+        model = gpukeras.Sequential([gpukeras.layers.Input((3,)), gpukeras.layers.Dense(1)])
+        model.compile(optimizer=optimizers.SGD(0.1, loss_scale_factor=factor), loss="mse")
+        model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+        weights.append(_host(model.layers[0].kernel))
+    np.testing.assert_allclose(weights[0], weights[1], rtol=1e-6)
