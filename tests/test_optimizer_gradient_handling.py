@@ -132,3 +132,22 @@ def test_fit_with_a_static_loss_scale_trains_like_without_one(xp):
         model.fit(x, y, batch_size=4, epochs=2, verbose=0)
         weights.append(_host(model.layers[0].kernel))
     np.testing.assert_allclose(weights[0], weights[1], rtol=1e-6)
+
+
+def test_fit_accumulating_two_half_batches_matches_one_full_batch(xp):
+    rng = np.random.default_rng(1)
+    x = rng.random((16, 3)).astype("float32")
+    y = rng.random((16, 1)).astype("float32")
+    kernels, syncs = [], []
+    for batch_size, steps in ((8, None), (4, 2)):
+        K.random.seed(7)
+        model = gpukeras.Sequential([gpukeras.layers.Input((3,)), gpukeras.layers.Dense(1)])
+        optimizer = optimizers.SGD(0.1, gradient_accumulation_steps=steps)
+        model.compile(optimizer=optimizer, loss="mse")
+        before = K.host_syncs()
+        model.fit(x, y, batch_size=batch_size, epochs=2, verbose=0, shuffle=False)
+        syncs.append(K.host_syncs() - before)
+        kernels.append(_host(model.layers[0].kernel))
+        assert optimizer.iterations == 4
+    np.testing.assert_allclose(kernels[0], kernels[1], rtol=1e-5)
+    assert syncs[0] == syncs[1] == 2
