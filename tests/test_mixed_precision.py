@@ -206,3 +206,12 @@ def test_loss_scale_optimizer_never_unscales_an_overwrite_with_gradient_variable
     variable.overwrite_with_gradient = True
     optimizer.apply([xp.asarray([3.0, 5.0], dtype="float32")], [variable])
     np.testing.assert_array_equal(K.to_host(variable.value), [3.0, 5.0])
+
+
+def test_loss_scale_optimizer_is_exported_by_optimizers_and_found_by_get():
+    assert optimizers.LossScaleOptimizer is LossScaleOptimizer
+    wrapped = LossScaleOptimizer(optimizers.SGD(0.5, loss_scale_factor=8.0), initial_scale=4.0)
+    assert wrapped.inner_optimizer.loss_scale_factor is None  # the dynamic scale replaces it
+    again = optimizers.get(optimizers.serialize(wrapped))
+    assert isinstance(again, LossScaleOptimizer) and again.initial_scale == 4.0
+    assert again.inner_optimizer.get_config() == wrapped.inner_optimizer.get_config()
