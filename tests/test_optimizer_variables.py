@@ -135,3 +135,10 @@ def test_stateless_apply_needs_a_built_optimizer_and_matching_state():
     optimizer.build([Variable(np.zeros(2, "float32"), "w")])
     with pytest.raises(ValueError, match="expected 2 variables"):
         optimizer.stateless_apply([], [np.ones(2, "float32")], [np.zeros(2, "float32")])
+
+
+def test_a_learning_rate_given_as_a_0d_array_is_read_once_and_a_vector_is_refused(xp):
+    optimizer = optimizers.SGD(learning_rate=xp.asarray(0.05))
+    assert optimizer.learning_rate == np.float32(0.05)
+    with pytest.raises(ValueError, match="must be a scalar number.*shape \\(2,\\)"):
+        optimizers.SGD(learning_rate=np.array([0.1, 0.2]))

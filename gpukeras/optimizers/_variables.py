@@ -169,7 +169,11 @@ def checked_learning_rate(value: Any) -> Any:
         callable(value) and not isinstance(value, (numbers.Number, Variable))
     ):
         return value
-    if isinstance(value, Variable) or K.is_device_array(value) or hasattr(value, "value"):
+    if (
+        isinstance(value, (Variable, numpy.ndarray))
+        or K.is_device_array(value)
+        or hasattr(value, "value")
+    ):
         value = host_number(value, "learning_rate")
     if (
         isinstance(value, bool)
