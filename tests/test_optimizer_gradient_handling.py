@@ -151,3 +151,46 @@ def test_fit_accumulating_two_half_batches_matches_one_full_batch(xp):
         assert optimizer.iterations == 4
     np.testing.assert_allclose(kernels[0], kernels[1], rtol=1e-5)
     assert syncs[0] == syncs[1] == 2
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"gradient_accumulation_steps": 2},
+        {"loss_scale_factor": 64.0},
+        {"gradient_accumulation_steps": 3, "loss_scale_factor": 8.0, "clipnorm": 0.5},
+    ],
+)
+def test_accumulation_and_loss_scale_on_packed_buffers_match_per_variable_bits(xp, config):
+    results = []
+    for flat in (True, False):
+        rng = np.random.default_rng(2)
+        optimizer = optimizers.Adam(0.01, **config)
+        optimizer.flat_update = flat
+        variables = [
+            Variable(xp.asarray(rng.random(shape), dtype="float32"), f"v{i}")
+            for i, shape in enumerate([(3, 2), (4,)])
+        ]
+        for variable in variables:
+            variable.grad = xp.zeros(variable.shape, dtype="float32")
+        optimizer.build(variables)  # packs values and gradients when flat_update is on
+        calls = []
+        optimizer._step_each = _counting(optimizer._step_each, calls)
+        for _ in range(6):
+            for variable in variables:
+                variable.grad[...] = xp.asarray(rng.standard_normal(variable.shape))
+            optimizer.apply(variables)
+        results.append([_host(v).copy() for v in variables])
+        assert bool(calls) != (flat and "clipnorm" not in config)
+    for packed, single in zip(*results, strict=True):
+        np.testing.assert_array_equal(packed, single)
+
+
+def _counting(method, calls):
+    """``method``, appending to ``calls`` each time it runs."""
+
+    def counted(*args):
+        calls.append(1)
+        return method(*args)
+
+    return counted

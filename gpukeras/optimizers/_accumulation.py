@@ -28,6 +28,8 @@ class GradientAccumulation:
     _slots: list[dict[str, Any]]
     _index: dict[int, int]
     _trainable: list[Variable]
+    _flat: Any
+    _flat_slots: dict[str, Any]
 
     def _plain_step(self, variables: Sequence[Variable]) -> bool:
         """Whether this step is just clip, decay and update (the fused path)."""
@@ -53,6 +55,9 @@ class GradientAccumulation:
         """The gradients and variables the update step gets, after overwriting, unscaling and
         accumulating; empty lists when this call only accumulates."""
         grads, variables = self._overwrite_with_gradients(grads, variables)
+        flat = self._flat
+        if flat is not None and flat.holds(variables, grads):
+            return self._prepared_flat(flat, grads, variables)
         if self.loss_scale_factor is not None:
             grads = [g / g.dtype.type(self.loss_scale_factor) for g in grads]
         if not self.gradient_accumulation_steps or not grads:
@@ -67,6 +72,25 @@ class GradientAccumulation:
         for accumulator in accumulators:
             accumulator.fill(0)
         return mean, variables
+
+    def _prepared_flat(self, flat: Any, grads: list[Any], variables: list[Variable]) -> tuple:
+        """:meth:`_prepared` on the packed gradient buffer, in place (it is the variables' own
+        ``.grad``, rewritten by the next backward pass anyway): the gradients stay the flat
+        views, so the update is still one fused kernel call. Same arithmetic, same bits."""
+        g = flat.grads
+        xp = K.get_array_module(g)
+        if self.loss_scale_factor is not None:
+            xp.divide(g, g.dtype.type(self.loss_scale_factor), out=g)
+        if not self.gradient_accumulation_steps:
+            return grads, variables
+        accumulator = self._flat_slots["gradient_accumulator"]
+        if not self._is_update_step():
+            accumulator += g
+            return [], []
+        g += accumulator
+        xp.divide(g, g.dtype.type(self.gradient_accumulation_steps), out=g)
+        accumulator.fill(0)
+        return grads, variables
 
     def _overwrite_with_gradients(self, grads: list[Any], variables: list[Variable]) -> tuple:
         """Variables with ``overwrite_with_gradient`` take their gradient as their value (with
