@@ -77,7 +77,9 @@ class Optimizer(
             update, and ``scale_loss(loss)`` multiplies by it (static loss scaling).
         gradient_accumulation_steps: default None; an int >= 2: gradients are summed over
             that many ``apply`` calls and their mean is applied on the last one;
-            ``iterations`` counts the updates.
+            ``iterations`` counts the updates. With either, the variables' own packed
+            ``.grad`` buffers are unscaled and averaged in place (the next backward pass
+            rewrites them), so the update stays one kernel call.
         name: default None: ``'adam'``, ``'adam_1'``, ... like Keras.
         **kwargs: ``lr`` (Keras 2 name of ``learning_rate``, accepted with a
             DeprecationWarning) and ``decay`` (ignored with a warning, as in Keras 3).
