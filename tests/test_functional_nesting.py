@@ -190,3 +190,30 @@ def test_a_subclass_made_with_inputs_and_outputs_is_functional_with_its_methods(
     own = BuildsItsOwnGraph(2, name="own")
     assert own.name == "own" and own.describe() == "2 units" and len(own.layers) == 2
     assert tuple(own.predict(X, verbose=0).shape) == (48, 2)
+
+
+def test_a_model_with_nested_dict_inputs_is_called_on_keras_tensors_as_a_layer(xp):
+    one, two = keras.Input((1,)), keras.Input((2,))
+    inner = keras.Model({"1": one, "others": {"2": two}}, {"a": layers.Dense(3)(two), "b": one})
+    outer_one, outer_two = keras.Input((1,)), keras.Input((2,))
+    result = inner({"1": outer_one, "others": {"2": outer_two}})
+    assert set(result) == {"a", "b"} and result["a"].shape == (None, 3)
+    outer = keras.Model([outer_one, outer_two], result["a"])
+    assert tuple(outer([np.ones((4, 1)), np.ones((4, 2))]).shape) == (4, 3)
+
+
+def test_a_nested_models_output_mask_reaches_the_outer_layers(xp):
+    ids = np.array([[1, 2, 0, 0], [3, 0, 0, 0], [4, 4, 4, 4]], dtype="int32")
+    tokens = keras.Input(shape=(4,), dtype="int32")
+    embedding = layers.Embedding(5, 3, mask_zero=True)
+    inner = keras.Model(tokens, embedding(tokens))
+    outer_tokens = keras.Input(shape=(4,), dtype="int32")
+    recurrent = layers.LSTM(2)
+    nested = keras.Model(outer_tokens, recurrent(inner(outer_tokens)))
+    flat_tokens = keras.Input(shape=(4,), dtype="int32")
+    flat = keras.Model(flat_tokens, recurrent(embedding(flat_tokens)))
+    np.testing.assert_allclose(
+        nested.predict(ids, verbose=0), flat.predict(ids, verbose=0), rtol=1e-6
+    )
+    unmasked = recurrent(embedding(ids))  # without the mask the padding counts
+    assert not np.allclose(K.to_host(unmasked), nested.predict(ids, verbose=0))
