@@ -84,8 +84,9 @@ def test_a_layer_frozen_before_the_model_is_made_stays_frozen():
     assert not frozen.trainable and len(model.trainable_weights) == 2
 
 
-def test_a_functional_model_is_a_layer_of_a_sequential(xp):
-    base = _functional_base()
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_a_model_is_a_layer_of_a_sequential(xp, kind):
+    base = BASES[kind]()
     model = keras.Sequential([keras.Input((6,)), base, layers.Dense(1)])
     assert len(model.weights) == 6
     model.compile(optimizer="sgd", loss="mse")

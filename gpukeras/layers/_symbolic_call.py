@@ -108,8 +108,8 @@ def _knows_its_output_shape(layer: Any) -> bool:
     from gpukeras.layers._layer import Layer
     from gpukeras.models._model import Model
 
-    if hasattr(layer, "get_output_shape_for"):
-        return True
+    if hasattr(layer, "get_output_shape_for") or hasattr(layer, "_input_layer"):
+        return True  # a Keras 1 layer's rule; a Sequential's (from its build)
     if not _call.uses_call(layer):
         return True
     method = type(layer).compute_output_shape
