@@ -141,6 +141,13 @@ def test_ops_and_operators_on_keras_tensors_record_nodes(xp):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_ops_that_read_a_keras_tensor_answer_from_its_spec():
+    x = keras.Input(shape=(3, 4), dtype="float16")
+    assert ops.shape(x) == (None, 3, 4) and ops.ndim(x) == 3 and ops.dtype(x) == "float16"
+    assert ops.argmax(x, axis=-1).dtype == "int32" and (x > 0).dtype == "bool"
+    assert ops.reshape(x, (-1, 12)).shape == (None, 12)
+
+
 def test_an_op_with_a_bad_shape_fails_where_the_graph_is_built():
     a, b = keras.Input(shape=(3,)), keras.Input(shape=(4,))
     with pytest.raises(Exception, match="shapes"):
