@@ -139,8 +139,7 @@ def main() -> None:
     for name, build in MODELS.items():
         model = build()
         inputs = [
-            rng.normal(size=(BATCH, *tensor.shape[1:])).astype("float32")
-            for tensor in model.inputs
+            rng.normal(size=(BATCH, *tensor.shape[1:])).astype("float32") for tensor in model.inputs
         ]
         outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
         outputs = outputs if isinstance(outputs, list) else [outputs]
