@@ -20,6 +20,7 @@ from typing import Any
 
 import h5py
 
+from gpukeras._custom_objects import with_current
 from gpukeras.saving import _config, _hdf5, _keras_zip, _subclassed
 from gpukeras.saving import _h5safe as safe
 from gpukeras.saving._atomic import (
@@ -287,9 +288,10 @@ def _compiled(
     ``loss_scaled``: the file holds a LossScaleOptimizer's state; wrap the optimizer in one
     if the settings name the inner optimizer only.
     """
-    _config.check_tree(config, dict(custom or {}), True, path)
+    custom = with_current(custom)
+    _config.check_tree(config, custom, True, path)
     try:
-        arguments = _config.compile_arguments(config, legacy, dict(custom or {}))
+        arguments = _config.compile_arguments(config, legacy, custom)
         if loss_scaled:
             arguments["optimizer"] = _config.loss_scaled(arguments["optimizer"])
         model.compile(**arguments)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy
 
 from gpukeras import initializers, losses, optimizers
-from gpukeras._custom_objects import custom_object_scope
+from gpukeras._custom_objects import custom_object_scope, get_registered_name, with_current
 from gpukeras.layers import InputLayer, Layer
 from gpukeras.layers import _serialization as layer_registry
 from gpukeras.layers._lambda import function_name
@@ -430,7 +430,7 @@ def model_from_config(
     """
     from gpukeras.models import Sequential
 
-    custom = dict(custom_objects or {})
+    custom = with_current(custom_objects)
     check_tree(model_config, custom, safe_mode, label)
     model_config = plain(model_config)
     config, entries = _sequential_parts(model_config, label)
@@ -482,7 +482,13 @@ def legacy_model_config(model: Any) -> dict[str, Any]:
     """
     config = dict(model.get_config())
     config["layers"] = [
-        _with_policy_dicts({"class_name": entry["class_name"], "config": entry["config"]})
+        # Keras's legacy form names a registered class by its registered name.
+        _with_policy_dicts(
+            {
+                "class_name": entry.get("registered_name") or entry["class_name"],
+                "config": entry["config"],
+            }
+        )
         for entry in config.get("layers", [])
     ]
     return {"class_name": type(model).__name__, "config": config}
@@ -556,7 +562,7 @@ def compile_config(model: Any) -> dict[str, Any] | None:
     if loss is None and isinstance(getattr(model, "loss", None), losses.LossFunctionWrapper):
         # A user's function is saved by name, never as code; load_model finds it again in
         # custom_objects (or leaves the model uncompiled, with a warning).
-        loss = getattr(model.loss.fn, "__name__", None)
+        loss = get_registered_name(model.loss.fn) if hasattr(model.loss.fn, "__name__") else None
     elif loss is None and getattr(model, "loss", None) is not None:
         loss = {**losses.serialize(model.loss), "module": "keras.losses", "registered_name": None}
     return {
