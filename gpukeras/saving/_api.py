@@ -21,7 +21,15 @@ from typing import Any
 import h5py
 
 from gpukeras._custom_objects import with_current
-from gpukeras.saving import _config, _hdf5, _keras_zip, _subclassed
+from gpukeras.saving import (
+    _compile_config,
+    _config,
+    _config_safety,
+    _config_write,
+    _hdf5,
+    _keras_zip,
+    _subclassed,
+)
 from gpukeras.saving import _h5safe as safe
 from gpukeras.saving._atomic import (
     atomic_write_bytes,
@@ -289,11 +297,11 @@ def _compiled(
     if the settings name the inner optimizer only.
     """
     custom = with_current(custom)
-    _config.check_tree(config, custom, True, path)
+    _config_safety.check_tree(config, custom, True, path)
     try:
-        arguments = _config.compile_arguments(config, legacy, custom)
+        arguments = _compile_config.compile_arguments(config, legacy, custom)
         if loss_scaled:
-            arguments["optimizer"] = _config.loss_scaled(arguments["optimizer"])
+            arguments["optimizer"] = _compile_config.loss_scaled(arguments["optimizer"])
         model.compile(**arguments)
     except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
         warnings.warn(
@@ -382,4 +390,4 @@ def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = No
 def model_to_json(model: Any, **kwargs: Any) -> str:
     """Keras 3's ``to_json``: the model config (Keras 3 form) as JSON; kwargs go to json.dumps."""
     _refuse_subclassed_architecture(model, "to_json()")
-    return json.dumps(_config.model_config(model), default=_hdf5.json_default, **kwargs)
+    return json.dumps(_config_write.model_config(model), default=_hdf5.json_default, **kwargs)

@@ -1,4 +1,4 @@
-"""Model configs in and out: Keras 3 and legacy forms, checked before anything is built.
+"""Reading model configs: Keras 3 and legacy forms, checked before anything is built.
 
 Reading accepts Keras 3's entries (``module``, ``class_name``, ``config``,
 ``registered_name``, ``build_config``, DTypePolicy dicts, ``__tuple__``) and
@@ -23,19 +23,16 @@ from typing import Any
 
 import numpy
 
-from gpukeras import initializers, losses, optimizers
-from gpukeras._custom_objects import custom_object_scope, get_registered_name, with_current
+from gpukeras import initializers
+from gpukeras._custom_objects import custom_object_scope, with_current
 from gpukeras.layers import InputLayer, Layer
 from gpukeras.layers import _serialization as layer_registry
-from gpukeras.layers._lambda import function_name
-from gpukeras.mixed_precision import LossScaleOptimizer, Policy
+from gpukeras.mixed_precision import Policy
 from gpukeras.saving._assembly import add_all
+from gpukeras.saving._config_safety import check_tree
 from gpukeras.saving._errors import FileFormatError
 
-_TRUSTED_MODULES = ("keras", "gpukeras")
 _DTYPE_NAME = re.compile(r"[a-z]{3,8}[0-9]{0,3}")
-_MAX_DEPTH = 64
-_MAX_NODES = 200_000
 # More layers than any real Sequential model has; a config listing more is refused
 # before any is built (see docs/saving.md).
 MAX_LAYERS = 4096
@@ -56,94 +53,6 @@ _HARMLESS_VALUES: dict[str, tuple[Any, ...]] = {
 }
 _POLICY_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "Policy")
 _MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
-_OPTIMIZER_EXTRAS = ("is_legacy_optimizer", "jit_compile")
-_COMPILE_EXTRAS = ("run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss")
-
-
-# -- safety scan ---------------------------------------------------------------------------
-def check_tree(node: Any, custom_objects: dict[str, Any], safe_mode: bool, label: str) -> None:
-    """Refuse code, foreign modules and pathological nesting anywhere in a config."""
-    counter = [0]
-    _check_node(node, custom_objects, safe_mode, label, 0, counter)
-
-
-def _check_node(
-    node: Any, custom: dict[str, Any], safe_mode: bool, label: str, depth: int, counter: list
-) -> None:
-    counter[0] += 1
-    if depth > _MAX_DEPTH or counter[0] > _MAX_NODES:
-        raise FileFormatError(
-            f"Not allowed: the config in {label} is nested too deeply or too big."
-        )
-    if isinstance(node, dict):
-        _check_object(node, custom, safe_mode, label)
-        children = node.values()
-    elif isinstance(node, list):
-        children = node
-    else:
-        return
-    for child in children:
-        _check_node(child, custom, safe_mode, label, depth + 1, counter)
-
-
-def _check_object(node: dict[str, Any], custom: dict[str, Any], safe_mode: bool, label: str):
-    class_name = node.get("class_name")
-    vouched = _in_custom(node, custom)
-    is_code = class_name == "__lambda__" or "lambda" in (
-        node.get("function_type"),
-        node.get("output_shape_type"),
-    )
-    if is_code:
-        raise FileFormatError(
-            f"Not allowed: {label} holds a serialized Python function "
-            f"(class_name={class_name!r}). Loading it would run code stored in the file, "
-            f"which gpukeras never does, with safe_mode={safe_mode} or otherwise: save the "
-            "Lambda with a named function and pass that function in custom_objects."
-        )
-    if class_name == "Lambda" and not vouched:
-        _check_lambda(node, custom, label)
-    module = node.get("module")
-    if module is None or vouched:
-        return
-    root = module.split(".")[0] if isinstance(module, str) else None
-    if root not in _TRUSTED_MODULES:
-        raise FileFormatError(
-            f"Not allowed: the config in {label} names module {module!r} for class "
-            f"{class_name!r}. gpukeras never imports modules named in a file; if this is "
-            f"your own class, pass custom_objects={{{class_name!r}: YourClass}}."
-        )
-
-
-def _check_lambda(node: dict[str, Any], custom: dict[str, Any], label: str) -> None:
-    """A Lambda layer loads only when each function it names is in ``custom_objects``."""
-    config = node.get("config")
-    config = config if isinstance(config, dict) else {}
-    for argument in ("function", "output_shape", "mask"):
-        entry = config.get(argument)
-        if argument != "function" and not isinstance(entry, (dict, str)):
-            continue  # a shape list, or None
-        name = function_name(entry)
-        if name is None:
-            raise FileFormatError(
-                f"Not allowed: {label} holds a Lambda layer whose `{argument}` is stored as "
-                f"code ({entry!r:.100}). Loading it would run code stored in the file, which "
-                "gpukeras never does: save the Lambda with a named function and pass that "
-                "function in custom_objects."
-            )
-        if name not in custom or not callable(custom[name]):
-            raise FileFormatError(
-                f"Not allowed: {label} holds a Lambda layer whose `{argument}` is the "
-                f"function {name!r:.100}, which is not in custom_objects. Taking it from the "
-                "file would run code stored there, which gpukeras never does: pass the "
-                f"function itself, e.g. custom_objects={{{name!r:.100}: your_function}}."
-            )
-
-
-def _in_custom(node: dict[str, Any], custom: dict[str, Any]) -> bool:
-    keys = [node.get("registered_name"), node.get("class_name")]
-    if node.get("class_name") == "function":  # a function saved by name (a Lambda's)
-        keys.append(node.get("config"))
-    return any(isinstance(key, str) and key in custom for key in keys)
 
 
 # -- normalising what Keras 3 adds ----------------------------------------------------------
@@ -289,13 +198,13 @@ def normalize_layers(node: Any, custom: dict[str, Any], where: str) -> Any:
     if not isinstance(node, dict):
         return node
     node = {key: normalize_layers(value, custom, where) for key, value in node.items()}
-    cls = _known_layer_class(node.get("class_name"), node.get("registered_name"), custom)
+    cls = known_layer_class(node.get("class_name"), node.get("registered_name"), custom)
     if cls is not None and isinstance(node.get("config", {}), (dict, type(None))):
         node["config"] = _layer_config(cls, node, f"{where} ({node['class_name']})")
     return node
 
 
-def _known_layer_class(name: Any, registered: Any, custom: dict[str, Any]) -> type | None:
+def known_layer_class(name: Any, registered: Any, custom: dict[str, Any]) -> type | None:
     for key in (registered, name):
         if isinstance(key, str) and key in custom:
             found = custom[key]
@@ -468,187 +377,3 @@ def model_from_config(
     except (TypeError, ValueError) as error:
         raise FileFormatError(f"Cannot build the model described in {label}: {error}") from None
     return model
-
-
-# -- writing configs --------------------------------------------------------------------------
-def legacy_model_config(model: Any) -> dict[str, Any]:
-    """The model config as Keras writes it into legacy ``.h5`` files.
-
-    The model and each layer entry are ``{"class_name", "config"}`` only: Keras 3
-    accepts ``batch_input_shape`` and other Keras 2 spellings in entries of this
-    form, while one with ``module``/``build_config`` is deserialized strictly.
-    Objects nested inside a layer's config (initializers, a wrapper's inner
-    layer) keep Keras 3's full form, as Keras writes them; its wrappers need it.
-    """
-    config = dict(model.get_config())
-    config["layers"] = [
-        # Keras's legacy form names a registered class by its registered name.
-        _with_policy_dicts(
-            {
-                "class_name": entry.get("registered_name") or entry["class_name"],
-                "config": entry["config"],
-            }
-        )
-        for entry in config.get("layers", [])
-    ]
-    return {"class_name": type(model).__name__, "config": config}
-
-
-def _with_policy_dicts(entry: Any, is_layer: bool = True) -> Any:
-    """A layer entry with its dtype policy, and those of layers nested in it, in Keras 3's
-    form: ``{'module': 'keras', 'class_name': 'DTypePolicy', 'config': {'name': ...}}``.
-
-    InputLayer keeps its plain dtype string, as Keras writes it.
-    """
-    if isinstance(entry, list):
-        return [_with_policy_dicts(item, False) for item in entry]
-    if not isinstance(entry, dict):
-        return entry
-    entry = {key: _with_policy_dicts(value, False) for key, value in entry.items()}
-    class_name = entry.get("class_name")
-    is_layer = is_layer or _known_layer_class(class_name, None, {}) is not None
-    config = entry.get("config")
-    if (
-        is_layer
-        and class_name != "InputLayer"
-        and isinstance(config, dict)
-        and isinstance(config.get("dtype"), str)
-    ):
-        entry["config"] = {
-            **config,
-            "dtype": {
-                "module": "keras",
-                "class_name": "DTypePolicy",
-                "config": {"name": config["dtype"]},
-                "registered_name": None,
-            },
-        }
-    return entry
-
-
-def model_config(model: Any) -> dict[str, Any]:
-    """Keras 3's ``{'module', 'class_name', 'config', 'registered_name', 'build_config'}``.
-
-    ``batch_input_shape`` is left out of layer configs (the model's InputLayer
-    entry carries the input shape), because Keras 3 rejects it there.
-    """
-    config = dict(model.get_config())
-    layers = []
-    for entry in config.get("layers", []):
-        entry = dict(entry)
-        if entry.get("class_name") != "InputLayer" and isinstance(entry.get("config"), dict):
-            entry["config"] = {k: v for k, v in entry["config"].items() if k != "batch_input_shape"}
-        layers.append(_with_policy_dicts(entry))
-    config["layers"] = layers
-    result: dict[str, Any] = {
-        "module": "keras",
-        "class_name": type(model).__name__,
-        "config": config,
-        "registered_name": None,
-    }
-    if config.get("build_input_shape") is not None:
-        result["build_config"] = {"input_shape": list(config["build_input_shape"])}
-    return result
-
-
-def compile_config(model: Any) -> dict[str, Any] | None:
-    """Keras 3's ``compile_config`` (optimizer as a serialized dict), None if not compiled."""
-    get_compile_config = getattr(model, "get_compile_config", None)
-    optimizer = getattr(model, "optimizer", None)
-    if not callable(get_compile_config) or optimizer is None:
-        return None
-    config = dict(get_compile_config() or {})
-    loss = config.get("loss")
-    if loss is None and isinstance(getattr(model, "loss", None), losses.LossFunctionWrapper):
-        # A user's function is saved by name, never as code; load_model finds it again in
-        # custom_objects (or leaves the model uncompiled, with a warning).
-        loss = get_registered_name(model.loss.fn) if hasattr(model.loss.fn, "__name__") else None
-    elif loss is None and getattr(model, "loss", None) is not None:
-        loss = {**losses.serialize(model.loss), "module": "keras.losses", "registered_name": None}
-    return {
-        "optimizer": optimizers.serialize(optimizer),
-        "loss": loss,
-        "loss_weights": config.get("loss_weights"),
-        "metrics": config.get("metrics") or None,
-        "weighted_metrics": config.get("weighted_metrics") or None,
-        "run_eagerly": False,
-        "steps_per_execution": 1,
-        "jit_compile": False,
-    }
-
-
-def training_config(model: Any) -> dict[str, Any] | None:
-    """Keras's legacy ``training_config``: the optimizer as ``optimizer_config``."""
-    config = compile_config(model)
-    if config is None:
-        return None
-    optimizer = config.pop("optimizer")
-    config["optimizer_config"] = {
-        "class_name": optimizer["class_name"],
-        "config": optimizer["config"],
-    }
-    return config
-
-
-# -- compiling from a file's config ----------------------------------------------------------
-def _single_output(value: Any) -> Any:
-    """Keras 2 stored per-output lists/dicts; a Sequential has one output."""
-    if isinstance(value, dict) and "class_name" not in value and len(value) == 1:
-        return next(iter(value.values()))
-    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
-        return value[0]
-    return value
-
-
-def _optimizer(config: Any) -> Any:
-    if isinstance(config, dict):
-        return optimizers.deserialize(_without_extras(config))
-    return optimizers.get(config)
-
-
-def _without_extras(config: dict[str, Any]) -> dict[str, Any]:
-    """An optimizer config without Keras's keys gpukeras does not take (a
-    LossScaleOptimizer's inner optimizer too)."""
-    arguments = dict(config.get("config") or {})
-    for key in _OPTIMIZER_EXTRAS:
-        arguments.pop(key, None)
-    inner = arguments.get("inner_optimizer")
-    if isinstance(inner, dict):
-        arguments["inner_optimizer"] = _without_extras(inner)
-    return {"class_name": config.get("class_name"), "config": arguments}
-
-
-def loss_scaled(optimizer: Any) -> Any:
-    """``optimizer`` in the LossScaleOptimizer Keras's ``compile`` wraps it in under
-    mixed_float16 (a ``.keras`` file names the optimizer given to ``compile``, while its
-    state is the wrapper's)."""
-    if isinstance(optimizer, LossScaleOptimizer):
-        return optimizer
-    return LossScaleOptimizer(optimizer, name="loss_scale_optimizer")
-
-
-def compile_arguments(config: Any, legacy: bool, custom: dict[str, Any]) -> dict[str, Any]:
-    """``compile`` keyword arguments from a ``training_config`` or ``compile_config``."""
-    if not isinstance(config, dict):
-        raise FileFormatError(f"The compile config must be a dict. Received: {config!r:.200}")
-    config = plain(config)
-    optimizer = config.get("optimizer_config" if legacy else "optimizer")
-    if isinstance(optimizer, dict) and optimizer.get("class_name") in custom:
-        optimizer = custom[optimizer["class_name"]].from_config(optimizer.get("config") or {})
-    arguments: dict[str, Any] = {
-        "optimizer": _optimizer(optimizer) if optimizer is not None else "rmsprop",
-        "loss": _custom_or(_single_output(config.get("loss")), custom),
-        "metrics": _single_output(config.get("metrics")),
-        "loss_weights": config.get("loss_weights"),
-    }
-    if config.get("weighted_metrics") is not None:
-        arguments["weighted_metrics"] = _single_output(config["weighted_metrics"])
-    return arguments
-
-
-def _custom_or(value: Any, custom: dict[str, Any]) -> Any:
-    if isinstance(value, str) and value in custom:
-        return custom[value]
-    if isinstance(value, dict) and value.get("class_name") in custom:
-        return custom[value["class_name"]].from_config(value.get("config") or {})
-    return value

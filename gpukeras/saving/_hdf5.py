@@ -214,13 +214,13 @@ def _built_optimizer(model: Any) -> Any:
 
 def write_legacy_model(file: h5py.File, model: Any) -> None:
     """The legacy full-model layout (what Keras's ``save('m.h5')`` writes)."""
-    from gpukeras.saving import _config
+    from gpukeras.saving import _compile_config, _config_write
 
     file.attrs["keras_version"] = KERAS_VERSION
     file.attrs["gpukeras_version"] = gpukeras.__version__
     file.attrs["backend"] = K.backend()
-    file.attrs["model_config"] = _json_bytes(_config.legacy_model_config(model))
-    training_config = _config.training_config(model)
+    file.attrs["model_config"] = _json_bytes(_config_write.legacy_model_config(model))
+    training_config = _compile_config.training_config(model)
     if training_config is not None:
         file.attrs["training_config"] = _json_bytes(training_config)
     write_legacy_weights(file.create_group("model_weights"), model)
