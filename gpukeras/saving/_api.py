@@ -28,6 +28,7 @@ from gpukeras.saving import (
     _config_write,
     _hdf5,
     _keras_zip,
+    _optimizer_state,
     _subclassed,
 )
 from gpukeras.saving import _h5safe as safe
@@ -218,8 +219,8 @@ def _load_legacy_model(path: str, custom: Any, compile: bool, safe_mode: bool) -
         training = safe.read_json_attribute(file, "training_config", _JSON_LIMIT)
         optimizer = None
         if compile and training is not None and _compiled(model, training, True, custom, path):
-            datasets = _hdf5.legacy_optimizer_datasets(file, budget)
-            optimizer = _hdf5.optimizer_values(model, datasets, budget)
+            datasets = _optimizer_state.legacy_optimizer_datasets(file, budget)
+            optimizer = _optimizer_state.optimizer_values(model, datasets, budget)
     _hdf5.assign_all(weights)
     if optimizer is not None:
         model.optimizer.set_weights(optimizer)
@@ -256,10 +257,10 @@ def _load_keras_zip(path: str, custom: Any, compile: bool, safe_mode: bool) -> A
         compiling = bool(compile and compile_config)
         # Under mixed_float16 Keras names the optimizer given to compile, which wrapped it in
         # a LossScaleOptimizer: the saved state is the wrapper's.
-        loss_scaled = compiling and _hdf5.holds_loss_scale_state(file)
+        loss_scaled = compiling and _optimizer_state.holds_loss_scale_state(file)
         if compiling and _compiled(model, compile_config, False, custom, path, loss_scaled):
-            datasets = _hdf5.keras3_optimizer_datasets(file, budget)
-            optimizer = _hdf5.optimizer_values(model, datasets, budget)
+            datasets = _optimizer_state.keras3_optimizer_datasets(file, budget)
+            optimizer = _optimizer_state.optimizer_values(model, datasets, budget)
     _hdf5.assign_all(weights)
     if optimizer is not None:
         model.optimizer.set_weights(optimizer)
@@ -277,7 +278,7 @@ def _saved_optimizer_id(file: h5py.File) -> str:
     from gpukeras import optimizers
 
     with contextlib.suppress(FileFormatError, *safe.READ_ERRORS):
-        scaled = _hdf5.holds_loss_scale_state(file)  # then the wrapped optimizer's name
+        scaled = _optimizer_state.holds_loss_scale_state(file)  # then the wrapped optimizer's name
         path = "optimizer/inner_optimizer/vars" if scaled else "optimizer/vars"
         name = safe.safe_group(file, path).attrs.get("name")
         if isinstance(name, bytes):
@@ -365,8 +366,8 @@ def _load_weights_from(
             plan = _hdf5.keras3_plan(group, model, budget, skip_mismatch, label)
         weights = _hdf5.read_plan(plan, budget)
         if layout == "keras3":
-            datasets = _hdf5.keras3_optimizer_datasets(file, budget)
-            optimizer = _hdf5.optimizer_values(model, datasets, budget)
+            datasets = _optimizer_state.keras3_optimizer_datasets(file, budget)
+            optimizer = _optimizer_state.optimizer_values(model, datasets, budget)
     _hdf5.assign_all(weights)
     if optimizer is not None:
         model.optimizer.set_weights(optimizer)
