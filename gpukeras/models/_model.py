@@ -40,7 +40,8 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
         trainable: Whether training updates the weights; default ``True``.
         dtype: Float type or dtype policy name of the model's own weights; default ``None``.
 
-    The functional ``Model(inputs, outputs)`` form is not supported yet.
+    ``Model(inputs, outputs, name=...)`` (positional or keyword) makes a functional model
+    instead (``gpukeras.models.functional.Functional``), as in Keras.
     """
 
     history: Any = None
@@ -49,13 +50,26 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
     input_shape: Shape | None = None
     output_shape: Shape | None = None
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # Model(inputs, outputs) is a functional model, as in Keras.
+        if cls is Model and (args or {"inputs", "outputs"} & set(kwargs)):
+            from gpukeras.models.functional import Functional
+
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if type(self) is Model or args or {"inputs", "outputs"} & set(kwargs):
             raise NotImplementedError(
-                "The functional Model(inputs, outputs) API is not supported yet; subclass "
-                "gpukeras.Model and write call(), or use gpukeras.models.Sequential. "
+                "A subclass of Model that passes inputs and outputs to Model.__init__ is not "
+                "supported yet; build keras.Model(inputs, outputs) itself, or subclass "
+                "gpukeras.Model and write call(). "
                 f"Received: {len(args)} positional argument(s), keywords {sorted(kwargs)}"
             )
+        self._init_layer(**kwargs)
+
+    def _init_layer(self, **kwargs: Any) -> None:
+        """The Layer part of a model: name, trainable, dtype; nothing else is accepted."""
         unknown = sorted(set(kwargs) - set(_LAYER_ARGUMENTS))
         if unknown:
             raise TypeError(

@@ -31,7 +31,7 @@ from gpukeras.models import _batches, _data
 from gpukeras.models._batches import BatchStream
 from gpukeras.models._data import Dataset
 from gpukeras.models._progress import EpochProgress
-from gpukeras.models._step import Step, forward_pass
+from gpukeras.models._step import Step, forward_pass, layer_stack
 from gpukeras.models._tape_step import make_step
 
 _COMPILE_EXTRAS = (
@@ -651,7 +651,7 @@ class Trainer:
         return self._step
 
     def _forward(self, x: Any) -> Any:
-        return forward_pass(self.layers, x, training=False)
+        return forward_pass(layer_stack(self), x, training=False)
 
 
 # -- module helpers ---------------------------------------------------------
