@@ -31,6 +31,7 @@ from gpukeras.mixed_precision import Policy
 from gpukeras.saving._assembly import add_all
 from gpukeras.saving._config_safety import check_tree
 from gpukeras.saving._errors import FileFormatError
+from gpukeras.saving._functional_config import check_counts, check_depth, is_functional
 
 _DTYPE_NAME = re.compile(r"[a-z]{3,8}[0-9]{0,3}")
 # More layers than any real Sequential model has; a config listing more is refused
@@ -215,9 +216,15 @@ def known_layer_class(name: Any, registered: Any, custom: dict[str, Any]) -> typ
     return registry.get(name) or registry.get(layer_registry._ALIASES.get(name, ""))
 
 
-def _build_layer(entry: Any, custom: dict[str, Any], where: str) -> Layer:
+def _build_layer(
+    entry: Any, custom: dict[str, Any], where: str, weights_follow: bool = False, depth: int = 0
+) -> Layer:
+    """One layer from its entry; a Sequential or functional model entry is built whole, one
+    nesting level deeper."""
     if not isinstance(entry, dict):
         raise FileFormatError(f"{where}: a layer entry must be a dict. Received: {entry!r:.200}")
+    if entry.get("class_name") == "Sequential" or is_functional(entry):
+        return _model(entry, custom, where, weights_follow, depth + 1)
     cls = _layer_class(entry, custom, where)
     entry = normalize_layers(entry, custom, where)
     config = entry.get("config")
@@ -327,21 +334,46 @@ def model_from_config(
     label: str,
     weights_follow: bool = False,
 ) -> Any:
-    """A Sequential model from a Keras 3 or legacy model config.
+    """A Sequential or functional model from a Keras 3 or legacy model config.
 
     Args:
-        model_config: ``{'class_name': 'Sequential', 'config': {...}}`` (decoded JSON).
-        custom_objects: The caller's classes by name; default none.
+        model_config: ``{'class_name': 'Sequential' or 'Functional', 'config': {...}}``
+            (decoded JSON).
+        custom_objects: The caller's classes by name (with those registered or in
+            scope); default none.
         safe_mode: Recorded in messages; code in configs is refused either way.
         label: The file (or ``'the JSON string'``), for messages.
         weights_follow: Every weight will be read from the file next; build with
             zeros (see :func:`_zero_initializers`). Default ``False``.
     """
-    from gpukeras.models import Sequential
-
     custom = with_current(custom_objects)
+    if is_functional(model_config):  # refuse absurd sizes before scanning the whole tree
+        check_counts(model_config.get("config"), label)
     check_tree(model_config, custom, safe_mode, label)
     model_config = plain(model_config)
+    with custom_object_scope(custom):
+        return _model(model_config, custom, label, weights_follow, 0)
+
+
+def _model(
+    model_config: Any, custom: dict[str, Any], label: str, weights_follow: bool, depth: int
+) -> Any:
+    check_depth(depth, label)
+    if is_functional(model_config):
+        from gpukeras.saving._functional_build import functional_from_config
+
+        def build_layer(entry: dict[str, Any], where: str) -> Layer:
+            return _build_layer(entry, custom, where, weights_follow, depth)
+
+        return functional_from_config(model_config, build_layer, label, depth, weights_follow)
+    return _sequential(model_config, custom, label, weights_follow, depth)
+
+
+def _sequential(
+    model_config: Any, custom: dict[str, Any], label: str, weights_follow: bool, depth: int
+) -> Any:
+    from gpukeras.models import Sequential
+
     config, entries = _sequential_parts(model_config, label)
     if len(entries) > MAX_LAYERS:
         raise FileFormatError(
@@ -353,27 +385,35 @@ def model_from_config(
         name=name if isinstance(name, str) else None,
         trainable=bool(config.get("trainable", True)),
     )
-    with custom_object_scope(custom):
-        layers = [
-            _build_layer(entry, custom, f"layer #{index} in {label}")
-            for index, entry in enumerate(entries)
-        ]
+    layers = [
+        _build_layer(entry, custom, f"layer #{index} in {label}", weights_follow, depth)
+        for index, entry in enumerate(entries)
+    ]
     build_config = model_config.get("build_config")
     build_shape = config.get("build_input_shape")
     if build_shape is None and isinstance(build_config, dict):
         build_shape = build_config.get("input_shape")
     build_shape = _shape_or_none(build_shape, f"build_input_shape in {label}")
     guard = _zero_initializers(layers) if weights_follow else contextlib.nullcontext()
-    try:
+    with building(label):
         with guard:
             add_all(model, layers, label)
             if not model.built and build_shape is not None and model.layers:
                 model.build(build_shape)
+    return model
+
+
+@contextlib.contextmanager
+def building(label: str) -> Iterator[None]:
+    """Errors while building what a config describes, as FileFormatError naming the file."""
+    try:
+        yield
     except MemoryError as error:
         raise FileFormatError(
             f"Not allowed: the model described in {label} needs more memory than is "
             f"available ({error})."
         ) from None
     except (TypeError, ValueError) as error:
+        if isinstance(error, FileFormatError):
+            raise
         raise FileFormatError(f"Cannot build the model described in {label}: {error}") from None
-    return model

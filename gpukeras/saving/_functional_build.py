@@ -1,7 +1,9 @@
-"""Building a functional model from a checked :class:`FunctionalSpec`.
+"""Building a functional model from its config, checked first by ``_functional_config``.
 
-``replay`` makes the spec's calls in order, resolving each :class:`TensorRef` to the
-tensor an earlier call made (and refusing an output index the call did not make).
+Each layer entry is built (a nested model through ``_config.model_from_config``, one
+level deeper), then :func:`replay` makes the calls in the checked order, resolving each
+:class:`TensorRef` to the tensor an earlier call made (and refusing an output index the
+call did not make), and ``Model(inputs, outputs)`` joins them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,63 @@ from collections.abc import Callable
 from typing import Any
 
 from gpukeras.saving._errors import FileFormatError
-from gpukeras.saving._functional_config import Call, FunctionalSpec, TensorRef
+from gpukeras.saving._functional_config import Call, FunctionalSpec, TensorRef, parse_functional
+
+_CALL_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, NotImplementedError)
+
+
+def functional_from_config(
+    model_config: dict[str, Any],
+    build_layer: Callable[[dict[str, Any], str], Any],
+    label: str,
+    depth: int,
+    weights_follow: bool = False,
+) -> Any:
+    """A functional model from ``{'class_name': 'Functional', 'config': {...}}``.
+
+    Args:
+        model_config: Already through the safety scan and ``plain``.
+        build_layer: Builds one layer entry (a nested model one level deeper);
+            ``(entry, where) -> layer``.
+        label: The file, for messages.
+        depth: How many models enclose this one.
+        weights_follow: Build with zeros; every weight is read from the file next.
+    """
+    import contextlib
+
+    from gpukeras.models.functional import Functional
+    from gpukeras.saving._config import _zero_initializers, building
+
+    spec = parse_functional(model_config.get("config"), label, depth)
+    layers = {
+        entry["name"]: build_layer(entry, f"layer {entry['name']!r:.100} in {label}")
+        for entry in spec.layers
+    }
+    for name, layer in layers.items():
+        if layer.name != name:  # the entry's 'name' is what the nodes use
+            raise FileFormatError(
+                f"Invalid functional model config in {label}: the layer listed as {name!r:.100} "
+                f"is named {layer.name!r:.100} in its own config."
+            )
+
+    def input_tensor(name: str) -> Any:
+        return layers[name].output
+
+    def call_layer(call: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        kwargs = {key: value for key, value in kwargs.items() if value is not None}
+        try:
+            return layers[call.layer](*args, **kwargs)
+        except _CALL_ERRORS as error:
+            raise FileFormatError(
+                f"Cannot rebuild the functional model in {label}: calling layer "
+                f"{call.layer!r:.100} as the file says failed: {error}"
+            ) from None
+
+    built = list(layers.values())
+    guard = _zero_initializers(built) if weights_follow else contextlib.nullcontext()
+    with building(label), guard:
+        inputs, outputs = replay(spec, input_tensor, call_layer, label)
+        return Functional(inputs, outputs, name=spec.name, trainable=spec.trainable)
 
 
 def replay(

@@ -98,7 +98,7 @@ def parse_functional(config: Any, label: str, depth: int = 0) -> FunctionalSpec:
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise FileFormatError(f"Invalid functional model config in {label}: no 'layers' list.")
     entries = config["layers"]
-    _check_counts(entries, label)
+    check_counts(config, label)
     nodes_of, classes = _index_layers(entries, label)
     layers, calls = [], []
     for entry in entries:
@@ -129,8 +129,12 @@ def parse_functional(config: Any, label: str, depth: int = 0) -> FunctionalSpec:
 
 
 # -- counting and indexing ------------------------------------------------------------------
-def _check_counts(entries: list[Any], label: str) -> None:
-    """Refuse absurd sizes from the lengths alone, before any call is parsed."""
+def check_counts(config: Any, label: str) -> None:
+    """Refuse absurd sizes from the lengths alone, before any call is parsed (a functional
+    ``config`` without a ``layers`` list is left to :func:`parse_functional`)."""
+    entries = config.get("layers") if isinstance(config, dict) else None
+    if not isinstance(entries, list):
+        return
     if len(entries) > MAX_LAYERS:
         raise FileFormatError(
             f"Not allowed: the functional model in {label} lists {len(entries)} layers; "

@@ -24,10 +24,8 @@ _PLAIN = (type(None), bool, int, float, str)
 
 
 def is_functional_model(model: Any) -> bool:
-    try:
-        from gpukeras.models.functional import Functional
-    except ImportError:  # TODO(func-saving): until the functional branch is merged
-        return False
+    from gpukeras.models.functional import Functional
+
     return isinstance(model, Functional)
 
 

@@ -30,10 +30,11 @@ _Placement = tuple[str, Any]
 
 
 def is_subclassed(model: Any) -> bool:
-    """Whether ``model`` is a subclassed Model (not a Sequential)."""
+    """Whether ``model`` is a subclassed Model (not a Sequential or functional model)."""
     from gpukeras.models import Model, Sequential
+    from gpukeras.models.functional import Functional
 
-    return isinstance(model, Model) and not isinstance(model, Sequential)
+    return isinstance(model, Model) and not isinstance(model, (Sequential, Functional))
 
 
 def placements(model: Any) -> list[_Placement]:
