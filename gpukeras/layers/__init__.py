@@ -37,8 +37,42 @@ from gpukeras.layers._repeat_permute import Permute, RepeatVector
 from gpukeras.layers._reshaping import Flatten, Reshape
 from gpukeras.layers._simple_rnn import SimpleRNN
 from gpukeras.layers._time_distributed import TimeDistributed
+from gpukeras.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 
 __all__ = [
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
     "Cropping3D",
     "Cropping1D",
     "SpatialDropout3D",
