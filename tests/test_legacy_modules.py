@@ -117,4 +117,13 @@ def test_star_import_gives_the_listed_names():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         old = fresh_import("gpukeras.layers.recurrent")
-    assert sorted(old.__all__) == ["GRU", "LSTM", "SimpleRNN"]
+    assert sorted(old.__all__) == [
+        "GRU",
+        "GRUCell",
+        "LSTM",
+        "LSTMCell",
+        "RNN",
+        "SimpleRNN",
+        "SimpleRNNCell",
+        "StackedRNNCells",
+    ]

@@ -55,6 +55,7 @@ from gpukeras.layers.merging import (
     multiply,
     subtract,
 )
+from gpukeras.layers.rnn import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 
 __all__ = [
     "Add",
@@ -105,6 +106,11 @@ __all__ = [
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "GRU",
+    "GRUCell",
+    "LSTMCell",
+    "RNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
     "Input",
     "InputLayer",
     "InputSpec",
