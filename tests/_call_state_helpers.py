@@ -19,6 +19,8 @@ def built(case: Case) -> Any:
 
 
 def an_input(case: Case, xp: Any, rng: np.random.Generator) -> Any:
+    if isinstance(case.shape, list):  # a merge layer's list of inputs
+        return [xp.asarray(rng.normal(size=shape)) for shape in case.shape]
     if case.int_input is not None:
         return xp.asarray(rng.integers(0, case.int_input, case.shape))
     return xp.asarray(rng.normal(size=case.shape))

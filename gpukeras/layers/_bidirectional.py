@@ -57,6 +57,11 @@ class Bidirectional(Layer):
             raise ValueError(
                 f"`backward_layer` must be a recurrent layer instance. Received: {backward_layer!r}"
             )
+        if getattr(layer, "stateful", False):
+            raise NotImplementedError(
+                "Bidirectional does not support stateful recurrent layers yet. "
+                f"Received: layer={layer.name!r} with stateful=True"
+            )
         if merge_mode not in _MERGE_MODES:
             raise ValueError(
                 "merge_mode must be one of 'sum', 'mul', 'ave', 'concat' or None. "

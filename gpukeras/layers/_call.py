@@ -119,7 +119,10 @@ def forward_by_call(layer: Any, x: Any, training: bool) -> Any:
 
 
 def _as_input(inputs: Any) -> Any:
-    """A Tensor, Variable or array of the backend as is; anything else on the device."""
+    """A Tensor, Variable or array of the backend as is; anything else on the device.
+    A list of arrays (a merge layer's inputs) stays a list, each on the device."""
+    if is_input_list(inputs):
+        return [_as_input(x) for x in inputs]
     if hasattr(inputs, "value"):  # a traced Tensor or a Variable
         return inputs
     if isinstance(inputs, dict) or (
@@ -127,6 +130,31 @@ def _as_input(inputs: Any) -> Any:
     ):  # several inputs (a model's, a multi-input call() layer's): each on its own
         return map_structure(_as_input, inputs)
     return K.to_device(inputs)
+
+
+def is_input_list(inputs: Any) -> bool:
+    """Whether ``inputs`` is several inputs (a list or tuple of arrays or Tensors), rather
+    than one input written as nested lists of numbers."""
+    return isinstance(inputs, (list, tuple)) and all(hasattr(x, "shape") for x in inputs)
+
+
+def shape_of(inputs: Any) -> Any:
+    """The input shape ``build`` gets: a tuple, or a list of tuples for several inputs (a
+    dict of them for inputs given as a dict; nested structures alike)."""
+    if isinstance(inputs, dict):
+        return {key: shape_of(x) for key, x in inputs.items()}
+    if isinstance(inputs, (list, tuple)) and not hasattr(inputs, "shape"):
+        return [shape_of(x) for x in inputs]
+    return tuple(inputs.shape)
+
+
+def _on_device(inputs: Any) -> Any:
+    """The raw device arrays of ``inputs`` (one, or a list)."""
+    from gpukeras import autodiff
+
+    if isinstance(inputs, list):
+        return [K.to_device(autodiff.unwrap(x)) for x in inputs]
+    return K.to_device(autodiff.unwrap(inputs))
 
 
 def call_with_mask(
@@ -143,7 +171,7 @@ def call_with_mask(
     from gpukeras import autodiff
 
     training = resolve_training(training)
-    layer.ensure_built(_shape_of(inputs))
+    layer.ensure_built(shape_of(inputs))
     if not getattr(_context, "depth", 0):
         layer.clear_losses()
     with training_scope(training), _nested():
@@ -155,20 +183,10 @@ def call_with_mask(
         if autodiff.is_recording() and _needs_gradient(layer, inputs):
             with autodiff.scope(layer.name):
                 return _builtin_node(layer, inputs, bool(training), mask)
-        x = K.to_device(autodiff.unwrap(inputs))
-        outputs, out_mask = layer.forward_tracked(x, bool(training), mask)
+        outputs, out_mask = layer.forward_tracked(_on_device(inputs), bool(training), mask)
         if layer.activity_regularizer is not None:
             layer.add_loss(layer.activity_regularizer(outputs) * (1.0 / float(outputs.shape[0])))
         return outputs, out_mask
-
-
-def _shape_of(inputs: Any) -> Any:
-    """The shape of ``inputs``; for several inputs (a list, tuple or dict), their shapes."""
-    if isinstance(inputs, dict):
-        return {key: _shape_of(x) for key, x in inputs.items()}
-    if isinstance(inputs, (list, tuple)):
-        return tuple(_shape_of(x) for x in inputs)
-    return tuple(inputs.shape)
 
 
 @contextlib.contextmanager
@@ -202,23 +220,30 @@ def _input_needs_gradient(inputs: Any) -> bool:
     skips computing it."""
     from gpukeras import autodiff
 
+    if isinstance(inputs, list):
+        return any(_input_needs_gradient(x) for x in inputs)
     return isinstance(inputs, autodiff.Tensor) or autodiff.needs_gradient(inputs)
 
 
 def _builtin_node(layer: Any, inputs: Any, training: bool, mask: Any) -> tuple[Any, Any]:
-    """A built-in layer as one tape node: its pullback is the node's VJP."""
+    """A built-in layer as one tape node: its pullback is the node's VJP. A layer of
+    several inputs (a merge layer) is one node over all of them; its pullback returns one
+    gradient per input."""
     from gpukeras import autodiff
 
-    x = K.to_device(autodiff.unwrap(inputs))
-    y, y_mask, pullback = layer.forward_with_pullback(x, training, mask)
+    y, y_mask, pullback = layer.forward_with_pullback(_on_device(inputs), training, mask)
     weights = layer.trainable_weights
     need_input_grad = _input_needs_gradient(inputs)
+    several = isinstance(inputs, list)
 
     def vjp(grad_y: Any) -> list[Any]:
         grad_x, weight_grads = pullback(grad_y, need_input_grad=need_input_grad)
+        if several:
+            grads = list(grad_x) if need_input_grad else [None] * len(inputs)
+            return [*grads, *weight_grads]
         return [grad_x if need_input_grad else None, *weight_grads]
 
-    node_inputs = [inputs, *weights]
+    node_inputs = [*inputs, *weights] if several else [inputs, *weights]
     if isinstance(y, (list, tuple)):  # return_state: one node per output (see below)
         outputs: Any = [
             autodiff.record(part, node_inputs, _one_output_vjp(vjp, y, i), type(layer).__name__)

@@ -1,0 +1,252 @@
+"""layers.RNN(cell): built-in cells, stacked cells and custom cells against Keras 3 on JAX
+(tests/make_rnn_cell_fixtures.py), the fused layers, finite differences and training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gpukeras as keras
+from gpukeras import autodiff, layers, ops
+from gpukeras import backend as K
+from gpukeras.layers import _serialization
+from tests.fixtures.rnn_cell_cases import CASES, flat, minimal_cell_class
+from tests.gradcheck import numerical_gradient
+
+FIXTURE = np.load(Path(__file__).parent / "fixtures" / "rnn_cells.npz")
+RNG = np.random.default_rng(4)
+
+
+def _case(name: str):
+    make, masked = CASES[name]
+    layer = make(layers, ops)
+    x = FIXTURE[f"{name}/x"]
+    layer(x)
+    count = len(layer.weights)
+    layer.set_weights([FIXTURE[f"{name}/weight{i}"] for i in range(count)])
+    mask = FIXTURE[f"{name}/mask"] if masked else None
+    return layer, x, mask
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_outputs_match_keras_for_the_same_weights(xp, name):
+    layer, x, mask = _case(name)
+    outputs = flat(layer(xp.asarray(x), mask=None if mask is None else xp.asarray(mask)))
+    expected = [key for key in FIXTURE.files if key.startswith(f"{name}/output")]
+    assert len(outputs) == len(expected)
+    for i, output in enumerate(outputs):
+        np.testing.assert_allclose(
+            K.to_host(output), FIXTURE[f"{name}/output{i}"], rtol=1e-5, atol=1e-6
+        )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_compute_output_shape_matches_the_output_shapes(xp, name):
+    layer, x, _ = _case(name)
+    shapes = layer.compute_output_shape((None, *x.shape[1:]))
+    outputs = flat(layer(xp.asarray(x)))
+    declared = [shapes] if isinstance(shapes, tuple) else _flat_shapes(shapes)
+    assert [(None, *o.shape[1:]) for o in outputs] == declared
+
+
+def _flat_shapes(shapes):
+    found = []
+    for shape in shapes:
+        found += _flat_shapes(shape) if isinstance(shape, list) else [shape]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("cell", "fused"),
+    [
+        (lambda: layers.SimpleRNNCell(3, dtype="float64"), lambda: layers.SimpleRNN(3)),
+        (lambda: layers.LSTMCell(3, dtype="float64"), lambda: layers.LSTM(3)),
+        (lambda: layers.GRUCell(3, dtype="float64"), lambda: layers.GRU(3)),
+        (
+            lambda: layers.GRUCell(3, reset_after=False, dtype="float64"),
+            lambda: layers.GRU(3, reset_after=False),
+        ),
+    ],
+)
+def test_a_cell_has_the_fused_layers_weights_outputs_and_gradients(xp, cell, fused):
+    x = xp.asarray(RNG.normal(size=(2, 4, 3)))
+    layer = layers.RNN(cell(), return_sequences=True, dtype="float64")
+    reference = fused()
+    reference.return_sequences = True
+    reference.dtype = "float64"
+    layer(x)
+    reference(x.astype("float32"))
+    assert [w.name for w in layer.weights] == [w.name for w in reference.weights]
+    assert [w.shape for w in layer.weights] == [w.shape for w in reference.weights]
+    # The same initial values from the same seed: the cell builds as the fused layer does.
+    reference = type(reference).from_config({**reference.get_config(), "dtype": "float64"})
+    reference(x)
+    reference.set_weights(layer.get_weights())
+    grad = xp.asarray(RNG.normal(size=(2, 4, 3)))
+    with autodiff.GradientTape() as tape:
+        total = ops.sum(layer(x) * grad)
+    tape_grads = tape.gradient(total, layer.trainable_weights)
+    y, _, pullback = reference.forward_with_pullback(x, False)
+    _, fused_grads = pullback(grad)
+    np.testing.assert_allclose(K.to_host(layer(x)), K.to_host(y), rtol=1e-10)
+    for got, expected in zip(tape_grads, fused_grads):
+        np.testing.assert_allclose(K.to_host(got), K.to_host(expected), rtol=1e-9, atol=1e-12)
+
+
+def test_gradient_through_time_of_a_custom_cell_matches_finite_differences(backend_name):
+    cell = minimal_cell_class(layers, ops)(3, dtype="float64")
+    layer = layers.RNN(cell, return_sequences=True, dtype="float64")
+    x = K.to_device(RNG.normal(size=(2, 4, 3)))
+    mask = K.to_device(np.array([[True, True, False, False], [True] * 4]))
+    r = K.to_device(RNG.normal(size=(2, 4, 3)))
+    layer(x)
+    watched = [x, *[w.value for w in layer.trainable_weights]]
+
+    def objective() -> float:
+        return float(K.to_host(ops.sum(layer(x, mask=mask) * r)))
+
+    with autodiff.GradientTape() as tape:
+        tape.watch(x)
+        total = ops.sum(layer(x, mask=mask) * r)
+    analytic = tape.gradient(total, [x, *layer.trainable_weights])
+    for got, array in zip(analytic, watched):
+        numeric = numerical_gradient(objective, array)
+        np.testing.assert_allclose(K.to_host(got), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_a_model_with_a_custom_cell_trains(xp):
+    x = RNG.normal(size=(32, 6, 2)).astype("float32")
+    y = x.sum(axis=(1, 2))[:, None].astype("float32") * 0.2
+    cell = minimal_cell_class(layers, ops)(8)
+    model = keras.Sequential([keras.Input((6, 2)), layers.RNN(cell), layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(x, y, batch_size=8, epochs=15, verbose=0).history["loss"]
+    assert history[-1] < 0.5 * history[0]
+    assert not np.allclose(before[0], model.get_weights()[0])  # the cell's kernel learnt
+
+
+def test_stacked_cells_train_in_a_sequential_model(xp):
+    x = RNG.normal(size=(16, 5, 3)).astype("float32")
+    y = RNG.normal(size=(16, 1)).astype("float32")
+    stacked = layers.RNN([layers.LSTMCell(4), layers.GRUCell(3)])
+    model = keras.Sequential([keras.Input((5, 3)), stacked, layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    assert len(model.trainable_weights) == 3 + 3 + 2
+    history = model.fit(x, y, batch_size=4, epochs=4, verbose=0).history["loss"]
+    assert history[-1] < history[0]
+
+
+# -- stateful ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.RNN(layers.LSTMCell(3), return_sequences=True, stateful=True),
+        lambda: layers.RNN(
+            [layers.GRUCell(3), layers.SimpleRNNCell(2)], return_sequences=True, stateful=True
+        ),
+        lambda: layers.SimpleRNN(3, return_sequences=True, stateful=True),
+        lambda: layers.LSTM(3, return_sequences=True, stateful=True),
+        lambda: layers.GRU(3, return_sequences=True, stateful=True),
+    ],
+)
+def test_a_stateful_layer_carries_its_states_until_reset(xp, make):
+    x = xp.asarray(RNG.normal(size=(2, 6, 4)).astype("float32"))
+    stateful = make()
+    stateful(x[:, :3])
+    config = {**stateful.get_config(), "stateful": False}
+    config.pop("name")
+    whole = type(stateful).from_config(config)
+    whole(x)
+    whole.set_weights(stateful.get_weights())
+    expected = K.to_host(whole(x))
+    stateful.reset_states()
+    halves = [K.to_host(stateful(x[:, :3])), K.to_host(stateful(x[:, 3:]))]
+    np.testing.assert_allclose(np.concatenate(halves, axis=1), expected, rtol=1e-6, atol=1e-7)
+    stateful.reset_states()
+    np.testing.assert_allclose(K.to_host(stateful(x[:, :3])), expected[:, :3], rtol=1e-6)
+    assert stateful.get_config()["stateful"] is True
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.RNN(layers.GRUCell(3), stateful=True),
+        lambda: layers.LSTM(3, stateful=True),
+    ],
+)
+def test_a_stateful_layer_refuses_another_batch_size_and_an_unknown_one(xp, make):
+    layer = make()
+    layer(xp.zeros((4, 3, 2), dtype="float32"))
+    with pytest.raises(ValueError, match=r"batch size it was built for, 4.*Received: a batch of 3"):
+        layer(xp.zeros((3, 3, 2), dtype="float32"))
+    with pytest.raises(ValueError, match=r"needs a fixed batch size.*input_shape=\(None, 3, 2\)"):
+        make().build((None, 3, 2))
+
+
+def test_a_stateful_model_trains_carrying_states_across_batches(xp):
+    x = RNG.normal(size=(16, 4, 2)).astype("float32")
+    y = RNG.normal(size=(16, 1)).astype("float32")
+    model = keras.Sequential(
+        [keras.Input((4, 2), batch_size=4), layers.LSTM(3, stateful=True), layers.Dense(1)]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    carried = model.layers[0]._carried.values
+    assert carried is not None and carried[0].shape == (4, 3)
+    model.layers[0].reset_states()
+    assert model.layers[0]._carried.values is None
+
+
+def test_reset_states_of_a_layer_that_is_not_stateful_is_refused():
+    with pytest.raises(AttributeError, match=r"not stateful. Received: stateful=False"):
+        layers.RNN(layers.LSTMCell(2)).reset_states()
+
+
+# -- configs and errors ----------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["lstm_state_masked", "gru_reset_before", "stacked"])
+def test_config_round_trips_with_the_cell(xp, name):
+    layer, x, _ = _case(name)
+    rebuilt = _serialization.deserialize(_serialization.serialize(layer))
+    assert type(rebuilt.cell) is type(layer.cell)
+    assert rebuilt.get_config()["cell"]["config"] == layer.get_config()["cell"]["config"]
+    rebuilt.set_weights(layer.get_weights())
+    for got, expected in zip(flat(rebuilt(xp.asarray(x))), flat(layer(xp.asarray(x)))):
+        np.testing.assert_allclose(K.to_host(got), K.to_host(expected), rtol=1e-6)
+
+
+def test_a_custom_cell_config_loads_only_through_custom_objects():
+    cell_class = minimal_cell_class(layers, ops)
+
+    class Cell(cell_class):
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    entry = _serialization.serialize(layers.RNN(Cell(3)))
+    with pytest.raises(ValueError, match=r"Unknown layer class 'Cell'"):
+        _serialization.deserialize(entry)
+    rebuilt = _serialization.deserialize(entry, custom_objects={"Cell": Cell})
+    assert isinstance(rebuilt.cell, Cell) and rebuilt.cell.units == 3
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: layers.RNN(layers.Dense(3)), r"`state_size`.*Received: cell="),
+        (lambda: layers.StackedRNNCells([]), r"list of cells. Received: cells=\[\]"),
+        (lambda: layers.LSTMCell(0), r"Received: units=0"),
+        (lambda: layers.GRUCell(3, dropout=0.2), r"Received: dropout=0.2"),
+        (lambda: layers.Bidirectional(layers.LSTM(2, stateful=True)), r"stateful=True"),
+    ],
+)
+def test_bad_arguments_are_refused_naming_them(make, message):
+    with pytest.raises((ValueError, NotImplementedError), match=message):
+        make()
+
+
+def test_initial_state_of_the_wrong_length_is_refused(xp):
+    layer = layers.RNN(layers.LSTMCell(2))
+    with pytest.raises(ValueError, match=r"2 state\(s\). Received: initial_state with 1"):
+        layer(xp.zeros((1, 3, 2)), initial_state=[xp.zeros((1, 2))])
