@@ -1,0 +1,302 @@
+"""Functional models saved both ways with Keras 3: .keras, legacy .h5 and .weights.h5.
+
+- Files Keras 3.15 made (tests/fixtures/functional/, see tests/make_functional_saving_fixtures.py)
+  load in gpukeras and predict what Keras predicted (1e-6).
+- gpukeras's files hold Keras 3's node format; they load back in gpukeras with the same
+  outputs, and, where a reference Keras is available (GPUKERAS_REFERENCE_PYTHON names its
+  interpreter), Keras loads them and predicts the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+
+import gpukeras
+from gpukeras import backend as K
+from gpukeras import layers
+from gpukeras.models import load_model, model_from_json
+from tests.keras_reference import run_keras_predictions
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "functional")
+NAMES = [
+    "two_io",
+    "residual",
+    "inception",
+    "siamese",
+    "nested_sequential",
+    "nested_functional",
+    "features",
+]
+
+
+def keras_batch(name):
+    with np.load(os.path.join(FIXTURES, "predictions.npz")) as data:
+        inputs = [data[f"{name}/x{i}"] for i in range(4) if f"{name}/x{i}" in data.files]
+        outputs = [data[f"{name}/y{i}"] for i in range(4) if f"{name}/y{i}" in data.files]
+    return inputs, outputs
+
+
+def outputs_of(model, inputs):
+    """The model's outputs on ``inputs`` (a list of arrays), as a list of host arrays."""
+    result = model(inputs if len(inputs) > 1 else inputs[0])
+    result = list(result.values()) if isinstance(result, dict) else result
+    return [K.to_host(y) for y in (result if isinstance(result, list) else [result])]
+
+
+def assert_outputs(model, inputs, expected, atol=1e-6):
+    got = outputs_of(model, inputs)
+    assert len(got) == len(expected)
+    for value, reference in zip(got, expected, strict=True):
+        np.testing.assert_allclose(value, reference, rtol=0, atol=atol)
+
+
+# -- Keras's files in gpukeras -------------------------------------------------------------
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras_made_models_load_and_predict_the_same(backend_name, name, suffix):
+    model = load_model(os.path.join(FIXTURES, name + suffix), compile=False)
+    assert type(model).__name__ == "Functional"
+    inputs, expected = keras_batch(name)
+    assert_outputs(model, inputs, expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_keras_made_weights_files_load_into_the_same_architecture(backend_name, name):
+    with zipfile.ZipFile(os.path.join(FIXTURES, name + ".keras")) as archive:
+        model = model_from_json(archive.read("config.json").decode())
+    inputs, expected = keras_batch(name)
+    with pytest.raises(AssertionError):
+        assert_outputs(model, inputs, expected)  # fresh weights differ
+    model.load_weights(os.path.join(FIXTURES, name + ".weights.h5"))
+    assert_outputs(model, inputs, expected)
+
+
+def test_a_frozen_nested_base_stays_frozen_after_loading():
+    model = load_model(os.path.join(FIXTURES, "nested_sequential.keras"))
+    base = model.get_layer("base_seq")
+    assert not base.trainable and not base.trainable_weights
+    assert [w.shape for w in model.trainable_weights] == [(5, 2), (2,)]
+
+
+def test_structure_survives_loading():
+    model = load_model(os.path.join(FIXTURES, "two_io.keras"), compile=False)
+    assert model.input_names == ["left", "right"]
+    assert model.output_names == ["cls", "reg"]
+    shared = model.get_layer("shared")
+    assert len(shared._inbound_nodes) == 2  # one layer, two calls, one set of weights
+    assert len(model.weights) == 10
+
+
+# -- gpukeras's own models -------------------------------------------------------------------
+def two_io():
+    left = gpukeras.Input((4,), name="left")
+    right = gpukeras.Input((3,), name="right")
+    shared = layers.Dense(5, activation="tanh", name="shared")
+    a = shared(layers.Dense(4, name="left_proj")(left))
+    b = shared(layers.Dense(4, name="right_proj")(right))
+    joined = layers.Add(name="join")([a, b])
+    cls = layers.Dense(3, activation="softmax", name="cls")(joined)
+    return gpukeras.Model([left, right], [cls, layers.Dense(1, name="reg")(b)], name="two_io")
+
+
+def residual():
+    inp = gpukeras.Input((6,), name="x")
+    h = layers.Dense(6, activation="relu", name="block_1")(inp)
+    h = layers.Add(name="skip")([inp, layers.Dense(6, name="block_2")(h)])
+    h = layers.Activation("relu", name="after_skip")(h)
+    return gpukeras.Model(inp, layers.Dense(2, name="head")(h), name="residual")
+
+
+def inception():
+    inp = gpukeras.Input((5, 5, 2), name="image")
+    one = layers.Conv2D(2, 1, activation="relu", name="tower_1x1")(inp)
+    three = layers.Conv2D(3, 3, padding="same", activation="relu", name="tower_3x3")(inp)
+    pool = layers.MaxPooling2D(3, strides=1, padding="same", name="tower_pool")(inp)
+    mixed = layers.Concatenate(axis=-1, name="mixed")([one, three, pool])
+    flat = layers.Flatten(name="flat")(mixed)
+    return gpukeras.Model(inp, layers.Dense(2, name="head")(flat), name="inception")
+
+
+def siamese():
+    first = gpukeras.Input((4,), name="first")
+    second = gpukeras.Input((4,), name="second")
+    hidden = layers.Dense(5, activation="relu", name="embed_hidden")
+    embed = layers.Dense(3, name="embed")
+    similarity = layers.Dot(axes=1, normalize=True, name="cosine")(
+        [embed(hidden(first)), embed(hidden(second))]
+    )
+    return gpukeras.Model([first, second], similarity, name="siamese")
+
+
+def _with_head(base, name):
+    base.trainable = False
+    inp = gpukeras.Input((4,), name="x")
+    out = layers.Dense(2, activation="softmax", name="new_head")(base(inp))
+    return gpukeras.Model(inp, out, name=name)
+
+
+def nested_sequential():
+    base = gpukeras.Sequential(
+        [gpukeras.Input((4,)), layers.Dense(6, activation="relu"), layers.Dense(5)],
+        name="base_seq",
+    )
+    return _with_head(base, "nested_sequential")
+
+
+def nested_functional():
+    inp = gpukeras.Input((4,), name="base_in")
+    h = layers.Dense(5, name="base_out")(layers.Dense(6, activation="relu", name="hidden")(inp))
+    return _with_head(gpukeras.Model(inp, h, name="base_fn"), "nested_functional")
+
+
+def features():
+    inp = gpukeras.Input((6,), name="x")
+    h = layers.Dense(4, activation="tanh", name="features")(layers.Dense(5, name="hidden")(inp))
+    full = gpukeras.Model(inp, layers.Dense(2, name="classifier")(h), name="full")
+    return gpukeras.Model(full.input, full.get_layer("features").output, name="features")
+
+
+def nested_output_twice():
+    """A nested functional model called twice, its outputs the model's (Keras numbers
+    them from 1 in ``output_layers``), plus a dict of outputs."""
+    inp = gpukeras.Input((3,), name="inner_in")
+    inner = gpukeras.Model(inp, layers.Dense(2, name="inner_dense")(inp), name="inner")
+    x = gpukeras.Input((3,), name="x")
+    y = gpukeras.Input((3,), name="y")
+    return gpukeras.Model([x, y], {"first": inner(x), "second": inner(y)}, name="twice")
+
+
+BUILDERS = {
+    "two_io": two_io,
+    "residual": residual,
+    "inception": inception,
+    "siamese": siamese,
+    "nested_sequential": nested_sequential,
+    "nested_functional": nested_functional,
+    "features": features,
+    "nested_output_twice": nested_output_twice,
+}
+
+
+def batch_for(model, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(3, *t.shape[1:])).astype("float32") for t in model.inputs]
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_gpukeras_models_round_trip(backend_name, tmp_path, name, suffix):
+    model = BUILDERS[name]()
+    inputs = batch_for(model)
+    expected = outputs_of(model, inputs)
+    model.save(tmp_path / f"m{suffix}")
+    loaded = load_model(tmp_path / f"m{suffix}")
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    assert_outputs(loaded, inputs, expected, atol=0)
+    fresh = BUILDERS[name]()
+    fresh.save_weights(tmp_path / "w.weights.h5")  # other values, same structure
+    loaded.load_weights(tmp_path / "w.weights.h5")
+    assert_outputs(loaded, inputs, outputs_of(fresh, inputs), atol=0)
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".h5"])
+def test_weights_files_round_trip(tmp_path, suffix):
+    model, other = nested_sequential(), nested_sequential()
+    inputs = batch_for(model)
+    model.save_weights(tmp_path / f"w{suffix}")
+    other.load_weights(tmp_path / f"w{suffix}")
+    assert_outputs(other, inputs, outputs_of(model, inputs), atol=0)
+
+
+def test_keras3_weights_paths_recurse_into_nested_models(tmp_path):
+    nested_sequential().save_weights(tmp_path / "w.weights.h5")
+    nested_functional().save_weights(tmp_path / "f.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5") as file:
+        assert "layers/sequential/layers/dense_1/vars/1" in file
+        assert "layers/input_layer/vars" in file and "layers/dense/vars/0" in file
+    with h5py.File(tmp_path / "f.weights.h5") as file:
+        assert "layers/functional/layers/input_layer/vars" in file
+        assert "layers/functional/layers/dense_1/vars/0" in file
+
+
+def test_the_config_is_keras3_node_format(tmp_path):
+    model = siamese()
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+    assert config["class_name"] == "Functional"
+    body = config["config"]
+    assert body["input_layers"] == [["first", 0, 0], ["second", 0, 0]]
+    assert body["output_layers"] == ["cosine", 0, 0]  # one output: one entry, as Keras
+    embed = next(entry for entry in body["layers"] if entry["name"] == "embed")
+    histories = [node["args"][0]["config"]["keras_history"] for node in embed["inbound_nodes"]]
+    assert histories == [["embed_hidden", 0, 0], ["embed_hidden", 1, 0]]
+    assert embed["inbound_nodes"][0]["args"][0]["class_name"] == "__keras_tensor__"
+
+
+def test_nested_functional_outputs_count_calls_from_one(tmp_path):
+    config = json.loads(nested_output_twice().to_json())["config"]
+    assert config["output_layers"] == {"first": ["inner", 1, 0], "second": ["inner", 2, 0]}
+
+
+def test_a_layer_shared_with_another_model_is_numbered_within_this_model(tmp_path):
+    shared = layers.Dense(2, name="shared")
+    a = gpukeras.Input((3,), name="a")
+    gpukeras.Model(a, shared(a))  # the shared layer's node 0 belongs to another model
+    b = gpukeras.Input((3,), name="b")
+    model = gpukeras.Model(b, shared(b), name="second")
+    config = json.loads(model.to_json())["config"]
+    assert config["output_layers"] == ["shared", 0, 0]  # its node 1 is this model's node 0
+    inputs = batch_for(model)
+    model.save(tmp_path / "m.keras")
+    assert_outputs(load_model(tmp_path / "m.keras"), inputs, outputs_of(model, inputs), atol=0)
+
+
+def test_saving_a_model_with_ops_on_keras_tensors_is_refused_clearly(tmp_path):
+    inp = gpukeras.Input((3,))
+    model = gpukeras.Model(inp, layers.Dense(2)(inp) * 2)
+    with pytest.raises(NotImplementedError, match="calls the op"):
+        model.save(tmp_path / "m.keras")
+
+
+def test_from_config_gives_a_new_model_with_the_same_graph():
+    model = two_io()
+    clone = gpukeras.Model.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    assert clone.get_layer("shared") is not model.get_layer("shared")
+
+
+# -- gpukeras's files in Keras -------------------------------------------------------------
+@pytest.mark.numpy_only("the reference Keras reads files; one backend is enough")
+def test_keras_loads_gpukeras_files_and_predicts_the_same(tmp_path):
+    jobs, expected = [], {}
+    for name, build in BUILDERS.items():
+        model = build()
+        inputs = batch_for(model, seed=1)
+        np.savez(tmp_path / f"{name}_in.npz", **{f"x{i}": x for i, x in enumerate(inputs)})
+        expected[name] = outputs_of(model, inputs)
+        model.save(tmp_path / f"{name}.keras")
+        model.save(tmp_path / f"{name}.h5")
+        model.save_weights(tmp_path / f"{name}.weights.h5")
+        for kind, model_file, weights in [
+            ("keras", f"{name}.keras", None),
+            ("h5", f"{name}.h5", None),
+            ("weights", f"{name}.keras", f"{name}.weights.h5"),
+        ]:
+            jobs.append({
+                "name": name, "kind": kind, "model": str(tmp_path / model_file),
+                "weights": weights and str(tmp_path / weights),
+                "inputs": str(tmp_path / f"{name}_in.npz"),
+                "out": str(tmp_path / f"{name}_{kind}_out.npz"),
+            })  # fmt: skip
+    results = run_keras_predictions(jobs, tmp_path)
+    for job, outputs in zip(jobs, results, strict=True):
+        assert len(outputs) == len(expected[job["name"]]), job
+        for value, reference in zip(outputs, expected[job["name"]], strict=True):
+            np.testing.assert_allclose(value, reference, rtol=0, atol=1e-6, err_msg=str(job))
