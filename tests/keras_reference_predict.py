@@ -5,8 +5,9 @@
 JOBS.json is a list of ``{"model": path, "weights": path or null, "inputs": npz, "out": npz}``:
 each model file is loaded with ``keras.saving.load_model`` (then ``load_weights`` from
 ``weights`` when given), run with ``predict`` on the arrays ``x0``, ``x1``, ... of
-``inputs``, and its outputs (a dict's in its order) are saved as ``y0``, ``y1``, ... in ``out``. A job that fails
-writes ``error`` (the message) instead, so the test can show Keras's reason.
+``inputs``, and its outputs (a dict's in its order) are saved as ``y0``, ``y1``, ... in
+``out``. A job that fails writes ``error`` (the message) instead, so the test can show
+Keras's reason.
 """
 
 from __future__ import annotations
