@@ -267,8 +267,9 @@ def _sequential_parts(model_config: Any, label: str) -> tuple[dict[str, Any], li
         )
     if class_name != "Sequential":
         raise FileFormatError(
-            f"{label} holds a {class_name!r:.100} model; gpukeras can only load Sequential "
-            "models (functional and subclassed models are not supported yet)."
+            f"{label} holds a {class_name!r:.100} model; gpukeras loads Sequential and "
+            "functional models from files. A subclassed model's architecture is Python "
+            "code: build it in code and load its weights with load_weights."
         )
     config = model_config.get("config")
     if isinstance(config, list):  # Keras 2.0-2.2: the config was the list of layers
