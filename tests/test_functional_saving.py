@@ -172,6 +172,15 @@ def nested_output_twice():
     return gpukeras.Model([x, y], {"first": inner(x), "second": inner(y)}, name="twice")
 
 
+def sequential_around_functional():
+    """A functional model used as a layer of a Sequential (a Sequential file, nested)."""
+    inp = gpukeras.Input((4,), name="base_in")
+    base = gpukeras.Model(inp, layers.Dense(3, name="base_dense")(inp), name="base_fn")
+    return gpukeras.Sequential(
+        [gpukeras.Input((4,)), base, layers.Dense(2, name="head")], name="outer"
+    )
+
+
 BUILDERS = {
     "two_io": two_io,
     "residual": residual,
@@ -181,12 +190,14 @@ BUILDERS = {
     "nested_functional": nested_functional,
     "features": features,
     "nested_output_twice": nested_output_twice,
+    "sequential_around_functional": sequential_around_functional,
 }
 
 
 def batch_for(model, seed=0):
     rng = np.random.default_rng(seed)
-    return [rng.normal(size=(3, *t.shape[1:])).astype("float32") for t in model.inputs]
+    shapes = [t.shape for t in model.inputs] if hasattr(model, "inputs") else [model.input_shape]
+    return [rng.normal(size=(3, *shape[1:])).astype("float32") for shape in shapes]
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
@@ -300,3 +311,19 @@ def test_keras_loads_gpukeras_files_and_predicts_the_same(tmp_path):
         assert len(outputs) == len(expected[job["name"]]), job
         for value, reference in zip(outputs, expected[job["name"]], strict=True):
             np.testing.assert_allclose(value, reference, rtol=0, atol=1e-6, err_msg=str(job))
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_compiled_functional_model_resumes_training_where_it_stopped(tmp_path, suffix):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(16, 6)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    model = residual()
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    model.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
+    model.save(tmp_path / f"m{suffix}")
+    loaded = load_model(tmp_path / f"m{suffix}")
+    for each in (model, loaded):
+        each.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
+    for mine, theirs in zip(loaded.weights, model.weights, strict=True):
+        np.testing.assert_array_equal(K.to_host(mine.value), K.to_host(theirs.value))

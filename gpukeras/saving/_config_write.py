@@ -34,9 +34,26 @@ def legacy_model_config(model: Any) -> dict[str, Any]:
                 "config": entry["config"],
             }
         )
-        for entry in config.get("layers", [])
+        if nested is None
+        else _functional_write.layer_entry(nested, legacy=True)
+        for entry, nested in _with_nested_models(model, config.get("layers", []))
     ]
     return {"class_name": type(model).__name__, "config": config}
+
+
+def _with_nested_models(model: Any, entries: list[Any]) -> list[tuple[Any, Any]]:
+    """Each of a Sequential's layer entries with the model it describes, if it is one (a
+    model used as a layer is written whole, in its own model form, as Keras does)."""
+    from gpukeras.models import Model
+
+    input_layer = getattr(model, "_input_layer", None)
+    layers = ([input_layer] if input_layer is not None else []) + list(model._layers)
+    if len(layers) != len(entries):  # not get_config's list: leave the entries as they are
+        return [(entry, None) for entry in entries]
+    return [
+        (entry, layer if isinstance(layer, Model) else None)
+        for entry, layer in zip(entries, layers, strict=True)
+    ]
 
 
 def with_policy_dicts(entry: Any, is_layer: bool = True) -> Any:
@@ -83,7 +100,10 @@ def model_config(model: Any) -> dict[str, Any]:
         return _functional_write.functional_model_config(model)
     config = dict(model.get_config())
     layers = []
-    for entry in config.get("layers", []):
+    for entry, nested in _with_nested_models(model, config.get("layers", [])):
+        if nested is not None:
+            layers.append(_functional_write.layer_entry(nested, legacy=False))
+            continue
         entry = dict(entry)
         if entry.get("class_name") != "InputLayer" and isinstance(entry.get("config"), dict):
             entry["config"] = {k: v for k, v in entry["config"].items() if k != "batch_input_shape"}
