@@ -327,3 +327,36 @@ def test_a_compiled_functional_model_resumes_training_where_it_stopped(tmp_path,
         each.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
     for mine, theirs in zip(loaded.weights, model.weights, strict=True):
         np.testing.assert_array_equal(K.to_host(mine.value), K.to_host(theirs.value))
+
+
+class _Holder(gpukeras.Model):
+    """A subclassed model holding a functional and a Sequential model in attributes."""
+
+    def __init__(self):
+        super().__init__()
+        inp = gpukeras.Input((4,))
+        self.base = gpukeras.Model(inp, layers.Dense(3)(layers.Dense(5)(inp)))
+        self.seq = gpukeras.Sequential([gpukeras.Input((3,)), layers.Dense(2)])
+
+    def call(self, x):
+        return self.seq(self.base(x))
+
+
+def test_models_held_by_a_subclassed_model_are_saved_by_their_layers(tmp_path):
+    model, other = _Holder(), _Holder()
+    x = np.linspace(-1, 1, 8, dtype="float32").reshape(2, 4)
+    model(x), other(x)
+    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5") as file:
+        found = set()
+        file.visit(found.add)
+    # Keras 3.15 writes these paths for the same model (the Sequential is first met
+    # through the model's `layers`, which sorts before `seq`).
+    assert {
+        "base/layers/dense/vars/1",
+        "base/layers/dense_1/vars/0",
+        "base/layers/input_layer/vars",
+        "layers/sequential/layers/dense/vars/0",
+    } <= found
+    other.load_weights(tmp_path / "w.weights.h5")
+    np.testing.assert_array_equal(K.to_host(other(x)), K.to_host(model(x)))

@@ -48,8 +48,11 @@ def _walks_attributes(obj: Any) -> bool:
     """Models and ``call()`` layers: their attributes decide the layout. Built-in layers
     are written by ``_hdf5`` (per-class variable groups)."""
     from gpukeras.layers._call import uses_call
+    from gpukeras.saving._model_layers import is_graph_model
 
-    return is_subclassed(obj) or uses_call(obj)
+    # A Sequential or functional model in an attribute is written by its layers, as a file
+    # of its own would be (``_model_layers``), not by its attributes.
+    return is_subclassed(obj) or (uses_call(obj) and not is_graph_model(obj))
 
 
 def _visit(obj: Any, path: str, found: list[_Placement], visited: set[int]) -> None:
