@@ -414,3 +414,21 @@ def test_models_nested_a_few_levels_load(tmp_path):
     model = model_from_config(nested_functional_entry(4), None, True, "t")
     assert [layer.name for layer in model.layers] == ["in3", "m2"]
     assert model.get_layer("m2").get_layer("m1").get_layer("m0").get_layer("leaf").units == 2
+
+
+def test_a_very_deep_chain_loads_or_is_refused_but_never_crashes():
+    from gpukeras.saving._config import model_from_config
+
+    entries = [{**input_layer("x"), "config": {"batch_shape": [None, 2], "name": "x"}}]
+    for index in range(3000):
+        entry = layer(f"d{index}", [tensor(entries[-1]["name"])])
+        entry["config"] = {"name": f"d{index}", "units": 2}
+        entries.append(entry)
+    model_config = {"class_name": "Functional", "config": config(entries, ["x", 0, 0],
+                                                                 ["d2999", 0, 0])}  # fmt: skip
+    try:
+        model = model_from_config(model_config, None, True, "deep.keras")
+    except FileFormatError as error:
+        assert "deep.keras" in str(error)
+    else:
+        assert len(model.layers) == 3001

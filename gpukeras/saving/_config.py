@@ -414,6 +414,11 @@ def building(label: str) -> Iterator[None]:
             f"Not allowed: the model described in {label} needs more memory than is "
             f"available ({error})."
         ) from None
+    except RecursionError:
+        raise FileFormatError(
+            f"Cannot build the model described in {label}: its graph is deeper than "
+            "gpukeras can walk (Python's recursion limit)."
+        ) from None
     except (TypeError, ValueError) as error:
         if isinstance(error, FileFormatError):
             raise
