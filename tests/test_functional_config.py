@@ -14,6 +14,8 @@ import zipfile
 
 import h5py
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gpukeras.saving import FileFormatError
 from gpukeras.saving._config import plain
@@ -25,6 +27,7 @@ from gpukeras.saving._functional_config import (
     check_depth,
     parse_functional,
 )
+from tests.test_saving_hostile import JSON_VALUES, mutate_json
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "functional")
 # Each fixture's outputs, spelled as the calls that make them.
@@ -432,3 +435,27 @@ def test_a_very_deep_chain_loads_or_is_refused_but_never_crashes():
         assert "deep.keras" in str(error)
     else:
         assert len(model.layers) == 3001
+
+
+@settings(max_examples=int(os.environ.get("GPUKERAS_FUZZ_EXAMPLES") or 80), deadline=None,
+          derandomize=not os.environ.get("GPUKERAS_FUZZ_EXAMPLES"), database=None,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@given(
+    name=st.sampled_from(["two_io", "siamese", "nested_functional", "inception"]),
+    choices=st.lists(st.integers(0, 50), min_size=1, max_size=12),
+    value=JSON_VALUES,
+    delete=st.booleans(),
+)
+def test_fuzz_functional_configs_load_or_are_refused(
+    tmp_path_factory, name, choices, value, delete
+):
+    from gpukeras.models import load_model
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = keras_file_with(folder, lambda c: mutate_json(c, choices, value, delete), name)
+    try:
+        model = load_model(path, compile=False)
+    except FileFormatError as error:
+        assert str(error)
+    else:
+        assert model.built
