@@ -108,10 +108,25 @@ def test_list_and_dict_inputs_and_outputs(xp):
 
     as_dicts = keras.Model({"a": a, "b": b}, {"x": out1, "y": out2})
     result = as_dicts({"b": xb, "a": xa})
-    assert set(result) == {"x", "y"} and as_dicts.output_names == ["x", "y"]
+    assert set(result) == {"x", "y"} and as_dicts.output_names == ["one", "two"]
+    assert as_dicts.input_shape == [(None, 3), (None, 2)]
     np.testing.assert_allclose(K.to_host(result["y"]), K.to_host(second), rtol=1e-6)
     with pytest.raises(ValueError, match=r"no data for input\(s\) \['b'\]"):
         as_dicts({"a": xa})
+
+
+def test_one_tensor_in_a_list_has_one_shape_and_predicts_an_array(xp):
+    inputs, _, outputs = _chain()
+    model = keras.Model([inputs], [outputs])
+    assert model.input_shape == (None, 6) and model.output_shape == (None, 2)
+    assert isinstance(model.output, list)
+    assert isinstance(model.predict(X, verbose=0), np.ndarray)
+
+
+def test_trainable_given_to_the_model_sets_its_layers():
+    inputs, _, outputs = _chain()
+    model = keras.Model(inputs, outputs, trainable=False)
+    assert not model.get_layer("hidden").trainable and model.trainable_weights == []
 
 
 def test_ops_and_operators_on_keras_tensors_record_nodes(xp):
@@ -184,3 +199,61 @@ def test_intermediate_values_are_freed_after_their_last_use():
     # a is read last by the add, b only by the third Dense right after it
     assert graph.last_use[id(b)] == positions[id(c)]
     assert graph.last_use[id(a)] == len(graph.nodes) - 1
+
+
+class _Remember(layers.Layer):
+    """Passes a copy on and keeps only a weak reference to it."""
+
+    def call(self, inputs):
+        import weakref
+
+        out = inputs * 1.0
+        self.ref = weakref.ref(out)
+        return out
+
+
+class _SeesWhetherAlive(layers.Layer):
+    def __init__(self, remember, **kwargs):
+        super().__init__(**kwargs)
+        self.remember_ref = lambda: remember.ref
+        self.alive = []
+
+    def call(self, inputs):
+        self.alive.append(self.remember_ref()() is not None)
+        return inputs
+
+
+@pytest.mark.numpy_only("a weak reference to the intermediate NumPy array")
+def test_an_intermediate_array_is_dropped_once_its_last_reader_ran():
+    x = keras.Input(shape=(4,))
+    remember = _Remember()
+    doubled = ops.multiply(remember(x), 2.0)  # the last reader of remember's output
+    watcher = _SeesWhetherAlive(remember)
+    model = keras.Model(x, watcher(doubled))
+    model(X[:2, :4])
+    assert watcher.alive[-1] is False
+
+
+def test_two_layers_with_one_name_are_refused():
+    x = keras.Input(shape=(4,))
+    out = layers.Dense(2, name="same")(layers.Dense(3, name="same")(x))
+    with pytest.raises(ValueError, match="'same' is used 2 times"):
+        keras.Model(x, out)
+
+
+def test_an_unused_input_is_kept_and_must_be_fed():
+    a, b = keras.Input(shape=(4,), name="used"), keras.Input(shape=(2,), name="unused")
+    model = keras.Model([a, b], layers.Dense(1)(a))
+    assert [layer.name for layer in model.layers][:2] == ["used", "unused"]
+    assert tuple(model([X[:3, :4], X[:3, :2]]).shape) == (3, 1)
+    with pytest.raises(ValueError, match=r"expects 2 input\(s\)"):
+        model([X[:3, :4]])
+
+
+def test_layer_input_and_output_are_its_first_call_and_need_a_call():
+    a, b = keras.Input(shape=(4,)), keras.Input(shape=(4,))
+    shared = layers.Dense(2)
+    first, _ = shared(a), shared(b)
+    assert shared.input is a and shared.output is first
+    with pytest.raises(AttributeError, match="has never been called"):
+        _ = layers.Dense(2).output

@@ -134,15 +134,21 @@ def probe_output_spec(layer: Any, inputs: Any, kwargs: dict[str, Any]) -> Any:
     from gpukeras import autodiff
     from gpukeras.layers._call import run_call, training_scope
 
-    unknown = any(d is None for t in flatten(inputs) for d in t.shape[1:])
+    tensors = [t for t in flatten([inputs, kwargs]) if isinstance(t, KerasTensor)]
+    unknown = any(d is None for t in tensors for d in t.shape[1:])
     runs = []
     for size in _PROBE_SIZES if unknown else _PROBE_SIZES[:1]:
-        probes = [_zeros(t.shape, t.dtype, size) for t in flatten(inputs)]
+        zeros = {id(t): _zeros(t.shape, t.dtype, size) for t in tensors}
+
+        def swap(leaf: Any, zeros: dict = zeros) -> Any:
+            return zeros[id(leaf)] if isinstance(leaf, KerasTensor) else leaf
+
         saved = K.random.get_state()
         values = [(v.value, v.value.copy()) for v in layer.weights]
         try:
             with autodiff.scope(layer.name), training_scope(False):
-                out = run_call(layer, pack_like(inputs, probes), False, None, kwargs)
+                args = (map_structure(swap, inputs), map_structure(swap, kwargs))
+                out = run_call(layer, args[0], False, None, args[1])
         finally:
             K.random.set_state(saved)
             for value, before in values:

@@ -41,7 +41,10 @@ class Functional(Model):
         self._outputs_struct = _checked_structure(outputs, "outputs")
         graph = Graph(flatten(self._inputs_struct), flatten(self._outputs_struct))
         object.__setattr__(self, "_graph", graph)
+        trainable = kwargs.pop("trainable", None)
         Model._init_layer(self, name=name or _default_name(), **kwargs)
+        if trainable is not None:
+            self.trainable = trainable  # as Keras: sets every layer's too
         self.built = True
         self.input_shape = _shapes_like(self._inputs_struct)
         self.output_shape = _shapes_like(self._outputs_struct)
@@ -71,9 +74,8 @@ class Functional(Model):
 
     @property
     def output_names(self) -> list[str]:
-        """Keras 3's output names: the dict keys, else the output layers' names."""
-        if isinstance(self._outputs_struct, dict):
-            return list(self._outputs_struct)
+        """Keras 3's output names: the names of the layers that make the outputs (also
+        for dict outputs, whose keys name the outputs in losses and logs)."""
         return [t._keras_history.operation.name for t in self._graph.outputs]
 
     @property
@@ -121,6 +123,11 @@ class Functional(Model):
         if len(outputs) == 1:
             return outputs[0], masks[0]
         return pack_like(self._outputs_struct, outputs), None
+
+    def _forward(self, x: Any) -> Any:
+        """predict's batch output; one output in a list of one is the array, as Keras."""
+        out = Model._forward(self, x)
+        return out[0] if isinstance(out, list) and len(out) == 1 else out
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The outputs' shapes (the batch axis from ``input_shape``)."""
@@ -210,9 +217,10 @@ def _names(structure: Any) -> list[str]:
 
 
 def _shapes_like(structure: Any) -> Any:
-    if isinstance(structure, KerasTensor):
-        return structure.shape
-    return _pack_shapes(structure, [t.shape for t in flatten(structure)])
+    """Keras's ``input_shape``/``output_shape``: one shape for one tensor (also a list or
+    dict of one), else the list of shapes."""
+    shapes = [t.shape for t in flatten(structure)]
+    return shapes[0] if len(shapes) == 1 else shapes
 
 
 def _pack_shapes(structure: Any, shapes: list[Shape]) -> Any:

@@ -54,7 +54,7 @@ def _run_node(node: Node, values: dict, masks: dict, training: Any) -> tuple[Any
         kwargs = _substitute(node.kwargs, values)
         return operation(*args, **kwargs), None
     inputs = _substitute(node.args[0], values)
-    kwargs = dict(node.kwargs)
+    kwargs = _substitute(dict(node.kwargs), values)
     node_training = kwargs.pop("training", None)
     if node_training is not None:
         training = node_training  # fixed at the symbolic call (base(x, training=False))
