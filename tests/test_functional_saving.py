@@ -77,11 +77,16 @@ def test_keras_made_weights_files_load_into_the_same_architecture(backend_name, 
     assert_outputs(model, inputs, expected)
 
 
-def test_a_frozen_nested_base_stays_frozen_after_loading():
-    model = load_model(os.path.join(FIXTURES, "nested_sequential.keras"))
-    base = model.get_layer("base_seq")
-    assert not base.trainable and not base.trainable_weights
-    assert [w.shape for w in model.trainable_weights] == [(5, 2), (2,)]
+@pytest.mark.parametrize("name", ["nested_sequential", "nested_functional"])
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_frozen_nested_base_stays_frozen_after_loading(tmp_path, name, suffix):
+    for path in (os.path.join(FIXTURES, name + suffix), tmp_path / f"again{suffix}"):
+        model = load_model(path)
+        base = model.layers[1]
+        assert not base.trainable_weights
+        assert not any(layer.trainable for layer in base.layers)
+        assert [tuple(w.shape) for w in model.trainable_weights] == [(5, 2), (2,)]
+        model.save(tmp_path / f"again{suffix}")
 
 
 def test_structure_survives_loading():

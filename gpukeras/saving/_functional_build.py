@@ -68,7 +68,10 @@ def functional_from_config(
     guard = _zero_initializers(built) if weights_follow else contextlib.nullcontext()
     with building(label), guard:
         inputs, outputs = replay(spec, input_tensor, call_layer, label)
-        return Functional(inputs, outputs, name=spec.name, trainable=spec.trainable)
+        # Each layer's own flag comes from its config: `trainable=True` given to the model
+        # would set every layer's, unfreezing a frozen nested base, so only False is passed.
+        frozen = {} if spec.trainable else {"trainable": False}
+        return Functional(inputs, outputs, name=spec.name, **frozen)
 
 
 def replay(
