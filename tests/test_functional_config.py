@@ -23,6 +23,7 @@ from gpukeras.saving._functional_build import replay
 from gpukeras.saving._functional_config import (
     MAX_CALLS,
     MAX_MODEL_DEPTH,
+    MAX_REFERENCES,
     TensorRef,
     check_depth,
     parse_functional,
@@ -459,3 +460,9 @@ def test_fuzz_functional_configs_load_or_are_refused(
         assert str(error)
     else:
         assert model.built
+
+
+def test_too_many_tensor_references_are_refused():
+    many = [tensor("x")] * (MAX_REFERENCES + 1)
+    entries = config([input_layer("x"), layer("cat", [many])], ["x", 0, 0], ["cat", 0, 0])
+    refused(entries, f"name more than {MAX_REFERENCES} tensors")

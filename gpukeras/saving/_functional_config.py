@@ -105,15 +105,7 @@ def parse_functional(config: Any, label: str, depth: int = 0) -> FunctionalSpec:
         name = entry["name"]
         layers.append({key: value for key, value in entry.items() if key != "inbound_nodes"})
         calls.extend(_parse_call(name, node, label) for node in entry["inbound_nodes"])
-    budget = [MAX_REFERENCES]
-    for call in calls:
-        for ref in references((call.args, call.kwargs)):
-            _check_ref(ref, nodes_of, 0, f"a call of layer {call.layer!r}", label)
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise FileFormatError(
-                    f"Not allowed: the calls in {label} name more than {MAX_REFERENCES} tensors."
-                )
+    _check_references(calls, nodes_of, label)
     inputs = _io_refs(config, "input_layers", nodes_of, classes, label)
     outputs = _io_refs(config, "output_layers", nodes_of, classes, label)
     _check_inputs(inputs, calls, outputs, classes, label)
@@ -294,6 +286,18 @@ def _check_ref(ref: TensorRef, nodes_of: dict[str, int], first: int, where: str,
             f"of layer {ref.layer!r:.100}, which has {count} node(s) (indices "
             f"{first}..{count + first - 1})."
         )
+
+
+def _check_references(calls: list[Call], nodes_of: dict[str, int], label: str) -> None:
+    count = 0
+    for call in calls:
+        for ref in references((call.args, call.kwargs)):
+            count += 1
+            if count > MAX_REFERENCES:
+                raise FileFormatError(
+                    f"Not allowed: the calls in {label} name more than {MAX_REFERENCES} tensors."
+                )
+            _check_ref(ref, nodes_of, 0, f"a call of layer {call.layer!r:.100}", label)
 
 
 # -- inputs and outputs ------------------------------------------------------------------------
