@@ -365,3 +365,28 @@ def test_models_held_by_a_subclassed_model_are_saved_by_their_layers(tmp_path):
     } <= found
     other.load_weights(tmp_path / "w.weights.h5")
     np.testing.assert_array_equal(K.to_host(other(x)), K.to_host(model(x)))
+
+
+def keras2_node(node):
+    """Keras 3's ``{'args': [tensor or [tensors]], 'kwargs'}`` as Keras 2's list form."""
+    first = node["args"][0]
+    tensors = first if isinstance(first, list) else [first]
+    return [[*t["config"]["keras_history"], node["kwargs"]] for t in tensors]
+
+
+@pytest.mark.parametrize("class_name", ["Functional", "Model"])
+def test_keras2_style_h5_files_load(tmp_path, class_name):
+    path = tmp_path / "keras2.h5"
+    with open(os.path.join(FIXTURES, "residual.h5"), "rb") as source:
+        path.write_bytes(source.read())
+    with h5py.File(path, "a") as file:
+        model_config = json.loads(file.attrs["model_config"])
+        model_config["class_name"] = class_name
+        for entry in model_config["config"]["layers"]:
+            entry["inbound_nodes"] = [keras2_node(node) for node in entry["inbound_nodes"]]
+        model_config["config"]["input_layers"] = [model_config["config"]["input_layers"]]
+        model_config["config"]["output_layers"] = [model_config["config"]["output_layers"]]
+        file.attrs["model_config"] = json.dumps(model_config)
+        file.attrs["keras_version"] = "2.4.0"
+    inputs, expected = keras_batch("residual")
+    assert_outputs(load_model(path, compile=False), inputs, expected)
