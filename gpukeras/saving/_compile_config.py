@@ -7,8 +7,8 @@ from typing import Any
 from gpukeras import losses, optimizers
 from gpukeras._custom_objects import get_registered_name
 from gpukeras.mixed_precision import LossScaleOptimizer
-from gpukeras.saving._config import plain
 from gpukeras.saving._errors import FileFormatError
+from gpukeras.saving._layer_entries import plain
 
 _OPTIMIZER_EXTRAS = ("is_legacy_optimizer", "jit_compile")
 

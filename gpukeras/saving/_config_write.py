@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpukeras.saving._config import known_layer_class
+from gpukeras.saving._layer_entries import known_layer_class
 
 
 def legacy_model_config(model: Any) -> dict[str, Any]:

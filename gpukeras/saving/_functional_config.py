@@ -90,7 +90,7 @@ def parse_functional(config: Any, label: str, depth: int = 0) -> FunctionalSpec:
 
     Args:
         config: ``{'name', 'trainable', 'layers', 'input_layers', 'output_layers'}``,
-            already through ``_config.plain`` (no ``__tuple__`` wrappers).
+            already through ``_layer_entries.plain`` (no ``__tuple__`` wrappers).
         label: The file, for messages.
         depth: How many models enclose this one (0 for the file's model).
     """
