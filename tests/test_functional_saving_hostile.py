@@ -162,3 +162,15 @@ def test_fuzz_functional_configs_load_or_are_refused(
         assert str(error)
     else:
         assert model.built
+
+
+def test_a_class_standing_in_for_input_layer_is_refused(tmp_path):
+    from gpukeras.layers import Layer
+
+    class NotAnInput(Layer):
+        def __init__(self, name=None, **ignored):
+            super().__init__(name=name)
+
+    path = keras_file_with(tmp_path, lambda c: None)
+    with pytest.raises(FileFormatError, match="input 'first' was built as NotAnInput"):
+        load_model(path, custom_objects={"InputLayer": NotAnInput})

@@ -9,6 +9,7 @@ Keras 2.0 Sequential config that is a bare list of layers) are read. Classes com
 from gpukeras's layer registry and the caller's objects: a ``module`` named in a file is
 never imported, and gpukeras never runs code stored in a file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -103,7 +104,7 @@ def _shape_or_none(value: Any, where: str) -> tuple[Any, ...] | None:
 
 
 @contextlib.contextmanager
-def _zero_initializers(layers: list[Layer]) -> Iterator[None]:
+def zero_initializers(layers: list[Layer]) -> Iterator[None]:
     """Build with zeros, restoring each layer's own initializers afterwards.
 
     Used when every weight is about to be read from the file: zeros cost no
@@ -158,7 +159,7 @@ def model_from_config(
         safe_mode: Recorded in messages; code in configs is refused either way.
         label: The file (or ``'the JSON string'``), for messages.
         weights_follow: Every weight will be read from the file next; build with
-            zeros (see :func:`_zero_initializers`). Default ``False``.
+            zeros (see :func:`zero_initializers`). Default ``False``.
     """
     custom = with_current(custom_objects)
     if is_functional(model_config):  # refuse absurd sizes before scanning the whole tree
@@ -208,7 +209,7 @@ def _sequential(
     if build_shape is None and isinstance(build_config, dict):
         build_shape = build_config.get("input_shape")
     build_shape = _shape_or_none(build_shape, f"build_input_shape in {label}")
-    guard = _zero_initializers(layers) if weights_follow else contextlib.nullcontext()
+    guard = zero_initializers(layers) if weights_follow else contextlib.nullcontext()
     with building(label):
         with guard:
             add_all(model, layers, label)

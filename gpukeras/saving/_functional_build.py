@@ -8,9 +8,12 @@ call did not make), and ``Model(inputs, outputs)`` joins them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from gpukeras.layers import KerasTensor
+from gpukeras.saving._config import building, zero_initializers
 from gpukeras.saving._errors import FileFormatError
 from gpukeras.saving._functional_config import Call, FunctionalSpec, TensorRef, parse_functional
 
@@ -34,10 +37,7 @@ def functional_from_config(
         depth: How many models enclose this one.
         weights_follow: Build with zeros; every weight is read from the file next.
     """
-    import contextlib
-
     from gpukeras.models.functional import Functional
-    from gpukeras.saving._config import _zero_initializers, building
 
     spec = parse_functional(model_config.get("config"), label, depth)
     layers = {
@@ -52,7 +52,13 @@ def functional_from_config(
             )
 
     def input_tensor(name: str) -> Any:
-        return layers[name].output
+        tensor = getattr(layers[name], "output", None)
+        if not isinstance(tensor, KerasTensor):  # a custom class standing in for InputLayer
+            raise FileFormatError(
+                f"Cannot rebuild the functional model in {label}: input {name!r:.100} was "
+                f"built as {type(layers[name]).__name__}, which makes no input tensor."
+            )
+        return tensor
 
     def call_layer(call: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
         kwargs = {key: value for key, value in kwargs.items() if value is not None}
@@ -65,7 +71,7 @@ def functional_from_config(
             ) from None
 
     built = list(layers.values())
-    guard = _zero_initializers(built) if weights_follow else contextlib.nullcontext()
+    guard = zero_initializers(built) if weights_follow else contextlib.nullcontext()
     with building(label), guard:
         inputs, outputs = replay(spec, input_tensor, call_layer, label)
         # Each layer's own flag comes from its config: `trainable=True` given to the model
