@@ -1,8 +1,8 @@
-"""Running the reference Keras from a test: GPUKERAS_REFERENCE_PYTHON names its interpreter.
+"""Running the reference Keras from a test: GPUKERAS_KERAS_PYTHON names its interpreter.
 
 Tests that need it are skipped when the variable is unset or that interpreter cannot
 import keras (CI without it still passes). Locally:
-    GPUKERAS_REFERENCE_PYTHON=/work/kerasref/bin/python pytest tests/test_functional_saving.py
+    GPUKERAS_KERAS_PYTHON=/work/kerasref/bin/python pytest tests/test_functional_saving.py
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-REFERENCE_ENV_VAR = "GPUKERAS_REFERENCE_PYTHON"
+REFERENCE_ENV_VAR = "GPUKERAS_KERAS_PYTHON"  # as the other Keras checks (tests/test_saving.py)
 _PREDICT_SCRIPT = Path(__file__).with_name("keras_reference_predict.py")
 
 

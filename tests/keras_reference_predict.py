@@ -1,6 +1,6 @@
 """Run by the reference Keras (never imported by gpukeras): load files, predict, save the results.
 
-    KERAS_BACKEND=jax $GPUKERAS_REFERENCE_PYTHON tests/keras_reference_predict.py JOBS.json
+    KERAS_BACKEND=jax $GPUKERAS_KERAS_PYTHON tests/keras_reference_predict.py JOBS.json
 
 JOBS.json is a list of ``{"model": path, "weights": path or null, "inputs": npz, "out": npz}``:
 each model file is loaded with ``keras.saving.load_model`` (then ``load_weights`` from

@@ -3,7 +3,7 @@
 - Files Keras 3.15 made (tests/fixtures/functional/, see tests/make_functional_saving_fixtures.py)
   load in gpukeras and predict what Keras predicted (1e-6).
 - gpukeras's files hold Keras 3's node format; they load back in gpukeras with the same
-  outputs, and, where a reference Keras is available (GPUKERAS_REFERENCE_PYTHON names its
+  outputs, and, where a reference Keras is available (GPUKERAS_KERAS_PYTHON names its
   interpreter), Keras loads them and predicts the same.
 """
 
