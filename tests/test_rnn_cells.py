@@ -250,3 +250,38 @@ def test_initial_state_of_the_wrong_length_is_refused(xp):
     layer = layers.RNN(layers.LSTMCell(2))
     with pytest.raises(ValueError, match=r"2 state\(s\). Received: initial_state with 1"):
         layer(xp.zeros((1, 3, 2)), initial_state=[xp.zeros((1, 2))])
+
+
+# -- files --------------------------------------------------------------------------------
+def test_a_keras_saved_model_of_rnn_cells_loads_and_predicts_the_same(xp):
+    model = keras.models.load_model(Path(__file__).parent / "fixtures" / "keras_rnn_cells.keras")
+    assert type(model.layers[0].cell).__name__ == "StackedRNNCells"
+    predicted = model.predict(FIXTURE["model/x"], verbose=0)
+    np.testing.assert_allclose(predicted, FIXTURE["model/y"], rtol=1e-5, atol=1e-6)
+
+
+def test_keras_weights_file_of_stacked_cells_loads_and_saves_in_keras_layout(xp, tmp_path):
+    def make():
+        return keras.Sequential(
+            [
+                keras.Input((5, 4)),
+                layers.RNN([layers.LSTMCell(4), layers.GRUCell(3)], return_sequences=True),
+                layers.RNN(layers.SimpleRNNCell(3), go_backwards=True),
+                layers.Dense(2),
+            ]
+        )
+
+    model = make()
+    model.load_weights(Path(__file__).parent / "fixtures" / "keras_rnn_cells.weights.h5")
+    predicted = model.predict(FIXTURE["model/x"], verbose=0)
+    np.testing.assert_allclose(predicted, FIXTURE["model/y"], rtol=1e-5, atol=1e-6)
+    model.save_weights(tmp_path / "again.weights.h5")
+    import h5py
+
+    with h5py.File(tmp_path / "again.weights.h5") as file:
+        assert file["layers/rnn/cell/cells/lstm_cell/vars/0"].shape == (4, 16)
+        assert file["layers/rnn/cell/cells/gru_cell/vars/2"].shape == (2, 9)
+        assert file["layers/rnn_1/cell/vars/1"].shape == (3, 3)
+    reloaded = make()
+    reloaded.load_weights(tmp_path / "again.weights.h5")
+    np.testing.assert_allclose(reloaded.predict(FIXTURE["model/x"], verbose=0), predicted)
