@@ -285,3 +285,21 @@ def test_keras_weights_file_of_stacked_cells_loads_and_saves_in_keras_layout(xp,
     reloaded = make()
     reloaded.load_weights(tmp_path / "again.weights.h5")
     np.testing.assert_allclose(reloaded.predict(FIXTURE["model/x"], verbose=0), predicted)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.RNN([layers.LSTMCell(3), layers.GRUCell(2)], stateful=True),
+        lambda: layers.GRU(3, stateful=True),
+    ],
+)
+def test_a_stateful_rnn_keeps_one_host_read_per_epoch(backend_name, make):
+    x = RNG.normal(size=(16, 4, 2)).astype("float32")
+    y = RNG.normal(size=(16, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((4, 2), batch_size=4), make(), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)  # builds everything
+    before = K.host_syncs()
+    model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0)
+    assert K.host_syncs() - before == 3
