@@ -131,12 +131,54 @@ def test_a_model_with_a_custom_cell_trains(xp):
 def test_stacked_cells_train_in_a_sequential_model(xp):
     x = RNG.normal(size=(16, 5, 3)).astype("float32")
     y = RNG.normal(size=(16, 1)).astype("float32")
-    stacked = layers.RNN([layers.LSTMCell(4), layers.GRUCell(3)])
+    stacked = layers.RNN(
+        [layers.LSTMCell(4, dropout=0.2, recurrent_dropout=0.2), layers.GRUCell(3)]
+    )
     model = keras.Sequential([keras.Input((5, 3)), stacked, layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
     assert len(model.trainable_weights) == 3 + 3 + 2
     history = model.fit(x, y, batch_size=4, epochs=4, verbose=0).history["loss"]
     assert history[-1] < history[0]
+
+
+# -- dropout ------------------------------------------------------------------------------
+def test_cell_dropout_draws_one_mask_per_sequence_while_training(xp):
+    cell = layers.SimpleRNNCell(
+        4,
+        activation="linear",
+        kernel_initializer="identity",
+        recurrent_initializer="zeros",
+        dropout=0.5,
+        seed=3,
+    )
+    layer = layers.RNN(cell, return_sequences=True)
+    x = xp.ones((8, 5, 4), dtype="float32")
+    y = K.to_host(layer(x, training=True))
+    assert set(np.unique(y)) <= {0.0, 2.0} and 0.0 in y and 2.0 in y
+    np.testing.assert_array_equal(y, np.repeat(y[:, :1], 5, axis=1))  # the same every step
+    assert not np.array_equal(K.to_host(layer(x, training=True)), y)  # a new sequence
+    np.testing.assert_array_equal(K.to_host(layer(x, training=False)), np.ones((8, 5, 4)))
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        lambda **kw: layers.SimpleRNNCell(3, **kw),
+        lambda **kw: layers.LSTMCell(3, **kw),
+        lambda **kw: layers.GRUCell(3, **kw),
+        lambda **kw: layers.GRUCell(3, reset_after=False, **kw),
+    ],
+)
+def test_recurrent_dropout_changes_training_outputs_only(xp, cell):
+    x = xp.asarray(RNG.normal(size=(4, 5, 2)).astype("float32"))
+    dropping = layers.RNN(cell(dropout=0.3, recurrent_dropout=0.4, seed=1))
+    plain = layers.RNN(cell())
+    dropping(x)
+    plain(x)
+    plain.set_weights(dropping.get_weights())
+    np.testing.assert_allclose(K.to_host(dropping(x)), K.to_host(plain(x)), rtol=1e-6)
+    assert not np.allclose(K.to_host(dropping(x, training=True)), K.to_host(plain(x)))
+    assert dropping.get_config()["cell"]["config"]["recurrent_dropout"] == 0.4
 
 
 # -- stateful ------------------------------------------------------------------------------
@@ -237,7 +279,7 @@ def test_a_custom_cell_config_loads_only_through_custom_objects():
         (lambda: layers.RNN(layers.Dense(3)), r"`state_size`.*Received: cell="),
         (lambda: layers.StackedRNNCells([]), r"list of cells. Received: cells=\[\]"),
         (lambda: layers.LSTMCell(0), r"Received: units=0"),
-        (lambda: layers.GRUCell(3, dropout=0.2), r"Received: dropout=0.2"),
+        (lambda: layers.GRUCell(3, dropout=1.5), r"Received: dropout=1.5"),
         (lambda: layers.Bidirectional(layers.LSTM(2, stateful=True)), r"stateful=True"),
     ],
 )

@@ -134,6 +134,7 @@ class RNN(Layer):
         if self._carried is not None:
             self._carried.check_batch(batch)
         states = self._initial_states(batch, initial_state)
+        _reset_dropout_masks(self.cell)  # each call is new sequences
         mask = None if mask is None else K.to_device(mask)
         xp = K.array_module()
         outputs: list[Any] = []
@@ -154,6 +155,7 @@ class RNN(Layer):
             outputs.append(output)
         if self._carried is not None:
             self._carried.keep(states)
+        _reset_dropout_masks(self.cell)
         result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result, *states] if self.return_state else result
 
@@ -203,6 +205,14 @@ class RNN(Layer):
         config = copy.deepcopy(config)
         config["cell"] = deserialize(config["cell"], current_custom_objects())
         return cls(**config)
+
+
+def _reset_dropout_masks(cell: Any) -> None:
+    """New dropout masks for the next sequence, in the cell and in stacked cells."""
+    if hasattr(cell, "reset_dropout_mask"):
+        cell.reset_dropout_mask()
+    for inner in getattr(cell, "cells", None) or ():
+        _reset_dropout_masks(inner)
 
 
 def _tree_where(keep: Any, new: Any, old: Any) -> Any:
