@@ -17,11 +17,22 @@ from tests.gradcheck import numerical_gradient
 
 FIXTURE = np.load(Path(__file__).parent / "fixtures" / "rnn_cells.npz")
 RNG = np.random.default_rng(4)
+# Cases of one built-in cell: without unroll they run as the fused layer.
+FUSED_CASES = {
+    "simple",
+    "simple_relu_sequences",
+    "lstm_sequences_backwards",
+    "lstm_state_masked",
+    "gru",
+    "gru_reset_before",
+    "zero_output_for_mask",
+}
 
 
-def _case(name: str):
+def _case(name: str, unroll: bool = False):
     make, masked = CASES[name]
     layer = make(layers, ops)
+    layer.unroll = unroll  # True: the cell's ops step by step, never the fused layer
     x = FIXTURE[f"{name}/x"]
     layer(x)
     count = len(layer.weights)
@@ -30,9 +41,11 @@ def _case(name: str):
     return layer, x, mask
 
 
+@pytest.mark.parametrize("unroll", [False, True])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_outputs_match_keras_for_the_same_weights(xp, name):
-    layer, x, mask = _case(name)
+def test_outputs_match_keras_for_the_same_weights(xp, name, unroll):
+    layer, x, mask = _case(name, unroll)
+    assert (layer._twin is not None) == (not unroll and name in FUSED_CASES)
     outputs = flat(layer(xp.asarray(x), mask=None if mask is None else xp.asarray(mask)))
     expected = [key for key in FIXTURE.files if key.startswith(f"{name}/output")]
     assert len(outputs) == len(expected)
@@ -72,7 +85,7 @@ def _flat_shapes(shapes):
 )
 def test_a_cell_has_the_fused_layers_weights_outputs_and_gradients(xp, cell, fused):
     x = xp.asarray(RNG.normal(size=(2, 4, 3)))
-    layer = layers.RNN(cell(), return_sequences=True, dtype="float64")
+    layer = layers.RNN(cell(), return_sequences=True, unroll=True, dtype="float64")
     reference = fused()
     reference.return_sequences = True
     reference.dtype = "float64"
@@ -93,6 +106,35 @@ def test_a_cell_has_the_fused_layers_weights_outputs_and_gradients(xp, cell, fus
     np.testing.assert_allclose(K.to_host(layer(x)), K.to_host(y), rtol=1e-10)
     for got, expected in zip(tape_grads, fused_grads):
         np.testing.assert_allclose(K.to_host(got), K.to_host(expected), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        lambda: layers.SimpleRNNCell(3, dtype="float64"),
+        lambda: layers.LSTMCell(3, dtype="float64"),
+        lambda: layers.GRUCell(3, reset_after=False, dtype="float64"),
+    ],
+)
+@pytest.mark.parametrize("options", [{}, {"go_backwards": True, "return_state": True}])
+def test_the_fused_path_of_a_built_in_cell_matches_its_step_by_step_ops(xp, cell, options):
+    x = keras.Variable(RNG.normal(size=(2, 5, 3)), dtype="float64")
+    mask = xp.asarray(np.array([[True] * 5, [True, True, True, False, False]]))
+    fused = layers.RNN(cell(), return_sequences=True, dtype="float64", **options)
+    stepped = layers.RNN(cell(), return_sequences=True, unroll=True, dtype="float64", **options)
+    fused(x.value)
+    stepped(x.value)
+    stepped.set_weights(fused.get_weights())
+    assert fused._twin is not None and stepped._twin is None
+    results = []
+    for layer in (fused, stepped):
+        with autodiff.GradientTape() as tape:
+            outputs = flat(layer(x, mask=mask))
+            total = sum(ops.sum(ops.square(o)) for o in outputs)
+        grads = tape.gradient(total, [x, *layer.trainable_weights])
+        results.append([K.to_host(a) for a in [*map(autodiff.unwrap, outputs), *grads]])
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_gradient_through_time_of_a_custom_cell_matches_finite_differences(backend_name):
@@ -129,16 +171,18 @@ def test_a_model_with_a_custom_cell_trains(xp):
 
 
 def test_stacked_cells_train_in_a_sequential_model(xp):
-    x = RNG.normal(size=(16, 5, 3)).astype("float32")
-    y = RNG.normal(size=(16, 1)).astype("float32")
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(32, 5, 3)).astype("float32")
+    y = x.mean(axis=(1, 2))[:, None].astype("float32")
     stacked = layers.RNN(
-        [layers.LSTMCell(4, dropout=0.2, recurrent_dropout=0.2), layers.GRUCell(3)]
+        [layers.LSTMCell(4, dropout=0.1, recurrent_dropout=0.1, seed=2), layers.GRUCell(3)]
     )
     model = keras.Sequential([keras.Input((5, 3)), stacked, layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
     assert len(model.trainable_weights) == 3 + 3 + 2
-    history = model.fit(x, y, batch_size=4, epochs=4, verbose=0).history["loss"]
-    assert history[-1] < history[0]
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, batch_size=8, epochs=10, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < 0.5 * before
 
 
 # -- dropout ------------------------------------------------------------------------------
@@ -176,7 +220,7 @@ def test_recurrent_dropout_changes_training_outputs_only(xp, cell):
     dropping(x)
     plain(x)
     plain.set_weights(dropping.get_weights())
-    np.testing.assert_allclose(K.to_host(dropping(x)), K.to_host(plain(x)), rtol=1e-6)
+    np.testing.assert_allclose(K.to_host(dropping(x)), K.to_host(plain(x)), rtol=1e-5)
     assert not np.allclose(K.to_host(dropping(x, training=True)), K.to_host(plain(x)))
     assert dropping.get_config()["cell"]["config"]["recurrent_dropout"] == 0.4
 
@@ -206,9 +250,9 @@ def test_a_stateful_layer_carries_its_states_until_reset(xp, make):
     expected = K.to_host(whole(x))
     stateful.reset_states()
     halves = [K.to_host(stateful(x[:, :3])), K.to_host(stateful(x[:, 3:]))]
-    np.testing.assert_allclose(np.concatenate(halves, axis=1), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.concatenate(halves, axis=1), expected, rtol=1e-5, atol=1e-6)
     stateful.reset_states()
-    np.testing.assert_allclose(K.to_host(stateful(x[:, :3])), expected[:, :3], rtol=1e-6)
+    np.testing.assert_allclose(K.to_host(stateful(x[:, :3])), expected[:, :3], rtol=1e-5, atol=1e-6)
     assert stateful.get_config()["stateful"] is True
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from gpukeras import activations, autodiff, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras.layers._layer import Layer, Shape, reject_constraints
-from gpukeras.layers.rnn._stateful import StatefulStates
+from gpukeras.layers._stateful_rnn import StatefulStates
 
 
 class RNNBase(Layer):
@@ -113,7 +113,7 @@ class RNNBase(Layer):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
-        # A stateful layer's final states, carried into its next call (see rnn/_stateful.py).
+        # A stateful layer's final states, carried into its next call (see _stateful_rnn.py).
         self._carried = StatefulStates(self) if self.stateful else None
         self.unroll = bool(unroll)  # the loop is the same either way
         self.zero_output_for_mask = bool(zero_output_for_mask)

@@ -18,13 +18,14 @@ from gpukeras import backend as K
 from gpukeras._custom_objects import current as current_custom_objects
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import deserialize, register, serialize
+from gpukeras.layers._stateful_rnn import StatefulStates
+from gpukeras.layers.rnn._fused_twin import FusedTwin, fused_twin
 from gpukeras.layers.rnn._stacked_rnn_cells import (
     StackedRNNCells,
     cell_output_size,
     check_cell,
     initial_state_of,
 )
-from gpukeras.layers.rnn._stateful import StatefulStates
 
 
 @register
@@ -61,7 +62,10 @@ class RNN(Layer):
         go_backwards: Read the sequence backwards; default ``False``.
         stateful: Start each batch from the previous batch's final states (sample ``i``
             continues sample ``i``); needs a fixed batch size; default ``False``.
-        unroll: Accepted; the loop is a Python loop either way; default ``False``.
+        unroll: ``False`` (default): a single built-in cell runs as the fused layer it
+            is a step of (``RNN(LSTMCell(n))`` as ``LSTM(n)``, same variables, unless
+            ``recurrent_dropout`` or ``stateful``); ``True``: the cell's ops step by step.
+            Other cells always loop step by step.
         zero_output_for_mask: Masked steps output zeros instead of the previous output;
             default ``False``.
         **kwargs: :class:`Layer` arguments.
@@ -94,6 +98,7 @@ class RNN(Layer):
         size = cell.state_size
         self.state_size = list(size) if isinstance(size, (list, tuple)) else [size]
         self._carried = StatefulStates(self) if self.stateful else None
+        self._twin: FusedTwin | None = None
 
     # -- shapes and masks ------------------------------------------------------------
     def build(self, input_shape: Shape) -> None:
@@ -107,6 +112,7 @@ class RNN(Layer):
             self.cell.ensure_built((shape[0], *shape[2:]))
         if self._carried is not None:
             self._carried.fix_batch_size(shape[0], shape)
+        self._twin = fused_twin(self, shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Any:
         batch, steps = tuple(input_shape)[:2]
@@ -130,6 +136,9 @@ class RNN(Layer):
     def call(
         self, sequences: Any, initial_state: Any = None, mask: Any = None, training: Any = None
     ) -> Any:
+        if self._twin is not None and initial_state is None:  # a built-in cell: fused loop
+            self._twin.layer.trainable = self.cell.trainable
+            return self._twin.layer(sequences, mask=mask, training=training)
         batch, steps = int(sequences.shape[0]), int(sequences.shape[1])
         if self._carried is not None:
             self._carried.check_batch(batch)
