@@ -230,6 +230,7 @@ def test_recurrent_dropout_changes_training_outputs_only(xp, cell):
     "make",
     [
         lambda: layers.RNN(layers.LSTMCell(3), return_sequences=True, stateful=True),
+        lambda: layers.RNN(layers.GRUCell(3), return_sequences=True, stateful=True, unroll=True),
         lambda: layers.RNN(
             [layers.GRUCell(3), layers.SimpleRNNCell(2)], return_sequences=True, stateful=True
         ),
@@ -260,6 +261,7 @@ def test_a_stateful_layer_carries_its_states_until_reset(xp, make):
     "make",
     [
         lambda: layers.RNN(layers.GRUCell(3), stateful=True),
+        lambda: layers.RNN(layers.GRUCell(3), stateful=True, unroll=True),
         lambda: layers.LSTM(3, stateful=True),
     ],
 )
@@ -284,6 +286,36 @@ def test_a_stateful_model_trains_carrying_states_across_batches(xp):
     assert carried is not None and carried[0].shape == (4, 3)
     model.layers[0].reset_states()
     assert model.layers[0]._carried.values is None
+
+
+@pytest.mark.parametrize("unroll", [False, True])
+def test_reset_states_can_set_the_states(xp, unroll):
+    layer = layers.RNN(layers.LSTMCell(2), stateful=True, unroll=unroll)
+    x = xp.asarray(RNG.normal(size=(3, 4, 2)).astype("float32"))
+    layer(x)
+    h, c = xp.ones((3, 2), dtype="float32"), xp.full((3, 2), 0.5, dtype="float32")
+    layer.reset_states([h, c])
+    plain = layers.RNN(layers.LSTMCell(2), unroll=True)
+    plain(x)
+    plain.set_weights(layer.get_weights())
+    expected = K.to_host(plain(x, initial_state=[h, c]))
+    np.testing.assert_allclose(K.to_host(layer(x)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_an_initial_state_gets_its_gradient_on_the_tape(xp):
+    layer = layers.RNN(layers.GRUCell(2, dtype="float64"), dtype="float64")
+    x = xp.asarray(RNG.normal(size=(2, 3, 2)))
+    state = keras.Variable(RNG.normal(size=(2, 2)), dtype="float64")
+    layer(x)
+
+    def total(value):
+        return ops.sum(ops.square(layer(x, initial_state=[value])))
+
+    with autodiff.GradientTape() as tape:
+        loss = total(state)
+    analytic = K.to_host(tape.gradient(loss, state))
+    numeric = numerical_gradient(lambda: float(K.to_host(total(state.value))), state.value)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
 
 
 def test_reset_states_of_a_layer_that_is_not_stateful_is_refused():

@@ -26,10 +26,10 @@ from typing import Any
 from gpukeras import activations, autodiff, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras.layers._layer import Layer, Shape, reject_constraints
-from gpukeras.layers._stateful_rnn import StatefulStates
+from gpukeras.layers._stateful_rnn import ResetStates, StatefulStates
 
 
-class RNNBase(Layer):
+class RNNBase(ResetStates, Layer):
     """Base of the recurrent layers (not public; see SimpleRNN, LSTM, GRU).
 
     Subclasses set ``gate_blocks`` (kernel columns per unit) and ``state_count``,
@@ -264,17 +264,6 @@ class RNNBase(Layer):
         if self.go_backwards:
             dxs = dxs[::-1]
         return xp.ascontiguousarray(dxs.transpose(1, 0, 2))
-
-    def reset_states(self, states: Any = None) -> None:
-        """Forget the carried states of a ``stateful`` layer (zeros next call), or set
-        them to ``states`` (Keras's ``reset_states``)."""
-        if self._carried is None:
-            raise AttributeError(
-                f"Layer {self.name!r} is not stateful. Received: stateful={self.stateful}"
-            )
-        self._carried.reset(states)
-
-    reset_state = reset_states
 
     # -- pieces of forward/backward ----------------------------------------
     def _project_inputs(self, xp: Any, xs: Any, xw: Any) -> None:

@@ -3,8 +3,9 @@
 ``RNN(LSTMCell(n))`` computes what ``LSTM(n)`` computes, so rather than loop the cell's
 ops step by step it calls an ``LSTM`` whose weights ARE the cell's variables (the same
 objects): the hand-written time loop and its fused kernels, one tape node per call.
-``unroll=True``, a custom or stacked cell, ``recurrent_dropout`` (the fused layers have
-none) and ``stateful`` layers loop the cell instead.
+``unroll=True``, a custom or stacked cell and ``recurrent_dropout`` (the fused layers
+have none) loop the cell instead. A ``stateful`` RNN's twin is stateful itself and
+carries the states.
 
 The twin is held in a plain object, so neither weight tracking nor saving sees a layer:
 the file layout stays Keras's (``<rnn>/cell/vars``).
@@ -39,7 +40,7 @@ def fused_twin(rnn: Any, input_shape: tuple[Any, ...]) -> FusedTwin | None:
     """A built twin for ``rnn`` (its cell already built), or ``None`` when it must loop."""
     cell = rnn.cell
     fused_class = _FUSED.get(type(cell))
-    if fused_class is None or rnn.unroll or rnn.stateful or cell.recurrent_dropout:
+    if fused_class is None or rnn.unroll or cell.recurrent_dropout:
         return None
     config = {k: v for k, v in cell.get_config().items() if k not in _NOT_ARGUMENTS}
     layer = fused_class(
@@ -48,6 +49,7 @@ def fused_twin(rnn: Any, input_shape: tuple[Any, ...]) -> FusedTwin | None:
         return_state=rnn.return_state,
         go_backwards=rnn.go_backwards,
         zero_output_for_mask=rnn.zero_output_for_mask,
+        stateful=rnn.stateful,
         name=f"{rnn.name}_fused",  # an explicit name leaves the layer-name counters alone
         dtype=cell.dtype_policy.name,
     )

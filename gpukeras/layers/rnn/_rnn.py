@@ -18,7 +18,7 @@ from gpukeras import backend as K
 from gpukeras._custom_objects import current as current_custom_objects
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import deserialize, register, serialize
-from gpukeras.layers._stateful_rnn import StatefulStates
+from gpukeras.layers._stateful_rnn import ResetStates, StatefulStates
 from gpukeras.layers.rnn._fused_twin import FusedTwin, fused_twin
 from gpukeras.layers.rnn._stacked_rnn_cells import (
     StackedRNNCells,
@@ -29,7 +29,7 @@ from gpukeras.layers.rnn._stacked_rnn_cells import (
 
 
 @register
-class RNN(Layer):
+class RNN(ResetStates, Layer):
     """A recurrent layer made of a cell (Keras 3's ``keras.layers.RNN``).
 
     The cell computes one timestep, ``cell(inputs, states) -> (output, new_states)``: a
@@ -64,7 +64,7 @@ class RNN(Layer):
             continues sample ``i``); needs a fixed batch size; default ``False``.
         unroll: ``False`` (default): a single built-in cell runs as the fused layer it
             is a step of (``RNN(LSTMCell(n))`` as ``LSTM(n)``, same variables, unless
-            ``recurrent_dropout`` or ``stateful``); ``True``: the cell's ops step by step.
+            ``recurrent_dropout``); ``True``: the cell's ops step by step.
             Other cells always loop step by step.
         zero_output_for_mask: Masked steps output zeros instead of the previous output;
             default ``False``.
@@ -136,12 +136,12 @@ class RNN(Layer):
     def call(
         self, sequences: Any, initial_state: Any = None, mask: Any = None, training: Any = None
     ) -> Any:
-        if self._twin is not None and initial_state is None:  # a built-in cell: fused loop
-            self._twin.layer.trainable = self.cell.trainable
-            return self._twin.layer(sequences, mask=mask, training=training)
         batch, steps = int(sequences.shape[0]), int(sequences.shape[1])
         if self._carried is not None:
             self._carried.check_batch(batch)
+        if self._twin is not None and initial_state is None:  # a built-in cell: fused loop
+            self._twin.layer.trainable = self.cell.trainable
+            return self._twin.layer(sequences, mask=mask, training=training)
         states = self._initial_states(batch, initial_state)
         _reset_dropout_masks(self.cell)  # each call is new sequences
         mask = None if mask is None else K.to_device(mask)
@@ -164,6 +164,8 @@ class RNN(Layer):
             outputs.append(output)
         if self._carried is not None:
             self._carried.keep(states)
+            if self._twin is not None:  # the next call without initial_state is the twin's
+                self._twin.layer.reset_states(self._carried.values)
         _reset_dropout_masks(self.cell)
         result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result, *states] if self.return_state else result
@@ -181,16 +183,6 @@ class RNN(Layer):
             return list(self._carried.values)
         states = initial_state_of(self.cell, batch, self.compute_dtype)
         return list(states) if isinstance(states, (list, tuple)) else [states]
-
-    def reset_states(self, states: Any = None) -> None:
-        """Forget the carried states (zeros next call), or set them to ``states``."""
-        if self._carried is None:
-            raise AttributeError(
-                f"Layer {self.name!r} is not stateful. Received: stateful={self.stateful}"
-            )
-        self._carried.reset(states)
-
-    reset_state = reset_states
 
     # -- weights and configuration ---------------------------------------------------
     def keras3_weight_groups(self) -> list[tuple[str, list[Any]]]:
