@@ -302,8 +302,9 @@ def test_reset_states_can_set_the_states(xp, unroll):
     np.testing.assert_allclose(K.to_host(layer(x)), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_an_initial_state_gets_its_gradient_on_the_tape(xp):
-    layer = layers.RNN(layers.GRUCell(2, dtype="float64"), dtype="float64")
+@pytest.mark.parametrize("unroll", [False, True])
+def test_an_initial_state_gets_its_gradient_on_the_tape(xp, unroll):
+    layer = layers.RNN(layers.GRUCell(2, dtype="float64"), unroll=unroll, dtype="float64")
     x = xp.asarray(RNG.normal(size=(2, 3, 2)))
     state = keras.Variable(RNG.normal(size=(2, 2)), dtype="float64")
     layer(x)

@@ -139,9 +139,11 @@ class RNN(ResetStates, Layer):
         batch, steps = int(sequences.shape[0]), int(sequences.shape[1])
         if self._carried is not None:
             self._carried.check_batch(batch)
-        if self._twin is not None and initial_state is None:  # a built-in cell: fused loop
+        if self._twin is not None:  # a built-in cell: the fused loop
             self._twin.layer.trainable = self.cell.trainable
-            return self._twin.layer(sequences, mask=mask, training=training)
+            return self._twin.layer(
+                sequences, initial_state=initial_state, mask=mask, training=training
+            )
         states = self._initial_states(batch, initial_state)
         _reset_dropout_masks(self.cell)  # each call is new sequences
         mask = None if mask is None else K.to_device(mask)
@@ -164,8 +166,6 @@ class RNN(ResetStates, Layer):
             outputs.append(output)
         if self._carried is not None:
             self._carried.keep(states)
-            if self._twin is not None:  # the next call without initial_state is the twin's
-                self._twin.layer.reset_states(self._carried.values)
         _reset_dropout_masks(self.cell)
         result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result, *states] if self.return_state else result
