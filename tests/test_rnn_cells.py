@@ -422,3 +422,43 @@ def test_a_stateful_rnn_keeps_one_host_read_per_epoch(backend_name, make):
     before = K.host_syncs()
     model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0)
     assert K.host_syncs() - before == 3
+
+
+def _with_cell(cell: object):
+    def mutate(config: dict) -> None:
+        config["config"]["layers"][1]["config"]["cell"] = cell
+
+    return mutate
+
+
+def _nested_stacks(depth: int) -> dict:
+    cell: dict = {"class_name": "LSTMCell", "config": {"units": 3}}
+    for _ in range(depth):
+        cell = {"class_name": "StackedRNNCells", "config": {"cells": [cell]}}
+    return cell
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (_with_cell({"class_name": "os.system", "config": {}}), r"Unknown layer class"),
+        (_with_cell("nope"), r"must be a dict with 'class_name'"),
+        (_with_cell({"class_name": "LSTMCell", "config": {"units": -3}}), r"units=-3"),
+        (_with_cell({"class_name": "StackedRNNCells", "config": {"cells": "x"}}), r"a dict"),
+        (_with_cell(_nested_stacks(150)), r"nested too deeply"),
+    ],
+)
+def test_hostile_cell_configs_are_refused(tmp_path, mutate, message):
+    import json
+    import zipfile
+
+    source = zipfile.ZipFile(Path(__file__).parent / "fixtures" / "keras_rnn_cells.keras")
+    config = json.loads(source.read("config.json"))
+    mutate(config)
+    path = tmp_path / "hostile.keras"
+    with zipfile.ZipFile(path, "w") as out:
+        for item in source.namelist():
+            data = json.dumps(config) if item == "config.json" else source.read(item)
+            out.writestr(item, data)
+    with pytest.raises(keras.saving.FileFormatError, match=message):
+        keras.models.load_model(path)
