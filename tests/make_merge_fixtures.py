@@ -16,9 +16,17 @@ import keras
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures"))
-from merge_cases import MERGE_CASES, case_inputs  # noqa: E402
+from merge_cases import MASKED, MERGE_CASES, case_inputs  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "fixtures", "merge_layers.npz")
+
+
+def _masked(layer, inputs):
+    """A functional model feeding each input through Masking(0.0) into ``layer``: Keras
+    passes masks to merge layers only along graph edges."""
+    symbolic = [keras.Input(x.shape[1:]) for x in inputs]
+    output = layer([keras.layers.Masking(0.0)(x) for x in symbolic])
+    return keras.Model(symbolic, output)
 
 
 def main() -> None:
@@ -28,7 +36,8 @@ def main() -> None:
         class_name, kwargs, _ = MERGE_CASES[name]
         inputs = [a.astype(np.float32) for a in case_inputs(name, rng)]
         layer = getattr(keras.layers, class_name)(**kwargs)
-        output, vjp = jax.vjp(lambda *xs, layer=layer: layer(list(xs)), *inputs)
+        function = _masked(layer, inputs) if name in MASKED else layer
+        output, vjp = jax.vjp(lambda *xs, f=function: f(list(xs)), *inputs)
         r = rng.normal(size=output.shape).astype(np.float32)
         grads = vjp(r)
         for i, x in enumerate(inputs):

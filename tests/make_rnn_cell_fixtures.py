@@ -1,6 +1,8 @@
 """Write tests/fixtures/rnn_cells.npz: each case of tests/fixtures/rnn_cell_cases.py run
 by real Keras 3 on JAX: its input, mask, weights (random, so no initializer matters) and
-every output array. Run offline, from the repository root:
+every output array. Also a Sequential of RNN(cell) layers saved by Keras
+(keras_rnn_cells.keras and .weights.h5) with its predictions (``model/x``, ``model/y``).
+Run offline, from the repository root:
 
     KERAS_BACKEND=jax /work/kerasref/bin/python tests/make_rnn_cell_fixtures.py
 """
@@ -39,8 +41,27 @@ def main() -> None:
             arrays[f"{name}/weight{i}"] = w
         for i, y in enumerate(outputs):
             arrays[f"{name}/output{i}"] = np.asarray(y)
+    arrays.update(_saved_model(rng))
     np.savez_compressed(OUT, **arrays)
     print(f"wrote {OUT}: {len(CASES)} cases")
+
+
+def _saved_model(rng):
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((5, 4)),
+            layers.RNN([layers.LSTMCell(4), layers.GRUCell(3)], return_sequences=True),
+            layers.RNN(layers.SimpleRNNCell(3), go_backwards=True),
+            layers.Dense(2),
+        ]
+    )
+    x = rng.normal(size=(3, 5, 4)).astype(np.float32)
+    base = os.path.join(os.path.dirname(OUT), "keras_rnn_cells")
+    model.save(base + ".keras")
+    model.save_weights(base + ".weights.h5")
+    return {"model/x": x, "model/y": np.asarray(model.predict(x, verbose=0))}
 
 
 if __name__ == "__main__":

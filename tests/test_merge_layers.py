@@ -17,7 +17,7 @@ from gpukeras import autodiff, layers, ops
 from gpukeras import backend as K
 from gpukeras.layers import _serialization
 from gpukeras.utils import check_gradients
-from tests.fixtures.merge_cases import MERGE_CASES, TIED, case_inputs
+from tests.fixtures.merge_cases import MASKED, MERGE_CASES, TIED, case_inputs, case_masks
 
 FIXTURE = np.load(Path(__file__).parent / "fixtures" / "merge_layers.npz")
 F64 = {"dtype": "float64"}
@@ -32,23 +32,31 @@ def _make(case: str, **extra):
 @pytest.mark.parametrize("name", sorted(MERGE_CASES))
 def test_output_and_input_gradients_match_keras_on_jax(xp, name):
     count = len(MERGE_CASES[name][2])
-    inputs = [xp.asarray(FIXTURE[f"{name}/input{i}"]) for i in range(count)]
+    host_inputs = [FIXTURE[f"{name}/input{i}"] for i in range(count)]
+    inputs = [xp.asarray(x) for x in host_inputs]
+    masks = [xp.asarray(m) for m in case_masks(host_inputs)] if name in MASKED else None
     layer = _make(name)
-    y, _, pullback = layer.forward_with_pullback(inputs, False)
+    y, _, pullback = layer.forward_with_pullback(inputs, False, masks)
     np.testing.assert_allclose(K.to_host(y), FIXTURE[f"{name}/output"], rtol=1e-5, atol=1e-6)
     grads, weight_grads = pullback(K.to_device(FIXTURE[f"{name}/r"]))
     assert weight_grads == [] and len(grads) == count
     for i, grad in enumerate(grads):
         assert tuple(grad.shape) == inputs[i].shape
+        got = K.to_host(grad)
+        if masks is not None:  # Keras's Masking layer zeroes the masked steps' gradient
+            got = got * case_masks(host_inputs)[i][..., None]
         np.testing.assert_allclose(
-            K.to_host(grad), FIXTURE[f"{name}/grad{i}"], rtol=1e-5, atol=1e-6, err_msg=f"grad{i}"
+            got, FIXTURE[f"{name}/grad{i}"], rtol=1e-5, atol=1e-6, err_msg=f"grad{i}"
         )
 
 
 @pytest.mark.parametrize("name", sorted(set(MERGE_CASES) - TIED))
 def test_backward_matches_float64_finite_differences(backend_name, name):
     inputs = case_inputs(name, np.random.default_rng(5))
-    errors = check_gradients(_make(name, **F64), inputs)
+    layer = _make(name, **F64)
+    if name in MASKED:  # forward reads the masks forward_tracked would set
+        layer.input_mask = [K.to_device(m) for m in case_masks(inputs)]
+    errors = check_gradients(layer, inputs)
     assert set(errors) == {f"input[{i}]" for i in range(len(inputs))}
 
 
@@ -180,6 +188,21 @@ def test_concatenate_mask_follows_keras(xp):
     )
     last_axis = layers.Concatenate().compute_mask(inputs, [first, None])
     np.testing.assert_array_equal(K.to_host(last_axis), np.ones((2, 3), bool))
+
+
+def test_masked_entries_count_as_one_in_a_product_and_all_masked_entries_are_zero(xp):
+    a, b = xp.full((1, 3, 2), 2.0), xp.full((1, 3, 2), 3.0)
+    masks = [xp.asarray([[True, False, False]]), xp.asarray([[True, True, False]])]
+    y, _ = layers.Multiply().forward_tracked([a, b], False, masks)
+    np.testing.assert_array_equal(K.to_host(y)[0, :, 0], [6.0, 3.0, 0.0])
+    y, _ = layers.Multiply().forward_tracked([a, b], False, [masks[0], None])
+    np.testing.assert_array_equal(K.to_host(y)[0, :, 0], [6.0, 3.0, 3.0])
+
+
+def test_a_mask_that_does_not_match_its_input_is_refused(xp):
+    inputs = [xp.zeros((2, 3, 4)), xp.zeros((2, 3, 4))]
+    with pytest.raises(ValueError, match=r"mask with shape \(2, 4\) for an input of shape"):
+        layers.Maximum().forward_tracked(inputs, False, [xp.ones((2, 4), bool), None])
 
 
 def test_a_mask_list_of_the_wrong_length_is_refused(xp):

@@ -215,7 +215,7 @@ class Layer(GraphAccessors):
         return []
 
     def forward_with_pullback(
-        self, x: Any, training: bool, mask: Any = None
+        self, x: Any, training: bool, mask: Any = None, **forward_kwargs: Any
     ) -> tuple[Any, Any, Any]:
         """``(y, y_mask, pullback)`` for one call; the pullback owns the call's state.
 
@@ -229,7 +229,7 @@ class Layer(GraphAccessors):
         from gpukeras.layers._call import shape_of
 
         self.ensure_built(shape_of(x))
-        return _call_state.forward_with_pullback(self, x, training, mask)
+        return _call_state.forward_with_pullback(self, x, training, mask, **forward_kwargs)
 
     # -- losses added in call() ------------------------------------------------
     def add_loss(self, loss: Any) -> None:
@@ -261,13 +261,15 @@ class Layer(GraphAccessors):
         """The mask of the output: ``mask`` passed on if ``supports_masking``, else None."""
         return mask if self.supports_masking else None
 
-    def forward_tracked(self, x: Any, training: bool, mask: Any = None) -> tuple[Any, Any]:
+    def forward_tracked(
+        self, x: Any, training: bool, mask: Any = None, **forward_kwargs: Any
+    ) -> tuple[Any, Any]:
         """``forward`` with ``input_mask`` set; returns the output and its mask.
 
         Keeps the output when an activity penalty needs it.
         """
         self.input_mask = mask
-        y = self.forward(x, training=training)
+        y = self.forward(x, training=training, **forward_kwargs)
         if self.activity_regularizer is not None:
             self._output = y
         return y, self.compute_mask(x, mask)

@@ -26,10 +26,10 @@ from typing import Any
 from gpukeras import activations, autodiff, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras.layers._layer import Layer, Shape, reject_constraints
-from gpukeras.layers.rnn._stateful import StatefulStates
+from gpukeras.layers._stateful_rnn import ResetStates, StatefulStates
 
 
-class RNNBase(Layer):
+class RNNBase(ResetStates, Layer):
     """Base of the recurrent layers (not public; see SimpleRNN, LSTM, GRU).
 
     Subclasses set ``gate_blocks`` (kernel columns per unit) and ``state_count``,
@@ -113,7 +113,7 @@ class RNNBase(Layer):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
-        # A stateful layer's final states, carried into its next call (see rnn/_stateful.py).
+        # A stateful layer's final states, carried into its next call (see _stateful_rnn.py).
         self._carried = StatefulStates(self) if self.stateful else None
         self.unroll = bool(unroll)  # the loop is the same either way
         self.zero_output_for_mask = bool(zero_output_for_mask)
@@ -197,15 +197,23 @@ class RNNBase(Layer):
         if initial_state is None:  # Layer.__call__: on the tape when one records
             mask = None if mask is None else K.to_device(mask)
             return super().__call__(inputs, training=training, mask=mask)
-        if autodiff.is_recording():
-            raise NotImplementedError(
-                f"Layer {self.name!r}: initial_state inside a GradientTape is not supported "
-                "yet. Received: initial_state of length " + str(len(initial_state))
-            )
+        states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if autodiff.is_recording():  # one node; the states get gradients like the inputs
+            return self._call_on_tape(inputs, list(states), mask, training)
         x = K.to_device(inputs)
         self.ensure_built(tuple(x.shape))
         self.input_mask = None if mask is None else K.to_device(mask)
         return self.forward(x, training=bool(training), initial_state=initial_state)
+
+    def _call_on_tape(self, inputs: Any, states: list[Any], mask: Any, training: Any) -> Any:
+        from gpukeras.layers import _call
+
+        self.ensure_built(tuple(autodiff.unwrap(inputs).shape))
+        mask = None if mask is None else K.to_device(mask)
+        extra = ("initial_state", states, "initial_state_grads")
+        with autodiff.scope(self.name):
+            training = bool(_call.resolve_training(training))
+            return _call.builtin_node(self, inputs, training, mask, extra_inputs=extra)[0]
 
     def forward(self, x: Any, training: bool = False, initial_state: Any = None) -> Any:
         xp = K.get_array_module(x)
@@ -264,17 +272,6 @@ class RNNBase(Layer):
         if self.go_backwards:
             dxs = dxs[::-1]
         return xp.ascontiguousarray(dxs.transpose(1, 0, 2))
-
-    def reset_states(self, states: Any = None) -> None:
-        """Forget the carried states of a ``stateful`` layer (zeros next call), or set
-        them to ``states`` (Keras's ``reset_states``)."""
-        if self._carried is None:
-            raise AttributeError(
-                f"Layer {self.name!r} is not stateful. Received: stateful={self.stateful}"
-            )
-        self._carried.reset(states)
-
-    reset_state = reset_states
 
     # -- pieces of forward/backward ----------------------------------------
     def _project_inputs(self, xp: Any, xs: Any, xw: Any) -> None:

@@ -31,6 +31,7 @@ import h5py
 
 import gpukeras
 from gpukeras import backend as K
+from gpukeras._naming import to_snake_case
 from gpukeras.saving import _h5safe as safe
 from gpukeras.saving import _subclassed
 from gpukeras.saving._errors import FileFormatError
@@ -110,14 +111,25 @@ _KERAS3_VARIABLE_GROUPS = {"LSTM": "cell/vars", "GRU": "cell/vars", "SimpleRNN":
 
 def _sublayers(layer: Any) -> list[tuple[str, Any]]:
     """Layers held in public attributes (wrappers' inner layers): Keras saves each in a
-    subgroup named after the attribute (``forward_layer``, ``layer``...)."""
+    subgroup named after the attribute (``forward_layer``, ``layer``...); a list of layers
+    (StackedRNNCells' ``cells``) at ``<attribute>/<snake_case class>``, ``..._1``, ..."""
     from gpukeras.layers import Layer
 
-    return [
-        (name, value)
-        for name, value in vars(layer).items()
-        if isinstance(value, Layer) and not name.startswith("_") and value.weights
-    ]
+    found = []
+    for name, value in vars(layer).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, Layer) and value.weights:
+            found.append((name, value))
+        elif (
+            isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value)
+        ):
+            used: dict[str, int] = {}
+            for item in value:
+                key = _subclassed._unique(to_snake_case(type(item).__name__), used)
+                if item.weights:
+                    found.append((f"{name}/{key}", item))
+    return found
 
 
 def _own_variables(layer: Any, sublayers: list[tuple[str, Any]]) -> list[Any]:
@@ -336,9 +348,12 @@ def keras3_layer_datasets(
         for index, variable in enumerate(own):
             found[id(variable)] = safe.safe_dataset(variables_group, str(index), budget)
     for name, sub in sublayers:
-        if not safe.has_entry(group, name):
-            raise FileFormatError(f"{where}: no group {name!r} for inner layer '{sub.name}'.")
-        found.update(keras3_layer_datasets(safe.safe_group(group, name), sub, budget, where))
+        inner = group
+        for part in name.split("/"):  # "cells/gru_cell" for a list of layers
+            if not safe.has_entry(inner, part):
+                raise FileFormatError(f"{where}: no group {name!r} for inner layer '{sub.name}'.")
+            inner = safe.safe_group(inner, part)
+        found.update(keras3_layer_datasets(inner, sub, budget, where))
     return found
 
 

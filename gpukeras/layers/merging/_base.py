@@ -127,6 +127,28 @@ class Merge(Layer):
             for g, expanded, shape in zip(grads, self._inputs, self._input_shapes)
         ]
 
+    def _value_masks(self, xp: Any, inputs: list[Any]) -> list[Any] | None:
+        """The input masks, each broadcast to its (rank-expanded) input's shape, or
+        ``None`` when no input has one. Keras's Multiply, Maximum and Minimum read them:
+        masked entries do not take part."""
+        masks = self.input_mask
+        if not isinstance(masks, (list, tuple)) or all(m is None for m in masks):
+            return None
+        found = []
+        for x, mask in zip(inputs, masks):
+            if mask is None:
+                found.append(None)
+                continue
+            mask = xp.asarray(mask, dtype=bool)
+            if mask.ndim != x.ndim - 1 or tuple(mask.shape) != tuple(x.shape[: mask.ndim]):
+                raise ValueError(
+                    f"{type(self).__name__} needs each mask to match its input without the "
+                    f"last axis. Received: mask with shape {tuple(mask.shape)} for an input "
+                    f"of shape {tuple(x.shape)}"
+                )
+            found.append(xp.broadcast_to(mask[..., None], x.shape))
+        return found
+
     def _checked_inputs(self, x: Any) -> list[Any]:
         if not isinstance(x, (list, tuple)):
             raise ValueError(

@@ -25,20 +25,34 @@ class Extremum(Merge):
         raise NotImplementedError
 
     def _merge(self, xp: Any, inputs: list[Any]) -> Any:
-        folds = [inputs[0]]
-        for x in inputs[1:]:
-            folds.append(self._pick(xp, folds[-1], x))
+        # Keras's masked fold: a masked entry of x takes the running output's value, a
+        # masked entry of the running output takes x's; masks OR together while every
+        # input has one.
+        masks = self._value_masks(xp, inputs) or [None] * len(inputs)
+        output, output_mask = inputs[0], masks[0]
+        folds = []
+        for x, mask in zip(inputs[1:], masks[1:]):
+            x_in = x if mask is None else xp.where(mask, x, output)
+            out_in = output if output_mask is None else xp.where(output_mask, output, x_in)
+            folds.append((mask, output_mask, out_in, x_in))
+            both = mask is not None and output_mask is not None
+            output_mask = xp.logical_or(output_mask, mask) if both else None
+            output = self._pick(xp, out_in, x_in)
         self._folds = folds
-        return folds[-1] if len(folds) > 1 else folds[-1].copy()
+        return output if folds else output.copy()
 
     def _merge_grads(self, xp: Any, grad: Any) -> list[Any]:
-        inputs, folds = self._inputs, self._folds
-        grads: list[Any] = [None] * len(inputs)
-        for k in reversed(range(1, len(inputs))):
-            previous, x = folds[k - 1], inputs[k]
-            share = xp.where(self._wins(previous, x), 1.0, xp.where(previous == x, 0.5, 0.0))
-            share = share.astype(grad.dtype, copy=False)
-            grads[k] = grad * (1.0 - share)
-            grad = grad * share
+        grads: list[Any] = [None] * len(self._inputs)
+        for k in reversed(range(1, len(self._inputs))):
+            mask, output_mask, out_in, x_in = self._folds[k - 1]
+            tie = xp.where(out_in == x_in, 0.5, 0.0)
+            share = xp.where(self._wins(out_in, x_in), 1.0, tie).astype(grad.dtype, copy=False)
+            grad_out_in, grad_x_in = grad * share, grad * (1.0 - share)
+            grad = grad_out_in
+            if output_mask is not None:
+                grad, grad_x_in = grad * output_mask, grad_x_in + grad_out_in * ~output_mask
+            grads[k] = grad_x_in
+            if mask is not None:
+                grads[k], grad = grad_x_in * mask, grad + grad_x_in * ~mask
         grads[0] = grad
         return grads

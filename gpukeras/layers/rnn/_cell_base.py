@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpukeras import activations, autodiff, initializers, regularizers
+from gpukeras import activations, autodiff, initializers, ops, regularizers
 from gpukeras import backend as K
 from gpukeras.layers._layer import Layer, Shape, reject_constraints
 
@@ -50,12 +50,6 @@ class RNNCellBase(Layer):
             recurrent_constraint=recurrent_constraint,
             bias_constraint=bias_constraint,
         )
-        for name, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if value:  # the fused layers have dropout; a cell's per-sequence masks do not yet
-                raise NotImplementedError(
-                    f"{owner}: {name} is not supported in cells yet (the fused "
-                    f"SimpleRNN/LSTM/GRU layers take dropout). Received: {name}={value!r}"
-                )
         self.units = units
         self.activation = activations.get(activation)
         self.recurrent_activation = (
@@ -68,9 +62,31 @@ class RNNCellBase(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.dropout = 0.0
-        self.recurrent_dropout = 0.0
+        self.dropout = _rate(owner, "dropout", dropout)
+        self.recurrent_dropout = _rate(owner, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
+        self._generator = None if seed is None else K.random.device_generator(seed)
+        self._dropout_masks: dict[str, Any] = {}
+
+    # -- dropout (Keras's DropoutRNNCell) -------------------------------------------
+    def dropped(self, x: Any, which: str, training: Any) -> Any:
+        """``x`` times this sequence's dropout mask (``which``: ``'input'`` or
+        ``'recurrent'``) while training. One mask per sequence: drawn at the first step,
+        kept until :meth:`reset_dropout_mask` (``RNN`` resets it around each call)."""
+        rate = self.dropout if which == "input" else self.recurrent_dropout
+        if not training or not rate:
+            return x
+        if which not in self._dropout_masks:
+            shape = tuple(autodiff.unwrap(x).shape)
+            keep = K.random.uniform(shape, self.compute_dtype, self._generator) >= rate
+            self._dropout_masks[which] = keep.astype(self.compute_dtype) * (1.0 / (1.0 - rate))
+        return ops.multiply(x, self._dropout_masks[which])
+
+    def reset_dropout_mask(self) -> None:
+        """Draw new dropout masks at the next step (a new sequence)."""
+        self._dropout_masks = {}
+
+    reset_recurrent_dropout_mask = reset_dropout_mask
 
     @property
     def state_size(self) -> Any:
@@ -165,3 +181,9 @@ def activate(function: Any, x: Any) -> Any:
 def first_state(states: Any) -> Any:
     """A cell's single state, given as ``[h]`` or ``h`` (Keras accepts both)."""
     return states[0] if isinstance(states, (list, tuple)) else states
+
+
+def _rate(owner: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{owner}: {name} must be a float in [0, 1). Received: {name}={value!r}")
+    return float(value)

@@ -33,10 +33,12 @@ class GRUCell(RNNCellBase):
         kernel_constraint: Must be ``None`` (the default): not supported.
         recurrent_constraint: Must be ``None`` (the default): not supported.
         bias_constraint: Must be ``None`` (the default): not supported.
-        dropout: Must be ``0.0`` (the default): not supported in cells yet.
-        recurrent_dropout: Must be ``0.0`` (the default): not supported yet.
+        dropout: Fraction of the inputs dropped while training (one mask per sequence);
+            default ``0.0``.
+        recurrent_dropout: Fraction of the previous state dropped in the recurrent
+            product while training; default ``0.0``.
         reset_after: Apply the reset gate after the recurrent product; default ``True``.
-        seed: Accepted and kept in the config; default ``None``.
+        seed: Seed of the dropout masks; default ``None``.
         **kwargs: :class:`Layer` arguments.
     """
 
@@ -99,25 +101,26 @@ class GRUCell(RNNCellBase):
                 input_bias, recurrent_bias = self.bias[0], self.bias[1]
             else:
                 input_bias = self.bias
-        projected = ops.matmul(inputs, self.kernel)
+        projected = ops.matmul(self.dropped(inputs, "input", training), self.kernel)
+        dropped = self.dropped(previous, "recurrent", training)  # only in the products
         if input_bias is not None:
             projected = ops.add(projected, input_bias)
         x_z, x_r, x_h = ops.split(projected, 3, axis=1)
         u = self.units
         if self.reset_after:
-            inner = ops.matmul(previous, self.recurrent_kernel)
+            inner = ops.matmul(dropped, self.recurrent_kernel)
             if recurrent_bias is not None:
                 inner = ops.add(inner, recurrent_bias)
             r_z, r_r, r_h = ops.split(inner, 3, axis=1)
         else:
-            r_z, r_r = ops.split(ops.matmul(previous, self.recurrent_kernel[:, : 2 * u]), 2, axis=1)
+            r_z, r_r = ops.split(ops.matmul(dropped, self.recurrent_kernel[:, : 2 * u]), 2, axis=1)
         z = activate(self.recurrent_activation, ops.add(x_z, r_z))
         r = activate(self.recurrent_activation, ops.add(x_r, r_r))
         if self.reset_after:
             candidate = ops.add(x_h, ops.multiply(r, r_h))
         else:
             candidate = ops.add(
-                x_h, ops.matmul(ops.multiply(r, previous), self.recurrent_kernel[:, 2 * u :])
+                x_h, ops.matmul(ops.multiply(r, dropped), self.recurrent_kernel[:, 2 * u :])
             )
         hh = activate(self.activation, candidate)
         h = ops.add(ops.multiply(z, previous), ops.multiply(ops.subtract(1.0, z), hh))

@@ -34,9 +34,11 @@ class LSTMCell(RNNCellBase):
         kernel_constraint: Must be ``None`` (the default): not supported.
         recurrent_constraint: Must be ``None`` (the default): not supported.
         bias_constraint: Must be ``None`` (the default): not supported.
-        dropout: Must be ``0.0`` (the default): not supported in cells yet.
-        recurrent_dropout: Must be ``0.0`` (the default): not supported yet.
-        seed: Accepted and kept in the config; default ``None``.
+        dropout: Fraction of the inputs dropped while training (one mask per sequence);
+            default ``0.0``.
+        recurrent_dropout: Fraction of the previous state dropped in the recurrent
+            product while training; default ``0.0``.
+        seed: Seed of the dropout masks; default ``None``.
         **kwargs: :class:`Layer` arguments.
     """
 
@@ -102,7 +104,9 @@ class LSTMCell(RNNCellBase):
         return bias
 
     def call(self, inputs: Any, states: Any, training: Any = None) -> tuple[Any, list[Any]]:
-        h_previous, c_previous = states[0], states[1]
+        h_previous = self.dropped(states[0], "recurrent", training)
+        c_previous = states[1]
+        inputs = self.dropped(inputs, "input", training)
         z = ops.add(ops.matmul(inputs, self.kernel), ops.matmul(h_previous, self.recurrent_kernel))
         if self.bias is not None:
             z = ops.add(z, self.bias)

@@ -18,17 +18,18 @@ from gpukeras import backend as K
 from gpukeras._custom_objects import current as current_custom_objects
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import deserialize, register, serialize
+from gpukeras.layers._stateful_rnn import ResetStates, StatefulStates
+from gpukeras.layers.rnn._fused_twin import FusedTwin, fused_twin
 from gpukeras.layers.rnn._stacked_rnn_cells import (
     StackedRNNCells,
     cell_output_size,
     check_cell,
     initial_state_of,
 )
-from gpukeras.layers.rnn._stateful import StatefulStates
 
 
 @register
-class RNN(Layer):
+class RNN(ResetStates, Layer):
     """A recurrent layer made of a cell (Keras 3's ``keras.layers.RNN``).
 
     The cell computes one timestep, ``cell(inputs, states) -> (output, new_states)``: a
@@ -61,7 +62,10 @@ class RNN(Layer):
         go_backwards: Read the sequence backwards; default ``False``.
         stateful: Start each batch from the previous batch's final states (sample ``i``
             continues sample ``i``); needs a fixed batch size; default ``False``.
-        unroll: Accepted; the loop is a Python loop either way; default ``False``.
+        unroll: ``False`` (default): a single built-in cell runs as the fused layer it
+            is a step of (``RNN(LSTMCell(n))`` as ``LSTM(n)``, same variables, unless
+            ``recurrent_dropout``); ``True``: the cell's ops step by step.
+            Other cells always loop step by step.
         zero_output_for_mask: Masked steps output zeros instead of the previous output;
             default ``False``.
         **kwargs: :class:`Layer` arguments.
@@ -94,6 +98,7 @@ class RNN(Layer):
         size = cell.state_size
         self.state_size = list(size) if isinstance(size, (list, tuple)) else [size]
         self._carried = StatefulStates(self) if self.stateful else None
+        self._twin: FusedTwin | None = None
 
     # -- shapes and masks ------------------------------------------------------------
     def build(self, input_shape: Shape) -> None:
@@ -107,6 +112,7 @@ class RNN(Layer):
             self.cell.ensure_built((shape[0], *shape[2:]))
         if self._carried is not None:
             self._carried.fix_batch_size(shape[0], shape)
+        self._twin = fused_twin(self, shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Any:
         batch, steps = tuple(input_shape)[:2]
@@ -133,7 +139,13 @@ class RNN(Layer):
         batch, steps = int(sequences.shape[0]), int(sequences.shape[1])
         if self._carried is not None:
             self._carried.check_batch(batch)
+        if self._twin is not None:  # a built-in cell: the fused loop
+            self._twin.layer.trainable = self.cell.trainable
+            return self._twin.layer(
+                sequences, initial_state=initial_state, mask=mask, training=training
+            )
         states = self._initial_states(batch, initial_state)
+        _reset_dropout_masks(self.cell)  # each call is new sequences
         mask = None if mask is None else K.to_device(mask)
         xp = K.array_module()
         outputs: list[Any] = []
@@ -154,6 +166,7 @@ class RNN(Layer):
             outputs.append(output)
         if self._carried is not None:
             self._carried.keep(states)
+        _reset_dropout_masks(self.cell)
         result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result, *states] if self.return_state else result
 
@@ -170,16 +183,6 @@ class RNN(Layer):
             return list(self._carried.values)
         states = initial_state_of(self.cell, batch, self.compute_dtype)
         return list(states) if isinstance(states, (list, tuple)) else [states]
-
-    def reset_states(self, states: Any = None) -> None:
-        """Forget the carried states (zeros next call), or set them to ``states``."""
-        if self._carried is None:
-            raise AttributeError(
-                f"Layer {self.name!r} is not stateful. Received: stateful={self.stateful}"
-            )
-        self._carried.reset(states)
-
-    reset_state = reset_states
 
     # -- weights and configuration ---------------------------------------------------
     def keras3_weight_groups(self) -> list[tuple[str, list[Any]]]:
@@ -203,6 +206,14 @@ class RNN(Layer):
         config = copy.deepcopy(config)
         config["cell"] = deserialize(config["cell"], current_custom_objects())
         return cls(**config)
+
+
+def _reset_dropout_masks(cell: Any) -> None:
+    """New dropout masks for the next sequence, in the cell and in stacked cells."""
+    if hasattr(cell, "reset_dropout_mask"):
+        cell.reset_dropout_mask()
+    for inner in getattr(cell, "cells", None) or ():
+        _reset_dropout_masks(inner)
 
 
 def _tree_where(keep: Any, new: Any, old: Any) -> Any:

@@ -29,9 +29,11 @@ class SimpleRNNCell(RNNCellBase):
         kernel_constraint: Must be ``None`` (the default): not supported.
         recurrent_constraint: Must be ``None`` (the default): not supported.
         bias_constraint: Must be ``None`` (the default): not supported.
-        dropout: Must be ``0.0`` (the default): not supported in cells yet.
-        recurrent_dropout: Must be ``0.0`` (the default): not supported yet.
-        seed: Accepted and kept in the config; default ``None``.
+        dropout: Fraction of the inputs dropped while training (one mask per sequence);
+            default ``0.0``.
+        recurrent_dropout: Fraction of the previous state dropped in the recurrent
+            product while training; default ``0.0``.
+        seed: Seed of the dropout masks; default ``None``.
         **kwargs: :class:`Layer` arguments.
     """
 
@@ -74,7 +76,8 @@ class SimpleRNNCell(RNNCellBase):
         )
 
     def call(self, inputs: Any, states: Any, training: Any = None) -> tuple[Any, Any]:
-        previous = first_state(states)
+        previous = self.dropped(first_state(states), "recurrent", training)
+        inputs = self.dropped(inputs, "input", training)
         z = ops.add(ops.matmul(inputs, self.kernel), ops.matmul(previous, self.recurrent_kernel))
         if self.bias is not None:
             z = ops.add(z, self.bias)

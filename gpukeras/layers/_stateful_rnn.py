@@ -56,3 +56,24 @@ def _detached(state: Any) -> Any:
     if isinstance(state, (list, tuple)):
         return [_detached(s) for s in state]
     return autodiff.unwrap(state).copy()
+
+
+class ResetStates:
+    """``reset_states``/``reset_state`` of a recurrent layer holding ``_carried`` (a
+    :class:`StatefulStates`, or ``None`` when not stateful)."""
+
+    def reset_states(self, states: Any = None) -> None:
+        """Forget the carried states of a ``stateful`` layer (zeros next call), or set
+        them to ``states`` (Keras's ``reset_states``)."""
+        carried = self.__dict__.get("_carried")
+        if carried is None:
+            name, stateful = self.__dict__.get("name"), self.__dict__.get("stateful")
+            raise AttributeError(f"Layer {name!r} is not stateful. Received: stateful={stateful}")
+        carried.reset(states)
+        twin = self.__dict__.get("_twin")
+        if twin is not None:  # an RNN running on a fused twin: the twin carries them
+            twin.layer.reset_states(states)
+
+    def reset_state(self, states: Any = None) -> None:
+        """Keras 3's name for :meth:`reset_states`."""
+        self.reset_states(states)
