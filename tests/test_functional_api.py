@@ -156,7 +156,7 @@ def test_an_input_not_in_inputs_is_named_in_the_error():
 
 def test_outputs_that_are_not_keras_tensors_are_refused():
     x = keras.Input(shape=(3,))
-    with pytest.raises(TypeError, match="outputs"):
+    with pytest.raises(ValueError, match="All `outputs` values must be KerasTensors"):
         keras.Model(x, [layers.Dense(1)(x), np.zeros(3)])
 
 
@@ -257,3 +257,74 @@ def test_layer_input_and_output_are_its_first_call_and_need_a_call():
     assert shared.input is a and shared.output is first
     with pytest.raises(AttributeError, match="has never been called"):
         _ = layers.Dense(2).output
+
+
+def test_data_of_the_wrong_shape_is_refused_before_any_layer_sees_it():
+    inputs, _, outputs = _chain()
+    model = keras.Model(inputs, outputs)
+    with pytest.raises(ValueError, match=r"expected shape=\(None, 6\), found shape=\(2, 3\)"):
+        model(np.zeros((2, 3), "float32"))
+    with pytest.raises(ValueError, match=r"expects 1 input\(s\)"):
+        model([np.zeros((2, 6)), np.zeros((2, 6))])
+
+
+def test_data_is_converted_to_the_inputs_dtype_and_rank(xp):
+    small, ids = keras.Input(shape=(2,), dtype="float16"), keras.Input(shape=(2,), dtype="int32")
+    model = keras.Model((small, ids), (small + 2, ids + 2))
+    halves, integers = model((np.ones((2, 2)), np.ones((2, 2))))
+    assert halves.dtype == np.float16 and integers.dtype == np.int32
+    column = keras.Input(shape=(3, 1))
+    widened = keras.Model(column, layers.Dense(2)(column))
+    assert tuple(widened(np.ones((4, 3), "float32")).shape) == (4, 3, 2)
+    inputs, _, outputs = _chain()
+    assert tuple(keras.Model(inputs, outputs)(np.ones((4, 6, 1), "float32")).shape) == (4, 2)
+
+
+def test_nested_dict_inputs_and_extra_keys(xp):
+    one, two = keras.Input((1,), name="one"), keras.Input((2,), name="two")
+    model = keras.Model(
+        {"1": one, "others": {"2": two}}, {"sum": ops.sum(two, axis=-1) + one[:, 0]}
+    )
+    data = {"1": np.ones((3, 1), "float32"), "others": {"2": np.ones((3, 2), "float32")}}
+    np.testing.assert_allclose(K.to_host(model(data)["sum"]), np.full(3, 3.0))
+    with pytest.warns(UserWarning, match="doesn't match the expected structure"):
+        model({**data, "extra": np.zeros((3, 1))})
+    with pytest.raises(ValueError, match="expects named input"):
+        model(np.ones((3, 1), "float32"))
+
+
+class _TrainingOnly(layers.Layer):
+    """Would fail a probe in inference mode; says its output through compute_output_spec."""
+
+    def call(self, x, training=False):
+        assert training
+        return x[:, :2]
+
+    def compute_output_spec(self, x, training=False):
+        return keras.KerasTensor((x.shape[0], 2), dtype=x.dtype)
+
+
+def test_a_layers_compute_output_spec_gives_its_symbolic_output(xp):
+    x = keras.Input(shape=(6,))
+    out = _TrainingOnly()(x)
+    assert out.shape == (None, 2)
+    model = keras.Model(x, out)
+    assert tuple(model(X[:3], training=True).shape) == (3, 2)
+    with pytest.raises(AttributeError, match="reserved"):
+        model.layers = []
+
+
+def test_a_model_from_intermediate_tensors_gets_new_inputs_and_shares_weights(xp):
+    inputs = keras.Input(shape=(None, 2), name="input")
+    x1 = layers.Dense(3, name="dense1")(inputs)
+    x2 = layers.Dense(4, name="dense2")(x1)
+    outputs = layers.Dense(5, name="dense3")(x2)
+    full = keras.Model(inputs, outputs)
+    assert len(full.layers) == 4
+    tail = keras.Model(x2, outputs)
+    assert [type(layer).__name__ for layer in tail.layers] == ["InputLayer", "Dense"]
+    assert tail.layers[1] is full.get_layer("dense3")
+    middle = keras.Model(x1, x2)
+    data = np.ones((2, 7, 2), "float32")
+    chained = K.to_host(tail(middle(full.get_layer("dense1")(data))))
+    np.testing.assert_allclose(chained, K.to_host(full(data)), rtol=1e-6)

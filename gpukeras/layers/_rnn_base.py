@@ -25,6 +25,7 @@ from typing import Any
 
 from gpukeras import activations, autodiff, initializers, regularizers
 from gpukeras import backend as K
+from gpukeras.layers._keras_tensor import is_symbolic
 from gpukeras.layers._layer import Layer, Shape, reject_constraints
 from gpukeras.layers._stateful_rnn import ResetStates, StatefulStates
 
@@ -194,6 +195,9 @@ class RNNBase(ResetStates, Layer):
         Returns:
             The output, or ``[output, *final_states]`` with ``return_state``.
         """
+        if is_symbolic([inputs, initial_state, mask]):  # the functional API: a graph node
+            states = {} if initial_state is None else {"initial_state": initial_state}
+            return super().__call__(inputs, training=training, mask=mask, **states)
         if initial_state is None:  # Layer.__call__: on the tape when one records
             mask = None if mask is None else K.to_device(mask)
             return super().__call__(inputs, training=training, mask=mask)

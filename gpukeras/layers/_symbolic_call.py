@@ -79,11 +79,26 @@ def _check_all_symbolic(layer: Any, inputs: Any) -> None:
 
 def _output_spec(layer: Any, inputs: Any, shapes: Any, kwargs: dict[str, Any]) -> Any:
     """The structure of ``(shape, dtype)`` pairs the layer returns for ``inputs``."""
+    if "compute_output_spec" in _own_methods(type(layer)):  # Keras 3's symbolic hook
+        out = layer.compute_output_spec(inputs, **kwargs)
+        return map_structure(lambda t: _Spec(tuple(t.shape), t.dtype), out)
     if _knows_its_output_shape(layer):
         out_shapes = layer.compute_output_shape(shapes)
         dtype = _output_dtype(layer)
         return _pair_shapes(out_shapes, dtype)
     return probe_output_spec(layer, inputs, kwargs)
+
+
+def _own_methods(cls: type) -> set[str]:
+    """Names defined by ``cls`` and its bases below gpukeras's Layer."""
+    from gpukeras.layers._layer import Layer
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is Layer or klass.__module__.startswith("gpukeras."):
+            break
+        names.update(klass.__dict__)
+    return names
 
 
 def _knows_its_output_shape(layer: Any) -> bool:

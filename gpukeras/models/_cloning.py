@@ -103,24 +103,34 @@ def _clone_functional(model: Any, input_tensors: Any, clone: Any) -> Any:
             )
     tensors = {id(old): new for old, new in zip(graph.inputs, new_inputs)}
     clones: dict[int, Any] = {}
+
+    def layer_for(layer: Any) -> Any:
+        if id(layer) not in clones:  # a shared layer is cloned once
+            clones[id(layer)] = _clone_layer(layer, clone)
+        return clones[id(layer)]
+
+    replay(graph, tensors, layer_for)
+    new_structure = pack_like(model._inputs_struct, new_inputs)
+    outputs = pack_like(model._outputs_struct, [tensors[id(t)] for t in graph.outputs])
+    return Functional(new_structure, outputs, name=model.name, trainable=model.trainable)
+
+
+def replay(graph: Any, tensors: dict[int, Any], layer_for: Any) -> None:
+    """Call each compute node of ``graph`` again, in order, on the tensors ``tensors`` maps
+    the old ones to (filled in as the nodes run): layers through ``layer_for(layer)``, ops
+    recorded again."""
     for node in graph.compute_nodes:
         if id(node.output_tensors[0]) in tensors:
             continue
         operation = node.operation
         swap = _swapper(tensors)
+        args, kwargs = map_structure(swap, list(node.args)), map_structure(swap, node.kwargs)
         if hasattr(operation, "op_name"):  # an op: recorded again on the new tensors
-            args, op_kwargs = map_structure(swap, list(node.args)), map_structure(swap, node.kwargs)
-            outputs = symbolic_op(operation.function, operation.op_name, tuple(args), op_kwargs)
+            outputs = symbolic_op(operation.function, operation.op_name, tuple(args), kwargs)
         else:
-            if id(operation) not in clones:
-                clones[id(operation)] = _clone_layer(operation, clone)
-            layer = clones[id(operation)]
-            outputs = layer(map_structure(swap, node.args[0]), **map_structure(swap, node.kwargs))
+            outputs = layer_for(operation)(args[0], **kwargs)
         for old, new in zip(node.output_tensors, flatten(outputs)):
             tensors[id(old)] = new
-    new_structure = pack_like(model._inputs_struct, new_inputs)
-    outputs = pack_like(model._outputs_struct, [tensors[id(t)] for t in graph.outputs])
-    return Functional(new_structure, outputs, name=model.name, trainable=model.trainable)
 
 
 def _swapper(tensors: dict[int, Any]) -> Any:

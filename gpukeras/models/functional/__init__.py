@@ -4,6 +4,7 @@ Modules, one concept each:
 
 - ``_graph``: the nodes between the inputs and the outputs, in order, checked once;
 - ``_run``: running the graph on data (masks along edges, arrays freed after last use);
+- ``_inputs``: the data matched to the Inputs (structure, dtype, rank, shape checks);
 - ``_functional``: the ``Functional`` model class (structure, weights, the fused chain);
 - ``_summary``: its ``summary()`` rows with Keras's "Connected to";
 - ``_subclass``: a ``Model`` subclass made with inputs and outputs becomes functional.
