@@ -15,13 +15,8 @@ from gpukeras.models import Sequential, load_model
 
 
 @pytest.fixture(autouse=True)
-def _clean_registry():
-    saved = dict(_custom_objects._REGISTERED), dict(_custom_objects._REGISTERED_NAMES)
-    yield
-    _custom_objects._REGISTERED.clear()
-    _custom_objects._REGISTERED.update(saved[0])
-    _custom_objects._REGISTERED_NAMES.clear()
-    _custom_objects._REGISTERED_NAMES.update(saved[1])
+def _clean_registry(custom_object_registry):
+    """Every test here registers classes: the registry is restored after each."""
 
 
 class ScaledDense(Dense):

@@ -19,7 +19,7 @@ import pytest
 
 import gpukeras
 from gpukeras import backend as K
-from gpukeras import layers
+from gpukeras import layers, saving
 from gpukeras.models import load_model, model_from_json
 from tests.keras_reference import run_keras_predictions
 
@@ -390,3 +390,28 @@ def test_keras2_style_h5_files_load(tmp_path, class_name):
         file.attrs["keras_version"] = "2.4.0"
     inputs, expected = keras_batch("residual")
     assert_outputs(load_model(path, compile=False), inputs, expected)
+
+
+class CustomModel(gpukeras.Model):
+    """A Model subclass made with inputs and outputs (keras.io's custom train_step guide)."""
+
+    def train_step(self, data):
+        return super().train_step(data)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_model_subclass_made_with_inputs_and_outputs_loads_as_its_class(
+    tmp_path, suffix, custom_object_registry
+):
+    inp = gpukeras.Input((3,), name="x")
+    model = CustomModel(inp, layers.Dense(2, name="out")(inp))
+    model.save(tmp_path / f"m{suffix}")
+    with pytest.raises(saving.FileFormatError, match="custom_objects=\\{'CustomModel'"):
+        load_model(tmp_path / f"m{suffix}")
+    loaded = load_model(tmp_path / f"m{suffix}", custom_objects={"CustomModel": CustomModel})
+    assert type(loaded) is CustomModel
+    inputs = batch_for(model)
+    assert_outputs(loaded, inputs, outputs_of(model, inputs), atol=0)
+    saving.register_keras_serializable(package="tests")(CustomModel)
+    model.save(tmp_path / f"again{suffix}")
+    assert type(load_model(tmp_path / f"again{suffix}")) is CustomModel

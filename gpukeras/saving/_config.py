@@ -37,7 +37,7 @@ def _build_layer(
     nesting level deeper."""
     if not isinstance(entry, dict):
         raise FileFormatError(f"{where}: a layer entry must be a dict. Received: {entry!r:.200}")
-    if entry.get("class_name") == "Sequential" or is_functional(entry):
+    if entry.get("class_name") == "Sequential" or functional_class(entry, custom) is not None:
         return _model(entry, custom, where, weights_follow, depth + 1)
     cls = layer_class(entry, custom, where)
     entry = normalize_layers(entry, custom, where)
@@ -79,13 +79,19 @@ def _sequential_parts(model_config: Any, label: str) -> tuple[dict[str, Any], li
             f"Invalid model config in {label}: 'class_name' must be a string. "
             f"Received: class_name={class_name!r:.100}"
         )
+    config = model_config.get("config")
+    if class_name != "Sequential" and isinstance(config, dict) and "input_layers" in config:
+        raise FileFormatError(
+            f"{label} holds a functional model of your class {class_name!r:.100} (a Model "
+            "subclass made with inputs and outputs): register the class, or pass "
+            f"custom_objects={{{class_name!r:.100}: YourModelClass}}."
+        )
     if class_name != "Sequential":
         raise FileFormatError(
             f"{label} holds a {class_name!r:.100} model; gpukeras loads Sequential and "
             "functional models from files. A subclassed model's architecture is Python "
             "code: build it in code and load its weights with load_weights."
         )
-    config = model_config.get("config")
     if isinstance(config, list):  # Keras 2.0-2.2: the config was the list of layers
         config = {"layers": config}
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
@@ -174,14 +180,41 @@ def _model(
     model_config: Any, custom: dict[str, Any], label: str, weights_follow: bool, depth: int
 ) -> Any:
     check_depth(depth, label)
-    if is_functional(model_config):
+    model_class = functional_class(model_config, custom)
+    if model_class is not None:
         from gpukeras.saving._functional_build import functional_from_config
 
         def build_layer(entry: dict[str, Any], where: str) -> Layer:
             return _build_layer(entry, custom, where, weights_follow, depth)
 
-        return functional_from_config(model_config, build_layer, label, depth, weights_follow)
+        return functional_from_config(
+            model_config, build_layer, label, depth, weights_follow, model_class
+        )
     return _sequential(model_config, custom, label, weights_follow, depth)
+
+
+def functional_class(model_config: Any, custom: dict[str, Any]) -> type | None:
+    """The class to build a functional config as: ``Functional``, or the caller's Model
+    subclass the entry names (``CustomModel(inputs, outputs)`` saved); None if the config
+    is not a functional model's."""
+    from gpukeras.models import Model, Sequential
+    from gpukeras.models.functional import Functional
+
+    if is_functional(model_config):
+        return Functional
+    if not isinstance(model_config, dict) or not isinstance(model_config.get("config"), dict):
+        return None
+    if "input_layers" not in model_config["config"]:
+        return None
+    for key in (model_config.get("registered_name"), model_config.get("class_name")):
+        found = custom.get(key) if isinstance(key, str) else None
+        if (
+            isinstance(found, type)
+            and issubclass(found, Model)
+            and not issubclass(found, Sequential)
+        ):
+            return found
+    return None
 
 
 def _sequential(

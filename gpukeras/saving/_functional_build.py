@@ -26,6 +26,7 @@ def functional_from_config(
     label: str,
     depth: int,
     weights_follow: bool = False,
+    model_class: type | None = None,
 ) -> Any:
     """A functional model from ``{'class_name': 'Functional', 'config': {...}}``.
 
@@ -36,6 +37,8 @@ def functional_from_config(
         label: The file, for messages.
         depth: How many models enclose this one.
         weights_follow: Build with zeros; every weight is read from the file next.
+        model_class: ``Functional`` (the default) or the caller's Model subclass the
+            file names, made as ``model_class(inputs, outputs, name=...)``.
     """
     from gpukeras.models.functional import Functional
 
@@ -77,7 +80,7 @@ def functional_from_config(
         # Each layer's own flag comes from its config: `trainable=True` given to the model
         # would set every layer's, unfreezing a frozen nested base, so only False is passed.
         frozen = {} if spec.trainable else {"trainable": False}
-        return Functional(inputs, outputs, name=spec.name, **frozen)
+        return (model_class or Functional)(inputs, outputs, name=spec.name, **frozen)
 
 
 def replay(

@@ -36,15 +36,26 @@ def is_model(layer: Any) -> bool:
 
 
 def functional_model_config(model: Any, legacy: bool = False) -> dict[str, Any]:
-    """``{'module', 'class_name': 'Functional', 'config', ...}`` (legacy: class and config)."""
+    """``{'module', 'class_name': 'Functional', 'config', ...}`` (legacy: class and config).
+
+    A Model subclass made with inputs and outputs (``CustomModel(inputs, outputs)``) is
+    named by its class and registered name, as Keras names it; loading it needs the class
+    (registered, or in ``custom_objects``).
+    """
+    from gpukeras._custom_objects import get_registered_name
+    from gpukeras.models.functional import Functional
+
     config = functional_config(model, legacy)
+    cls = type(model)
+    own_class = cls is not Functional
     if legacy:
-        return {"class_name": "Functional", "config": config}
+        return {"class_name": get_registered_name(cls) if own_class else "Functional",
+                "config": config}  # fmt: skip
     return {
-        "module": "keras.src.models.functional",
-        "class_name": "Functional",
+        "module": cls.__module__ if own_class else "keras.src.models.functional",
+        "class_name": cls.__name__ if own_class else "Functional",
         "config": config,
-        "registered_name": "Functional",
+        "registered_name": get_registered_name(cls) if own_class else "Functional",
         "build_config": {"input_shape": None},
     }
 
