@@ -186,6 +186,23 @@ def sequential_around_functional():
     )
 
 
+def every_merge():
+    """Each merge layer once, joined by a Concatenate (their configs as Keras reads them)."""
+    a = gpukeras.Input((4,), name="a")
+    b = gpukeras.Input((4,), name="b")
+    merged = [
+        layers.Subtract()([a, b]),
+        layers.Multiply()([a, b]),
+        layers.Average()([a, b]),
+        layers.Maximum()([a, b]),
+        layers.Minimum()([a, b]),
+        layers.Dot(axes=1)([a, b]),
+        layers.Dot(axes=-1, normalize=True)([a, b]),
+    ]
+    joined = layers.Concatenate(axis=1)(merged)
+    return gpukeras.Model([a, b], layers.Dense(2, name="head")(joined), name="every_merge")
+
+
 BUILDERS = {
     "two_io": two_io,
     "residual": residual,
@@ -196,6 +213,7 @@ BUILDERS = {
     "features": features,
     "nested_output_twice": nested_output_twice,
     "sequential_around_functional": sequential_around_functional,
+    "every_merge": every_merge,
 }
 
 
