@@ -174,3 +174,13 @@ def test_a_class_standing_in_for_input_layer_is_refused(tmp_path):
     path = keras_file_with(tmp_path, lambda c: None)
     with pytest.raises(FileFormatError, match="input 'first' was built as NotAnInput"):
         load_model(path, custom_objects={"InputLayer": NotAnInput})
+
+
+def test_a_config_asking_for_an_absurd_model_is_refused_without_allocating(tmp_path):
+    def change(c):
+        entry_named(c, "first")["config"]["batch_shape"] = [None, 2**20]
+        entry_named(c, "second")["config"]["batch_shape"] = [None, 2**20]
+        entry_named(c, "embed_hidden")["config"]["units"] = 2**20  # a 4 TiB kernel
+
+    with pytest.raises(FileFormatError, match="memory|mismatch"):
+        load_model(keras_file_with(tmp_path, change))
