@@ -184,3 +184,12 @@ def test_a_config_asking_for_an_absurd_model_is_refused_without_allocating(tmp_p
 
     with pytest.raises(FileFormatError, match="memory|mismatch"):
         load_model(keras_file_with(tmp_path, change))
+
+
+def test_unusable_compile_settings_leave_the_model_uncompiled(tmp_path):
+    def change(c):
+        c["compile_config"] = {"optimizer": "adam", "loss": "no_such_loss"}
+
+    with pytest.warns(UserWarning, match="returned uncompiled"):
+        model = load_model(keras_file_with(tmp_path, change))
+    assert not model.compiled and getattr(model, "optimizer", None) is None

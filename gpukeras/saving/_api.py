@@ -299,12 +299,15 @@ def _compiled(
     """
     custom = with_current(custom)
     _config_safety.check_tree(config, custom, True, path)
+    had_optimizer = "optimizer" in vars(model)
     try:
         arguments = _compile_config.compile_arguments(config, legacy, custom)
         if loss_scaled:
             arguments["optimizer"] = _compile_config.loss_scaled(arguments["optimizer"])
         model.compile(**arguments)
     except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
+        if not had_optimizer:  # compile sets it before checking the loss: undo that
+            vars(model).pop("optimizer", None)
         warnings.warn(
             f"Could not compile the model loaded from {path} with its saved settings "
             f"({type(error).__name__}: {error}). The model is returned uncompiled: call "
