@@ -134,3 +134,20 @@ def batch_for(model, seed=0):
     rng = np.random.default_rng(seed)
     shapes = [t.shape for t in model.inputs] if hasattr(model, "inputs") else [model.input_shape]
     return [rng.normal(size=(3, *shape[1:])).astype("float32") for shape in shapes]
+
+
+def nested_dict_outputs():
+    """A nested model with dict outputs whose keys are not sorted: Keras numbers a call's
+    outputs by sorted key ('alpha' is output 0), the model gave 'zeta' first."""
+    i = gpukeras.Input((3,), name="i")
+    inner = gpukeras.Model(
+        i, {"zeta": layers.Dense(2, name="dz")(i), "alpha": layers.Dense(4, name="da")(i)},
+        name="inner",
+    )  # fmt: skip
+    x = gpukeras.Input((3,), name="x")
+    out = inner(x)
+    heads = [layers.Dense(1, name="hz")(out["zeta"]), layers.Dense(1, name="ha")(out["alpha"])]
+    return gpukeras.Model(x, heads, name="nested_dict_outputs")
+
+
+BUILDERS["nested_dict_outputs"] = nested_dict_outputs

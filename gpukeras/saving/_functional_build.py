@@ -15,7 +15,13 @@ from typing import Any
 from gpukeras.layers import KerasTensor
 from gpukeras.saving._config import building, zero_initializers
 from gpukeras.saving._errors import FileFormatError
-from gpukeras.saving._functional_config import Call, FunctionalSpec, TensorRef, parse_functional
+from gpukeras.saving._functional_config import (
+    Call,
+    FunctionalSpec,
+    TensorRef,
+    keras_order,
+    parse_functional,
+)
 
 _CALL_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, NotImplementedError)
 
@@ -121,14 +127,5 @@ def replay(
 
     for call in spec.calls:
         result = call_layer(call, resolve(call.args), resolve(call.kwargs))
-        made.setdefault(call.layer, []).append(_flat(result))
+        made.setdefault(call.layer, []).append(keras_order(result))
     return resolve(spec.inputs), resolve(spec.outputs)
-
-
-def _flat(result: Any) -> list[Any]:
-    """A call's output tensors in Keras's order (a dict's by sorted key)."""
-    if isinstance(result, dict):
-        return [item for key in sorted(result) for item in _flat(result[key])]
-    if isinstance(result, (list, tuple)):
-        return [item for value in result for item in _flat(value)]
-    return [result]

@@ -254,6 +254,16 @@ def _history(history: Any, where: str) -> TensorRef:
     return TensorRef(history[0], history[1], history[2])
 
 
+def keras_order(outputs: Any) -> list[Any]:
+    """A call's output tensors in Keras's order, which ``keras_history`` indices count in:
+    lists and tuples in order, a dict's values by sorted key."""
+    if isinstance(outputs, dict):
+        return [item for key in sorted(outputs) for item in keras_order(outputs[key])]
+    if isinstance(outputs, (list, tuple)):
+        return [item for value in outputs for item in keras_order(value)]
+    return [outputs]
+
+
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 

@@ -134,8 +134,15 @@ def _check_inputs_are_input_layers(model: Any) -> None:
 
 
 def _history(tensor: Any, renumbered: dict[tuple[int, int], int]) -> list[Any]:
-    operation, node_index, tensor_index = tensor._keras_history
-    return [operation.name, renumbered[(id(operation), node_index)], tensor_index]
+    """``[layer, call, output]``, the output counted in Keras's order (a dict's by sorted
+    key, where gpukeras's own ``_keras_history`` counts in insertion order)."""
+    from gpukeras.layers._node import inbound_nodes
+    from gpukeras.saving._functional_config import keras_order
+
+    operation, node_index, _ = tensor._keras_history
+    outputs = keras_order(inbound_nodes(operation)[node_index].outputs)
+    position = next(i for i, output in enumerate(outputs) if output is tensor)
+    return [operation.name, renumbered[(id(operation), node_index)], position]
 
 
 def _io_structure(structure: Any, renumbered: dict[tuple[int, int], int]) -> Any:
