@@ -338,3 +338,32 @@ def test_dict_outputs_of_a_call_are_numbered_by_sorted_key_as_keras_does():
     }
     # Keras 3.15 writes these for the same model: 'alpha' is output 0, 'zeta' output 1.
     assert histories == {"hz": ["inner", 0, 1], "ha": ["inner", 0, 0]}
+
+
+class Block(gpukeras.Model):
+    """A subclassed model used as a layer of a functional model."""
+
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.dense = layers.Dense(units)
+
+    def call(self, x):
+        return self.dense(x) * 2
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_subclassed_model_inside_a_functional_model_round_trips(tmp_path, suffix):
+    x = gpukeras.Input((4,), name="x")
+    model = gpukeras.Model(x, layers.Dense(2, name="head")(Block(3, name="block")(x)))
+    model.save(tmp_path / f"m{suffix}")
+    loaded = load_model(tmp_path / f"m{suffix}", custom_objects={"Block": Block})
+    assert type(loaded.get_layer("block")) is Block and loaded.get_layer("block").units == 3
+    inputs = batch_for(model)
+    assert_outputs(loaded, inputs, outputs_of(model, inputs), atol=0)
+    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5") as file:
+        assert "layers/block/dense/vars/1" in file  # Keras 3's path: the attribute's name

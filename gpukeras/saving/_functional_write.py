@@ -29,12 +29,6 @@ def is_functional_model(model: Any) -> bool:
     return isinstance(model, Functional)
 
 
-def is_model(layer: Any) -> bool:
-    from gpukeras.models import Model
-
-    return isinstance(layer, Model)
-
-
 def functional_model_config(model: Any, legacy: bool = False) -> dict[str, Any]:
     """``{'module', 'class_name': 'Functional', 'config', ...}`` (legacy: class and config).
 
@@ -102,13 +96,15 @@ def functional_config(model: Any, legacy: bool = False) -> dict[str, Any]:
 def layer_entry(layer: Any, legacy: bool) -> dict[str, Any]:
     """One layer's entry (a nested model's whole config), without name and nodes."""
     from gpukeras.layers import _serialization
+    from gpukeras.saving._model_layers import is_graph_model
 
     if is_functional_model(layer):
         return functional_model_config(layer, legacy)
-    if is_model(layer) and legacy:
+    if is_graph_model(layer) and legacy:  # a Sequential
         return _config_write.legacy_model_config(layer)
-    if is_model(layer):
+    if is_graph_model(layer):
         return _config_write.model_config(layer)
+    # Any other layer, a subclassed model included (its get_config, its class by name).
     entry = _serialization.serialize(layer)
     if legacy:
         entry = {
