@@ -28,6 +28,7 @@ from gpukeras.saving import (
     _config_write,
     _hdf5,
     _keras_zip,
+    _legacy_plan,
     _optimizer_state,
     _subclassed,
 )
@@ -215,7 +216,7 @@ def _load_legacy_model(path: str, custom: Any, compile: bool, safe_mode: bool) -
             model_config, custom, safe_mode, path, weights_follow=True
         )
         _, group = _hdf5.find_weights(file, path)
-        weights = _hdf5.read_plan(_hdf5.legacy_plan(group, model, budget, False), budget)
+        weights = _hdf5.read_plan(_legacy_plan.legacy_plan(group, model, budget, False), budget)
         training = safe.read_json_attribute(file, "training_config", _JSON_LIMIT)
         optimizer = None
         if compile and training is not None and _compiled(model, training, True, custom, path):
@@ -359,7 +360,7 @@ def _load_weights_from(
     with safe.open_h5(source, label) as (file, budget):
         layout, group = _hdf5.find_weights(file, label)
         if layout == "legacy":
-            plan = _hdf5.legacy_plan(group, model, budget, skip_mismatch, by_name)
+            plan = _legacy_plan.legacy_plan(group, model, budget, skip_mismatch, by_name)
         elif by_name:
             raise ValueError(
                 "Invalid keyword argument: by_name=True is only supported for legacy HDF5 "

@@ -35,7 +35,7 @@ from gpukeras._naming import to_snake_case
 from gpukeras.saving import _h5safe as safe
 from gpukeras.saving import _subclassed
 from gpukeras.saving._errors import FileFormatError
-from gpukeras.saving._h5safe import Budget, read_string_list, unique_names, write_string_list
+from gpukeras.saving._h5safe import Budget, unique_names, write_string_list
 from gpukeras.saving._model_layers import is_graph_model, keras3_keys, legacy_weights, saved_layers
 from gpukeras.saving._optimizer_state import (
     built_optimizer,
@@ -215,78 +215,6 @@ def find_weights(file: h5py.File, label: str) -> tuple[str, h5py.Group]:
     )
 
 
-def _layers_with_weights(model: Any) -> list[Any]:
-    return [layer for layer in saved_layers(model) if layer.weights]
-
-
-def _saved_legacy_layers(group: h5py.Group) -> list[tuple[str, h5py.Group, list[str]]]:
-    saved = []
-    for name in read_string_list(group, "layer_names"):
-        layer_group = safe.safe_group(group, name)
-        weight_names = read_string_list(layer_group, "weight_names")
-        saved.append((name, layer_group, weight_names))
-    return saved
-
-
-def legacy_plan(
-    group: h5py.Group, model: Any, budget: Budget, skip_mismatch: bool, by_name: bool = False
-) -> list[_Pair]:
-    """Pair model weights with legacy datasets: by order of layers with weights, or by name."""
-    saved = _saved_legacy_layers(group)
-    if by_name:
-        return _legacy_plan_by_name(saved, model, budget, skip_mismatch)
-    saved = [entry for entry in saved if entry[2]]
-    layers = _layers_with_weights(model)
-    if len(saved) != len(layers):
-        raise FileFormatError(
-            "Layer count mismatch when loading weights from file. Model expected "
-            f"{len(layers)} layers with weights ({[layer.name for layer in layers]}), "
-            f"found {len(saved)} saved layers ({[entry[0] for entry in saved]})."
-        )
-    plan = []
-    for index, (layer, entry) in enumerate(zip(layers, saved, strict=True)):
-        name, layer_group, weight_names = entry
-        _check_count(index, layer, name, len(weight_names))
-        datasets = [safe.safe_dataset(layer_group, w, budget) for w in weight_names]
-        plan.extend(_checked_pairs(index, layer, datasets, skip_mismatch, legacy=True))
-    return plan
-
-
-def _legacy_plan_by_name(
-    saved: list[tuple[str, h5py.Group, list[str]]], model: Any, budget: Budget, skip: bool
-) -> list[_Pair]:
-    """Keras's ``by_name=True``: saved layers go to model layers of the same name."""
-    by_name = {layer.name: layer for layer in saved_layers(model)}
-    plan = []
-    for index, (name, layer_group, weight_names) in enumerate(saved):
-        layer = by_name.get(name)
-        if layer is None:
-            continue
-        if len(weight_names) != len(layer.weights):
-            if not skip:
-                _check_count(index, layer, name, len(weight_names))
-            warnings.warn(
-                f"Skipping loading of weights for layer #{index} (named {name}) due to "
-                f"mismatch in number of weights. Layer expects {len(layer.weights)} "
-                f"weight(s). Received {len(weight_names)} saved weight(s)",
-                stacklevel=4,
-            )
-            continue
-        datasets = [safe.safe_dataset(layer_group, w, budget) for w in weight_names]
-        plan.extend(_checked_pairs(index, layer, datasets, skip, legacy=True))
-    return plan
-
-
-def _check_count(index: int, layer: Any, saved_name: str, saved_count: int) -> None:
-    expected = len(layer.weights)
-    if saved_count != expected:
-        raise FileFormatError(
-            f"Weight count mismatch for layer #{index} (named {layer.name} in the current "
-            f"model, {saved_name} in the save file). Layer expects {expected} weight(s) "
-            f"{[tuple(v.shape) for v in layer.weights]}. Received {saved_count} saved weight(s)"
-        )
-
-
 def keras3_plan(
     file: h5py.Group, model: Any, budget: Budget, skip_mismatch: bool, label: str
 ) -> list[_Pair]:
@@ -321,7 +249,7 @@ def keras3_plan(
             )
         found = keras3_layer_datasets(safe.safe_group(layers_group, key), layer, budget, where)
         datasets = [found[id(variable)] for variable in variables]
-        plan.extend(_checked_pairs(index, layer, datasets, skip_mismatch))
+        plan.extend(checked_pairs(index, layer, datasets, skip_mismatch))
     return plan
 
 
@@ -397,7 +325,7 @@ def _own_variables_group(group: h5py.Group, layer: Any, where: str, own: list) -
     )
 
 
-def _checked_pairs(
+def checked_pairs(
     index: int, layer: Any, datasets: list[Any], skip_mismatch: bool, legacy: bool = False
 ) -> list[_Pair]:
     """``(variable, dataset)`` pairs of one layer after checking every shape.
