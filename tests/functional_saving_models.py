@@ -150,4 +150,13 @@ def nested_dict_outputs():
     return gpukeras.Model(x, heads, name="nested_dict_outputs")
 
 
+def dict_outputs():
+    """Outputs given as a dict whose keys are not sorted (Keras walks them sorted)."""
+    x = gpukeras.Input((3,), name="x")
+    hidden = layers.Dense(5, activation="relu", name="hidden")(x)
+    outputs = {"reg": layers.Dense(1, name="reg")(hidden), "cls": layers.Dense(3, name="cls")(x)}
+    return gpukeras.Model(x, outputs, name="dict_outputs")
+
+
 BUILDERS["nested_dict_outputs"] = nested_dict_outputs
+BUILDERS["dict_outputs"] = dict_outputs

@@ -5,7 +5,7 @@
 JOBS.json is a list of ``{"model": path, "weights": path or null, "inputs": npz, "out": npz}``:
 each model file is loaded with ``keras.saving.load_model`` (then ``load_weights`` from
 ``weights`` when given), run with ``predict`` on the arrays ``x0``, ``x1``, ... of
-``inputs``, and its outputs (a dict's in its order) are saved as ``y0``, ``y1``, ... in
+``inputs``, and its outputs (a dict's by sorted key) are saved as ``y0``, ``y1``, ... in
 ``out``. A job that fails writes ``error`` (the message) instead, so the test can show
 Keras's reason.
 """
@@ -29,7 +29,7 @@ def run(job: dict) -> None:
             inputs = [data[f"x{i}"] for i in range(len(data.files))]
         outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
         if isinstance(outputs, dict):
-            outputs = list(outputs.values())  # in the order of the dict given to Model
+            outputs = [outputs[key] for key in sorted(outputs)]
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         np.savez(job["out"], **{f"y{i}": np.asarray(y) for i, y in enumerate(outputs)})
     except Exception:  # the test reports Keras's traceback

@@ -1,7 +1,9 @@
 """Write small functional-model files with the reference Keras, for the functional saving tests.
 
 Run with the reference Keras (never at test time):
-    KERAS_BACKEND=jax /work/kerasref/bin/python tests/make_functional_saving_fixtures.py
+    KERAS_BACKEND=jax /work/kerasref/bin/python tests/make_functional_saving_fixtures.py [NAME ...]
+
+(with names, only those models' files are written and their predictions replaced).
 
 Writes to tests/fixtures/functional/, for each model NAME below: NAME.keras (model.save),
 NAME.h5 (legacy HDF5 model.save), NAME.weights.h5 (model.save_weights, Keras 3 layout), and
@@ -15,7 +17,9 @@ Keras's predictions for it (``NAME/y0``, ``NAME/y1``, ...):
 - siamese: two inputs through the same two Dense layers, ``Dot(axes=1, normalize=True)``;
 - nested_sequential / nested_functional: a frozen base model (Sequential / functional)
   called as a layer, with a new Dense head;
-- features: feature extraction, ``Model(full.input, full.get_layer("features").output)``.
+- features: feature extraction, ``Model(full.input, full.get_layer("features").output)``;
+- dict_outputs / nested_dict_outputs: outputs given as a dict with unsorted keys (Keras
+  numbers a call's outputs and lists layers by sorted key), at the top and nested.
 
 Models are tiny so the committed files stay small.
 """
@@ -23,6 +27,7 @@ Models are tiny so the committed files stay small.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import keras
@@ -120,6 +125,26 @@ def features() -> keras.Model:
     return keras.Model(full.input, full.get_layer("features").output, name="features")
 
 
+def dict_outputs() -> keras.Model:
+    x = keras.Input((3,), name="x")
+    hidden = layers.Dense(5, activation="relu", name="hidden")(x)
+    outputs = {"reg": layers.Dense(1, name="reg")(hidden), "cls": layers.Dense(3, name="cls")(x)}
+    return keras.Model(x, outputs, name="dict_outputs")
+
+
+def nested_dict_outputs() -> keras.Model:
+    i = keras.Input((3,), name="i")
+    inner = keras.Model(
+        i,
+        {"zeta": layers.Dense(2, name="dz")(i), "alpha": layers.Dense(4, name="da")(i)},
+        name="inner",
+    )
+    x = keras.Input((3,), name="x")
+    out = inner(x)
+    heads = [layers.Dense(1, name="hz")(out["zeta"]), layers.Dense(1, name="ha")(out["alpha"])]
+    return keras.Model(x, heads, name="nested_dict_outputs")
+
+
 MODELS = {
     "two_io": two_io,
     "residual": residual,
@@ -128,20 +153,32 @@ MODELS = {
     "nested_sequential": nested_sequential,
     "nested_functional": nested_functional,
     "features": features,
+    "dict_outputs": dict_outputs,
+    "nested_dict_outputs": nested_dict_outputs,
 }
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    """Write every model's files, or only those of ``names`` (the other models' files and
+    predictions stay as they are)."""
     keras.utils.set_random_seed(0)
     os.makedirs(OUT, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
+    predictions = os.path.join(OUT, "predictions.npz")
+    if names and os.path.exists(predictions):
+        with np.load(predictions) as saved:
+            arrays = {key: saved[key] for key in saved.files if key.split("/")[0] not in names}
     rng = np.random.default_rng(0)
     for name, build in MODELS.items():
+        if names and name not in names:
+            continue
         model = build()
         inputs = [
             rng.normal(size=(BATCH, *tensor.shape[1:])).astype("float32") for tensor in model.inputs
         ]
         outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+        if isinstance(outputs, dict):  # by sorted key, as the tests read a dict's outputs
+            outputs = [outputs[key] for key in sorted(outputs)]
         outputs = outputs if isinstance(outputs, list) else [outputs]
         for index, value in enumerate(inputs):
             arrays[f"{name}/x{index}"] = value
@@ -152,8 +189,8 @@ def main() -> None:
             model.save(os.path.join(OUT, f"{name}.keras"))
             model.save(os.path.join(OUT, f"{name}.h5"))
         model.save_weights(os.path.join(OUT, f"{name}.weights.h5"))
-    np.savez(os.path.join(OUT, "predictions.npz"), **arrays)
+    np.savez(predictions, **arrays)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
