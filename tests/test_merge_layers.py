@@ -17,7 +17,15 @@ from gpukeras import autodiff, layers, ops
 from gpukeras import backend as K
 from gpukeras.layers import _serialization
 from gpukeras.utils import check_gradients
-from tests.fixtures.merge_cases import MASKED, MERGE_CASES, TIED, case_inputs, case_masks
+from tests.fixtures.merge_cases import (
+    MASKED,
+    MERGE_CASES,
+    TIED,
+    TRAINING,
+    branches_model_class,
+    case_inputs,
+    case_masks,
+)
 
 FIXTURE = np.load(Path(__file__).parent / "fixtures" / "merge_layers.npz")
 F64 = {"dtype": "float64"}
@@ -309,3 +317,16 @@ def test_a_subclassed_model_of_merge_layers_trains_like_the_same_model_in_ops(xp
     np.testing.assert_allclose(histories[0], histories[1], rtol=1e-5)
     for got, expected in zip(models[0].get_weights(), models[1].get_weights()):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_a_subclassed_model_of_every_merge_layer_trains_like_keras(xp):
+    x, y = FIXTURE["training/x"], FIXTURE["training/y"]
+    model = branches_model_class(keras)()
+    model(x[:2])
+    model.set_weights([FIXTURE[f"training/weight{i}"] for i in range(len(model.weights))])
+    model.compile(optimizer=keras.optimizers.SGD(TRAINING["learning_rate"]), loss="mse")
+    history = model.fit(
+        x, y, batch_size=TRAINING["batch_size"], epochs=TRAINING["epochs"], shuffle=False, verbose=0
+    )
+    np.testing.assert_allclose(history.history["loss"], FIXTURE["training/losses"], rtol=1e-5)
+    np.testing.assert_allclose(model.get_weights()[0], FIXTURE["training/final0"], rtol=1e-4)
