@@ -16,7 +16,7 @@ import numpy as np
 from keras import layers, ops
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures"))
-from rnn_cell_cases import CASES, INPUT_SHAPE, flat  # noqa: E402
+from rnn_cell_cases import CASES, INPUT_SHAPE, TRAINING, flat, training_model  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "fixtures", "rnn_cells.npz")
 
@@ -42,8 +42,29 @@ def main() -> None:
         for i, y in enumerate(outputs):
             arrays[f"{name}/output{i}"] = np.asarray(y)
     arrays.update(_saved_model(rng))
+    arrays.update(_training(rng))
     np.savez_compressed(OUT, **arrays)
     print(f"wrote {OUT}: {len(CASES)} cases")
+
+
+def _training(rng):
+    """Per-epoch losses of stacked and custom cells (SGD, no shuffling), random weights."""
+    import keras
+
+    t = TRAINING
+    x = rng.normal(size=(t["samples"], 5, 4)).astype(np.float32)
+    y = rng.normal(size=(t["samples"], 1)).astype(np.float32)
+    model = training_model(keras, ops)
+    weights = [rng.normal(scale=0.5, size=w.shape).astype(np.float32) for w in model.weights]
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.SGD(t["learning_rate"]), loss="mse")
+    history = model.fit(
+        x, y, batch_size=t["batch_size"], epochs=t["epochs"], shuffle=False, verbose=0
+    )
+    arrays = {"training/x": x, "training/y": y}
+    arrays.update({f"training/weight{i}": w for i, w in enumerate(weights)})
+    arrays["training/losses"] = np.asarray(history.history["loss"])
+    return arrays
 
 
 def _saved_model(rng):

@@ -12,7 +12,13 @@ import gpukeras as keras
 from gpukeras import autodiff, layers, ops
 from gpukeras import backend as K
 from gpukeras.layers import _serialization
-from tests.fixtures.rnn_cell_cases import CASES, flat, minimal_cell_class
+from tests.fixtures.rnn_cell_cases import (
+    CASES,
+    TRAINING,
+    flat,
+    minimal_cell_class,
+    training_model,
+)
 from tests.gradcheck import numerical_gradient
 
 FIXTURE = np.load(Path(__file__).parent / "fixtures" / "rnn_cells.npz")
@@ -168,6 +174,17 @@ def test_a_model_with_a_custom_cell_trains(xp):
     history = model.fit(x, y, batch_size=8, epochs=15, verbose=0).history["loss"]
     assert history[-1] < 0.5 * history[0]
     assert not np.allclose(before[0], model.get_weights()[0])  # the cell's kernel learnt
+
+
+def test_stacked_and_custom_cells_train_like_keras(xp):
+    x, y = FIXTURE["training/x"], FIXTURE["training/y"]
+    model = training_model(keras, ops)
+    model.set_weights([FIXTURE[f"training/weight{i}"] for i in range(len(model.weights))])
+    model.compile(optimizer=keras.optimizers.SGD(TRAINING["learning_rate"]), loss="mse")
+    history = model.fit(
+        x, y, batch_size=TRAINING["batch_size"], epochs=TRAINING["epochs"], shuffle=False, verbose=0
+    )
+    np.testing.assert_allclose(history.history["loss"], FIXTURE["training/losses"], rtol=1e-5)
 
 
 def test_stacked_cells_train_in_a_sequential_model(xp):
