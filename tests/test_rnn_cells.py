@@ -375,6 +375,10 @@ def test_a_custom_cell_config_loads_only_through_custom_objects():
         (lambda: layers.LSTMCell(0), r"Received: units=0"),
         (lambda: layers.GRUCell(3, dropout=1.5), r"Received: dropout=1.5"),
         (lambda: layers.Bidirectional(layers.LSTM(2, stateful=True)), r"stateful=True"),
+        (
+            lambda: layers.Bidirectional(layers.RNN(layers.LSTMCell(2), name="cells")),
+            r"RNN\(cell\) is not supported yet.*Received: layer='cells' \(RNN\)",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_naming_them(make, message):

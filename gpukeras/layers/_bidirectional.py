@@ -57,6 +57,9 @@ class Bidirectional(Layer):
             raise ValueError(
                 f"`backward_layer` must be a recurrent layer instance. Received: {backward_layer!r}"
             )
+        for given in (layer, backward_layer):
+            if given is not None:
+                _refuse_cell_rnn(given)
         if getattr(layer, "stateful", False):
             raise NotImplementedError(
                 "Bidirectional does not support stateful recurrent layers yet. "
@@ -273,6 +276,18 @@ class Bidirectional(Layer):
         if config.get("backward_layer") is not None:
             config["backward_layer"] = deserialize(config["backward_layer"])
         return cls(**config)
+
+
+def _refuse_cell_rnn(layer: Layer) -> None:
+    """Bidirectional runs the fused layers' hand-written passes; ``RNN(cell)`` has none."""
+    from gpukeras.layers._call import uses_call
+
+    if uses_call(layer):
+        raise NotImplementedError(
+            "Bidirectional wraps the fused SimpleRNN, LSTM and GRU layers; RNN(cell) is not "
+            "supported yet (Bidirectional(LSTM(n)) computes what RNN(LSTMCell(n)) would). "
+            f"Received: layer={layer.name!r} ({type(layer).__name__})"
+        )
 
 
 def _copy_of(layer: Layer, prefix: str, go_backwards: bool | None) -> Layer:
