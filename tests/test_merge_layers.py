@@ -207,6 +207,16 @@ def test_masked_entries_count_as_one_in_a_product_and_all_masked_entries_are_zer
     np.testing.assert_array_equal(K.to_host(y)[0, :, 0], [6.0, 3.0, 3.0])
 
 
+@pytest.mark.parametrize("make", [layers.Maximum, layers.Minimum, layers.Multiply])
+def test_masked_backward_with_an_unmasked_input_matches_finite_differences(backend_name, make):
+    rng = np.random.default_rng(2)
+    inputs = [rng.normal(size=(2, 4, 3)) for _ in range(3)]
+    layer = make(**F64)
+    mask = np.array([[True, False, True, True], [False, False, True, True]])
+    layer.input_mask = [K.to_device(mask), None, K.to_device(~mask)]
+    check_gradients(layer, inputs)
+
+
 def test_a_mask_that_does_not_match_its_input_is_refused(xp):
     inputs = [xp.zeros((2, 3, 4)), xp.zeros((2, 3, 4))]
     with pytest.raises(ValueError, match=r"mask with shape \(2, 4\) for an input of shape"):
