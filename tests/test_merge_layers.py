@@ -340,3 +340,19 @@ def test_a_subclassed_model_of_every_merge_layer_trains_like_keras(xp):
     )
     np.testing.assert_allclose(history.history["loss"], FIXTURE["training/losses"], rtol=1e-5)
     np.testing.assert_allclose(model.get_weights()[0], FIXTURE["training/final0"], rtol=1e-4)
+
+
+class _Pair(layers.Layer):
+    """A call() layer of two inputs, as a user writes one."""
+
+    def call(self, inputs):
+        first, second = inputs
+        return ops.concatenate([first * second, first], axis=-1)
+
+
+def test_a_call_layer_of_a_list_of_inputs_builds_and_infers_its_output_shape(xp):
+    layer = _Pair()
+    y = layer([xp.ones((2, 3)), xp.full((2, 3), 2.0)])
+    np.testing.assert_array_equal(K.to_host(y)[0], [2.0, 2.0, 2.0, 1.0, 1.0, 1.0])
+    assert layer.input_shape == ((2, 3), (2, 3))
+    assert layer.compute_output_shape([(None, 3), (None, 3)]) == (None, 6)
