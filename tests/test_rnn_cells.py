@@ -483,3 +483,19 @@ def test_hostile_cell_configs_are_refused(tmp_path, mutate, message):
             out.writestr(item, data)
     with pytest.raises(keras.saving.FileFormatError, match=message):
         keras.models.load_model(path)
+
+
+@pytest.mark.parametrize("unroll", [False, True])
+def test_a_frozen_rnn_trains_only_the_rest_of_the_model(xp, unroll):
+    x = RNG.normal(size=(8, 4, 2)).astype("float32")
+    y = RNG.normal(size=(8, 1)).astype("float32")
+    rnn = layers.RNN(layers.GRUCell(3), unroll=unroll)
+    model = keras.Sequential([keras.Input((4, 2)), rnn, layers.Dense(1)])
+    rnn.trainable = False
+    model.compile(optimizer="sgd", loss="mse")
+    frozen = [w.copy() for w in rnn.get_weights()]
+    dense = model.layers[-1].get_weights()[0].copy()
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    for before, after in zip(frozen, rnn.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert not np.array_equal(dense, model.layers[-1].get_weights()[0])

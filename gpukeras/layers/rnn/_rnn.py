@@ -140,7 +140,7 @@ class RNN(ResetStates, Layer):
         if self._carried is not None:
             self._carried.check_batch(batch)
         if self._twin is not None:  # a built-in cell: the fused loop
-            self._twin.layer.trainable = self.cell.trainable
+            self._twin.layer.trainable = self.trainable and self.cell.trainable
             return self._twin.layer(
                 sequences, initial_state=initial_state, mask=mask, training=training
             )
