@@ -499,3 +499,21 @@ def test_a_frozen_rnn_trains_only_the_rest_of_the_model(xp, unroll):
     for before, after in zip(frozen, rnn.get_weights()):
         np.testing.assert_array_equal(before, after)
     assert not np.array_equal(dense, model.layers[-1].get_weights()[0])
+
+
+def test_an_rnn_called_twice_in_a_step_sums_both_calls_gradients_on_both_paths(xp):
+    xa = xp.asarray(RNG.normal(size=(2, 4, 3)))
+    xb = xp.asarray(RNG.normal(size=(2, 4, 3)))
+    results: list = []
+    weights: list = []
+    for unroll in (False, True):
+        layer = layers.RNN(layers.LSTMCell(3, dtype="float64"), unroll=unroll, dtype="float64")
+        layer(xa)
+        if weights:
+            layer.set_weights(weights)
+        weights = layer.get_weights()
+        with autodiff.GradientTape() as tape:
+            total = ops.sum(layer(xa) * layer(xb)) + ops.sum(ops.square(layer(xb)))
+        results.append([K.to_host(g) for g in tape.gradient(total, layer.trainable_weights)])
+    for fused, stepped in zip(*results):
+        np.testing.assert_allclose(fused, stepped, rtol=1e-9, atol=1e-12)
