@@ -55,8 +55,8 @@ def test_a_custom_cell_config_loads_only_through_custom_objects():
         (lambda: layers.GRUCell(3, dropout=1.5), r"Received: dropout=1.5"),
         (lambda: layers.Bidirectional(layers.LSTM(2, stateful=True)), r"stateful=True"),
         (
-            lambda: layers.Bidirectional(layers.RNN(layers.LSTMCell(2), name="cells")),
-            r"RNN\(cell\) is not supported yet.*Received: layer='cells' \(RNN\)",
+            lambda: layers.Bidirectional(layers.RNN([layers.LSTMCell(2)], name="cells")),
+            r"other RNN cells are not supported yet.*'cells' \(RNN of StackedRNNCells\)",
         ),
     ],
 )
@@ -144,3 +144,10 @@ def test_hostile_cell_configs_are_refused(tmp_path, mutate, message):
             out.writestr(item, data)
     with pytest.raises(keras.saving.FileFormatError, match=message):
         keras.models.load_model(path)
+
+
+def test_a_keras_saved_bidirectional_of_cells_loads_and_predicts_the_same(xp):
+    path = Path(__file__).parent / "fixtures" / "keras_bidirectional_cells.keras"
+    model = keras.models.load_model(path)
+    predicted = model.predict(FIXTURE["bidirectional/x"], verbose=0)
+    np.testing.assert_allclose(predicted, FIXTURE["bidirectional/y"], rtol=1e-5, atol=1e-6)

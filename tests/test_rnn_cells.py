@@ -251,3 +251,17 @@ def test_an_rnn_called_twice_in_a_step_sums_both_calls_gradients_on_both_paths(x
         results.append([K.to_host(g) for g in tape.gradient(total, layer.trainable_weights)])
     for fused, stepped in zip(*results):
         np.testing.assert_allclose(fused, stepped, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
+def test_bidirectional_of_a_built_in_cell_rnn_is_bidirectional_of_its_fused_layer(xp, merge_mode):
+    x = xp.asarray(RNG.normal(size=(2, 4, 3)).astype("float32"))
+    cells = layers.Bidirectional(
+        layers.RNN(layers.GRUCell(3), return_sequences=True), merge_mode=merge_mode
+    )
+    fused = layers.Bidirectional(layers.GRU(3, return_sequences=True), merge_mode=merge_mode)
+    cells(x)
+    fused(x)
+    fused.set_weights(cells.get_weights())
+    assert type(cells.forward_layer) is layers.GRU
+    np.testing.assert_allclose(K.to_host(cells(x)), K.to_host(fused(x)), rtol=1e-6)
