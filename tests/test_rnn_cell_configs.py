@@ -151,3 +151,21 @@ def test_a_keras_saved_bidirectional_of_cells_loads_and_predicts_the_same(xp):
     model = keras.models.load_model(path)
     predicted = model.predict(FIXTURE["bidirectional/x"], verbose=0)
     np.testing.assert_allclose(predicted, FIXTURE["bidirectional/y"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("unroll", [False, True])
+def test_cell_constraints_hold_after_training_and_round_trip(xp, unroll):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(8, 4, 2)).astype("float32")
+    y = rng.normal(size=(8, 1)).astype("float32")
+    cell = layers.LSTMCell(3, kernel_constraint="non_neg", bias_constraint="non_neg")
+    rnn = layers.RNN(cell, unroll=unroll)
+    model = keras.Sequential([keras.Input((4, 2)), rnn, layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    kernel, _, bias = rnn.get_weights()
+    assert kernel.min() >= 0.0 and bias.min() >= 0.0
+    config = _serialization.serialize(rnn)["config"]["cell"]["config"]
+    assert config["kernel_constraint"]["class_name"] == "NonNeg"
+    rebuilt = _serialization.deserialize(_serialization.serialize(rnn))
+    assert type(rebuilt.cell.kernel_constraint).__name__ == "NonNeg"
