@@ -148,9 +148,15 @@ CASES: dict[str, list[Case]] = {
     # Merge layers: a list of inputs, broadcasting between ranks and size-1 axes.
     "Add": [Case(lambda: layers.Add(**F64), [(2, 3, 4), (2, 4), (2, 3, 1)])],
     "Subtract": [Case(lambda: layers.Subtract(**F64), [(2, 3), (2, 1)])],
-    "Multiply": [Case(lambda: layers.Multiply(**F64), [(2, 3, 4), (2, 1, 4), (2, 4)])],
+    "Multiply": [
+        Case(lambda: layers.Multiply(**F64), [(2, 3, 4), (2, 1, 4), (2, 4)]),
+        Case(lambda: layers.Multiply(**F64), [(2, 3, 4), (2, 3, 4), (2, 3, 4)], mask=True),
+    ],
     "Average": [Case(lambda: layers.Average(**F64), [(2, 3), (2, 3)])],
-    "Maximum": [Case(lambda: layers.Maximum(**F64), [(2, 3, 4), (2, 3, 4), (2, 4)])],
+    "Maximum": [
+        Case(lambda: layers.Maximum(**F64), [(2, 3, 4), (2, 3, 4), (2, 4)]),
+        Case(lambda: layers.Maximum(**F64), [(2, 3, 4), (2, 3, 4), (2, 3, 4)], mask=True),
+    ],
     "Minimum": [Case(lambda: layers.Minimum(**F64), [(2, 3), (2, 3)])],
     "Concatenate": [Case(lambda: layers.Concatenate(axis=1, **F64), [(2, 2, 3), (2, 4, 3)])],
     "Dot": [

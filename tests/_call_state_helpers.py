@@ -29,6 +29,14 @@ def an_input(case: Case, xp: Any, rng: np.random.Generator) -> Any:
 def a_mask(case: Case, xp: Any) -> Any:
     if not case.mask:
         return None
+    if isinstance(case.shape, list):  # a merge layer: one mask per input
+        masks = []
+        for i, shape in enumerate(case.shape):
+            mask = np.ones(shape[:2], dtype=bool)
+            mask[0, i % shape[1]] = False
+            mask[1, -1] = False  # every input masks this step: the output mask's zeros
+            masks.append(xp.asarray(mask))
+        return masks
     mask = np.ones(case.shape[:2], dtype=bool)
     mask[0, -2:] = False  # the first sequence is two steps shorter
     return xp.asarray(mask)

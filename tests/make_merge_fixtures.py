@@ -16,7 +16,13 @@ import keras
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures"))
-from merge_cases import MASKED, MERGE_CASES, case_inputs  # noqa: E402
+from merge_cases import (  # noqa: E402
+    MASKED,
+    MERGE_CASES,
+    TRAINING,
+    branches_model_class,
+    case_inputs,
+)
 
 OUT = os.path.join(os.path.dirname(__file__), "fixtures", "merge_layers.npz")
 
@@ -27,6 +33,26 @@ def _masked(layer, inputs):
     symbolic = [keras.Input(x.shape[1:]) for x in inputs]
     output = layer([keras.layers.Masking(0.0)(x) for x in symbolic])
     return keras.Model(symbolic, output)
+
+
+def _training(rng):
+    """Per-epoch losses of the branches model (SGD, no shuffling) from random weights."""
+    t = TRAINING
+    x = rng.normal(size=(t["samples"], t["features"])).astype(np.float32)
+    y = rng.normal(size=(t["samples"], 1)).astype(np.float32)
+    model = branches_model_class(keras)()
+    model(x[:2])
+    weights = [rng.normal(scale=0.5, size=w.shape).astype(np.float32) for w in model.weights]
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.SGD(t["learning_rate"]), loss="mse")
+    history = model.fit(
+        x, y, batch_size=t["batch_size"], epochs=t["epochs"], shuffle=False, verbose=0
+    )
+    arrays = {"training/x": x, "training/y": y}
+    arrays.update({f"training/weight{i}": w for i, w in enumerate(weights)})
+    arrays["training/losses"] = np.asarray(history.history["loss"])
+    arrays["training/final0"] = np.asarray(model.weights[0])
+    return arrays
 
 
 def main() -> None:
@@ -45,6 +71,7 @@ def main() -> None:
             arrays[f"{name}/grad{i}"] = np.asarray(grads[i])
         arrays[f"{name}/output"] = np.asarray(output)
         arrays[f"{name}/r"] = r
+    arrays.update(_training(rng))
     np.savez_compressed(OUT, **arrays)
     print(f"wrote {OUT}: {len(MERGE_CASES)} cases")
 

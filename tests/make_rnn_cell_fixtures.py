@@ -1,7 +1,9 @@
 """Write tests/fixtures/rnn_cells.npz: each case of tests/fixtures/rnn_cell_cases.py run
 by real Keras 3 on JAX: its input, mask, weights (random, so no initializer matters) and
 every output array. Also a Sequential of RNN(cell) layers saved by Keras
-(keras_rnn_cells.keras and .weights.h5) with its predictions (``model/x``, ``model/y``).
+(keras_rnn_cells.keras and .weights.h5) with its predictions (``model/x``, ``model/y``),
+per-epoch training losses (``training/*``) and Bidirectional(RNN(cell)) layers
+(keras_bidirectional_cells.keras, ``bidirectional/*``).
 Run offline, from the repository root:
 
     KERAS_BACKEND=jax /work/kerasref/bin/python tests/make_rnn_cell_fixtures.py
@@ -16,7 +18,7 @@ import numpy as np
 from keras import layers, ops
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures"))
-from rnn_cell_cases import CASES, INPUT_SHAPE, flat  # noqa: E402
+from rnn_cell_cases import CASES, INPUT_SHAPE, TRAINING, flat, training_model  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "fixtures", "rnn_cells.npz")
 
@@ -42,8 +44,46 @@ def main() -> None:
         for i, y in enumerate(outputs):
             arrays[f"{name}/output{i}"] = np.asarray(y)
     arrays.update(_saved_model(rng))
+    arrays.update(_training(rng))
+    arrays.update(_bidirectional(rng))
     np.savez_compressed(OUT, **arrays)
     print(f"wrote {OUT}: {len(CASES)} cases")
+
+
+def _training(rng):
+    """Per-epoch losses of stacked and custom cells (SGD, no shuffling), random weights."""
+    import keras
+
+    t = TRAINING
+    x = rng.normal(size=(t["samples"], 5, 4)).astype(np.float32)
+    y = rng.normal(size=(t["samples"], 1)).astype(np.float32)
+    model = training_model(keras, ops)
+    weights = [rng.normal(scale=0.5, size=w.shape).astype(np.float32) for w in model.weights]
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.SGD(t["learning_rate"]), loss="mse")
+    history = model.fit(
+        x, y, batch_size=t["batch_size"], epochs=t["epochs"], shuffle=False, verbose=0
+    )
+    arrays = {"training/x": x, "training/y": y}
+    arrays.update({f"training/weight{i}": w for i, w in enumerate(weights)})
+    arrays["training/losses"] = np.asarray(history.history["loss"])
+    return arrays
+
+
+def _bidirectional(rng):
+    """Bidirectional(RNN(LSTMCell)) saved by Keras, with its predictions."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((5, 4)),
+            layers.Bidirectional(layers.RNN(layers.LSTMCell(3), return_sequences=True)),
+            layers.Bidirectional(layers.RNN(layers.GRUCell(2)), merge_mode="sum"),
+        ]
+    )
+    x = rng.normal(size=(3, 5, 4)).astype(np.float32)
+    model.save(os.path.join(os.path.dirname(OUT), "keras_bidirectional_cells.keras"))
+    return {"bidirectional/x": x, "bidirectional/y": np.asarray(model.predict(x, verbose=0))}
 
 
 def _saved_model(rng):

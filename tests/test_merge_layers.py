@@ -17,7 +17,15 @@ from gpukeras import autodiff, layers, ops
 from gpukeras import backend as K
 from gpukeras.layers import _serialization
 from gpukeras.utils import check_gradients
-from tests.fixtures.merge_cases import MASKED, MERGE_CASES, TIED, case_inputs, case_masks
+from tests.fixtures.merge_cases import (
+    MASKED,
+    MERGE_CASES,
+    TIED,
+    TRAINING,
+    branches_model_class,
+    case_inputs,
+    case_masks,
+)
 
 FIXTURE = np.load(Path(__file__).parent / "fixtures" / "merge_layers.npz")
 F64 = {"dtype": "float64"}
@@ -199,6 +207,16 @@ def test_masked_entries_count_as_one_in_a_product_and_all_masked_entries_are_zer
     np.testing.assert_array_equal(K.to_host(y)[0, :, 0], [6.0, 3.0, 3.0])
 
 
+@pytest.mark.parametrize("make", [layers.Maximum, layers.Minimum, layers.Multiply])
+def test_masked_backward_with_an_unmasked_input_matches_finite_differences(backend_name, make):
+    rng = np.random.default_rng(2)
+    inputs = [rng.normal(size=(2, 4, 3)) for _ in range(3)]
+    layer = make(**F64)
+    mask = np.array([[True, False, True, True], [False, False, True, True]])
+    layer.input_mask = [K.to_device(mask), None, K.to_device(~mask)]
+    check_gradients(layer, inputs)
+
+
 def test_a_mask_that_does_not_match_its_input_is_refused(xp):
     inputs = [xp.zeros((2, 3, 4)), xp.zeros((2, 3, 4))]
     with pytest.raises(ValueError, match=r"mask with shape \(2, 4\) for an input of shape"):
@@ -309,3 +327,32 @@ def test_a_subclassed_model_of_merge_layers_trains_like_the_same_model_in_ops(xp
     np.testing.assert_allclose(histories[0], histories[1], rtol=1e-5)
     for got, expected in zip(models[0].get_weights(), models[1].get_weights()):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_a_subclassed_model_of_every_merge_layer_trains_like_keras(xp):
+    x, y = FIXTURE["training/x"], FIXTURE["training/y"]
+    model = branches_model_class(keras)()
+    model(x[:2])
+    model.set_weights([FIXTURE[f"training/weight{i}"] for i in range(len(model.weights))])
+    model.compile(optimizer=keras.optimizers.SGD(TRAINING["learning_rate"]), loss="mse")
+    history = model.fit(
+        x, y, batch_size=TRAINING["batch_size"], epochs=TRAINING["epochs"], shuffle=False, verbose=0
+    )
+    np.testing.assert_allclose(history.history["loss"], FIXTURE["training/losses"], rtol=1e-5)
+    np.testing.assert_allclose(model.get_weights()[0], FIXTURE["training/final0"], rtol=1e-4)
+
+
+class _Pair(layers.Layer):
+    """A call() layer of two inputs, as a user writes one."""
+
+    def call(self, inputs):
+        first, second = inputs
+        return ops.concatenate([first * second, first], axis=-1)
+
+
+def test_a_call_layer_of_a_list_of_inputs_builds_and_infers_its_output_shape(xp):
+    layer = _Pair()
+    y = layer([xp.ones((2, 3)), xp.full((2, 3), 2.0)])
+    np.testing.assert_array_equal(K.to_host(y)[0], [2.0, 2.0, 2.0, 1.0, 1.0, 1.0])
+    assert layer.input_shape == ((2, 3), (2, 3))
+    assert layer.compute_output_shape([(None, 3), (None, 3)]) == (None, 6)

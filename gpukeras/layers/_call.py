@@ -346,11 +346,13 @@ def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
     from gpukeras import autodiff
 
     input_shape = tuple(input_shape)
-    unknown = any(d is None for d in input_shape[1:])
+    several = bool(input_shape) and all(isinstance(s, (list, tuple)) for s in input_shape)
+    each = [tuple(s) for s in input_shape] if several else [input_shape]  # list inputs
+    unknown = any(d is None for shape in each for d in shape[1:])
     shapes = []
     for size in _PROBE_SIZES if unknown else _PROBE_SIZES[:1]:
-        probe_shape = tuple(size if d is None else int(d) for d in input_shape)
-        probe = K.array_module().zeros(probe_shape, dtype=layer.compute_dtype)
+        probes = [_zeros(shape, size, layer.compute_dtype) for shape in each]
+        probe = probes if several else probes[0]
         saved = K.random.get_state()
         values = [(v.value, v.value.copy()) for v in layer.weights]  # call() may assign
         try:
@@ -370,6 +372,11 @@ def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
             f"compute_output_shape(input_shape). Received: input_shape={input_shape}"
         )
     inferred = tuple(d if all(s[i] == d for s in shapes) else None for i, d in enumerate(first))
-    if input_shape and input_shape[0] is None and inferred and inferred[0] == _PROBE_SIZES[0]:
+    if each[0] and each[0][0] is None and inferred and inferred[0] == _PROBE_SIZES[0]:
         inferred = (None, *inferred[1:])
     return inferred
+
+
+def _zeros(shape: Shape, size: int, dtype: Any) -> Any:
+    """A probe of ``shape`` whose unknown axes are ``size``."""
+    return K.array_module().zeros(tuple(size if d is None else int(d) for d in shape), dtype)

@@ -36,23 +36,36 @@ class FusedTwin:
         self.layer = layer
 
 
-def fused_twin(rnn: Any, input_shape: tuple[Any, ...]) -> FusedTwin | None:
-    """A built twin for ``rnn`` (its cell already built), or ``None`` when it must loop."""
+def fused_equivalent(rnn: Any, **overrides: Any) -> Any:
+    """A new, unbuilt fused layer computing what ``rnn`` computes, or ``None`` when its
+    cell has no fused twin (custom or stacked cells, ``recurrent_dropout``)."""
     cell = rnn.cell
     fused_class = _FUSED.get(type(cell))
-    if fused_class is None or rnn.unroll or cell.recurrent_dropout:
+    if fused_class is None or cell.recurrent_dropout:
         return None
     config = {k: v for k, v in cell.get_config().items() if k not in _NOT_ARGUMENTS}
-    layer = fused_class(
-        **config,
-        return_sequences=rnn.return_sequences,
-        return_state=rnn.return_state,
-        go_backwards=rnn.go_backwards,
-        zero_output_for_mask=rnn.zero_output_for_mask,
-        stateful=rnn.stateful,
-        name=f"{rnn.name}_fused",  # an explicit name leaves the layer-name counters alone
-        dtype=cell.dtype_policy.name,
-    )
+    arguments = {
+        "return_sequences": rnn.return_sequences,
+        "return_state": rnn.return_state,
+        "go_backwards": rnn.go_backwards,
+        "zero_output_for_mask": rnn.zero_output_for_mask,
+        "stateful": rnn.stateful,
+        "name": rnn.name,
+        "dtype": cell.dtype_policy.name,
+        **overrides,
+    }
+    return fused_class(**config, **arguments)
+
+
+def fused_twin(rnn: Any, input_shape: tuple[Any, ...]) -> FusedTwin | None:
+    """A built twin for ``rnn`` (its cell already built), or ``None`` when it must loop."""
+    if rnn.unroll:
+        return None
+    # An explicit name leaves the layer-name counters alone.
+    layer = fused_equivalent(rnn, name=f"{rnn.name}_fused")
+    if layer is None:
+        return None
+    cell = rnn.cell
     layer.ensure_built(tuple(input_shape))
     layer.kernel, layer.recurrent_kernel, layer.bias = cell.kernel, cell.recurrent_kernel, cell.bias
     layer._weights = list(cell._weights)

@@ -30,9 +30,9 @@ class GRUCell(RNNCellBase):
         kernel_regularizer: Default ``None``.
         recurrent_regularizer: Default ``None``.
         bias_regularizer: Default ``None``.
-        kernel_constraint: Must be ``None`` (the default): not supported.
-        recurrent_constraint: Must be ``None`` (the default): not supported.
-        bias_constraint: Must be ``None`` (the default): not supported.
+        kernel_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        recurrent_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         dropout: Fraction of the inputs dropped while training (one mask per sequence);
             default ``0.0``.
         recurrent_dropout: Fraction of the previous state dropped in the recurrent
@@ -90,7 +90,11 @@ class GRUCell(RNNCellBase):
     def _make_bias(self) -> Any:
         shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
         return self.add_weight(
-            "bias", shape, self.bias_initializer, regularizer=self.bias_regularizer
+            "bias",
+            shape,
+            self.bias_initializer,
+            regularizer=self.bias_regularizer,
+            constraint=self.bias_constraint,
         )
 
     def call(self, inputs: Any, states: Any, training: Any = None) -> tuple[Any, Any]:

@@ -136,22 +136,35 @@ class RNN(ResetStates, Layer):
     def call(
         self, sequences: Any, initial_state: Any = None, mask: Any = None, training: Any = None
     ) -> Any:
-        batch, steps = int(sequences.shape[0]), int(sequences.shape[1])
+        batch = int(sequences.shape[0])
         if self._carried is not None:
             self._carried.check_batch(batch)
         if self._twin is not None:  # a built-in cell: the fused loop
-            self._twin.layer.trainable = self.cell.trainable
+            self._twin.layer.trainable = self.trainable and self.cell.trainable
             return self._twin.layer(
                 sequences, initial_state=initial_state, mask=mask, training=training
             )
         states = self._initial_states(batch, initial_state)
         _reset_dropout_masks(self.cell)  # each call is new sequences
-        mask = None if mask is None else K.to_device(mask)
+        outputs, states = self._loop(sequences, states, mask, training)
+        _reset_dropout_masks(self.cell)
+        if self._carried is not None:
+            self._carried.keep(states)
+        result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        return [result, *states] if self.return_state else result
+
+    def _loop(
+        self, sequences: Any, states: list[Any], mask: Any, training: Any
+    ) -> tuple[list[Any], list[Any]]:
+        """The cell over every step, in processing order: each step's output, the final
+        states. A masked step carries the states and repeats the previous output (zeros
+        with ``zero_output_for_mask``)."""
         xp = K.array_module()
+        mask = None if mask is None else K.to_device(mask)
+        steps = int(sequences.shape[1])
         outputs: list[Any] = []
         previous = None
-        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        for t in order:
+        for t in range(steps - 1, -1, -1) if self.go_backwards else range(steps):
             step = ops.getitem(sequences, (slice(None), t))
             output, new_states = self.cell(step, states=states, training=training)
             if not isinstance(new_states, (list, tuple)):
@@ -164,11 +177,7 @@ class RNN(ResetStates, Layer):
                 output = ops.where(keep, output, previous)
             states, previous = list(new_states), output
             outputs.append(output)
-        if self._carried is not None:
-            self._carried.keep(states)
-        _reset_dropout_masks(self.cell)
-        result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
-        return [result, *states] if self.return_state else result
+        return outputs, states
 
     def _initial_states(self, batch: int, given: Any) -> list[Any]:
         if given is not None:
@@ -185,10 +194,6 @@ class RNN(ResetStates, Layer):
         return list(states) if isinstance(states, (list, tuple)) else [states]
 
     # -- weights and configuration ---------------------------------------------------
-    def keras3_weight_groups(self) -> list[tuple[str, list[Any]]]:
-        """Keras 3 keeps an RNN's weights in its cell: ``<layer>/cell/vars/<i>``."""
-        return [("vars", []), ("cell/vars", list(self.weights))]
-
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),

@@ -26,9 +26,9 @@ class SimpleRNNCell(RNNCellBase):
         kernel_regularizer: Default ``None``.
         recurrent_regularizer: Default ``None``.
         bias_regularizer: Default ``None``.
-        kernel_constraint: Must be ``None`` (the default): not supported.
-        recurrent_constraint: Must be ``None`` (the default): not supported.
-        bias_constraint: Must be ``None`` (the default): not supported.
+        kernel_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        recurrent_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         dropout: Fraction of the inputs dropped while training (one mask per sequence);
             default ``0.0``.
         recurrent_dropout: Fraction of the previous state dropped in the recurrent
