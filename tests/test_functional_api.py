@@ -141,6 +141,13 @@ def test_ops_and_operators_on_keras_tensors_record_nodes(xp):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_ops_that_read_a_keras_tensor_answer_from_its_spec():
+    x = keras.Input(shape=(3, 4), dtype="float16")
+    assert ops.shape(x) == (None, 3, 4) and ops.ndim(x) == 3 and ops.dtype(x) == "float16"
+    assert ops.argmax(x, axis=-1).dtype == "int32" and (x > 0).dtype == "bool"
+    assert ops.reshape(x, (-1, 12)).shape == (None, 12)
+
+
 def test_an_op_with_a_bad_shape_fails_where_the_graph_is_built():
     a, b = keras.Input(shape=(3,)), keras.Input(shape=(4,))
     with pytest.raises(Exception, match="shapes"):
@@ -328,3 +335,13 @@ def test_a_model_from_intermediate_tensors_gets_new_inputs_and_shares_weights(xp
     data = np.ones((2, 7, 2), "float32")
     chained = K.to_host(tail(middle(full.get_layer("dense1")(data))))
     np.testing.assert_allclose(chained, K.to_host(full(data)), rtol=1e-6)
+
+
+def test_a_cycle_is_refused_naming_the_tensor():
+    from gpukeras.layers._node import Node
+
+    x = keras.Input(shape=(2,))
+    looped = keras.KerasTensor((None, 2), name="looped")
+    Node(layers.Dense(2, name="loop"), (ops.add(x, looped),), {}, looped)  # feeds itself
+    with pytest.raises(ValueError, match="'looped'.*part of a cycle"):
+        keras.Model(x, looped)

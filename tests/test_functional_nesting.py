@@ -84,8 +84,9 @@ def test_a_layer_frozen_before_the_model_is_made_stays_frozen():
     assert not frozen.trainable and len(model.trainable_weights) == 2
 
 
-def test_a_functional_model_is_a_layer_of_a_sequential(xp):
-    base = _functional_base()
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_a_model_is_a_layer_of_a_sequential(xp, kind):
+    base = BASES[kind]()
     model = keras.Sequential([keras.Input((6,)), base, layers.Dense(1)])
     assert len(model.weights) == 6
     model.compile(optimizer="sgd", loss="mse")
@@ -200,3 +201,20 @@ def test_a_model_with_nested_dict_inputs_is_called_on_keras_tensors_as_a_layer(x
     assert set(result) == {"a", "b"} and result["a"].shape == (None, 3)
     outer = keras.Model([outer_one, outer_two], result["a"])
     assert tuple(outer([np.ones((4, 1)), np.ones((4, 2))]).shape) == (4, 3)
+
+
+def test_a_nested_models_output_mask_reaches_the_outer_layers(xp):
+    ids = np.array([[1, 2, 0, 0], [3, 0, 0, 0], [4, 4, 4, 4]], dtype="int32")
+    tokens = keras.Input(shape=(4,), dtype="int32")
+    embedding = layers.Embedding(5, 3, mask_zero=True)
+    inner = keras.Model(tokens, embedding(tokens))
+    outer_tokens = keras.Input(shape=(4,), dtype="int32")
+    recurrent = layers.LSTM(2)
+    nested = keras.Model(outer_tokens, recurrent(inner(outer_tokens)))
+    flat_tokens = keras.Input(shape=(4,), dtype="int32")
+    flat = keras.Model(flat_tokens, recurrent(embedding(flat_tokens)))
+    np.testing.assert_allclose(
+        nested.predict(ids, verbose=0), flat.predict(ids, verbose=0), rtol=1e-6
+    )
+    unmasked = recurrent(embedding(ids))  # without the mask the padding counts
+    assert not np.allclose(K.to_host(unmasked), nested.predict(ids, verbose=0))

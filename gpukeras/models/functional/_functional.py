@@ -118,8 +118,20 @@ class Functional(Model):
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         """The outputs for ``inputs`` (the structure of ``model.input``, or a list in
         order, or a dict keyed by input name), in the structure of ``model.output``."""
-        outputs, _ = _run.run_graph(self, inputs, training, mask)
+        outputs, masks = _run.run_graph(self, inputs, training, mask)
+        # compute_mask, asked right after this call (``_call.call_with_mask``), hands them
+        # on: a nested model's output masks reach the outer graph's next layers.
+        self.__dict__["_output_masks"] = masks
         return pack_like(self._outputs_struct, outputs)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The output masks of the call just made (None where an output has none)."""
+        masks = self.__dict__.pop("_output_masks", None)
+        if masks is None or all(m is None for m in masks):
+            return None
+        if isinstance(self._outputs_struct, KerasTensor):
+            return masks[0]
+        return pack_like(self._outputs_struct, masks)
 
     def _tape_forward(self, x: Any, training: bool) -> tuple[Any, Any]:
         from gpukeras.layers._call import training_scope
