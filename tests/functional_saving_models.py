@@ -75,7 +75,8 @@ def nested_functional():
 
 def features():
     inp = gpukeras.Input((6,), name="x")
-    h = layers.Dense(4, activation="tanh", name="features")(layers.Dense(5, name="hidden")(inp))
+    hidden = layers.Dense(5, activation="relu", name="hidden")(inp)
+    h = layers.Dense(4, activation="tanh", name="features")(hidden)
     full = gpukeras.Model(inp, layers.Dense(2, name="classifier")(h), name="full")
     return gpukeras.Model(full.input, full.get_layer("features").output, name="features")
 

@@ -90,6 +90,16 @@ def test_keras_made_weights_files_load_into_the_same_architecture(backend_name, 
     assert_outputs(model, inputs, expected)
 
 
+@pytest.mark.parametrize("name", [name for name in NAMES if name in BUILDERS])
+@pytest.mark.parametrize("suffix", [".weights.h5", ".h5"])
+def test_keras_made_weights_load_into_the_model_built_in_gpukeras(name, suffix):
+    """The everyday path: the same architecture written with gpukeras, Keras's weights."""
+    model = BUILDERS[name]()
+    model.load_weights(os.path.join(FIXTURES, name + suffix))
+    inputs, expected = keras_batch(name)
+    assert_outputs(model, inputs, expected)
+
+
 @pytest.mark.parametrize("name", ["nested_sequential", "nested_functional"])
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
 def test_a_frozen_nested_base_stays_frozen_after_loading(tmp_path, name, suffix):
