@@ -345,3 +345,13 @@ def test_a_cycle_is_refused_naming_the_tensor():
     Node(layers.Dense(2, name="loop"), (ops.add(x, looped),), {}, looped)  # feeds itself
     with pytest.raises(ValueError, match="'looped'.*part of a cycle"):
         keras.Model(x, looped)
+
+
+def test_lambda_layers_on_several_keras_tensors(xp):
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    product = layers.Lambda(lambda pair: pair[0] * pair[1])([a, b])
+    total = layers.Lambda(lambda t: ops.sum(t, axis=-1, keepdims=True))(product)
+    assert product.shape == (None, 3) and total.shape == (None, 1)
+    model = keras.Model([a, b], total)
+    got = model([np.ones((2, 3), "float32"), np.full((2, 3), 2.0, "float32")])
+    np.testing.assert_allclose(K.to_host(got), np.full((2, 1), 6.0))

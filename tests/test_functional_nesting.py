@@ -218,3 +218,17 @@ def test_a_nested_models_output_mask_reaches_the_outer_layers(xp):
     )
     unmasked = recurrent(embedding(ids))  # without the mask the padding counts
     assert not np.allclose(K.to_host(unmasked), nested.predict(ids, verbose=0))
+
+
+def test_a_mask_flows_into_a_nested_model(xp):
+    ids = np.array([[1, 2, 0, 0], [3, 0, 0, 0]], dtype="int32")
+    embedding, recurrent = layers.Embedding(5, 3, mask_zero=True), layers.LSTM(2)
+    vectors = keras.Input(shape=(4, 3))
+    inner = keras.Model(vectors, recurrent(vectors))
+    tokens = keras.Input(shape=(4,), dtype="int32")
+    nested = keras.Model(tokens, inner(embedding(tokens)))
+    flat_tokens = keras.Input(shape=(4,), dtype="int32")
+    flat = keras.Model(flat_tokens, recurrent(embedding(flat_tokens)))
+    np.testing.assert_allclose(
+        nested.predict(ids, verbose=0), flat.predict(ids, verbose=0), rtol=1e-6
+    )

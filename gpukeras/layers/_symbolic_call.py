@@ -106,6 +106,7 @@ def _knows_its_output_shape(layer: Any) -> bool:
     """A built-in layer (``forward``/``backward``), a model, or a ``call()`` layer that
     defines ``compute_output_shape``; otherwise the output shape is probed."""
     from gpukeras.layers import _call
+    from gpukeras.layers._lambda import Lambda
     from gpukeras.layers._layer import Layer
     from gpukeras.models._model import Model
 
@@ -113,6 +114,8 @@ def _knows_its_output_shape(layer: Any) -> bool:
         return True  # a Keras 1 layer's rule; a Sequential's (from its build)
     if not _call.uses_call(layer):
         return True
+    if isinstance(layer, Lambda) and layer._output_shape is None:
+        return False  # its rule is the same probe, for one input only
     method = type(layer).compute_output_shape
     return method is not Layer.compute_output_shape and method is not Model.compute_output_shape
 
