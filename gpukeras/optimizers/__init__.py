@@ -1,29 +1,42 @@
 """Optimizers with Keras 3's names, defaults and update formulas.
 
 ``get(identifier)`` accepts an id (``'sgd'``, ``'rmsprop'``, ``'adam'``, ``'adamw'``,
-``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, any case), a Keras-style config dict
+``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, ``'ftrl'``, ``'lion'``, ``'lamb'``,
+``'adafactor'``, ``'muon'``, ``'schedulefreeadamw'``, any case), a Keras-style config dict
 ``{'class_name': ..., 'config': {...}}`` or an optimizer instance.
 """
 
 from gpukeras.optimizers import schedules
+from gpukeras.optimizers._adafactor import Adafactor
 from gpukeras.optimizers._adagrad import Adadelta, Adagrad
 from gpukeras.optimizers._adam import Adam, Adamax, AdamW, Nadam
 from gpukeras.optimizers._base import Optimizer
+from gpukeras.optimizers._ftrl import Ftrl
 from gpukeras.optimizers._get import deserialize, get, serialize
+from gpukeras.optimizers._lamb import Lamb
+from gpukeras.optimizers._lion import Lion
+from gpukeras.optimizers._muon import Muon
 from gpukeras.optimizers._rmsprop import RMSprop
+from gpukeras.optimizers._schedule_free_adamw import ScheduleFreeAdamW
 from gpukeras.optimizers._sgd import SGD
 
 __all__ = [
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
+    "Lamb",
+    "Lion",
     "LossScaleOptimizer",
+    "Muon",
     "Nadam",
     "Optimizer",
     "RMSprop",
+    "ScheduleFreeAdamW",
     "deserialize",
     "get",
     "schedules",

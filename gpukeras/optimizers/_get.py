@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from gpukeras.optimizers._adafactor import Adafactor
 from gpukeras.optimizers._adagrad import Adadelta, Adagrad
 from gpukeras.optimizers._adam import Adam, Adamax, AdamW, Nadam
 from gpukeras.optimizers._base import Optimizer
+from gpukeras.optimizers._ftrl import Ftrl
+from gpukeras.optimizers._lamb import Lamb
+from gpukeras.optimizers._lion import Lion
+from gpukeras.optimizers._muon import Muon
 from gpukeras.optimizers._rmsprop import RMSprop
+from gpukeras.optimizers._schedule_free_adamw import ScheduleFreeAdamW
 from gpukeras.optimizers._sgd import SGD
 
-_CLASSES = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam)
+_CLASSES = (
+    SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam,
+    Ftrl, Lion, Lamb, Adafactor, Muon, ScheduleFreeAdamW,
+)  # fmt: skip
 _BY_ID: dict[str, type[Optimizer]] = {cls.__name__.lower(): cls for cls in _CLASSES}
 
 
