@@ -104,28 +104,32 @@ class Adafactor(Optimizer):
             self._factored_step(clipped, value, slots, lr)
 
     def _factored_step(self, g: Any, value: Any, slots: dict[str, Any], lr: float) -> None:
+        # Host scalars are rounded in the variable's float type (as Keras casts them), then
+        # passed as Python floats, which device arithmetic takes without leaving the device.
         xp = K.array_module()
         f = numpy.dtype(value.dtype).type
-        one, step = f(1.0), f(self._iterations + 1)
-        cap = one / numpy.sqrt(step)
+        step = f(self._iterations + 1)
+        cap = f(1.0) / numpy.sqrt(step)
         rate = f(lr)
         if self.relative_step and not callable(self._learning_rate):
             rate = numpy.minimum(rate, cap)
-        alpha = xp.maximum(f(self.epsilon_2), _rms(xp, value)) * numpy.minimum(rate, cap)
+        rho = float(numpy.minimum(rate, cap))
+        alpha = xp.maximum(float(f(self.epsilon_2)), _rms(xp, value)) * rho
         squared = xp.square(g)
-        squared += f(self.epsilon_1)
-        beta = one - step ** f(self.beta_2_decay)
+        squared += float(f(self.epsilon_1))
+        beta = f(1.0) - step ** f(self.beta_2_decay)
+        keep, new = float(beta), float(f(1.0) - beta)
         velocity = slots["velocity"]
         if value.ndim >= 2:
             r, c = slots["r"], slots["c"]
-            r[...] = beta * r + (one - beta) * xp.mean(squared, axis=-1)
-            c[...] = beta * c + (one - beta) * xp.mean(squared, axis=-2)
+            r[...] = keep * r + new * xp.mean(squared, axis=-1)
+            c[...] = keep * c + new * xp.mean(squared, axis=-2)
             row_share = r / xp.mean(r, axis=-1, keepdims=True)
             velocity[...] = xp.expand_dims(row_share, -1) * xp.expand_dims(c, -2)
         else:
-            velocity[...] = beta * velocity + (one - beta) * squared
+            velocity[...] = keep * velocity + new * squared
         u = g / xp.sqrt(velocity)
-        divisor = xp.maximum(one, _rms(xp, u) / f(self.clip_threshold))
+        divisor = xp.maximum(1.0, _rms(xp, u) / float(f(self.clip_threshold)))
         as_array = [xp.asarray(x, dtype=value.dtype) for x in (alpha, divisor)]
         kernels.scaled_step_op()(u, *as_array, 1.0, 1.0, 1.0, value)
 

@@ -93,7 +93,9 @@ class Muon(Optimizer):
         self.adam_lr_ratio = check_number("adam_lr_ratio", adam_lr_ratio, low=0.0)
         self.momentum = check_number("momentum", momentum, 0.0, 1.0)
         if isinstance(ns_steps, bool) or not isinstance(ns_steps, numbers.Integral) or ns_steps < 0:
-            raise ValueError(f"Argument `ns_steps` must be an integer >= 0. Received: {ns_steps=}")
+            raise ValueError(
+                f"Argument `ns_steps` must be an integer >= 0. Received: ns_steps={ns_steps!r}"
+            )
         self.ns_steps = int(ns_steps)
         self.nesterov = bool(nesterov)
         self.exclude_embeddings = bool(exclude_embeddings)
@@ -253,7 +255,8 @@ def _checked_patterns(patterns: Any) -> list[str]:
         return []
     if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
         raise ValueError(
-            f"Argument `exclude_layers` must be a list of strings. Received: {patterns=}"
+            f"Argument `exclude_layers` must be a list of strings. Received: "
+            f"exclude_layers={patterns!r}"
         )
     for pattern in patterns:
         try:
