@@ -39,6 +39,12 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any
     return to_array(x, K.array_module(), target)
 
 
+def array(x: Any, dtype: Any = None) -> Any:
+    """Keras's ``ops.array``: ``x`` (nested lists, NumPy or device arrays) as an array of the
+    active backend; Python floats become floatx, ints int32."""
+    return convert_to_tensor(x, dtype=dtype)
+
+
 def convert_to_numpy(x: Any) -> numpy.ndarray:
     """A NumPy copy of ``x`` (one counted transfer; refused on a traced value)."""
     if isinstance(x, Tensor):
