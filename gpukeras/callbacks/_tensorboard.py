@@ -21,6 +21,7 @@ from gpukeras.callbacks._event_file_writer import (
     histogram_value,
     text_tensor_value,
 )
+from gpukeras.callbacks._learning_rates import learning_rate_logs
 from gpukeras.distributed import is_chief
 
 # Keys of gpukeras's batch logs that are bookkeeping, not metrics (Keras 3 has no such keys).
@@ -210,8 +211,11 @@ class TensorBoard(Callback):
         train = {f"epoch_{k}": float(v) for k, v in items if not k.startswith("val_")}
         val = {f"epoch_{k[4:]}": float(v) for k, v in items if k.startswith("val_")}
         optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is not None and hasattr(optimizer, "learning_rate"):
-            train["epoch_learning_rate"] = float(optimizer.learning_rate)
+        if optimizer is not None and (
+            hasattr(optimizer, "learning_rate") or hasattr(optimizer, "optimizers")
+        ):
+            # A MultiOptimizer logs each sub-optimizer's rate (``epoch_learning_rate_<name>``).
+            train.update({f"epoch_{k}": v for k, v in learning_rate_logs(optimizer).items()})
         if self.write_steps_per_second:
             elapsed = time.time() - self._epoch_start_time
             steps = self._optimizer_iterations() - self._epoch_start_iterations

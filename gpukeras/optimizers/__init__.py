@@ -15,7 +15,9 @@ from gpukeras.optimizers._ftrl import Ftrl
 from gpukeras.optimizers._get import deserialize, get, serialize
 from gpukeras.optimizers._lamb import Lamb
 from gpukeras.optimizers._lion import Lion
+from gpukeras.optimizers._multi_optimizer import MultiOptimizer
 from gpukeras.optimizers._muon import Muon
+from gpukeras.optimizers._optimizer_map import OptimizerMap
 from gpukeras.optimizers._rmsprop import RMSprop
 from gpukeras.optimizers._schedule_free_adamw import ScheduleFreeAdamW
 from gpukeras.optimizers._sgd import SGD
@@ -32,9 +34,11 @@ __all__ = [
     "Lamb",
     "Lion",
     "LossScaleOptimizer",
+    "MultiOptimizer",
     "Muon",
     "Nadam",
     "Optimizer",
+    "OptimizerMap",
     "RMSprop",
     "ScheduleFreeAdamW",
     "deserialize",

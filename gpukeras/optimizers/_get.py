@@ -49,7 +49,8 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
 
 def deserialize(config: dict[str, Any]) -> Optimizer:
     """An optimizer from ``{'class_name': ..., 'config': {...}}`` (class name in any case;
-    ``'LossScaleOptimizer'`` with its ``inner_optimizer`` config too)."""
+    ``'LossScaleOptimizer'`` with its ``inner_optimizer`` config and ``'MultiOptimizer'`` with
+    its ``optimizer_map`` config too)."""
     if "class_name" not in config:
         raise ValueError(
             "An optimizer config needs a 'class_name' key (and optionally 'config'). "
@@ -66,6 +67,10 @@ def _config_class_for(name: Any) -> type[Optimizer]:
         from gpukeras.mixed_precision._loss_scale_optimizer import LossScaleOptimizer
 
         return LossScaleOptimizer
+    if isinstance(name, str) and name.lower() == "multioptimizer":
+        from gpukeras.optimizers._multi_optimizer import MultiOptimizer
+
+        return MultiOptimizer
     return _class_for(name)
 
 
