@@ -1,5 +1,13 @@
 """Optimizers with Keras 3's names, defaults and update formulas.
 
+Elementwise, one fused kernel over all weights per step: ``SGD``, ``RMSprop``, ``Adam``,
+``AdamW``, ``Adamax``, ``Nadam``, ``Adagrad``, ``Adadelta``, ``Ftrl``, ``Lion`` and
+``ScheduleFreeAdamW``. With a per-matrix part (still no host read per step): ``Lamb`` (trust
+ratio per variable), ``Adafactor`` (factored second moments) and ``Muon`` (Newton-Schulz
+orthogonalised momentum for 2-D weights, AdamW for the rest). ``MultiOptimizer`` with an
+``OptimizerMap`` trains each variable with the optimizer its path maps to;
+``LossScaleOptimizer`` scales the loss for float16 training.
+
 ``get(identifier)`` accepts an id (``'sgd'``, ``'rmsprop'``, ``'adam'``, ``'adamw'``,
 ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, ``'ftrl'``, ``'lion'``, ``'lamb'``,
 ``'adafactor'``, ``'muon'``, ``'schedulefreeadamw'``, any case), a Keras-style config dict
