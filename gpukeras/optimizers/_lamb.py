@@ -10,6 +10,7 @@ from gpukeras import backend as K
 from gpukeras.backend.kernels import optimizers_extra as kernels
 from gpukeras.backend.kernels.norms import accumulation_dtype, squared_sum
 from gpukeras.optimizers._base import LR_0_001, Optimizer, check_number
+from gpukeras.optimizers._steps import next_step
 
 
 class Lamb(Optimizer):
@@ -75,7 +76,7 @@ class Lamb(Optimizer):
         return kernels.lamb_moments_op()
 
     def _step_scalars(self, lr: float, ftype: Any) -> tuple[float, ...]:
-        one, step = ftype(1.0), ftype(self._iterations + 1)
+        one, step = ftype(1.0), ftype(next_step(self))
         return (
             1.0 - self.beta_1,
             1.0 - self.beta_2,
