@@ -164,6 +164,13 @@ class MultiOptimizer(Optimizer):
                 state += optimizer._state()
         return state
 
+    @property
+    def variables(self) -> list[Any]:
+        """The own ``iteration`` and ``learning_rate``, then each built sub-optimizer's
+        ``variables`` (the sub-optimizers list their own, so their scalars are theirs)."""
+        own = Optimizer.variables.fget(self)[:2]
+        return own + [v for opt in self._inner_optimizers if opt.built for v in opt.variables]
+
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Restore from arrays ordered like :attr:`variables`."""
         if not self.built:
