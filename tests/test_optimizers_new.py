@@ -123,6 +123,18 @@ def test_config_round_trips_through_serialize(case):
     assert json.loads(json.dumps(config)) == config  # plain JSON, as Keras saves it
 
 
+KERAS_CONFIGS = json.loads(
+    (Path(__file__).parent / "fixtures" / "optimizers_new_configs.json").read_text()
+)
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_CONFIGS))
+def test_keras_serialized_configs_load_and_serialize_back_unchanged(name):
+    optimizer = optimizers.deserialize(KERAS_CONFIGS[name])
+    assert type(optimizer).__name__ == KERAS_CONFIGS[name]["class_name"]
+    assert optimizers.serialize(optimizer) == KERAS_CONFIGS[name]
+
+
 def test_config_keys_and_defaults_are_keras():
     base = [
         "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
