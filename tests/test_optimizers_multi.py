@@ -227,3 +227,16 @@ def test_schedule_callbacks_change_and_log_each_sub_optimizers_rate():
     assert fast.learning_rate == pytest.approx(0.025) and slow.learning_rate == pytest.approx(
         0.0025
     )
+
+
+def test_an_optimizer_map_round_trips_through_keras_object_serialization():
+    from gpukeras import saving
+
+    mapping = optimizers.OptimizerMap(optimizers.SGD(), {"a/.*": optimizers.Lion(0.01)})
+    config = saving.serialize_keras_object(mapping)
+    assert (config["module"], config["class_name"]) == ("keras.optimizers", "OptimizerMap")
+    rebuilt = saving.deserialize_keras_object(config)
+    assert type(rebuilt) is optimizers.OptimizerMap
+    assert rebuilt.get_config() == mapping.get_config()
+    with pytest.raises(ValueError, match="describes a OptimizerMap, not an optimizer"):
+        optimizers.get(config)

@@ -37,8 +37,9 @@ def _class_for(name: Any) -> type[Optimizer]:
     return cls
 
 
-def serialize(optimizer: Optimizer) -> dict[str, Any]:
-    """Keras 3's dict form: ``{'module', 'class_name', 'config', 'registered_name'}``."""
+def serialize(optimizer: Any) -> dict[str, Any]:
+    """Keras 3's dict form: ``{'module', 'class_name', 'config', 'registered_name'}`` (of an
+    optimizer, or of an ``OptimizerMap``)."""
     return {
         "module": "keras.optimizers",
         "class_name": type(optimizer).__name__,
@@ -47,10 +48,10 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
     }
 
 
-def deserialize(config: dict[str, Any]) -> Optimizer:
+def deserialize(config: dict[str, Any]) -> Any:
     """An optimizer from ``{'class_name': ..., 'config': {...}}`` (class name in any case;
     ``'LossScaleOptimizer'`` with its ``inner_optimizer`` config and ``'MultiOptimizer'`` with
-    its ``optimizer_map`` config too)."""
+    its ``optimizer_map`` config too), or an ``OptimizerMap`` from its own dict."""
     if "class_name" not in config:
         raise ValueError(
             "An optimizer config needs a 'class_name' key (and optionally 'config'). "
@@ -71,6 +72,10 @@ def _config_class_for(name: Any) -> type[Optimizer]:
         from gpukeras.optimizers._multi_optimizer import MultiOptimizer
 
         return MultiOptimizer
+    if isinstance(name, str) and name.lower() == "optimizermap":
+        from gpukeras.optimizers._optimizer_map import OptimizerMap
+
+        return OptimizerMap
     return _class_for(name)
 
 
@@ -86,7 +91,13 @@ def get(identifier: Any) -> Optimizer | None:
     if isinstance(identifier, str):
         return _class_for(identifier)()
     if isinstance(identifier, dict):
-        return deserialize(identifier)
+        optimizer = deserialize(identifier)
+        if not isinstance(optimizer, Optimizer):
+            raise ValueError(
+                "Could not interpret optimizer identifier: the config describes a "
+                f"{type(optimizer).__name__}, not an optimizer. Received: optimizer={identifier!r}"
+            )
+        return optimizer
     raise ValueError(
         f"Could not interpret optimizer identifier: expected a string ({_known()}), a config "
         f"dict or an Optimizer instance. Received: optimizer={identifier!r}"

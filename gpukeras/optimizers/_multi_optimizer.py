@@ -10,6 +10,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.optimizers._base import Optimizer
+from gpukeras.optimizers._get import serialize
 from gpukeras.optimizers._optimizer_map import OptimizerMap, check_nestable
 
 
@@ -209,12 +210,7 @@ class MultiOptimizer(Optimizer):
                 f"Received: optimizer_map={self._optimizer_map!r}"
             )
         return {
-            "optimizer_map": {
-                "module": "keras.optimizers",
-                "class_name": "OptimizerMap",
-                "config": self._optimizer_map.get_config(),
-                "registered_name": None,
-            },
+            "optimizer_map": serialize(self._optimizer_map),
             "loss_scale_factor": self.loss_scale_factor,
             "name": self.name,
         }

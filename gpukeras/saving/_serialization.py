@@ -16,7 +16,7 @@ from gpukeras import _custom_objects
 _PLAIN = (type(None), bool, int, float, str)
 
 
-def _families() -> list[tuple[str, type, Callable, Callable]]:
+def _families() -> list[tuple[str, Any, Callable, Callable]]:
     """(Keras module, base class, serialize, deserialize), most specific module first."""
     from gpukeras import initializers, layers, losses, metrics, optimizers, regularizers
     from gpukeras.layers import _serialization as layer_configs
@@ -25,7 +25,8 @@ def _families() -> list[tuple[str, type, Callable, Callable]]:
     return [
         ("keras.optimizers.schedules", schedules.LearningRateSchedule, schedules.serialize,
          schedules.deserialize),
-        ("keras.optimizers", optimizers.Optimizer, optimizers.serialize, optimizers.deserialize),
+        ("keras.optimizers", (optimizers.Optimizer, optimizers.OptimizerMap), optimizers.serialize,
+         optimizers.deserialize),
         ("keras.losses", losses.Loss, losses.serialize, losses.deserialize),
         ("keras.metrics", metrics.Metric, metrics.serialize, metrics.deserialize),
         ("keras.initializers", initializers.Initializer, initializers.serialize,
