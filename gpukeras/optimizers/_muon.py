@@ -120,7 +120,12 @@ class Muon(Optimizer):
             return 0.0
         if self._exclude_pattern is not None and self._exclude_pattern.search(variable.name):
             return 0.0
-        adamw = self._should_use_adamw(variable)
+        index = self._index.get(id(variable))
+        # Built variables answer from their slots (no regular expressions per step).
+        if index is None:
+            adamw = self._should_use_adamw(variable)
+        else:
+            adamw = "velocity" in self._slots[index]
         return (self.adam_weight_decay if adamw else self.weight_decay) or 0.0
 
     def _apply_weight_decay(self, variables: Sequence[Any]) -> None:
