@@ -53,6 +53,15 @@ def test_custom_benchmark_prints_subclassed_and_custom_loss_against_sequential()
         assert rows[name][-1] == "1"  # one host sync per epoch
 
 
+def test_optimizer_benchmark_prints_a_row_per_optimizer_with_no_host_reads():
+    out = _run("bench_optimizers.py", "--steps", "1", "--repeats", "1", "--only", "sgd", "lion",
+               "lamb")  # fmt: skip
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("  ")}
+    assert {"sgd", "lion", "lamb"} <= set(rows)
+    assert rows["lion"][2] == "1"  # one fused kernel over the flat buffers
+    assert all(row[3] == "0" for name, row in rows.items() if name != "optimizer")
+
+
 def test_convnet_benchmark_runs_gpukeras_alone():
     out = _run("bench_cnn.py", "--steps", "2", "--repeats", "1", "--skip", "torch", "keras")
     assert "gpukeras (numpy)" in out and "s/epoch" in out
