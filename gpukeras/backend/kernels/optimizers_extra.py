@@ -77,9 +77,17 @@ accum = new_accum;
     return _cached_op(("ftrl",), scalars, "T accum, T linear", body, twin)
 
 
+_WIDE: dict[tuple[int, ...], numpy.ndarray] = {}
+
+
 def _double_power(x, exponent, out):
-    """``x ** exponent`` in float64, rounded once into ``out`` (the CUDA body's arithmetic)."""
-    numpy.copyto(out, numpy.power(x.astype(numpy.float64), float(exponent)), casting="unsafe")
+    """``x ** exponent`` in float64, rounded once into ``out`` (the CUDA body's arithmetic),
+    through a reused float64 buffer."""
+    wide = _WIDE.get(x.shape)
+    if wide is None:
+        wide = _WIDE[x.shape] = numpy.empty(x.shape, dtype=numpy.float64)
+    numpy.power(x, float(exponent), out=wide, dtype=numpy.float64)
+    numpy.copyto(out, wide, casting="unsafe")
     return out
 
 
