@@ -21,7 +21,6 @@ ALIASES = {
     "swish": "silu",
     "hard_swish": "hard_silu",
     "convert_to_tensor": "identity",
-    "array": "identity",
 }
 # Exported names that answer a question about an array rather than compute one.
 QUERIES = {"shape", "ndim", "size", "dtype", "convert_to_numpy"}
@@ -116,9 +115,8 @@ def test_shape_rule_matches_the_computed_shape(index, shape_checked):
         rule = COMPOSITES[name](*shapes, **kwargs)
         got = [tuple(v.shape) for v in _outputs(value)]
         assert (list(rule) if isinstance(value, (list, tuple)) else [tuple(rule)]) == got
-    # The registered ops it ran checked their rules (convert_to_tensor and array run none
-    # outside a tape).
-    assert shape_checked or name in COMPOSITES or name in ("convert_to_tensor", "array")
+    # The registered ops it ran checked their rules (convert_to_tensor runs none outside a tape).
+    assert shape_checked or name in COMPOSITES or name == "convert_to_tensor"
 
 
 def _objective_weights(outputs, seed):

@@ -9,7 +9,6 @@ import numpy
 from gpukeras import backend as K
 from gpukeras.backend.kernels import optimizers_extra as kernels
 from gpukeras.optimizers._base import LR_0_001, Optimizer, check_number
-from gpukeras.optimizers._steps import next_step
 
 
 def _rms(xp: Any, x: Any) -> Any:
@@ -109,7 +108,7 @@ class Adafactor(Optimizer):
         # passed as Python floats, which device arithmetic takes without leaving the device.
         xp = K.array_module()
         f = numpy.dtype(value.dtype).type
-        step = f(next_step(self))
+        step = f(self._updates + 1)
         cap = f(1.0) / numpy.sqrt(step)
         rate = f(lr)
         if self.relative_step and not callable(self._learning_rate):

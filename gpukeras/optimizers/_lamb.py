@@ -10,7 +10,6 @@ from gpukeras import backend as K
 from gpukeras.backend.kernels import optimizers_extra as kernels
 from gpukeras.backend.kernels.norms import accumulation_dtype, squared_sum
 from gpukeras.optimizers._base import LR_0_001, Optimizer, check_number
-from gpukeras.optimizers._steps import next_step
 
 
 class Lamb(Optimizer):
@@ -76,7 +75,7 @@ class Lamb(Optimizer):
         return kernels.lamb_moments_op()
 
     def _step_scalars(self, lr: float, ftype: Any) -> tuple[float, ...]:
-        one, step = ftype(1.0), ftype(next_step(self))
+        one, step = ftype(1.0), ftype(self._updates + 1)
         return (
             1.0 - self.beta_1,
             1.0 - self.beta_2,

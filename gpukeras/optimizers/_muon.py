@@ -14,7 +14,6 @@ from gpukeras import backend as K
 from gpukeras.backend.kernels import optimizers as adam_kernels
 from gpukeras.backend.kernels import optimizers_extra as kernels
 from gpukeras.optimizers._base import LR_0_001, Optimizer, check_number
-from gpukeras.optimizers._steps import next_step
 
 
 class Muon(Optimizer):
@@ -185,7 +184,7 @@ class Muon(Optimizer):
         kernels.scaled_step_op()(update, one, one, lr, scale, rate, value)
 
     def _adam_scalars(self, lr: Any, f: Any) -> tuple[float, ...]:
-        step = f(next_step(self))
+        step = f(self._updates + 1)
         beta_1_power, beta_2_power = f(self.adam_beta_1) ** step, f(self.adam_beta_2) ** step
         alpha = lr * numpy.sqrt(f(1) - beta_2_power) / (f(1) - beta_1_power)
         return (float(alpha), 1.0 - self.adam_beta_1, 1.0 - self.adam_beta_2, self.epsilon)

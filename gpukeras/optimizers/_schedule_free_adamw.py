@@ -9,7 +9,6 @@ import numpy
 
 from gpukeras.backend.kernels import optimizers_extra as kernels
 from gpukeras.optimizers._base import Optimizer, check_number
-from gpukeras.optimizers._steps import next_step
 
 
 class ScheduleFreeAdamW(Optimizer):
@@ -83,7 +82,7 @@ class ScheduleFreeAdamW(Optimizer):
         return kernels.schedule_free_adamw_op()
 
     def _step_scalars(self, lr: float, ftype: Any) -> tuple[float, ...]:
-        one, step = ftype(1.0), ftype(next_step(self))
+        one, step = ftype(1.0), ftype(self._updates + 1)
         beta_1, beta_2 = ftype(self.beta_1), ftype(self.beta_2)
         step_lr = ftype(lr)
         if self.warmup_steps > 0:
