@@ -240,3 +240,27 @@ def test_an_optimizer_map_round_trips_through_keras_object_serialization():
     assert rebuilt.get_config() == mapping.get_config()
     with pytest.raises(ValueError, match="describes a OptimizerMap, not an optimizer"):
         optimizers.get(config)
+
+
+def test_its_loss_scale_factor_is_every_sub_optimizers_and_unscales_their_gradients(xp):
+    sgd, adam = optimizers.SGD(0.1, loss_scale_factor=2.0), optimizers.Adam(loss_scale_factor=3.0)
+    multi = optimizers.MultiOptimizer(
+        optimizers.OptimizerMap(sgd, {"a/.*": adam}), loss_scale_factor=5.0
+    )
+    assert sgd.loss_scale_factor == adam.loss_scale_factor == 5.0
+    assert float(K.to_host(multi.scale_loss(xp.asarray(2.0, dtype="float32")))) == 10.0
+    variable = _variable("b/kernel", [[2.0, 2.0]], xp)
+    variable.grad = xp.full((1, 2), 10.0, dtype="float32")  # a gradient of the scaled loss
+    multi.apply([variable])
+    np.testing.assert_allclose(K.to_host(variable.value), [[1.8, 1.8]], rtol=1e-6)
+
+
+def test_a_loss_scale_optimizer_around_it_turns_the_static_scales_off(xp):
+    inner = optimizers.SGD(0.1)
+    multi = optimizers.MultiOptimizer(inner, loss_scale_factor=5.0)
+    wrapped = LossScaleOptimizer(multi, initial_scale=10.0)
+    assert multi.loss_scale_factor is None and inner.loss_scale_factor is None
+    variable = _variable("w", [[2.0, 2.0]], xp)
+    variable.grad = xp.full((1, 2), 10.0, dtype="float32")
+    wrapped.apply([variable])
+    np.testing.assert_allclose(K.to_host(variable.value), [[1.9, 1.9]], rtol=1e-6)

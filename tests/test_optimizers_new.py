@@ -256,3 +256,23 @@ def test_lion_refuses_beta_1_outside_0_1(beta_1):
 def test_bad_arguments_are_refused_naming_the_value(cls, kwargs, named):
     with pytest.raises(ValueError, match=f"Received: .*{named}"):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize("identifier", sorted(CLASSES))
+def test_accumulating_three_gradients_steps_like_their_mean(identifier, xp):
+    # Keras's rule: t counts updates, not calls, so bias corrections and schedules match.
+    make = CLASSES[identifier]
+    once, accumulated = (
+        make(weight_decay=0.05),
+        make(weight_decay=0.05, gradient_accumulation_steps=3),
+    )
+    start = np.array([[0.9, 0.1], [0.5, 0.3]], dtype="float32")
+    a, b = Variable(xp.asarray(start), "a"), Variable(xp.asarray(start), "b")
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        grads = rng.random((3, 2, 2)).astype("float32")
+        once.apply([xp.asarray(grads.mean(axis=0))], [a])
+        for grad in grads:
+            accumulated.apply([xp.asarray(grad)], [b])
+    np.testing.assert_allclose(K.to_host(b.value), K.to_host(a.value), rtol=1e-6, atol=1e-7)
+    assert int(accumulated.iterations) == int(once.iterations) == 4
