@@ -1,5 +1,8 @@
 """Metrics: per-sample functions, Keras-style stateful classes, and compile-time lookup.
 
+Stateful metrics (AUC, Precision, Recall, F-scores, IoUs, ...) keep their state in device
+variables and are driven through ``update_state``/``result`` (models/_stateful_metrics.py).
+
 The fit loop calls ``get(identifier, loss=..., y_true=..., y_pred=...)`` and sums
 ``metric.fn(y_true, y_pred)`` (shape ``(N,)``) on the device under ``metric.name``.
 """
@@ -18,7 +21,18 @@ from gpukeras.metrics._accuracy import (
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
+from gpukeras.metrics._auc import AUC
+from gpukeras.metrics._confusion import (
+    FalseNegatives,
+    FalsePositives,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
+)
+from gpukeras.metrics._f_score import F1Score, FBetaScore
 from gpukeras.metrics._get import deserialize, get, serialize
+from gpukeras.metrics._iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from gpukeras.metrics._loss_metrics import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -38,29 +52,43 @@ from gpukeras.metrics._loss_metrics import (
 from gpukeras.metrics._metric import Mean, MeanMetricWrapper, Metric
 
 __all__ = [
+    "AUC",
     "Accuracy",
     "BinaryAccuracy",
     "BinaryCrossentropy",
+    "BinaryIoU",
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",
+    "F1Score",
+    "FBetaScore",
+    "FalseNegatives",
+    "FalsePositives",
     "Hinge",
+    "IoU",
     "KLDivergence",
     "LogCoshError",
     "Mean",
     "MeanAbsoluteError",
     "MeanAbsolutePercentageError",
+    "MeanIoU",
     "MeanMetricWrapper",
     "MeanSquaredError",
     "MeanSquaredLogarithmicError",
     "Metric",
+    "OneHotIoU",
+    "OneHotMeanIoU",
     "Poisson",
+    "Precision",
+    "Recall",
     "SparseCategoricalAccuracy",
     "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
     "SquaredHinge",
     "TopKCategoricalAccuracy",
+    "TrueNegatives",
+    "TruePositives",
     "accuracy",
     "binary_accuracy",
     "categorical_accuracy",
