@@ -1,5 +1,5 @@
-"""AUC, Precision/Recall, confusion counts, F-scores and IoUs give Keras 3's values (fixture from
-real Keras on JAX: tests/make_metrics_fixtures.py), on the device and without host reads."""
+"""AUC, Precision/Recall, confusion counts, F-scores and IoUs give Keras 3's values (fixture
+from real Keras on JAX: tests/fixtures/make_metrics_fixtures.py), on the device, no host reads."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from gpukeras import backend as K
 from gpukeras import metrics
-from tests import metrics_cases
+from tests.fixtures import metrics_cases
 
 with open(os.path.join(os.path.dirname(__file__), "fixtures", "metrics_keras.json")) as _f:
     KERAS = json.load(_f)
