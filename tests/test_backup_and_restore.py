@@ -436,3 +436,16 @@ def test_checkpoint_files_are_complete_after_any_sigkill(tmp_path):
         for path in (weights_path, model_path):
             saving.load_weights(probe, str(path))  # a partial file would raise here
             assert all(np.isfinite(w).all() for w in probe.get_weights())
+
+
+def test_keras_attribute_names_follow_the_epoch_and_name_the_backup_files(tmp_path):
+    backup = callbacks.BackupAndRestore(str(tmp_path / "b"), double_checkpoint=True)
+    assert backup._current_epoch == 0
+    assert backup._weights_path == backup._training_metadata_path
+    assert backup._prev_weights_path == backup._prev_training_metadata_path
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _fit(_build(), [backup, Crash(2, 3)])
+    assert backup._current_epoch == 2  # the epoch under way
+    assert os.path.exists(backup._weights_path) and os.path.exists(backup._prev_weights_path)
+    _fit(_build(), [backup])
+    assert backup._current_epoch == EPOCHS  # the epochs done

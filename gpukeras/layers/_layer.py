@@ -181,6 +181,10 @@ class Layer:
         self._weights.append(variable)
         return variable
 
+    def add_variable(self, *args: Any, **kwargs: Any) -> Variable:
+        """Keras 3's other name for :meth:`add_weight` (its arguments, in its order)."""
+        return self.add_weight(*args, **kwargs)
+
     # -- computing --------------------------------------------------------
     def __call__(self, inputs: Any, training: Any = None, mask: Any = None, **kwargs: Any) -> Any:
         """Apply the layer (built on first use), like Keras's eager call.
