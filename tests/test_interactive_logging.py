@@ -47,3 +47,15 @@ def test_enabled_again_prints_to_stdout(capsys):
 def test_unknown_verbosity_is_refused():
     with pytest.raises(ValueError, match="Received: level='LOUD'"):
         utils.set_logging_verbosity("LOUD")
+
+
+def test_distributed_warmup_message_goes_to_the_logger(logging_off, capsys, caplog):
+    from gpukeras import distributed
+
+    utils.set_logging_verbosity("INFO")
+    warmup = distributed.LearningRateWarmup(warmup_epochs=1, verbose=1)
+    with caplog.at_level(logging.INFO, logger="gpukeras"):
+        _fit(verbose=0, callback_list=[warmup])
+    assert capsys.readouterr().out == ""
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("Epoch 1: finished gradual learning rate warmup to" in m for m in messages)
