@@ -96,3 +96,22 @@ def test_a_per_class_result_is_logged_as_an_array(xp, capsys):
     assert isinstance(scores, np.ndarray) and scores.shape == (3,)
     # the progress line shows the mean, as Keras's does
     assert f"f1_score: {scores.mean():.4f}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extension", ["keras", "h5"])
+def test_saved_model_compiles_its_metric_objects_again(tmp_path, extension):
+    x, y = _data()
+    model = _model(
+        ["AUC", metrics.F1Score(average="macro"), metrics.Precision(thresholds=[0.3, 0.6])]
+    )
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    path = str(tmp_path / f"model.{extension}")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    expected = model.evaluate(x, y, verbose=0, return_dict=True)
+    got = restored.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(got) == ["AUC", "f1_score", "loss", "precision"]
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-6)
+    config = model.get_compile_config()["metrics"]
+    assert config[0] == "AUC" and config[1]["class_name"] == "F1Score"

@@ -11,7 +11,7 @@ from gpukeras.losses._loss import to_snake_case
 from gpukeras.metrics import _accuracy, _auc, _confusion, _f_score, _iou, _loss_metrics
 from gpukeras.metrics._metric import Mean, MeanMetricWrapper, Metric
 
-__all__ = ["deserialize", "get", "serialize"]
+__all__ = ["deserialize", "get", "savable_ids", "serialize"]
 
 METRIC_CLASSES: dict[str, type[Metric]] = {
     name: getattr(module, name)
@@ -163,3 +163,18 @@ def deserialize(config: dict[str, Any]) -> Metric:
             f"{', '.join(map(repr, names))}. Received: metric={config!r}"
         )
     return cls.from_config(dict(config.get("config") or {}))
+
+
+def savable_ids(identifiers: list[Any]) -> list[Any]:
+    """The compile-time metric ids a saved model's ``compile_config`` can hold: names as
+    given, built-in Metric objects as Keras's dict (so ``load_model`` compiles them again).
+    A user's function or Metric class is left out: only ``custom_objects`` could revive it."""
+    saved: list[Any] = []
+    for identifier in identifiers:
+        cls = type(identifier)
+        if isinstance(identifier, str):
+            saved.append(identifier)
+        elif METRIC_CLASSES.get(cls.__name__) is cls and cls is not MeanMetricWrapper:
+            entry = {"module": "keras.metrics", **serialize(identifier), "registered_name": None}
+            saved.append(entry)
+    return saved

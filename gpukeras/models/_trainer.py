@@ -26,6 +26,7 @@ from gpukeras.debugging._check_numerics import check_batch
 from gpukeras.distributed import DataSharding, fit_sharding
 from gpukeras.distributed._agreement import fit_agreement
 from gpukeras.distributed._early_exit import leaving_aborts_the_job
+from gpukeras.metrics._get import savable_ids as savable_metric_ids
 from gpukeras.mixed_precision._loss_scale_optimizer import auto_scale
 from gpukeras.models import _batches, _data
 from gpukeras.models._batches import BatchStream
@@ -98,8 +99,8 @@ class Trainer:
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
             "loss": loss if isinstance(loss, str) else None,
-            "metrics": [m for m in self._metric_ids if isinstance(m, str)],
-            "weighted_metrics": [m for m in self._weighted_metric_ids if isinstance(m, str)],
+            "metrics": savable_metric_ids(self._metric_ids),
+            "weighted_metrics": savable_metric_ids(self._weighted_metric_ids),
             "loss_weights": loss_weights,
         }
         self.compiled = True

@@ -46,7 +46,7 @@ def serialize_keras_object(obj: Any) -> Any:
         return {key: serialize_keras_object(value) for key, value in obj.items()}
     for family, base, serialize, _ in _families():
         if isinstance(obj, base) and type(obj).__module__.startswith("gpukeras."):
-            return {"module": family, **serialize(obj)}
+            return {"module": family, **serialize(obj), "registered_name": None}
     if hasattr(obj, "get_config"):
         return {
             "module": type(obj).__module__,
