@@ -50,6 +50,12 @@ from gpukeras.metrics._loss_metrics import (
     SquaredHinge,
 )
 from gpukeras.metrics._metric import Mean, MeanMetricWrapper, Metric
+from gpukeras.metrics._sensitivity import (
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+)
 
 __all__ = [
     "AUC",
@@ -81,10 +87,14 @@ __all__ = [
     "OneHotMeanIoU",
     "Poisson",
     "Precision",
+    "PrecisionAtRecall",
     "Recall",
+    "RecallAtPrecision",
+    "SensitivityAtSpecificity",
     "SparseCategoricalAccuracy",
     "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
+    "SpecificityAtSensitivity",
     "SquaredHinge",
     "TopKCategoricalAccuracy",
     "TrueNegatives",

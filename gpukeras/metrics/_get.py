@@ -8,14 +8,22 @@ from typing import Any
 from gpukeras import losses
 from gpukeras.losses._get import known_loss_names
 from gpukeras.losses._loss import to_snake_case
-from gpukeras.metrics import _accuracy, _auc, _confusion, _f_score, _iou, _loss_metrics
+from gpukeras.metrics import (
+    _accuracy,
+    _auc,
+    _confusion,
+    _f_score,
+    _iou,
+    _loss_metrics,
+    _sensitivity,
+)
 from gpukeras.metrics._metric import Mean, MeanMetricWrapper, Metric
 
 __all__ = ["deserialize", "get", "savable_ids", "serialize"]
 
 METRIC_CLASSES: dict[str, type[Metric]] = {
     name: getattr(module, name)
-    for module in (_accuracy, _loss_metrics, _confusion, _auc, _f_score, _iou)
+    for module in (_accuracy, _loss_metrics, _confusion, _auc, _f_score, _iou, _sensitivity)
     for name in module.__all__
     if inspect.isclass(getattr(module, name))
 }
