@@ -115,3 +115,29 @@ def test_saved_model_compiles_its_metric_objects_again(tmp_path, extension):
         np.testing.assert_allclose(got[key], expected[key], rtol=1e-6)
     config = model.get_compile_config()["metrics"]
     assert config[0] == "AUC" and config[1]["class_name"] == "F1Score"
+
+
+class _OwnTrainStep(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(3, activation="softmax")
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        return super().train_step(data)
+
+
+def test_a_custom_train_step_logs_a_per_class_result_as_an_array(xp):
+    x, y = _data()
+    f1 = metrics.F1Score()
+    model = _OwnTrainStep()
+    model.compile("sgd", "categorical_crossentropy", metrics=[f1, "AUC"])
+    before = K.host_syncs()
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert K.host_syncs() - before == 2  # one read per epoch, vectors included
+    scores = history.history["f1_score"][-1]
+    assert isinstance(scores, np.ndarray) and scores.shape == (3,)
+    np.testing.assert_allclose(scores, K.to_host(f1.result()), rtol=1e-6)
+    assert isinstance(history.history["AUC"][-1], float)
