@@ -41,10 +41,9 @@ def test_results_after_each_batch_match_keras(case, xp):
     for (y_true, y_pred, weights), expected in zip(_batches(case), KERAS[case_id]["steps"]):
         assert metrics_cases.input_sum(y_true, y_pred, weights) == expected["input_sum"]
         before = K.host_syncs()
-        metric.update_state(
-            xp.asarray(y_true),
-            xp.asarray(y_pred),
-            sample_weight=xp.asarray(weights) if weighted else None,
+        device_weights = xp.asarray(weights) if weighted else None
+        metrics_cases.update(
+            metric, class_name, xp.asarray(y_true), xp.asarray(y_pred), device_weights
         )
         result = metric.result()
         assert K.host_syncs() == before, "update_state/result must not read the device"
@@ -58,10 +57,10 @@ def test_reset_state_starts_afresh(case, xp):
     metric = getattr(metrics, class_name)(**config)
     batches = _batches(case)
     for y_true, y_pred, weights in reversed(batches):
-        metric.update_state(y_true, y_pred, sample_weight=weights if weighted else None)
+        metrics_cases.update(metric, class_name, y_true, y_pred, weights if weighted else None)
     metric.reset_state()
     y_true, y_pred, weights = batches[0]
-    metric.update_state(y_true, y_pred, sample_weight=weights if weighted else None)
+    metrics_cases.update(metric, class_name, y_true, y_pred, weights if weighted else None)
     _assert_keras_value(metric.result(), KERAS[case_id]["steps"][0]["result"])
 
 

@@ -50,6 +50,7 @@ from gpukeras.metrics._loss_metrics import (
     SquaredHinge,
 )
 from gpukeras.metrics._metric import Mean, MeanMetricWrapper, Metric
+from gpukeras.metrics._regression import R2Score, RootMeanSquaredError, Sum
 from gpukeras.metrics._sensitivity import (
     PrecisionAtRecall,
     RecallAtPrecision,
@@ -88,14 +89,17 @@ __all__ = [
     "Poisson",
     "Precision",
     "PrecisionAtRecall",
+    "R2Score",
     "Recall",
     "RecallAtPrecision",
+    "RootMeanSquaredError",
     "SensitivityAtSpecificity",
     "SparseCategoricalAccuracy",
     "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
     "SpecificityAtSensitivity",
     "SquaredHinge",
+    "Sum",
     "TopKCategoricalAccuracy",
     "TrueNegatives",
     "TruePositives",

@@ -15,6 +15,7 @@ from gpukeras.metrics import (
     _f_score,
     _iou,
     _loss_metrics,
+    _regression,
     _sensitivity,
 )
 from gpukeras.metrics._metric import Mean, MeanMetricWrapper, Metric
@@ -23,7 +24,16 @@ __all__ = ["deserialize", "get", "savable_ids", "serialize"]
 
 METRIC_CLASSES: dict[str, type[Metric]] = {
     name: getattr(module, name)
-    for module in (_accuracy, _loss_metrics, _confusion, _auc, _f_score, _iou, _sensitivity)
+    for module in (
+        _accuracy,
+        _loss_metrics,
+        _confusion,
+        _auc,
+        _f_score,
+        _iou,
+        _sensitivity,
+        _regression,
+    )
     for name in module.__all__
     if inspect.isclass(getattr(module, name))
 }
