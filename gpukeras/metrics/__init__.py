@@ -30,6 +30,12 @@ from gpukeras.metrics._confusion import (
     TrueNegatives,
     TruePositives,
 )
+from gpukeras.metrics._correlation import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
 from gpukeras.metrics._f_score import F1Score, FBetaScore
 from gpukeras.metrics._get import deserialize, get, serialize
 from gpukeras.metrics._iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
@@ -67,6 +73,7 @@ __all__ = [
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
     "CategoricalHinge",
+    "ConcordanceCorrelation",
     "CosineSimilarity",
     "F1Score",
     "FBetaScore",
@@ -86,6 +93,7 @@ __all__ = [
     "Metric",
     "OneHotIoU",
     "OneHotMeanIoU",
+    "PearsonCorrelation",
     "Poisson",
     "Precision",
     "PrecisionAtRecall",
@@ -106,8 +114,10 @@ __all__ = [
     "accuracy",
     "binary_accuracy",
     "categorical_accuracy",
+    "concordance_correlation",
     "deserialize",
     "get",
+    "pearson_correlation",
     "serialize",
     "sparse_categorical_accuracy",
     "sparse_top_k_categorical_accuracy",

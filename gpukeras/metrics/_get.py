@@ -12,6 +12,7 @@ from gpukeras.metrics import (
     _accuracy,
     _auc,
     _confusion,
+    _correlation,
     _f_score,
     _iou,
     _loss_metrics,
@@ -33,6 +34,7 @@ METRIC_CLASSES: dict[str, type[Metric]] = {
         _iou,
         _sensitivity,
         _regression,
+        _correlation,
     )
     for name in module.__all__
     if inspect.isclass(getattr(module, name))
@@ -56,9 +58,9 @@ for _alias, _target in {
 
 _ACCURACY_IDS = ("accuracy", "acc")
 _CROSSENTROPY_IDS = ("crossentropy", "ce")
-_METRIC_FUNCTIONS = {getattr(_accuracy, name) for name in _accuracy.__all__} - set(
-    METRIC_CLASSES.values()
-)
+_METRIC_FUNCTIONS = {
+    getattr(module, name) for module in (_accuracy, _correlation) for name in module.__all__
+} - set(METRIC_CLASSES.values())
 
 
 def known_metric_names() -> list[str]:
