@@ -141,3 +141,30 @@ def test_a_custom_train_step_logs_a_per_class_result_as_an_array(xp):
     assert isinstance(scores, np.ndarray) and scores.shape == (3,)
     np.testing.assert_allclose(scores, K.to_host(f1.result()), rtol=1e-6)
     assert isinstance(history.history["AUC"][-1], float)
+
+
+def test_every_keras_metrics_export_with_a_gpukeras_counterpart_is_there():
+    # keras.metrics' public names (Keras 3.15), but the focal crossentropies gpukeras lacks
+    keras_names = {
+        "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",
+        "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge",
+        "ConcordanceCorrelation", "CosineSimilarity", "F1Score", "FBetaScore",
+        "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLDivergence", "LogCoshError",
+        "Mean", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanIoU",
+        "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric",
+        "OneHotIoU", "OneHotMeanIoU", "PearsonCorrelation", "Poisson", "Precision",
+        "PrecisionAtRecall", "R2Score", "Recall", "RecallAtPrecision", "RootMeanSquaredError",
+        "SensitivityAtSpecificity", "SparseCategoricalAccuracy",
+        "SparseCategoricalCrossentropy", "SparseTopKCategoricalAccuracy",
+        "SpecificityAtSensitivity", "SquaredHinge", "Sum", "TopKCategoricalAccuracy",
+        "TrueNegatives", "TruePositives", "binary_accuracy", "binary_crossentropy",
+        "categorical_accuracy", "categorical_crossentropy", "categorical_hinge",
+        "concordance_correlation", "deserialize", "get", "hinge", "huber", "kl_divergence",
+        "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error",
+        "mean_squared_error", "mean_squared_logarithmic_error", "pearson_correlation",
+        "poisson", "serialize", "sparse_categorical_accuracy",
+        "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy",
+        "squared_hinge", "top_k_categorical_accuracy",
+    }  # fmt: skip
+    assert keras_names - set(metrics.__all__) == set()
+    assert metrics.get(metrics.mean_squared_error).name == "mean_squared_error"

@@ -7,6 +7,23 @@ The fit loop calls ``get(identifier, loss=..., y_true=..., y_pred=...)`` and sum
 ``metric.fn(y_true, y_pred)`` (shape ``(N,)``) on the device under ``metric.name``.
 """
 
+# Keras 3 exports the loss functions from keras.metrics too.
+from gpukeras.losses import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
 from gpukeras.metrics._accuracy import (
     Accuracy,
     BinaryAccuracy,
@@ -113,13 +130,27 @@ __all__ = [
     "TruePositives",
     "accuracy",
     "binary_accuracy",
+    "binary_crossentropy",
     "categorical_accuracy",
+    "categorical_crossentropy",
+    "categorical_hinge",
     "concordance_correlation",
     "deserialize",
     "get",
+    "hinge",
+    "huber",
+    "kl_divergence",
+    "log_cosh",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
     "pearson_correlation",
+    "poisson",
     "serialize",
     "sparse_categorical_accuracy",
+    "sparse_categorical_crossentropy",
     "sparse_top_k_categorical_accuracy",
+    "squared_hinge",
     "top_k_categorical_accuracy",
 ]
