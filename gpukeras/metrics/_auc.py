@@ -183,7 +183,7 @@ class AUC(Metric):
         by_label = per_threshold.sum(axis=0)
         if self.label_weights is None:
             return by_label.mean()
-        weights = self.label_weights
+        weights = K.to_device(self.label_weights)  # made under the backend active then
         return divide_no_nan((by_label * weights).sum(), xp.asarray(weights.sum()))
 
     def interpolate_pr_auc(self) -> Any:

@@ -10,6 +10,7 @@ same rounding as Keras at the bucket edges. Nothing is read on the host.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -196,12 +197,19 @@ def _reversed_cumsum(sums: Any, count: int) -> Any:
     return per_label[:, ::-1].cumsum(axis=1)[:, ::-1].T
 
 
+@functools.lru_cache(maxsize=64)
+def _device_thresholds(thresholds: tuple[float, ...], dtype: str, backend_name: str) -> Any:
+    """The thresholds on the device, made once (not copied to the device every batch)."""
+    del backend_name  # part of the cache key: one array per backend
+    return K.to_device(numpy.asarray(thresholds, dtype=dtype))
+
+
 def _compared_counts(
     y_true: Any, y_pred: Any, weights: Any, thresholds: Sequence[float], multi_label: bool
 ) -> dict[str, Any]:
     """Counts from comparing every prediction with every threshold: ``(T, M)`` booleans."""
     xp = K.get_array_module(y_pred)
-    limits = xp.asarray(numpy.asarray(thresholds, dtype=y_pred.dtype))
+    limits = _device_thresholds(tuple(thresholds), str(y_pred.dtype), K.backend())
     if multi_label:
         predictions, labels, limits = y_pred[None], (y_true != 0)[None], limits[:, None, None]
     else:
