@@ -7,13 +7,15 @@ from typing import Any
 
 from gpukeras import backend as K
 from gpukeras.metrics._confusion_update import as_state_array, same_rank
-from gpukeras.metrics._metric import Mean, Metric
+from gpukeras.metrics._metric import Mean, Metric, reduce_per_sample
 
 __all__ = ["R2Score", "RootMeanSquaredError", "Sum"]
 
 
-class RootMeanSquaredError(Mean):
+class RootMeanSquaredError(Metric):
     """``sqrt(mean((y_pred - y_true) ** 2))`` over everything seen (weighted).
+
+    The sums are float64 device variables (so ``BackupAndRestore`` keeps them mid-epoch).
 
     Args:
         name: default ``'root_mean_squared_error'``.
@@ -23,18 +25,30 @@ class RootMeanSquaredError(Mean):
     def __init__(self, name: str = "root_mean_squared_error", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
         self._direction = "down"
+        self.total = self.add_variable((), "zeros", dtype="float64", name="total")
+        self.count = self.add_variable((), "zeros", dtype="float64", name="count")
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        """Add one batch's squared errors (first axis = samples)."""
+        """Add one batch's squared errors (first axis = samples; other axes averaged)."""
         y_true = as_state_array(y_true, self.dtype)
         y_pred = as_state_array(y_pred, self.dtype)
         y_true, y_pred = same_rank(y_true, y_pred)
-        super().update_state((y_pred - y_true) ** 2, sample_weight=sample_weight)
+        errors = (y_pred - y_true) ** 2
+        per_sample = reduce_per_sample(errors)
+        if sample_weight is None:
+            count: Any = float(per_sample.shape[0])
+        else:
+            weights = Mean._per_sample_weights(as_state_array(sample_weight, self.dtype), errors)
+            per_sample = per_sample * weights
+            count = weights.sum(dtype="float64")
+        self.total.assign_add(per_sample.sum(dtype="float64"))
+        self.count.assign_add(count)
 
     def result(self) -> Any:
-        mean = super().result()
-        xp = K.get_array_module(mean)
-        return xp.asarray(xp.sqrt(mean))  # asarray: NumPy's sqrt of a 0-d array is a scalar
+        xp = K.array_module()
+        total, count = self.total.value, self.count.value
+        mean = xp.where(count == 0, 0.0, total / xp.where(count == 0, 1.0, count))
+        return xp.asarray(xp.sqrt(mean)).astype(self.dtype)
 
 
 class Sum(Metric):

@@ -59,6 +59,16 @@ class StatefulMetrics:
         return result if last is None or last.shape != result.shape else result - last
 
 
+def build_states(metrics: list[Any], y: Any, out: Any) -> None:
+    """Built-in metrics that make their state on the first batch (F1Score, R2Score, a
+    multi-label AUC) make it now, from an empty batch shaped like the data, so that
+    ``BackupAndRestore`` can put a mid-epoch state back before the first batch."""
+    for metric in metrics:
+        lazy = getattr(metric, "_built", True) is False
+        if lazy and is_stateful(metric) and type(metric).__module__.startswith("gpukeras."):
+            metric.update_state(y[:0], out[:0])
+
+
 def _result(metric: Any) -> Any:
     """``metric.result()`` as a flat float64 device array of its own."""
     xp = K.array_module()

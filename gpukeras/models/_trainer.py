@@ -32,6 +32,7 @@ from gpukeras.models import _batches, _data
 from gpukeras.models._batches import BatchStream
 from gpukeras.models._data import Dataset
 from gpukeras.models._progress import EpochProgress
+from gpukeras.models._stateful_metrics import build_states
 from gpukeras.models._step import Step, forward_pass
 from gpukeras.models._tape_step import make_step
 
@@ -649,6 +650,8 @@ class Trainer:
                 resolve(self._weighted_metric_ids),
                 self.optimizer,
             )
+            step_metrics = getattr(self._step, "metrics", []) + self._step.weighted_metrics
+            build_states(step_metrics, y_probe, out_probe)
         return self._step
 
     def _forward(self, x: Any) -> Any:
