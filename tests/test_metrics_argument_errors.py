@@ -61,3 +61,23 @@ def test_float_weights_on_an_integer_confusion_matrix_warn():
     iou = metrics.MeanIoU(num_classes=2)
     with pytest.warns(UserWarning, match="passing weight as `float`, but dtype is `int`"):
         iou.update_state([0, 1], [0, 1], sample_weight=np.array([0.5, 1.5]))
+
+
+def test_an_initial_value_is_copied_not_shared():
+    start = np.array([[5, 0], [0, 7]])
+    iou = metrics.MeanIoU(num_classes=2)
+    iou.total_cm = iou.add_variable(shape=(2, 2), initializer=start, dtype="int32", name="cm")
+    iou.update_state([0, 1], [0, 1])
+    assert np.array(iou.total_cm).tolist() == [[6, 0], [0, 8]]
+    assert start.tolist() == [[5, 0], [0, 7]]  # the caller's array is untouched
+    with pytest.raises(ValueError, match=r"must have shape \(3,\). Received: initializer"):
+        iou.add_variable(shape=(3,), initializer=[1.0, 2.0], name="bad")
+
+
+def test_f_scores_need_a_known_class_count():
+    with pytest.raises(ValueError, match=r"output_dim fully defined \(not None\)"):
+        metrics.FBetaScore()._build((2, None), (2, None))
+
+
+def test_metrics_answer_keras_private_dtype_name():
+    assert metrics.AUC(dtype="float32")._dtype == "float32"

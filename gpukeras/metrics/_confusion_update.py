@@ -121,7 +121,7 @@ def update_confusion_variables(
         if y_pred.ndim == 1:
             raise ValueError(
                 "When class_id is provided, y_pred must be a 2D array with shape "
-                f"(num_samples, num_classes). Received: y_pred.shape={tuple(y_pred.shape)}"
+                f"(num_samples, num_classes), found shape: {tuple(y_pred.shape)}"
             )
         y_true = y_true[..., class_id, None]
         y_pred = y_pred[..., class_id, None]

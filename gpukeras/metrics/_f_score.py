@@ -80,6 +80,12 @@ class FBetaScore(Metric):
                 "FBetaScore expects 2D inputs with shape (batch_size, output_dim). Received "
                 f"input shapes: y_pred.shape={pred_shape} and y_true.shape={true_shape}."
             )
+        if pred_shape[-1] is None or true_shape[-1] is None:
+            raise ValueError(
+                "FBetaScore expects 2D inputs with shape (batch_size, output_dim), with "
+                "output_dim fully defined (not None). Received input shapes: "
+                f"y_pred.shape={pred_shape} and y_true.shape={true_shape}."
+            )
         shape = () if self.average == "micro" else (pred_shape[-1],)
         for name in (
             "true_positives",

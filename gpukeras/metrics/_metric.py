@@ -72,12 +72,26 @@ class Metric:
         own = self.__dict__.setdefault("_state_variables", [])
         name = name or ("variable" if not own else f"variable_{len(own)}")
         shape = tuple(int(d) for d in (shape or ()))
-        value = initializers.get(initializer)(shape, dtype=dtype or self.dtype)
+        if isinstance(initializer, (str, dict)) or callable(initializer):
+            value = initializers.get(initializer)(shape, dtype=dtype or self.dtype)
+        else:  # an initial value (array or list), as Keras's Variable takes it
+            # a copy: the variable is updated in place, the caller's array must not be
+            value = numpy.array(K.to_host(initializer), dtype=dtype or self.dtype, copy=True)
+            if value.shape != shape:
+                raise ValueError(
+                    f"The initial value of metric variable {name!r} must have shape {shape}. "
+                    f"Received: initializer with shape {value.shape}"
+                )
         variable = Variable(value, name=name, path=f"{self.name}/{name}", trainable=False)
         variable.value = variable.value.reshape(shape)  # a 0-d state stays 0-d
         own.append(variable)
         self.__dict__.setdefault("_initial_values", []).append(K.to_device(value).copy())
         return variable
+
+    @property
+    def _dtype(self) -> Any:
+        """Keras's private name for the dtype its tests read."""
+        return self.dtype
 
     def add_weight(
         self,
