@@ -59,3 +59,17 @@ def test_distributed_warmup_message_goes_to_the_logger(logging_off, capsys, capl
     assert capsys.readouterr().out == ""
     messages = [record.getMessage() for record in caplog.records]
     assert any("Epoch 1: finished gradual learning rate warmup to" in m for m in messages)
+
+
+def test_keras_config_gathers_the_global_settings():
+    from gpukeras import backend, config, mixed_precision
+
+    assert config.disable_interactive_logging is utils.disable_interactive_logging
+    assert config.floatx is backend.floatx and config.set_epsilon is backend.set_epsilon
+    assert config.set_dtype_policy is mixed_precision.set_global_policy
+    config.disable_interactive_logging()
+    try:
+        assert not config.is_interactive_logging_enabled()
+    finally:
+        config.enable_interactive_logging()
+    assert config.is_interactive_logging_enabled()
