@@ -106,8 +106,35 @@ class Metric:
 
     @property
     def variables(self) -> list[Variable]:
-        """The state variables made by :meth:`add_variable`, in order."""
-        return list(self.__dict__.get("_state_variables", []))
+        """The state variables made by :meth:`add_variable`, in order, then those of its
+        attributes (Variables and sub-metrics, also inside lists and dicts), as Keras
+        tracks them."""
+        found = list(self.__dict__.get("_state_variables", []))
+        seen = {id(v) for v in found}
+        for key, value in self.__dict__.items():
+            if key not in ("_state_variables", "_initial_values"):
+                for variable in _tracked_variables(value):
+                    if id(variable) not in seen:
+                        seen.add(id(variable))
+                        found.append(variable)
+        return found
+
+    def stateless_update_state(self, metric_variables: list[Any], *args: Any, **kwargs: Any):
+        """``update_state(*args, **kwargs)`` from the state ``metric_variables`` (one value
+        per :attr:`variables`); returns the new values and leaves this metric's own state
+        as it was (Keras 3's stateless API)."""
+        return _run_with_values(self, metric_variables, lambda: self.update_state(*args, **kwargs))[
+            1
+        ]
+
+    def stateless_result(self, metric_variables: list[Any]) -> Any:
+        """``result()`` of the state ``metric_variables``, this metric's own state untouched."""
+        result = _run_with_values(self, metric_variables, self.result)[0]
+        return K.array_module().array(result, copy=True) if hasattr(result, "shape") else result
+
+    def stateless_reset_state(self) -> list[Any]:
+        """The values :meth:`reset_state` would give the variables, without resetting them."""
+        return _run_with_values(self, [v.value for v in self.variables], self.reset_state)[1]
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         """Accumulate statistics from one batch."""
@@ -142,6 +169,40 @@ class Metric:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _tracked_variables(value: Any) -> list[Variable]:
+    """The Variables in an attribute: itself, a sub-metric's, or inside lists/tuples/dicts."""
+    if isinstance(value, Variable):
+        return [value]
+    if isinstance(value, Metric):
+        return value.variables
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [variable for item in value for variable in _tracked_variables(item)]
+    return []
+
+
+def _run_with_values(metric: Metric, values: list[Any], action: Callable[[], Any]):
+    """``action()`` with the metric's variables set to ``values``; (its return, the variables'
+    values after it). The variables get their own values back afterwards."""
+    variables = metric.variables
+    if len(values) != len(variables):
+        raise ValueError(
+            "Argument `metric_variables` must be a list of tensors corresponding 1:1 to "
+            f"{type(metric).__name__}().variables. Received list with length {len(values)}, "
+            f"but expected {len(variables)} variables."
+        )
+    saved = [variable.value.copy() for variable in variables]  # device copies
+    try:
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+        returned = action()
+        return returned, [variable.value.copy() for variable in variables]
+    finally:
+        for variable, value in zip(variables, saved):
+            variable.assign(value)
 
 
 class Mean(Metric):

@@ -1,0 +1,76 @@
+"""The Metric base class as Keras 3's: variables tracked through attributes and sub-metrics,
+and the stateless update/result/reset that leave the metric's own state alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpukeras import backend as K
+from gpukeras import metrics
+from gpukeras.variables import Variable
+
+
+class SquaredErrorSum(metrics.Metric):
+    def __init__(self, name="sse"):
+        super().__init__(name=name)
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", dtype="int32", name="n")
+
+    def update_state(self, y_true, y_pred):
+        xp = K.array_module()
+        error = (xp.asarray(y_true, dtype="float32") - xp.asarray(y_pred, dtype="float32")) ** 2
+        self.total.assign(self.total.value + error.sum())
+        self.count.assign(self.count.value + error.shape[0])
+
+    def result(self):
+        return self.total.value / self.count.value.astype("float32")
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ([Variable(0.0), Variable(1.0)], 4),
+        ({"a": Variable(0.0), "b": Variable(1.0)}, 4),
+        ({"a": [Variable(0.0), Variable(1.0)]}, 4),
+        (SquaredErrorSum("inner"), 4),
+        ([SquaredErrorSum("a"), SquaredErrorSum("b")], 6),
+    ],
+)
+def test_variables_include_attributes_and_sub_metrics(extra, expected):
+    metric = SquaredErrorSum()
+    metric.extra = extra
+    assert len(metric.variables) == expected
+    assert metric.variables[:2] == [metric.total, metric.count]  # its own first
+
+
+def test_a_variable_held_twice_counts_once():
+    precision = metrics.Precision()
+    assert len(precision.variables) == 2  # false_positives is also an attribute
+
+
+def test_stateless_update_and_result_leave_the_state_alone(xp):
+    metric = SquaredErrorSum()
+    state = metric.variables
+    for start in (0, 8, 16):
+        y = np.arange(start, start + 8, dtype="float32")
+        state = metric.stateless_update_state(state, y, y + 1.0)
+    assert float(metric.total) == 0.0 and int(metric.count) == 0
+    assert float(metric.stateless_result(state)) == 1.0
+    assert float(metric.stateless_result([xp.ones(()) * 12, xp.ones((), "int32") * 3])) == 4.0
+    metric.total.assign(state[0])
+    metric.count.assign(state[1])
+    assert int(metric.count) == 24 and float(metric.result()) == 1.0
+
+
+def test_stateless_reset_gives_the_reset_values_without_resetting():
+    metric = SquaredErrorSum()
+    metric.update_state([1.0, 2.0], [0.0, 0.0])
+    zeros = metric.stateless_reset_state()
+    assert [float(K.to_host(v)) for v in zeros] == [0.0, 0.0]
+    assert float(metric.total) == 5.0
+
+
+def test_stateless_calls_need_one_value_per_variable():
+    with pytest.raises(ValueError, match="Received list with length 1, but expected 2"):
+        SquaredErrorSum().stateless_result([1.0])
