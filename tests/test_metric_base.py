@@ -74,3 +74,14 @@ def test_stateless_reset_gives_the_reset_values_without_resetting():
 def test_stateless_calls_need_one_value_per_variable():
     with pytest.raises(ValueError, match="Received list with length 1, but expected 2"):
         SquaredErrorSum().stateless_result([1.0])
+
+
+def test_dtype_is_read_only_and_a_policy_gives_its_compute_dtype():
+    from gpukeras.mixed_precision import DTypePolicy
+
+    metric = SquaredErrorSum()
+    assert metric.dtype == "float32"
+    with pytest.raises(AttributeError):
+        metric.dtype = "float16"
+    assert metrics.Mean(dtype=DTypePolicy("mixed_float16")).dtype == "float16"
+    assert metrics.Mean(dtype=np.float64).dtype == "float64"

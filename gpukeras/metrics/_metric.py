@@ -47,7 +47,9 @@ class Metric:
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name or to_snake_case(type(self).__name__)
-        self.dtype = dtype or K.floatx()
+        # A DTypePolicy (Keras's mixed_float16) gives its compute dtype.
+        dtype = getattr(dtype, "compute_dtype", dtype) or K.floatx()
+        self._metric_dtype = numpy.dtype(dtype).name if not isinstance(dtype, str) else dtype
         self._state_variables: list[Variable] = []
 
     def add_variable(
@@ -87,6 +89,11 @@ class Metric:
         own.append(variable)
         self.__dict__.setdefault("_initial_values", []).append(K.to_device(value).copy())
         return variable
+
+    @property
+    def dtype(self) -> Any:
+        """The dtype of ``result()`` (read-only, as in Keras)."""
+        return self._metric_dtype
 
     @property
     def _dtype(self) -> Any:
