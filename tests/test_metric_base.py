@@ -85,3 +85,35 @@ def test_dtype_is_read_only_and_a_policy_gives_its_compute_dtype():
         metric.dtype = "float16"
     assert metrics.Mean(dtype=DTypePolicy("mixed_float16")).dtype == "float16"
     assert metrics.Mean(dtype=np.float64).dtype == "float64"
+
+
+# Keras 3.15 (JAX) results of Mean over two batches: the values below, then their first row
+# doubled, with these weights (the second batch takes the first row of per-sample weights).
+_VALUES = np.array([[1.0, 3.0], [5.0, 7.0], [2.0, 4.0]], dtype="float32")
+
+
+@pytest.mark.parametrize(
+    "weights, keras_result",
+    [
+        (None, 3.75),
+        (np.array(2.0), 3.8333334922790527),  # a scalar weighs each batch's mean once
+        (np.array([1.0, 3.0, 0.5]), 4.636363506317139),
+        (np.array([[1.0], [3.0], [0.5]]), 4.636363506317139),
+        (np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0]]), 3.0),  # one weight per value
+        (np.array([[1.0, 2.0]]), 4.166666507720947),  # broadcast over the samples
+    ],
+    ids=["none", "scalar", "per_sample", "per_sample_column", "per_value", "broadcast_row"],
+)
+def test_mean_weights_values_as_keras_does(weights, keras_result, xp):
+    mean = metrics.Mean()
+    mean.update_state(xp.asarray(_VALUES), sample_weight=None if weights is None else weights)
+    second = None
+    if weights is not None:
+        second = weights if weights.ndim == 0 or weights.shape[0] == 1 else weights[:1]
+    mean.update_state(xp.asarray(_VALUES[:1] * 2), sample_weight=second)
+    np.testing.assert_allclose(float(K.to_host(mean.result())), keras_result, rtol=1e-6)
+
+
+def test_mean_refuses_weights_that_do_not_broadcast():
+    with pytest.raises(ValueError, match=r"Received: sample_weight.shape=\(2, 3\)"):
+        metrics.Mean().update_state(_VALUES, sample_weight=np.ones((2, 3)))

@@ -12,7 +12,7 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
-from gpukeras.losses._loss import to_snake_case
+from gpukeras.losses._loss import align_ranks, to_snake_case
 from gpukeras.variables import Variable
 
 __all__ = ["Mean", "MeanMetricWrapper", "Metric", "reduce_per_sample"]
@@ -178,6 +178,37 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
 
+def samplewise(values: Any, sample_weight: Any) -> tuple[Any, Any]:
+    """Keras's reduction of a batch to per-sample values (and weights) for a mean.
+
+    Without weights: ``values`` averaged over every axis but the first. With weights (ranks
+    aligned as Keras's losses align them): ``values`` averaged over the axes the weights do
+    not have, times the weights broadcast to them, then averaged per sample; the weights
+    averaged per sample. A scalar weight thus weighs the batch's mean as one value.
+    """
+    xp = K.get_array_module(values)
+    if sample_weight is None:
+        return reduce_per_sample(values) if values.ndim > 1 else values, None
+    weights = K.to_device(sample_weight).astype(values.dtype)
+    values, weights = align_ranks(values, weights)
+    weight_ndim = weights.ndim
+    if values.ndim > weight_ndim:
+        values = values.mean(axis=tuple(range(weight_ndim, values.ndim)))
+    try:
+        weights = xp.broadcast_to(weights, values.shape)
+    except ValueError:
+        raise ValueError(
+            f"sample_weight must broadcast to the values' shape {tuple(values.shape)}. "
+            f"Received: sample_weight.shape={tuple(K.to_device(sample_weight).shape)}"
+        ) from None
+    values = values * weights
+    if weight_ndim > 1:
+        weights = weights.mean(axis=tuple(range(1, weight_ndim)))
+    if values.ndim > 1:
+        values = values.mean(axis=tuple(range(1, values.ndim)))
+    return values, weights
+
+
 def _tracked_variables(value: Any) -> list[Variable]:
     """The Variables in an attribute: itself, a sub-metric's, or inside lists/tuples/dicts."""
     if isinstance(value, Variable):
@@ -234,8 +265,8 @@ class Mean(Metric):
 
         Args:
             values: the batch's values.
-            sample_weight: ``None`` (default: weight 1 each), a scalar, one weight per
-                sample, or one per value (then per-sample means of both are used).
+            sample_weight: ``None`` (default: weight 1 each), or weights that broadcast
+                against ``values`` (Keras's rule, see :func:`samplewise`).
         """
         from gpukeras import autodiff
 
@@ -246,36 +277,18 @@ class Mean(Metric):
             sample_weight = autodiff.unwrap(sample_weight)
         if values.dtype.kind != "f":
             values = values.astype(K.floatx())
-        per_sample = reduce_per_sample(values)
+        per_sample, weights = samplewise(values, sample_weight)
         xp = K.get_array_module(per_sample)
-        if sample_weight is None:
-            weights = None
-        else:
-            weights = self._per_sample_weights(K.to_device(sample_weight), values)
-            per_sample = per_sample * weights
         total = per_sample.sum(dtype="float64")
-        count = float(per_sample.shape[0]) if weights is None else weights.sum(dtype="float64")
+        if weights is not None:
+            count: Any = weights.sum(dtype="float64")
+        else:
+            count = float(per_sample.shape[0]) if per_sample.ndim else 1.0
         if self._total is None:
             self._total = xp.zeros((), dtype="float64")
             self._count = xp.zeros((), dtype="float64")
         self._total = self._total + total
         self._count = self._count + count
-
-    @staticmethod
-    def _per_sample_weights(weights: Any, values: Any) -> Any:
-        xp = K.get_array_module(values)
-        count = values.shape[0] if values.ndim else 1
-        weights = weights.astype(values.dtype)
-        if weights.ndim == 0:
-            return xp.broadcast_to(weights, (count,)).copy()
-        if weights.ndim > 1 and tuple(weights.shape) == tuple(values.shape):
-            return reduce_per_sample(weights)
-        if weights.size == count and weights.shape[0] == count:
-            return weights.reshape(count)
-        raise ValueError(
-            f"sample_weight must be a scalar, one weight per sample ({count},) or one per "
-            f"value {tuple(values.shape)}. Received: sample_weight.shape={tuple(weights.shape)}"
-        )
 
     def result(self) -> Any:
         xp = K.array_module()

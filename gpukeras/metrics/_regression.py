@@ -7,7 +7,7 @@ from typing import Any
 
 from gpukeras import backend as K
 from gpukeras.metrics._confusion_update import as_state_array, same_rank
-from gpukeras.metrics._metric import Mean, Metric, reduce_per_sample
+from gpukeras.metrics._metric import Metric, samplewise
 
 __all__ = ["R2Score", "RootMeanSquaredError", "Sum"]
 
@@ -33,14 +33,11 @@ class RootMeanSquaredError(Metric):
         y_true = as_state_array(y_true, self.dtype)
         y_pred = as_state_array(y_pred, self.dtype)
         y_true, y_pred = same_rank(y_true, y_pred)
-        errors = (y_pred - y_true) ** 2
-        per_sample = reduce_per_sample(errors)
-        if sample_weight is None:
-            count: Any = float(per_sample.shape[0])
+        per_sample, weights = samplewise((y_pred - y_true) ** 2, sample_weight)
+        if weights is not None:
+            count: Any = weights.sum(dtype="float64")
         else:
-            weights = Mean._per_sample_weights(as_state_array(sample_weight, self.dtype), errors)
-            per_sample = per_sample * weights
-            count = weights.sum(dtype="float64")
+            count = float(per_sample.shape[0]) if per_sample.ndim else 1.0
         self.total.assign_add(per_sample.sum(dtype="float64"))
         self.count.assign_add(count)
 
