@@ -184,9 +184,7 @@ class Layer:
         self._weights.append(variable)
         return variable
 
-    def add_variable(self, *args: Any, **kwargs: Any) -> Variable:
-        """Keras 3's other name for :meth:`add_weight` (its arguments, in its order)."""
-        return self.add_weight(*args, **kwargs)
+    add_variable = _add_weight.add_variable
 
     # -- computing --------------------------------------------------------
     def __call__(self, inputs: Any, training: Any = None, mask: Any = None, **kwargs: Any) -> Any:
