@@ -7,13 +7,23 @@ Keras 3 the matrix's dtype defaults to ``int32``: fractional sample weights trun
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
+
+import numpy
 
 from gpukeras import backend as K
 from gpukeras.metrics._metric import Metric
 
 __all__ = ["BinaryIoU", "IoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU"]
+
+
+@functools.lru_cache(maxsize=64)
+def _device_ids(ids: tuple[int, ...], backend_name: str) -> Any:
+    """The target class ids on the device, made once (not copied there every step)."""
+    del backend_name  # part of the cache key: one array per backend
+    return K.to_device(numpy.asarray(ids, dtype="int64"))
 
 
 def _device_array(value: Any) -> Any:
@@ -104,7 +114,7 @@ class IoU(Metric):
         matrix = self.total_cm.value
         true_positives = xp.diagonal(matrix)
         denominator = matrix.sum(axis=0) + matrix.sum(axis=1) - true_positives
-        ids = xp.asarray(self.target_class_ids, dtype="int64")
+        ids = _device_ids(tuple(self.target_class_ids), K.backend())
         true_positives = true_positives[ids].astype("float32")
         denominator = denominator[ids].astype("float32")
         valid = denominator > 1e-9
