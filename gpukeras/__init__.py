@@ -11,6 +11,7 @@ from gpukeras import (
     autodiff,
     backend,
     callbacks,
+    config,
     constraints,
     datasets,
     debugging,
@@ -28,7 +29,7 @@ from gpukeras import (
     utils,
 )
 from gpukeras.autodiff import GradientTape, value_and_grad
-from gpukeras.layers import Input
+from gpukeras.layers import Input, KerasTensor
 from gpukeras.models import Model, Sequential
 from gpukeras.variables import Variable
 
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientTape",
     "Input",
+    "KerasTensor",
     "Model",
     "Sequential",
     "Variable",
@@ -44,6 +46,7 @@ __all__ = [
     "autodiff",
     "backend",
     "callbacks",
+    "config",
     "constraints",
     "datasets",
     "debugging",

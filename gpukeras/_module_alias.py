@@ -83,7 +83,7 @@ def alias_module(
 
 
 MERGE_REFUSAL = (
-    "the functional API (`Model(inputs, outputs)`) is not yet available in gpukeras, so "
-    "`Merge` and the merge layers (`Add`, `Concatenate`, `merge`) are not either; use a "
-    "subclassed `keras.Model` whose `call()` combines the branches with `keras.ops`."
+    "Keras 1's `Merge` layer and `merge(mode=...)` function were removed in Keras 2; use "
+    "the merge layers `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`, "
+    "`Concatenate` and `Dot` (or `layers.add(...)`, `layers.concatenate(...)` ...)."
 )

@@ -29,18 +29,29 @@ def _data():
     return x, y
 
 
-def _build():
-    """The same model from the same seed, as a restarted script would build it."""
+MODEL_KINDS = ["sequential", "functional chain", "functional graph"]
+
+
+def _build(kind="sequential"):
+    """The same model from the same seed, as a restarted script would build it: a
+    Sequential, the same layers as a functional chain (the fused step), or a functional
+    graph with a skip connection (the tape step)."""
     gpukeras.utils.set_random_seed(7)
-    model = gpukeras.models.Sequential(
-        [
-            layers.Input((8,)),
-            layers.Dense(16, activation="relu"),
-            layers.Dropout(0.3),  # global device stream
-            layers.Dropout(0.2, seed=5),  # its own generator
-            layers.Dense(3, activation="softmax"),
-        ]
-    )
+    stack = [
+        layers.Dense(16, activation="relu"),
+        layers.Dropout(0.3),  # global device stream
+        layers.Dropout(0.2, seed=5),  # its own generator
+        layers.Dense(3, activation="softmax"),
+    ]
+    inputs = layers.Input((8,))
+    if kind == "sequential":
+        model = gpukeras.models.Sequential([inputs, *stack])
+    else:
+        hidden = stack[0](inputs)
+        x = stack[2](stack[1](hidden))
+        if kind == "functional graph":
+            x = gpukeras.ops.add(x, hidden)
+        model = gpukeras.Model(inputs, stack[3](x))
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -74,11 +85,11 @@ class Crash(callbacks.Callback):
             raise RuntimeError("simulated crash")
 
 
-def _crash_then_resume(backup_dir, save_freq, crash_at, extra=(), **kwargs):
+def _crash_then_resume(backup_dir, save_freq, crash_at, extra=(), kind="sequential", **kwargs):
     crashing = [*extra, callbacks.BackupAndRestore(backup_dir, save_freq), Crash(*crash_at)]
     with pytest.raises(RuntimeError, match="simulated crash"):
-        _fit(_build(), crashing, **kwargs)
-    model = _build()  # the restarted process builds the model again
+        _fit(_build(kind), crashing, **kwargs)
+    model = _build(kind)  # the restarted process builds the model again
     history = _fit(model, [*extra, callbacks.BackupAndRestore(backup_dir, save_freq)], **kwargs)
     return model, history
 
@@ -100,10 +111,11 @@ def _assert_same_weights(expected, actual):
         ("epoch", (2, 6), 2),  # backup at the end of epoch 1
     ],
 )
-def test_resume_is_bit_identical(tmp_path, backend_name, save_freq, crash_at, resumed_epoch):
-    reference = _build()
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_resume_is_bit_identical(tmp_path, backend_name, save_freq, crash_at, resumed_epoch, kind):
+    reference = _build(kind)
     expected_history = _fit(reference).history
-    model, history = _crash_then_resume(str(tmp_path / "backup"), save_freq, crash_at)
+    model, history = _crash_then_resume(str(tmp_path / "backup"), save_freq, crash_at, kind=kind)
     assert history.epoch == list(range(resumed_epoch, EPOCHS))
     assert not (tmp_path / "backup").exists()  # delete_checkpoint=True
     if backend_name == "cupy":
@@ -436,3 +448,47 @@ def test_checkpoint_files_are_complete_after_any_sigkill(tmp_path):
         for path in (weights_path, model_path):
             saving.load_weights(probe, str(path))  # a partial file would raise here
             assert all(np.isfinite(w).all() for w in probe.get_weights())
+
+
+def test_keras_attribute_names_follow_the_epoch_and_name_the_backup_files(tmp_path):
+    backup = callbacks.BackupAndRestore(str(tmp_path / "b"), double_checkpoint=True)
+    assert backup._current_epoch == 0
+    assert backup._weights_path == backup._training_metadata_path
+    assert backup._prev_weights_path == backup._prev_training_metadata_path
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _fit(_build(), [backup, Crash(2, 3)])
+    assert backup._current_epoch == 2  # the epoch under way
+    assert os.path.exists(backup._weights_path) and os.path.exists(backup._prev_weights_path)
+    _fit(_build(), [backup])
+    assert backup._current_epoch == EPOCHS  # the epochs done
+
+
+def _build_with_state_metrics():
+    from gpukeras import metrics
+
+    gpukeras.utils.set_random_seed(1)
+    model = gpukeras.models.Sequential([layers.Input((8,)), layers.Dense(3, activation="softmax")])
+    model.compile(
+        optimizer="adam",
+        loss="categorical_crossentropy",
+        metrics=[
+            "AUC",
+            metrics.F1Score(average="macro"),  # state made on the first batch
+            metrics.AUC(multi_label=True, name="auc_per_label"),  # likewise
+            metrics.R2Score(),
+            metrics.RootMeanSquaredError(),
+        ],
+    )
+    return model
+
+
+@pytest.mark.numpy_only("bit-identical resume: CuPy's cuRAND stream cannot be saved and restored")
+def test_mid_epoch_resume_keeps_the_state_of_metrics_built_on_the_first_batch(tmp_path):
+    backup_dir = str(tmp_path / "b")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _fit(_build_with_state_metrics(), [callbacks.BackupAndRestore(backup_dir, 1), Crash(1, 5)])
+    resumed = _fit(_build_with_state_metrics(), [callbacks.BackupAndRestore(backup_dir, 1)])
+    reference = _fit(_build_with_state_metrics())
+    assert resumed.epoch == [1, 2, 3]
+    for key, values in resumed.history.items():
+        assert values == reference.history[key][1:], key

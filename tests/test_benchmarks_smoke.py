@@ -42,14 +42,25 @@ def test_mlp_benchmark_prints_gpukeras_against_the_numpy_loop_and_the_blas_bound
     assert "skipped: --skip" in out
 
 
-def test_custom_benchmark_prints_subclassed_and_custom_loss_against_sequential():
+def test_metrics_benchmark_prints_each_metric_set_with_one_sync_per_epoch():
+    out = _run(
+        "bench_metrics.py", "--samples", "256", "--batch-sizes", "128", "--repeats", "1",
+        "--rounds", "1",
+    )  # fmt: skip
+    rows = {line[:18].strip(): line.split() for line in out.splitlines() if line.startswith("  ")}
+    assert set(rows) >= {"accuracy", "thresholds", "f1 + iou"}
+    for name in ("accuracy", "thresholds", "f1 + iou"):
+        assert rows[name][-1] == "1"  # stateful metrics read nothing extra
+
+
+def test_custom_benchmark_prints_functional_subclassed_and_custom_loss_against_sequential():
     out = _run(
         "bench_custom.py", "--samples", "256", "--batch-sizes", "128", "--repeats", "1",
         "--rounds", "1",
     )  # fmt: skip
     rows = {line[:18].strip(): line.split() for line in out.splitlines() if line.startswith("  ")}
-    assert set(rows) >= {"sequential", "subclassed", "custom loss"}
-    for name in ("sequential", "subclassed", "custom loss"):
+    assert set(rows) >= {"sequential", "functional", "subclassed", "custom loss"}
+    for name in ("sequential", "functional", "subclassed", "custom loss"):
         assert rows[name][-1] == "1"  # one host sync per epoch
 
 

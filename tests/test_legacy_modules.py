@@ -70,17 +70,21 @@ def test_from_import_of_an_old_path_points_at_the_from_line():
     assert record[0].filename == __file__
 
 
-def test_merge_module_is_refused_naming_the_functional_api():
+def test_merge_module_gives_the_merge_layers_and_refuses_keras_1_merge():
     sys.modules.pop("gpukeras.layers.merge", None)
-    with pytest.raises(ImportError, match=r"functional API.*subclassed `keras.Model`"):
-        importlib.import_module("gpukeras.layers.merge")
+    with pytest.warns(DeprecationWarning, match="keras.layers.merge"):
+        merge = importlib.import_module("gpukeras.layers.merge")
+    assert merge.Add is keras.layers.Add
+    assert merge.concatenate is keras.layers.concatenate
+    with pytest.raises(ImportError, match=r"keras.layers.merge.merge.*`Add`.*`Concatenate`"):
+        merge.merge  # noqa: B018
 
 
-def test_merge_layer_in_core_is_refused_naming_the_functional_api():
+def test_merge_layer_in_core_is_refused_naming_the_merge_layers():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         core = fresh_import("gpukeras.layers.core")
-    with pytest.raises(ImportError, match=r"keras.layers.core.Merge.*functional API"):
+    with pytest.raises(ImportError, match=r"keras.layers.core.Merge.*removed in Keras 2.*`Add`"):
         core.Merge  # noqa: B018
 
 
@@ -113,4 +117,13 @@ def test_star_import_gives_the_listed_names():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         old = fresh_import("gpukeras.layers.recurrent")
-    assert sorted(old.__all__) == ["GRU", "LSTM", "SimpleRNN"]
+    assert sorted(old.__all__) == [
+        "GRU",
+        "GRUCell",
+        "LSTM",
+        "LSTMCell",
+        "RNN",
+        "SimpleRNN",
+        "SimpleRNNCell",
+        "StackedRNNCells",
+    ]

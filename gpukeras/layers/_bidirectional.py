@@ -7,6 +7,7 @@ from typing import Any
 
 from gpukeras import autodiff
 from gpukeras import backend as K
+from gpukeras.layers._keras_tensor import is_symbolic
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import deserialize, register, serialize
 from gpukeras.variables import Variable
@@ -56,6 +57,13 @@ class Bidirectional(Layer):
         ):
             raise ValueError(
                 f"`backward_layer` must be a recurrent layer instance. Received: {backward_layer!r}"
+            )
+        layer = _as_fused(layer)
+        backward_layer = None if backward_layer is None else _as_fused(backward_layer)
+        if getattr(layer, "stateful", False):
+            raise NotImplementedError(
+                "Bidirectional does not support stateful recurrent layers yet. "
+                f"Received: layer={layer.name!r} with stateful=True"
             )
         if merge_mode not in _MERGE_MODES:
             raise ValueError(
@@ -123,6 +131,9 @@ class Bidirectional(Layer):
         self, inputs: Any, initial_state: Any = None, mask: Any = None, training: Any = None
     ) -> Any:
         """Apply both directions; ``initial_state`` lists forward states, then backward ones."""
+        if is_symbolic([inputs, initial_state, mask]):  # the functional API: a graph node
+            states = {} if initial_state is None else {"initial_state": initial_state}
+            return super().__call__(inputs, training=training, mask=mask, **states)
         if initial_state is None:  # Layer.__call__: on the tape when one records
             mask = None if mask is None else K.to_device(mask)
             return super().__call__(inputs, training=training, mask=mask)
@@ -268,6 +279,27 @@ class Bidirectional(Layer):
         if config.get("backward_layer") is not None:
             config["backward_layer"] = deserialize(config["backward_layer"])
         return cls(**config)
+
+
+def _as_fused(layer: Layer) -> Layer:
+    """``layer``, or for ``RNN(cell)`` of one built-in cell the fused layer it equals
+    (``RNN(LSTMCell(n))`` becomes ``LSTM(n)``): Bidirectional runs the fused layers'
+    hand-written passes, which an RNN of ops has not."""
+    from gpukeras.layers._call import uses_call
+
+    if not uses_call(layer):
+        return layer
+    from gpukeras.layers.rnn._fused_twin import fused_equivalent
+
+    fused = fused_equivalent(layer) if hasattr(layer, "cell") else None
+    if fused is None:
+        raise NotImplementedError(
+            "Bidirectional wraps the fused SimpleRNN, LSTM and GRU layers, and RNN of one "
+            "SimpleRNNCell, LSTMCell or GRUCell (without recurrent_dropout); other RNN "
+            f"cells are not supported yet. Received: layer={layer.name!r} "
+            f"({type(layer).__name__} of {type(getattr(layer, 'cell', None)).__name__})"
+        )
+    return fused
 
 
 def _copy_of(layer: Layer, prefix: str, go_backwards: bool | None) -> Layer:

@@ -10,13 +10,14 @@ from gpukeras import backend as K
 from gpukeras import constraints, initializers, regularizers
 from gpukeras._naming import to_snake_case, unique_name
 from gpukeras.layers import _add_weight, _call_state, _tracking
+from gpukeras.layers._node import GraphAccessors
 from gpukeras.mixed_precision._policy import resolve as resolve_policy
 from gpukeras.variables import Variable
 
 Shape = tuple[Any, ...]
 
 
-class Layer:
+class Layer(GraphAccessors):
     """Base class of every layer.
 
     Masks (Keras's ``mask_zero`` and friends) travel beside the data: before
@@ -184,6 +185,8 @@ class Layer:
         self._weights.append(variable)
         return variable
 
+    add_variable = _add_weight.add_variable
+
     # -- computing --------------------------------------------------------
     def __call__(self, inputs: Any, training: Any = None, mask: Any = None, **kwargs: Any) -> Any:
         """Apply the layer (built on first use), like Keras's eager call.
@@ -228,7 +231,9 @@ class Layer:
         not change what an earlier pullback computes (the weights themselves are read
         when it runs, so update them only after the step's pullbacks).
         """
-        self.ensure_built(tuple(x.shape))
+        from gpukeras.layers._call import shape_of
+
+        self.ensure_built(shape_of(x))
         return _call_state.forward_with_pullback(self, x, training, mask, **forward_kwargs)
 
     # -- losses added in call() ------------------------------------------------

@@ -1,5 +1,29 @@
-"""Keras 1/2's ``keras.layers.merge``: refused until the functional API exists."""
+"""Keras 1/2's ``keras.layers.merge``: the merge layers, now in ``keras.layers``."""
 
-from gpukeras._module_alias import MERGE_REFUSAL
+from gpukeras._module_alias import MERGE_REFUSAL, alias_module
 
-raise ImportError(f"`keras.layers.merge` is not available in gpukeras: {MERGE_REFUSAL}")
+alias_module(
+    __name__,
+    "`keras.layers`",
+    {
+        "gpukeras.layers": (
+            "Add",
+            "Average",
+            "Concatenate",
+            "Dot",
+            "Maximum",
+            "Minimum",
+            "Multiply",
+            "Subtract",
+            "add",
+            "average",
+            "concatenate",
+            "dot",
+            "maximum",
+            "minimum",
+            "multiply",
+            "subtract",
+        ),
+    },
+    refused={"Merge": MERGE_REFUSAL, "merge": MERGE_REFUSAL},
+)

@@ -16,6 +16,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras.layers import Layer
 from gpukeras.models import _tracking
+from gpukeras.models._compile_metrics import in_metrics_order
 from gpukeras.models._custom_step import CustomStep, overrides_step
 from gpukeras.models._custom_training import CustomTraining
 from gpukeras.models._legacy_training import LegacyTraining, legacy_compile_arguments
@@ -40,7 +41,8 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
         trainable: Whether training updates the weights; default ``True``.
         dtype: Float type or dtype policy name of the model's own weights; default ``None``.
 
-    The functional ``Model(inputs, outputs)`` form is not supported yet.
+    ``Model(inputs, outputs, name=...)`` (positional or keyword) makes a functional model
+    instead (``gpukeras.models.functional.Functional``), as in Keras.
     """
 
     history: Any = None
@@ -49,13 +51,42 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
     input_shape: Shape | None = None
     output_shape: Shape | None = None
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # Model(inputs, outputs) is a functional model, as in Keras.
+        if cls is Model and (args or {"inputs", "outputs"} & set(kwargs)):
+            from gpukeras.models.functional import Functional
+
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if type(self) is Model or args or {"inputs", "outputs"} & set(kwargs):
+        if args or {"inputs", "outputs"} & set(kwargs):
+            # A subclass given inputs and outputs (CustomModel(inputs, outputs), or its
+            # __init__ calling super().__init__(inputs=..., outputs=...)) becomes a
+            # functional model with the subclass's methods, as Keras does.
+            from gpukeras.models.functional._subclass import become_functional
+
+            become_functional(self, args, kwargs)
+            return
+        if type(self) is Model:
             raise NotImplementedError(
-                "The functional Model(inputs, outputs) API is not supported yet; subclass "
-                "gpukeras.Model and write call(), or use gpukeras.models.Sequential. "
-                f"Received: {len(args)} positional argument(s), keywords {sorted(kwargs)}"
+                "Model() needs inputs and outputs (keras.Model(inputs, outputs)), or subclass "
+                "gpukeras.Model and write call(). Received: no arguments"
             )
+        self._init_layer(**kwargs)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
+        """A new model from ``get_config()``'s dict; a functional config (one with
+        ``input_layers``) makes a functional model, as in Keras."""
+        if isinstance(config, dict) and "input_layers" in config:
+            from gpukeras.models.functional import Functional
+
+            return Functional.from_config(config, custom_objects)
+        return super().from_config(config)
+
+    def _init_layer(self, **kwargs: Any) -> None:
+        """The Layer part of a model: name, trainable, dtype; nothing else is accepted."""
         unknown = sorted(set(kwargs) - set(_LAYER_ARGUMENTS))
         if unknown:
             raise TypeError(
@@ -211,14 +242,19 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
 
     def _probe(self, shape: Shape) -> None:
         """Run ``call`` once on zeros (inference mode) to build the layers it uses and learn
-        the output shape; draws nothing from the random streams and leaves no losses."""
+        the output shape; draws nothing from the random streams, leaves no losses, and leaves
+        the state variables as they were (a ``call`` that counts its calls counts none: Keras
+        builds symbolically)."""
         probe = K.array_module().zeros(_probe_shape(shape), dtype=self.compute_dtype)
         saved = K.random.get_state()
+        states = [(v, v.value.copy()) for v in self.non_trainable_weights]  # device copies
         try:
             output = self(probe, training=False)
         finally:
             K.random.set_state(saved)
             self.clear_losses()
+            for variable, value in states:
+                variable.assign(value)
         shape = getattr(output, "shape", None)
         if shape is not None:
             self.output_shape = (None, *tuple(shape)[1:])
@@ -286,7 +322,7 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
         logs = Trainer.evaluate(self, *args, return_dict=True, **kwargs)
         if return_dict:
             return logs
-        return _in_metrics_order(self, logs)
+        return in_metrics_order(self, logs)
 
     def summary(
         self,
@@ -385,18 +421,6 @@ def _bind_to_call(model: Any, step: Any) -> None:
     if isinstance(step, TapeStep):
         step.forward = model._tape_forward
         step.layers = lambda: [model]  # the step adds every layer below it
-
-
-def _in_metrics_order(model: Any, logs: dict[str, Any]) -> Any:
-    """Keras 3's list form of evaluate's logs: names of ``model.metrics`` (the compiled
-    metrics' own names) in order, then the other keys sorted; one value alone as is."""
-    names: list[str] = []
-    for metric in model.metrics:
-        inner = getattr(metric, "metrics", None)
-        names += [m.name for m in inner] if isinstance(inner, list) else [metric.name]
-    ordered = [logs[name] for name in names if name in logs]
-    ordered += [logs[key] for key in sorted(logs) if key not in names]
-    return ordered[0] if len(ordered) == 1 else ordered
 
 
 def _probe_shape(shape: Shape) -> Shape:

@@ -25,6 +25,7 @@ class Sequential(Model):
     """
 
     _fused_step_ok = True  # its own layer stack: the fused step when every layer allows
+    activity_regularizer = None  # its layers carry their own
     _sets_built_itself = True
     # A plain object's attributes and repr: none of a subclassed model's tracking.
     __setattr__ = object.__setattr__
@@ -71,7 +72,7 @@ class Sequential(Model):
         """Append ``layer`` (or set the input with ``Input(...)`` / ``InputLayer``)."""
         if isinstance(layer, KerasTensor):
             layer = layer.input_layer
-        if not isinstance(layer, Layer) or isinstance(layer, Model):
+        if not isinstance(layer, Layer) or layer is self:
             raise TypeError(
                 "Only gpukeras layers can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
@@ -90,6 +91,8 @@ class Sequential(Model):
         self._invalidate()
         if self._input_layer is not None:
             self.build(self._input_layer.batch_shape)
+        elif _functional_input_shape(self._layers[0]) is not None:
+            self.build(_functional_input_shape(self._layers[0]))  # as Keras: its Input's shape
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -145,7 +148,10 @@ class Sequential(Model):
         from gpukeras import autodiff
         from gpukeras import backend as K
         from gpukeras.layers._call import call_with_mask, resolve_training
+        from gpukeras.layers._keras_tensor import is_symbolic
 
+        if is_symbolic(inputs):  # the functional API: a node in a graph
+            return Layer.__call__(self, inputs, training=training)
         training = resolve_training(training)  # None: the enclosing call's (or False)
         x = inputs if isinstance(inputs, autodiff.Tensor) else K.to_device(inputs)
         self._ensure_model_built(tuple(x.shape))
@@ -155,6 +161,11 @@ class Sequential(Model):
         for layer in self._layers:
             x, mask = call_with_mask(layer, x, bool(training), mask)
         return x
+
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        """The layers in order: how a Sequential nested in another model runs (as a
+        ``call()`` layer, so the outer model's tape or forward pass reaches its layers)."""
+        return self.__call__(inputs, training=training)
 
     def summary(
         self,
@@ -191,3 +202,11 @@ class Sequential(Model):
         if not model.built and config.get("build_input_shape") and model.layers:
             model.build(tuple(config["build_input_shape"]))
         return model
+
+
+def _functional_input_shape(layer: Any) -> Shape | None:
+    """The input shape of a functional model with one input (Keras builds a Sequential that
+    starts with one from it), else None."""
+    if getattr(layer, "_graph", None) is None or len(layer.inputs) != 1:
+        return None
+    return layer.inputs[0].shape

@@ -63,7 +63,7 @@ class Step:
         """Log names of all metrics, in compile order."""
         return [m.name for m in self.metrics] + self.weighted_names
 
-    def log_entries(self, count: float, weighted: bool) -> list[tuple[str, int, Any]]:
+    def log_entries(self, count: float, weighted: bool) -> list[tuple[str, Any, Any]]:
         """How each log key is read out of an accumulated stats vector.
 
         ``count`` is the number of samples the vector covers (known on the host).
@@ -75,11 +75,13 @@ class Step:
         paired = [self.masked] * len(self.metrics) + [self.masked or weighted] * len(
             self.weighted_names
         )
-        kinds = [is_stateful(m) for m in self.metrics + self.weighted_metrics]
-        for name, has_weight_sum, stateful in zip(names, paired, kinds):
-            if stateful:  # the slot sums to the metric's result() (see StatefulMetrics)
-                entries.append((name, slot, 1.0))
-                slot += 1
+        all_metrics = self.metrics + self.weighted_metrics
+        kinds = [is_stateful(m) for m in all_metrics]
+        for name, has_weight_sum, stateful, metric in zip(names, paired, kinds, all_metrics):
+            if stateful:  # the slots sum to the metric's result() (see StatefulMetrics)
+                width = self.stateful_metrics.width(metric)
+                entries.append((name, slot if width == 1 else (slot, slot + width), 1.0))
+                slot += width
                 continue
             entries.append((name, slot, slot + 1 if has_weight_sum else count))
             slot += 2 if has_weight_sum else 1
@@ -89,7 +91,7 @@ class Step:
     # -- steps ------------------------------------------------------------
     def train(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """Forward, backward and update on one batch; returns its stats vector."""
-        layers = self.model.layers
+        layers = layer_stack(self.model)
         _set_scratch_outputs(layers, True)  # activations live in reused buffers for the step
         try:
             out, mask = self._forward(layers, x, training=True)
@@ -112,7 +114,7 @@ class Step:
 
     def test(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """Loss and metrics on one batch, without updating; returns its stats vector."""
-        out, mask = self._forward(self.model.layers, x, training=False)
+        out, mask = self._forward(layer_stack(self.model), x, training=False)
         out = self._in_loss_dtype(out)
         loss_value = self._loss_value(y, out, sample_weight, mask=mask)
         return self._stats(loss_value, y, out, sample_weight, mask)
@@ -136,7 +138,7 @@ class Step:
         if sample_weight is not None and mask is None:
             per_sample = per_sample * sample_weight
         value = per_sample.sum() * (self.loss_weight / out.shape[0])
-        for layer in self.model.layers:
+        for layer in layer_stack(self.model):
             for penalty in layer.penalties():
                 value = value + penalty
         return value
@@ -286,7 +288,7 @@ class Step:
                 weights = weights * sample_weight.reshape(-1, 1)
             for metric in self.weighted_metrics:
                 parts += _masked_sums(stateful, metric, y, out, weights)
-        return xp.stack([xp.asarray(p, dtype=xp.float64) for p in parts])
+        return xp.concatenate([xp.asarray(p, dtype=xp.float64).reshape(-1) for p in parts])
 
     def reset_metrics(self) -> None:
         """Start stateful metrics afresh (each epoch, each evaluation), as Keras does."""
@@ -314,6 +316,13 @@ def _set_scratch_outputs(layers: list[Any], on: bool) -> None:
     for layer in layers:
         if hasattr(type(layer), "scratch_outputs"):
             layer.scratch_outputs = on
+
+
+def layer_stack(model: Any) -> list[Any]:
+    """The layers the fused step runs in order: a Sequential's, or those of a functional
+    model that is a plain chain (``Functional._layer_stack``, without its InputLayer)."""
+    stack = getattr(model, "_layer_stack", None)
+    return model.layers if stack is None else stack()
 
 
 def forward_pass(layers: list[Any], x: Any, training: bool, return_mask: bool = False) -> Any:

@@ -26,12 +26,14 @@ from gpukeras.debugging._check_numerics import check_batch
 from gpukeras.distributed import DataSharding, fit_sharding
 from gpukeras.distributed._agreement import fit_agreement
 from gpukeras.distributed._early_exit import leaving_aborts_the_job
+from gpukeras.metrics._get import savable_ids as savable_metric_ids
 from gpukeras.mixed_precision._loss_scale_optimizer import auto_scale
 from gpukeras.models import _batches, _data
 from gpukeras.models._batches import BatchStream
 from gpukeras.models._data import Dataset
 from gpukeras.models._progress import EpochProgress
-from gpukeras.models._step import Step, forward_pass
+from gpukeras.models._stateful_metrics import build_states
+from gpukeras.models._step import Step, forward_pass, layer_stack
 from gpukeras.models._tape_step import make_step
 
 _COMPILE_EXTRAS = (
@@ -98,8 +100,8 @@ class Trainer:
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
             "loss": loss if isinstance(loss, str) else None,
-            "metrics": [m for m in self._metric_ids if isinstance(m, str)],
-            "weighted_metrics": [m for m in self._weighted_metric_ids if isinstance(m, str)],
+            "metrics": savable_metric_ids(self._metric_ids),
+            "weighted_metrics": savable_metric_ids(self._weighted_metric_ids),
             "loss_weights": loss_weights,
         }
         self.compiled = True
@@ -648,10 +650,12 @@ class Trainer:
                 resolve(self._weighted_metric_ids),
                 self.optimizer,
             )
+            step_metrics = getattr(self._step, "metrics", []) + self._step.weighted_metrics
+            build_states(step_metrics, y_probe, out_probe)
         return self._step
 
     def _forward(self, x: Any) -> Any:
-        return forward_pass(self.layers, x, training=False)
+        return forward_pass(layer_stack(self), x, training=False)
 
 
 # -- module helpers ---------------------------------------------------------
