@@ -1,8 +1,10 @@
 """Run Keras 3's own callback and optimizer tests against gpukeras and print the pass counts.
 
-    PYTHONPATH=$PWD python tests/keras_suite/run.py [callbacks] [optimizers] [metrics] [-- args]
+    PYTHONPATH=$PWD python tests/keras_suite/run.py [callbacks] [optimizers] [metrics]
+        [--min-pass N] [-- args]
 
-``metrics`` (Keras's ``keras/src/metrics/*_test.py``) runs only when named.
+``metrics`` (Keras's ``keras/src/metrics/*_test.py``) runs only when named. ``--min-pass N``
+exits 1 when fewer than N tests pass: CI's floor, recorded in ``.ci/run``.
 
 The Python running this needs keras 3.15 installed (its wheel holds the ``*_test.py`` files), plus
 absl-py and pytest; ``nox -s keras-suite`` builds such an environment. The test files are copied
@@ -76,6 +78,7 @@ def junit_counts(report: Path) -> tuple[int, int]:
 def main(argv: list[str]) -> int:
     pytest_args = argv[argv.index("--") + 1 :] if "--" in argv else []
     named = argv[: argv.index("--")] if "--" in argv else argv
+    floor, named = _min_pass(named)
     chosen = [arg for arg in named if arg in GROUPS + OPTIONAL_GROUPS]
     src = keras_source_dir()
     if src is None:
@@ -93,7 +96,20 @@ def main(argv: list[str]) -> int:
     passed = sum(p for p, _ in results.values())
     total = sum(t for _, t in results.values())
     print(f"keras-suite total: {passed} of {total} pass")
+    if floor is not None and passed < floor:
+        print(f"keras-suite: {passed} pass, fewer than --min-pass {floor}: a regression")
+        return 1
     return 0
+
+
+def _min_pass(named: list[str]) -> tuple[int | None, list[str]]:
+    """``--min-pass N`` (CI's floor: fewer passing tests fail the run) and the other names."""
+    if "--min-pass" not in named:
+        return None, named
+    at = named.index("--min-pass")
+    if at + 1 >= len(named) or not named[at + 1].isdigit():
+        raise SystemExit(f"--min-pass needs a number. Received: {named[at + 1 : at + 2]}")
+    return int(named[at + 1]), named[:at] + named[at + 2 :]
 
 
 if __name__ == "__main__":
