@@ -67,7 +67,7 @@ def standin(session: nox.Session) -> None:
 def keras_suite(session: nox.Session) -> None:
     """Keras 3.15's own callback and optimizer tests, read from its wheel, run against gpukeras
     through tests/keras_suite's import shim; prints the pass counts (callbacks, optimizers)."""
-    session.install("-e", ".[test]", "keras==3.15.*", "absl-py")
+    session.install("-e", ".[test]", "keras==3.15.*", "absl-py", "requests")
     session.run("python", "tests/keras_suite/run.py", *session.posargs)
 
 

@@ -2,11 +2,11 @@
 
 Runs benchmarks/bench_mlp.py (MLP at batch 128 and 1024), bench_cnn.py (Keras MNIST
 convnet), bench_lstm.py, bench_custom.py (subclassed-Model and custom-loss MLPs against the
-Sequential one) and, when present, bench_allreduce.py, each as its own process
-pinned to ``--core`` (allreduce places its own ranks). Their full reports are printed as
-they finish; the combined table at the end lists every ``framework  seconds`` row each one
-printed (rows it cannot recognise stay in the full report). A benchmark that fails is
-reported and the others still run.
+Sequential one), bench_metrics.py (stateful metrics' cost in fit) and, when present,
+bench_allreduce.py, each as its own process pinned to ``--core`` (allreduce places its own
+ranks). Their full reports are printed as they finish; the combined table at the end lists
+every ``framework  seconds`` row each one printed (rows it cannot recognise stay in the full
+report). A benchmark that fails is reported and the others still run.
 
     python benchmarks/run.py [--core 0] [--only mlp cnn] [--quick]
 """
@@ -27,6 +27,7 @@ BENCHMARKS = {
     "cnn": ("bench_cnn.py", True),
     "lstm": ("bench_lstm.py", True),
     "custom": ("bench_custom.py", True),
+    "metrics": ("bench_metrics.py", True),
     "allreduce": ("bench_allreduce.py", False),
 }
 QUICK = {
@@ -34,6 +35,7 @@ QUICK = {
     "cnn": ["--steps", "8", "--repeats", "2"],
     "lstm": ["--steps", "10"],
     "custom": ["--samples", "12800", "--repeats", "2", "--rounds", "1"],
+    "metrics": ["--samples", "12800", "--repeats", "2", "--rounds", "1"],
     "allreduce": ["--steps", "10"],
 }
 # A result row: a name, then a number of seconds (bench_mlp and print_ratios style), or the

@@ -83,7 +83,8 @@ class Variable(ArithmeticOperators):
             array if array.flags.c_contiguous else K.array_module().ascontiguousarray(array)
         )
         self.name = name
-        self.path = path or name
+        # Keras: a variable made inside ``backend.name_scope("dense")`` has path "dense/<name>".
+        self.path = path or "/".join(filter(None, (K.current_path(), name)))
         self.trainable = trainable
         self.regularizer = regularizer
         # Keras's: applied by the optimizer after each update (``v = constraint(v)``).

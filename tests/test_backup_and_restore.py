@@ -448,3 +448,47 @@ def test_checkpoint_files_are_complete_after_any_sigkill(tmp_path):
         for path in (weights_path, model_path):
             saving.load_weights(probe, str(path))  # a partial file would raise here
             assert all(np.isfinite(w).all() for w in probe.get_weights())
+
+
+def test_keras_attribute_names_follow_the_epoch_and_name_the_backup_files(tmp_path):
+    backup = callbacks.BackupAndRestore(str(tmp_path / "b"), double_checkpoint=True)
+    assert backup._current_epoch == 0
+    assert backup._weights_path == backup._training_metadata_path
+    assert backup._prev_weights_path == backup._prev_training_metadata_path
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _fit(_build(), [backup, Crash(2, 3)])
+    assert backup._current_epoch == 2  # the epoch under way
+    assert os.path.exists(backup._weights_path) and os.path.exists(backup._prev_weights_path)
+    _fit(_build(), [backup])
+    assert backup._current_epoch == EPOCHS  # the epochs done
+
+
+def _build_with_state_metrics():
+    from gpukeras import metrics
+
+    gpukeras.utils.set_random_seed(1)
+    model = gpukeras.models.Sequential([layers.Input((8,)), layers.Dense(3, activation="softmax")])
+    model.compile(
+        optimizer="adam",
+        loss="categorical_crossentropy",
+        metrics=[
+            "AUC",
+            metrics.F1Score(average="macro"),  # state made on the first batch
+            metrics.AUC(multi_label=True, name="auc_per_label"),  # likewise
+            metrics.R2Score(),
+            metrics.RootMeanSquaredError(),
+        ],
+    )
+    return model
+
+
+@pytest.mark.numpy_only("bit-identical resume: CuPy's cuRAND stream cannot be saved and restored")
+def test_mid_epoch_resume_keeps_the_state_of_metrics_built_on_the_first_batch(tmp_path):
+    backup_dir = str(tmp_path / "b")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _fit(_build_with_state_metrics(), [callbacks.BackupAndRestore(backup_dir, 1), Crash(1, 5)])
+    resumed = _fit(_build_with_state_metrics(), [callbacks.BackupAndRestore(backup_dir, 1)])
+    reference = _fit(_build_with_state_metrics())
+    assert resumed.epoch == [1, 2, 3]
+    for key, values in resumed.history.items():
+        assert values == reference.history[key][1:], key

@@ -42,6 +42,17 @@ def test_mlp_benchmark_prints_gpukeras_against_the_numpy_loop_and_the_blas_bound
     assert "skipped: --skip" in out
 
 
+def test_metrics_benchmark_prints_each_metric_set_with_one_sync_per_epoch():
+    out = _run(
+        "bench_metrics.py", "--samples", "256", "--batch-sizes", "128", "--repeats", "1",
+        "--rounds", "1",
+    )  # fmt: skip
+    rows = {line[:18].strip(): line.split() for line in out.splitlines() if line.startswith("  ")}
+    assert set(rows) >= {"accuracy", "thresholds", "f1 + iou"}
+    for name in ("accuracy", "thresholds", "f1 + iou"):
+        assert rows[name][-1] == "1"  # stateful metrics read nothing extra
+
+
 def test_custom_benchmark_prints_functional_subclassed_and_custom_loss_against_sequential():
     out = _run(
         "bench_custom.py", "--samples", "256", "--batch-sizes", "128", "--repeats", "1",
@@ -51,6 +62,15 @@ def test_custom_benchmark_prints_functional_subclassed_and_custom_loss_against_s
     assert set(rows) >= {"sequential", "functional", "subclassed", "two outputs", "custom loss"}
     for name in ("sequential", "functional", "subclassed", "two outputs", "custom loss"):
         assert rows[name][-1] == "1"  # one host sync per epoch
+
+
+def test_optimizer_benchmark_prints_a_row_per_optimizer_with_no_host_reads():
+    out = _run("bench_optimizers.py", "--steps", "1", "--repeats", "1", "--only", "sgd", "lion",
+               "lamb")  # fmt: skip
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("  ")}
+    assert {"sgd", "lion", "lamb"} <= set(rows)
+    assert rows["lion"][2] == "1"  # one fused kernel over the flat buffers
+    assert all(row[3] == "0" for name, row in rows.items() if name != "optimizer")
 
 
 def test_convnet_benchmark_runs_gpukeras_alone():

@@ -149,6 +149,18 @@ def test_epoch_scalars_in_train_and_validation(tmp_path):
     np.testing.assert_allclose([v for _, v in train["epoch_learning_rate"]], [0.01] * 3, 1e-6)
 
 
+def test_a_per_class_metric_is_one_scalar_per_class(tmp_path):
+    from gpukeras.metrics import F1Score
+
+    x, y = tiny_data()
+    model = tiny_model(metrics=(F1Score(),))
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[TensorBoard(tmp_path)])
+    train = scalars(str(tmp_path / "train"))
+    assert {"epoch_f1_score/0", "epoch_f1_score/1"} <= set(train)
+    scores = np.array([v for _, v in train["epoch_f1_score/1"]])
+    np.testing.assert_allclose(scores, [s[1] for s in history.history["f1_score"]], 1e-6)
+
+
 def test_learning_rate_follows_a_scheduler(tmp_path):
     x, y = tiny_data()
     schedule = LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))

@@ -313,6 +313,19 @@ def test_metric_average_averages_in_sorted_order_and_checks_keys(world):
         callback.on_epoch_end(1, logs)
 
 
+def test_metric_average_averages_a_per_class_metric_element_by_element(world):
+    class OtherRankHolds(FakeComm):
+        def Allreduce(self, _in_place, buffer, op=None):
+            buffer += np.array([0.2, 0.4, 1.0])  # rank 1's f1_score (2 classes), then loss
+
+    fake_two_ranks(world)
+    world.comm = OtherRankHolds()
+    logs = {"loss": 0.5, "f1_score": np.array([0.6, 0.8])}
+    dist.MetricAverage().on_epoch_end(0, logs)
+    assert logs["loss"] == pytest.approx(0.75) and isinstance(logs["loss"], float)
+    np.testing.assert_allclose(logs["f1_score"], [0.4, 0.6])
+
+
 def test_learning_rate_warmup_ramps_from_lr_over_size_to_lr(world):
     world.size = 4  # only the size matters here; a plain optimizer does no collectives
     x, y = tiny_data(40)

@@ -47,3 +47,29 @@ def test_enabled_again_prints_to_stdout(capsys):
 def test_unknown_verbosity_is_refused():
     with pytest.raises(ValueError, match="Received: level='LOUD'"):
         utils.set_logging_verbosity("LOUD")
+
+
+def test_distributed_warmup_message_goes_to_the_logger(logging_off, capsys, caplog):
+    from gpukeras import distributed
+
+    utils.set_logging_verbosity("INFO")
+    warmup = distributed.LearningRateWarmup(warmup_epochs=1, verbose=1)
+    with caplog.at_level(logging.INFO, logger="gpukeras"):
+        _fit(verbose=0, callback_list=[warmup])
+    assert capsys.readouterr().out == ""
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("Epoch 1: finished gradual learning rate warmup to" in m for m in messages)
+
+
+def test_keras_config_gathers_the_global_settings():
+    from gpukeras import backend, config, mixed_precision
+
+    assert config.disable_interactive_logging is utils.disable_interactive_logging
+    assert config.floatx is backend.floatx and config.set_epsilon is backend.set_epsilon
+    assert config.set_dtype_policy is mixed_precision.set_global_policy
+    config.disable_interactive_logging()
+    try:
+        assert not config.is_interactive_logging_enabled()
+    finally:
+        config.enable_interactive_logging()
+    assert config.is_interactive_logging_enabled()

@@ -95,6 +95,11 @@ class BackupAndRestore(Callback):
         self._previous = os.path.join(self.backup_dir, _PREVIOUS)
         self._batches_since_save = 0
         self._order_cache: tuple[Any, numpy.ndarray] | None = None
+        # Keras's attribute names: the epoch under way (the epochs done, after one ends), and
+        # the files (one backup file holds both the weights and the training metadata).
+        self._current_epoch = 0
+        self._weights_path = self._training_metadata_path = self._latest
+        self._prev_weights_path = self._prev_training_metadata_path = self._previous
 
     # -- hooks ------------------------------------------------------------------
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -106,6 +111,9 @@ class BackupAndRestore(Callback):
         if backup is not None:
             _restore(self.model, backup)
 
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._current_epoch = epoch
+
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.save_freq == "epoch":
             return
@@ -115,6 +123,7 @@ class BackupAndRestore(Callback):
             self._save(self.model._epoch_progress)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._current_epoch = epoch + 1
         if self.save_freq == "epoch":
             from gpukeras.models._progress import EpochProgress
 

@@ -12,6 +12,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.callbacks._callback import Callback
+from gpukeras.callbacks._learning_rates import learning_rate_logs
 from gpukeras.callbacks._progbar_logger import print_line
 
 
@@ -81,6 +82,13 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         optimizer = self.model.optimizer
+        if hasattr(optimizer, "optimizers"):  # a MultiOptimizer: each sub-optimizer's own rate
+            for inner in optimizer.optimizers:
+                self._schedule_rate(inner, epoch, f"{inner.name} learning rate")
+        else:
+            self._schedule_rate(optimizer, epoch, "learning rate")
+
+    def _schedule_rate(self, optimizer: Any, epoch: int, what: str) -> None:
         if not hasattr(optimizer, "learning_rate"):
             raise ValueError('Optimizer must have a "learning_rate" attribute.')
         result = self._scheduled(epoch, float(optimizer.learning_rate))
@@ -94,10 +102,9 @@ class LearningRateScheduler(Callback):
         optimizer.learning_rate = learning_rate
         if self.verbose > 0:
             print_line(
-                f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to "
-                f"{learning_rate}."
+                f"Epoch {epoch + 1}: LearningRateScheduler setting {what} to {learning_rate}."
             )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:
-            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+            logs.update(learning_rate_logs(self.model.optimizer))

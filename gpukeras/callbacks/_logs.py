@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy
+
 from gpukeras import backend as K
 
 _PENDING = object()
@@ -24,11 +26,13 @@ class Logs(dict):
         super().__init__(*args, **kwargs)
         self._sources: list[tuple[Any, list[tuple[str, int, int]]]] = []
 
-    def add_ratios(self, vector: Any, entries: list[tuple[str, int, int | float]]) -> None:
+    def add_ratios(self, vector: Any, entries: list[tuple[str, Any, int | float]]) -> None:
         """Register keys valued ``vector[num] / den`` (0 where the divisor is 0).
 
-        Each entry is ``(key, num, den)``: ``den`` is an index into ``vector``
-        when it is an ``int``, else a divisor already known on the host.
+        Each entry is ``(key, num, den)``: ``num`` is an index into ``vector``, or a
+        ``(start, stop)`` pair for a vector value (a NumPy array, as Keras logs a metric
+        whose result is not a scalar); ``den`` is an index into ``vector`` when it is an
+        ``int``, else a divisor already known on the host.
         """
         self._sources.append((vector, entries))
         for key, _num, _den in entries:
@@ -47,7 +51,7 @@ class Logs(dict):
             for key, num, den in entries:
                 if dict.get(self, key) is _PENDING:
                     divisor = host[offset + den] if isinstance(den, int) else den
-                    dict.__setitem__(self, key, host[offset + num] / divisor if divisor else 0.0)
+                    dict.__setitem__(self, key, _ratio(host, offset, num, divisor))
             offset += flat.size
 
     # Every read path materialises first; writes need not.
@@ -107,3 +111,11 @@ class Logs(dict):
 
     def __reduce__(self) -> Any:
         return (dict, (self.copy(),))
+
+
+def _ratio(host: list[float], offset: int, num: Any, divisor: float) -> Any:
+    """``host[num] / divisor`` (0 for a zero divisor); an array for a ``(start, stop)`` num."""
+    if isinstance(num, tuple):
+        values = numpy.array(host[offset + num[0] : offset + num[1]])
+        return values / divisor if divisor else numpy.zeros_like(values)
+    return host[offset + num] / divisor if divisor else 0.0

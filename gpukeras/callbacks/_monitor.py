@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from gpukeras import ops
 from gpukeras.callbacks._callback import Callback
 
 _MODES = ("auto", "min", "max")
@@ -101,6 +102,10 @@ def _model_metrics(model: Any) -> list[Any]:
     found = []
     for metric in metrics:
         found.extend(getattr(metric, "metrics", None) or [metric])
+    # fit's compiled step holds the metric objects (strings resolved) that compile_metrics
+    # only learns in a custom train_step
+    step = getattr(model, "_step", None)
+    found.extend(getattr(step, "metrics", []) + getattr(step, "weighted_metrics", []))
     return found
 
 
@@ -148,13 +153,15 @@ class MonitorCallback(Callback):
                 "the highest metric value, or pass `mode='min'` in order to use the lowest "
                 "value."
             )
-        self.monitor_op = operator.lt if mode == "min" else operator.gt
+        # Keras's own ops, as Keras sets them (its tests compare ``monitor_op`` with them);
+        # _is_improvement compares the host floats with Python's operators instead.
+        self.monitor_op = ops.less if mode == "min" else ops.greater
 
     @property
     def _minimizing(self) -> bool:
         if self.monitor_op is None:
             self._set_monitor_op()
-        return self.monitor_op is operator.lt
+        return self.monitor_op is ops.less
 
     def _is_improvement(self, current: Any, reference: Any) -> bool:
         """Whether ``current`` beats ``reference`` by more than ``min_delta`` (strictly)."""
@@ -165,4 +172,5 @@ class MonitorCallback(Callback):
         # Keras's rule: current - min_delta > reference (max) or
         # current + min_delta < reference (min).
         delta = -self.min_delta if self._minimizing else self.min_delta
-        return bool(self.monitor_op(current - delta, reference))
+        compare = operator.lt if self._minimizing else operator.gt
+        return bool(compare(current - delta, reference))

@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+import numpy
+
 from gpukeras import _interactive_logging as interactive_logging
 from gpukeras.callbacks._callback import Callback
 
@@ -210,7 +212,8 @@ class Progbar:
     # -- internals --------------------------------------------------------
     def _record(self, current: int, values: Iterable[tuple[str, Any]], finalize: bool) -> None:
         for name, value in values:
-            value = float(value)
+            # a vector value (F1Score per class) shows its mean, as Keras's progress bar does
+            value = float(numpy.mean(value)) if numpy.ndim(value) else float(value)
             if self._stateful is not None:
                 averaged = name not in self._stateful
             else:

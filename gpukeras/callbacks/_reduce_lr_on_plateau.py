@@ -8,6 +8,7 @@ from typing import Any
 import numpy
 
 from gpukeras.callbacks._checks import check_non_negative_int, check_real
+from gpukeras.callbacks._learning_rates import learning_rate_logs, optimizers_with_rates
 from gpukeras.callbacks._monitor import MonitorCallback
 from gpukeras.callbacks._progbar_logger import print_line
 
@@ -98,7 +99,7 @@ class ReduceLROnPlateau(MonitorCallback):
         if self.monitor_op is None:
             self._set_monitor_op()  # late, so that the model's metrics exist
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        logs.update(learning_rate_logs(self.model.optimizer))
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(
@@ -120,8 +121,12 @@ class ReduceLROnPlateau(MonitorCallback):
                 self.wait = 0
 
     def _reduce_lr(self, epoch: int) -> bool:
-        """Lower the optimizer's rate; False when it already sits at ``min_lr``."""
-        optimizer = self.model.optimizer
+        """Lower the rate (each sub-optimizer's for a MultiOptimizer); False when every one
+        already sits at ``min_lr``."""
+        rates = optimizers_with_rates(self.model.optimizer)
+        return any([self._reduce_one(inner, epoch) for inner, _ in rates])
+
+    def _reduce_one(self, optimizer: Any, epoch: int) -> bool:
         old_lr = float(optimizer.learning_rate)
         # Keras compares against min_lr as float32, the precision the rate is stored in.
         if old_lr <= float(numpy.float32(self.min_lr)):

@@ -14,6 +14,8 @@ import time
 import warnings
 from typing import Any
 
+import numpy
+
 from gpukeras.callbacks._callback import Callback
 from gpukeras.callbacks._checks import check_non_negative_int
 from gpukeras.callbacks._event_file_writer import (
@@ -21,6 +23,7 @@ from gpukeras.callbacks._event_file_writer import (
     histogram_value,
     text_tensor_value,
 )
+from gpukeras.callbacks._learning_rates import learning_rate_logs
 from gpukeras.distributed import is_chief
 
 # Keys of gpukeras's batch logs that are bookkeeping, not metrics (Keras 3 has no such keys).
@@ -190,7 +193,7 @@ class TensorBoard(Callback):
             scalars["batch_steps_per_second"] = 1.0 / elapsed if elapsed > 0 else 0.0
         for name, value in (logs or {}).items():
             if name not in _NOT_METRICS:
-                scalars[f"batch_{name}"] = float(value)
+                scalars.update(_scalars(f"batch_{name}", value))
         self._writer("train").add_scalars(self._global_train_batch, scalars)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -207,11 +210,19 @@ class TensorBoard(Callback):
         if not logs:
             return
         items = list(logs.items())  # one transfer for the whole dict
-        train = {f"epoch_{k}": float(v) for k, v in items if not k.startswith("val_")}
-        val = {f"epoch_{k[4:]}": float(v) for k, v in items if k.startswith("val_")}
+        train: dict[str, float] = {}
+        val: dict[str, float] = {}
+        for key, value in items:
+            if key.startswith("val_"):
+                val.update(_scalars(f"epoch_{key[4:]}", value))
+            else:
+                train.update(_scalars(f"epoch_{key}", value))
         optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is not None and hasattr(optimizer, "learning_rate"):
-            train["epoch_learning_rate"] = float(optimizer.learning_rate)
+        if optimizer is not None and (
+            hasattr(optimizer, "learning_rate") or hasattr(optimizer, "optimizers")
+        ):
+            # A MultiOptimizer logs each sub-optimizer's rate (``epoch_learning_rate_<name>``).
+            train.update({f"epoch_{k}": v for k, v in learning_rate_logs(optimizer).items()})
         if self.write_steps_per_second:
             elapsed = time.time() - self._epoch_start_time
             steps = self._optimizer_iterations() - self._epoch_start_iterations
@@ -242,3 +253,12 @@ class TensorBoard(Callback):
             return
         value = text_tensor_value("keras", text, "graph_keras_model", b"1")
         self._writer("train").add_values(0, [value])
+
+
+def _scalars(tag: str, value: Any) -> dict[str, float]:
+    """``{tag: value}``; a vector value (F1Score per class) as one scalar per element,
+    ``tag/0``, ``tag/1``, ... (a scalar summary cannot hold a vector)."""
+    flat = numpy.asarray(value, dtype=numpy.float64).reshape(-1)
+    if flat.size == 1:
+        return {tag: float(flat[0])}
+    return {f"{tag}/{i}": float(v) for i, v in enumerate(flat.tolist())}

@@ -7,6 +7,7 @@ import numbers
 from typing import Any
 
 from gpukeras.callbacks._callback import Callback
+from gpukeras.callbacks._progbar_logger import print_line
 from gpukeras.distributed import _context
 
 
@@ -107,8 +108,10 @@ class LearningRateWarmup(Callback):
         if logs is not None:
             logs["learning_rate"] = learning_rate
         if epoch == math.ceil(self.warmup_epochs) - 1 and self.verbose and _context.is_chief():
-            print(
-                f"\nEpoch {epoch + 1}: finished gradual learning rate warmup to {learning_rate:g}."
+            # through the progress printer: ends an open bar line, and goes to the logger
+            # after utils.disable_interactive_logging()
+            print_line(
+                f"Epoch {epoch + 1}: finished gradual learning rate warmup to {learning_rate:g}."
             )
 
 

@@ -19,7 +19,8 @@ class MetricAverage(Callback):
     every rank holds their mean (which, with equal rows per rank, is the
     value one process would log). All values go in ONE allreduce of a packed
     vector, in sorted key order so every rank reduces the same sequence; the
-    first epoch checks that all ranks have the same keys.
+    first epoch checks that all ranks have the same keys. A vector value (a metric per
+    class, such as ``F1Score()``) is averaged element by element.
 
     Put it first in ``callbacks``, so that callbacks after it (EarlyStopping,
     ModelCheckpoint, CSVLogger, History) see the averages.
@@ -36,14 +37,18 @@ class MetricAverage(Callback):
         if logs is None or _context.size() == 1:
             return
         items = sorted(logs.items())  # one transfer for the whole lazy dict
-        keys = [key for key, value in items if _is_number(value)]
+        keys = [key for key, value in items if _is_number(value) or _is_number_array(value)]
         if keys != self._checked_keys:
             self._check_same_keys(keys)
-        packed = numpy.array([float(logs[key]) for key in keys], dtype=numpy.float64)
+        parts = [numpy.asarray(logs[key], dtype=numpy.float64) for key in keys]
+        packed = numpy.concatenate([part.reshape(-1) for part in parts] or [numpy.zeros(0)])
         _context.communicator().Allreduce(_in_place(), packed)
         packed /= _context.size()
-        for key, value in zip(keys, packed.tolist()):
-            logs[key] = value
+        offset = 0
+        for key, part in zip(keys, parts):
+            values = packed[offset : offset + part.size]
+            logs[key] = float(values[0]) if part.ndim == 0 else values.reshape(part.shape).copy()
+            offset += part.size
 
     def _check_same_keys(self, keys: list[str]) -> None:
         everyone = _context.allgather(keys)
@@ -58,6 +63,10 @@ class MetricAverage(Callback):
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_number_array(value: Any) -> bool:
+    return isinstance(value, numpy.ndarray) and value.dtype.kind in "biuf"
 
 
 def _in_place() -> Any:

@@ -93,3 +93,9 @@ def set_constraints(layer: Any, **given: Any) -> None:
             setattr(layer, name, constraints.get(value))
         except ValueError as error:
             raise ValueError(f"Invalid `{name}`: {error} Received: {name}={value!r}") from None
+
+
+def add_variable(layer: Any, *args: Any, **kwargs: Any) -> Any:
+    """``Layer.add_variable``: Keras 3's other name for ``add_weight`` (its arguments, in its
+    order)."""
+    return layer.add_weight(*args, **kwargs)

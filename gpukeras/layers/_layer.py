@@ -185,6 +185,8 @@ class Layer(GraphAccessors):
         self._weights.append(variable)
         return variable
 
+    add_variable = _add_weight.add_variable
+
     # -- computing --------------------------------------------------------
     def __call__(self, inputs: Any, training: Any = None, mask: Any = None, **kwargs: Any) -> Any:
         """Apply the layer (built on first use), like Keras's eager call.

@@ -102,8 +102,19 @@ def top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> Any:
     return _matches(_in_top_k(y_true.argmax(axis=-1), y_pred, k), y_pred.dtype)
 
 
-def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> Any:
-    """Per-sample: whether the integer label is in the top ``k`` predictions (default 5)."""
+def sparse_top_k_categorical_accuracy(
+    y_true: Any, y_pred: Any, k: int = 5, from_sorted_ids: bool = False
+) -> Any:
+    """Per-sample: whether the integer label is in the top ``k`` predictions (default 5).
+
+    With ``from_sorted_ids=True``, ``y_pred`` holds class ids, best first (as ``top_k``
+    returns them): the label must be among the first ``k``.
+    """
+    if from_sorted_ids:
+        ids = K.to_device(y_pred)
+        labels = _sparse_labels(y_true, ids)
+        hits = (ids[..., : int(k)] == labels[..., None].astype(ids.dtype)).any(axis=-1)
+        return _matches(hits, K.floatx())
     y_pred = as_float_array(y_pred)
     labels = _sparse_labels(y_true, y_pred)
     if labels.dtype.kind != "i":
@@ -186,10 +197,20 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         k: how many top predictions count (default ``5``).
         name: default ``'sparse_top_k_categorical_accuracy'``.
         dtype: dtype of ``result()`` (default ``None``: ``floatx()``).
+        from_sorted_ids: ``y_pred`` holds class ids, best first, not scores (default False).
     """
 
     def __init__(
-        self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype: Any = None
+        self,
+        k: int = 5,
+        name: str = "sparse_top_k_categorical_accuracy",
+        dtype: Any = None,
+        from_sorted_ids: bool = False,
     ) -> None:
-        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+        # Keras writes from_sorted_ids into the config only when it is set.
+        sorted_ids = {"from_sorted_ids": True} if from_sorted_ids else {}
+        super().__init__(
+            sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k, **sorted_ids
+        )
         self.k = k
+        self.from_sorted_ids = from_sorted_ids

@@ -8,14 +8,34 @@ from typing import Any
 from gpukeras import losses
 from gpukeras.losses._get import known_loss_names
 from gpukeras.losses._loss import to_snake_case
-from gpukeras.metrics import _accuracy, _loss_metrics
+from gpukeras.metrics import (
+    _accuracy,
+    _auc,
+    _confusion,
+    _correlation,
+    _f_score,
+    _iou,
+    _loss_metrics,
+    _regression,
+    _sensitivity,
+)
 from gpukeras.metrics._metric import Mean, MeanMetricWrapper, Metric
 
-__all__ = ["deserialize", "get", "serialize"]
+__all__ = ["deserialize", "get", "savable_ids", "serialize"]
 
 METRIC_CLASSES: dict[str, type[Metric]] = {
     name: getattr(module, name)
-    for module in (_accuracy, _loss_metrics)
+    for module in (
+        _accuracy,
+        _loss_metrics,
+        _confusion,
+        _auc,
+        _f_score,
+        _iou,
+        _sensitivity,
+        _regression,
+        _correlation,
+    )
     for name in module.__all__
     if inspect.isclass(getattr(module, name))
 }
@@ -38,9 +58,9 @@ for _alias, _target in {
 
 _ACCURACY_IDS = ("accuracy", "acc")
 _CROSSENTROPY_IDS = ("crossentropy", "ce")
-_METRIC_FUNCTIONS = {getattr(_accuracy, name) for name in _accuracy.__all__} - set(
-    METRIC_CLASSES.values()
-)
+_METRIC_FUNCTIONS = {
+    getattr(module, name) for module in (_accuracy, _correlation) for name in module.__all__
+} - set(METRIC_CLASSES.values())
 
 
 def known_metric_names() -> list[str]:
@@ -163,3 +183,18 @@ def deserialize(config: dict[str, Any]) -> Metric:
             f"{', '.join(map(repr, names))}. Received: metric={config!r}"
         )
     return cls.from_config(dict(config.get("config") or {}))
+
+
+def savable_ids(identifiers: list[Any]) -> list[Any]:
+    """The compile-time metric ids a saved model's ``compile_config`` can hold: names as
+    given, built-in Metric objects as Keras's dict (so ``load_model`` compiles them again).
+    A user's function or Metric class is left out: only ``custom_objects`` could revive it."""
+    saved: list[Any] = []
+    for identifier in identifiers:
+        cls = type(identifier)
+        if isinstance(identifier, str):
+            saved.append(identifier)
+        elif METRIC_CLASSES.get(cls.__name__) is cls and cls is not MeanMetricWrapper:
+            entry = {"module": "keras.metrics", **serialize(identifier), "registered_name": None}
+            saved.append(entry)
+    return saved

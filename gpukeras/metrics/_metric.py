@@ -12,7 +12,7 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
-from gpukeras.losses._loss import to_snake_case
+from gpukeras.losses._loss import align_ranks, to_snake_case
 from gpukeras.variables import Variable
 
 __all__ = ["Mean", "MeanMetricWrapper", "Metric", "reduce_per_sample"]
@@ -47,7 +47,9 @@ class Metric:
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name or to_snake_case(type(self).__name__)
-        self.dtype = dtype or K.floatx()
+        # A DTypePolicy (Keras's mixed_float16) gives its compute dtype.
+        dtype = getattr(dtype, "compute_dtype", dtype) or K.floatx()
+        self._metric_dtype = numpy.dtype(dtype).name if not isinstance(dtype, str) else dtype
         self._state_variables: list[Variable] = []
 
     def add_variable(
@@ -72,12 +74,31 @@ class Metric:
         own = self.__dict__.setdefault("_state_variables", [])
         name = name or ("variable" if not own else f"variable_{len(own)}")
         shape = tuple(int(d) for d in (shape or ()))
-        value = initializers.get(initializer)(shape, dtype=dtype or self.dtype)
+        if isinstance(initializer, (str, dict)) or callable(initializer):
+            value = initializers.get(initializer)(shape, dtype=dtype or self.dtype)
+        else:  # an initial value (array or list), as Keras's Variable takes it
+            # a copy: the variable is updated in place, the caller's array must not be
+            value = numpy.array(K.to_host(initializer), dtype=dtype or self.dtype, copy=True)
+            if value.shape != shape:
+                raise ValueError(
+                    f"The initial value of metric variable {name!r} must have shape {shape}. "
+                    f"Received: initializer with shape {value.shape}"
+                )
         variable = Variable(value, name=name, path=f"{self.name}/{name}", trainable=False)
         variable.value = variable.value.reshape(shape)  # a 0-d state stays 0-d
         own.append(variable)
         self.__dict__.setdefault("_initial_values", []).append(K.to_device(value).copy())
         return variable
+
+    @property
+    def dtype(self) -> Any:
+        """The dtype of ``result()`` (read-only, as in Keras)."""
+        return self._metric_dtype
+
+    @property
+    def _dtype(self) -> Any:
+        """Keras's private name for the dtype its tests read."""
+        return self.dtype
 
     def add_weight(
         self,
@@ -92,8 +113,35 @@ class Metric:
 
     @property
     def variables(self) -> list[Variable]:
-        """The state variables made by :meth:`add_variable`, in order."""
-        return list(self.__dict__.get("_state_variables", []))
+        """The state variables made by :meth:`add_variable`, in order, then those of its
+        attributes (Variables and sub-metrics, also inside lists and dicts), as Keras
+        tracks them."""
+        found = list(self.__dict__.get("_state_variables", []))
+        seen = {id(v) for v in found}
+        for key, value in self.__dict__.items():
+            if key not in ("_state_variables", "_initial_values"):
+                for variable in _tracked_variables(value):
+                    if id(variable) not in seen:
+                        seen.add(id(variable))
+                        found.append(variable)
+        return found
+
+    def stateless_update_state(self, metric_variables: list[Any], *args: Any, **kwargs: Any):
+        """``update_state(*args, **kwargs)`` from the state ``metric_variables`` (one value
+        per :attr:`variables`); returns the new values and leaves this metric's own state
+        as it was (Keras 3's stateless API)."""
+        return _run_with_values(self, metric_variables, lambda: self.update_state(*args, **kwargs))[
+            1
+        ]
+
+    def stateless_result(self, metric_variables: list[Any]) -> Any:
+        """``result()`` of the state ``metric_variables``, this metric's own state untouched."""
+        result = _run_with_values(self, metric_variables, self.result)[0]
+        return K.array_module().array(result, copy=True) if hasattr(result, "shape") else result
+
+    def stateless_reset_state(self) -> list[Any]:
+        """The values :meth:`reset_state` would give the variables, without resetting them."""
+        return _run_with_values(self, [v.value for v in self.variables], self.reset_state)[1]
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         """Accumulate statistics from one batch."""
@@ -130,6 +178,71 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
 
+def samplewise(values: Any, sample_weight: Any) -> tuple[Any, Any]:
+    """Keras's reduction of a batch to per-sample values (and weights) for a mean.
+
+    Without weights: ``values`` averaged over every axis but the first. With weights (ranks
+    aligned as Keras's losses align them): ``values`` averaged over the axes the weights do
+    not have, times the weights broadcast to them, then averaged per sample; the weights
+    averaged per sample. A scalar weight thus weighs the batch's mean as one value.
+    """
+    xp = K.get_array_module(values)
+    if sample_weight is None:
+        return reduce_per_sample(values) if values.ndim > 1 else values, None
+    weights = K.to_device(sample_weight).astype(values.dtype)
+    values, weights = align_ranks(values, weights)
+    weight_ndim = weights.ndim
+    if values.ndim > weight_ndim:
+        values = values.mean(axis=tuple(range(weight_ndim, values.ndim)))
+    try:
+        weights = xp.broadcast_to(weights, values.shape)
+    except ValueError:
+        raise ValueError(
+            f"sample_weight must broadcast to the values' shape {tuple(values.shape)}. "
+            f"Received: sample_weight.shape={tuple(K.to_device(sample_weight).shape)}"
+        ) from None
+    values = values * weights
+    if weight_ndim > 1:
+        weights = weights.mean(axis=tuple(range(1, weight_ndim)))
+    if values.ndim > 1:
+        values = values.mean(axis=tuple(range(1, values.ndim)))
+    return values, weights
+
+
+def _tracked_variables(value: Any) -> list[Variable]:
+    """The Variables in an attribute: itself, a sub-metric's, or inside lists/tuples/dicts."""
+    if isinstance(value, Variable):
+        return [value]
+    if isinstance(value, Metric):
+        return value.variables
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [variable for item in value for variable in _tracked_variables(item)]
+    return []
+
+
+def _run_with_values(metric: Metric, values: list[Any], action: Callable[[], Any]):
+    """``action()`` with the metric's variables set to ``values``; (its return, the variables'
+    values after it). The variables get their own values back afterwards."""
+    variables = metric.variables
+    if len(values) != len(variables):
+        raise ValueError(
+            "Argument `metric_variables` must be a list of tensors corresponding 1:1 to "
+            f"{type(metric).__name__}().variables. Received list with length {len(values)}, "
+            f"but expected {len(variables)} variables."
+        )
+    saved = [variable.value.copy() for variable in variables]  # device copies
+    try:
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+        returned = action()
+        return returned, [variable.value.copy() for variable in variables]
+    finally:
+        for variable, value in zip(variables, saved):
+            variable.assign(value)
+
+
 class Mean(Metric):
     """The (weighted) mean of the values passed to ``update_state``.
 
@@ -152,8 +265,8 @@ class Mean(Metric):
 
         Args:
             values: the batch's values.
-            sample_weight: ``None`` (default: weight 1 each), a scalar, one weight per
-                sample, or one per value (then per-sample means of both are used).
+            sample_weight: ``None`` (default: weight 1 each), or weights that broadcast
+                against ``values`` (Keras's rule, see :func:`samplewise`).
         """
         from gpukeras import autodiff
 
@@ -164,36 +277,18 @@ class Mean(Metric):
             sample_weight = autodiff.unwrap(sample_weight)
         if values.dtype.kind != "f":
             values = values.astype(K.floatx())
-        per_sample = reduce_per_sample(values)
+        per_sample, weights = samplewise(values, sample_weight)
         xp = K.get_array_module(per_sample)
-        if sample_weight is None:
-            weights = None
-        else:
-            weights = self._per_sample_weights(K.to_device(sample_weight), values)
-            per_sample = per_sample * weights
         total = per_sample.sum(dtype="float64")
-        count = float(per_sample.shape[0]) if weights is None else weights.sum(dtype="float64")
+        if weights is not None:
+            count: Any = weights.sum(dtype="float64")
+        else:
+            count = float(per_sample.shape[0]) if per_sample.ndim else 1.0
         if self._total is None:
             self._total = xp.zeros((), dtype="float64")
             self._count = xp.zeros((), dtype="float64")
         self._total = self._total + total
         self._count = self._count + count
-
-    @staticmethod
-    def _per_sample_weights(weights: Any, values: Any) -> Any:
-        xp = K.get_array_module(values)
-        count = values.shape[0] if values.ndim else 1
-        weights = weights.astype(values.dtype)
-        if weights.ndim == 0:
-            return xp.broadcast_to(weights, (count,)).copy()
-        if weights.ndim > 1 and tuple(weights.shape) == tuple(values.shape):
-            return reduce_per_sample(weights)
-        if weights.size == count and weights.shape[0] == count:
-            return weights.reshape(count)
-        raise ValueError(
-            f"sample_weight must be a scalar, one weight per sample ({count},) or one per "
-            f"value {tuple(values.shape)}. Received: sample_weight.shape={tuple(weights.shape)}"
-        )
 
     def result(self) -> Any:
         xp = K.array_module()

@@ -254,7 +254,9 @@ def saved_metrics(given: Any, ids: list[Any]) -> Any:
     per_output = isinstance(given, dict) and is_per_output(given)
     if per_output or any(isinstance(m, (list, tuple)) for m in ids):
         return _named_leaves(given)
-    return [m for m in ids if isinstance(m, str)]
+    from gpukeras.metrics._get import savable_ids
+
+    return savable_ids(ids)
 
 
 def _named_leaves(value: Any) -> Any:

@@ -7,8 +7,9 @@ CHANGE of every result since the previous step (the first step: the result itsel
 loop's running sum is then the latest dict, and nothing is read on the host. ``fit``
 resets the metrics (and this difference) where Keras does: each epoch, each evaluation.
 
-One cost: the logs have one slot per returned key, so the keys must be the same at every
-step of a phase (training, testing).
+One cost: the logs have one slot per returned key (one per element for a vector result,
+logged as a NumPy array as Keras does), so the keys must be the same at every step of a
+phase (training, testing).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class CustomStep:
     def __init__(self, model: Any) -> None:
         self.model = model
         self._names: dict[str, list[str] | None] = {"train": None, "test": None}
+        self._widths: dict[str, list[int]] = {"train": [], "test": []}
         self._phase = "train"
         self._last: Any = None
         self._resumed_total: Any = None
@@ -63,10 +65,15 @@ class CustomStep:
             names = [m.name for m in self.model.metrics if m.name != "compile_metrics"]
         return [name for name in names if name != "loss"]
 
-    def log_entries(self, count: float, weighted: bool) -> list[tuple[str, int, Any]]:
+    def log_entries(self, count: float, weighted: bool) -> list[tuple[str, Any, Any]]:
         """Each returned key reads its own slot of the summed vector (divided by 1.0)."""
         names = self._names[self._phase] or []
-        return [(name, slot, 1.0) for slot, name in enumerate(names)]
+        widths = self._widths[self._phase] or [1] * len(names)
+        entries, slot = [], 0
+        for name, width in zip(names, widths):
+            entries.append((name, slot if width == 1 else (slot, slot + width), 1.0))
+            slot += width
+        return entries
 
     @property
     def metrics(self) -> list[Any]:
@@ -118,7 +125,16 @@ class CustomStep:
                 f"keep one slot per key). First step: {known}. Received: {names}"
             )
         xp = K.array_module()
-        vector = xp.stack([_as_scalar(value, name, phase) for name, value in flat.items()])
+        parts = [_as_flat(value) for value in flat.values()]
+        widths = [int(part.size) for part in parts]  # shapes: no device read
+        if known is not None and widths != self._widths[phase]:
+            raise ValueError(
+                f"{phase}_step must return results of the same sizes at every step (the "
+                f"epoch's logs keep one slot per element). First step: {self._widths[phase]}. "
+                f"Received: {widths}"
+            )
+        self._widths[phase] = widths
+        vector = xp.concatenate(parts)
         last, self._last = self._last, vector
         return vector if last is None or last.shape != vector.shape else vector - last
 
@@ -140,18 +156,12 @@ def _flat_logs(logs: Any, phase: str) -> dict[str, Any]:
     return flat
 
 
-def _as_scalar(value: Any, name: str, phase: str) -> Any:
-    """``value`` (a 0-d array, traced value, Variable or number) as a 0-d float64 device
-    array, a copy (a metric may update its result array in place)."""
+def _as_flat(value: Any) -> Any:
+    """``value`` (an array, traced value, Variable or number) as a flat float64 device array,
+    a copy (a metric may update its result array in place)."""
     from gpukeras import autodiff
 
     raw = getattr(value, "value", value) if not isinstance(value, (int, float)) else value
     raw = autodiff.unwrap(raw)
     xp = K.array_module()
-    array = xp.array(K.to_device(raw), dtype=xp.float64)
-    if array.size != 1:
-        raise ValueError(
-            f"{phase}_step returned a non-scalar for {name!r}: the logs hold one number per "
-            f"key. Received: shape {tuple(array.shape)}"
-        )
-    return array.reshape(())
+    return xp.array(K.to_device(raw), dtype=xp.float64).reshape(-1)

@@ -242,14 +242,19 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
 
     def _probe(self, shape: Shape) -> None:
         """Run ``call`` once on zeros (inference mode) to build the layers it uses and learn
-        the output shape; draws nothing from the random streams and leaves no losses."""
+        the output shape; draws nothing from the random streams, leaves no losses, and leaves
+        the state variables as they were (a ``call`` that counts its calls counts none: Keras
+        builds symbolically)."""
         probe = _structure.zeros_like_shapes(shape, self.compute_dtype)
         saved = K.random.get_state()
+        states = [(v, v.value.copy()) for v in self.non_trainable_weights]  # device copies
         try:
             output = self(probe, training=False)
         finally:
             K.random.set_state(saved)
             self.clear_losses()
+            for variable, value in states:
+                variable.assign(value)
         self.output_shape = _structure.output_shapes(output)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

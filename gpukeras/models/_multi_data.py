@@ -255,6 +255,7 @@ def multi_output_step(model: Any, data: Any) -> Any:
     from gpukeras import metrics as metrics_module
     from gpukeras.models._compile_outputs import metric_log_names
     from gpukeras.models._multi_step import MultiOutputStep
+    from gpukeras.models._stateful_metrics import build_states
 
     flat_shapes = output_layout(model)[2]
     model_heads = heads(model)
@@ -267,9 +268,11 @@ def multi_output_step(model: Any, data: Any) -> Any:
             return []
         out_probe = xp.zeros((1, *(1 if d is None else d for d in shape[1:])), dtype=K.floatx())
         y_probe = out_probe if y_i is None else K.to_device(y_i[:1])
-        return [
+        found = [
             metrics_module.get(m, loss=head.loss, y_true=y_probe, y_pred=out_probe) for m in ids
         ]
+        build_states(found, y_probe, out_probe)  # lazy states exist before a resume
+        return found
 
     plain, weighted = [], []
     for head, y_i, shape in zip(model_heads, y, flat_shapes):

@@ -1,8 +1,9 @@
 """Stateful ``Metric`` objects (``update_state``/``result``) inside the step's stats vector.
 
 The fit loop adds step vectors up on the device and reads them once, lazily. A stateful
-metric's ``result()`` is not a sum over batches, so its slot holds the CHANGE of
-``result()`` this step: the slots then add up to the latest ``result()`` since the last
+metric's ``result()`` is not a sum over batches, so its slots hold the CHANGE of
+``result()`` this step (one slot per element: F1Score, Precision with several thresholds...
+give a vector): the slots then add up to the latest ``result()`` since the last
 :meth:`StatefulMetrics.reset`, which the trainer calls where Keras resets metrics (each
 epoch, each evaluation). Nothing is read on the host.
 """
@@ -24,6 +25,11 @@ class StatefulMetrics:
 
     def __init__(self) -> None:
         self._last: dict[int, Any] = {}
+        self._widths: dict[int, int] = {}
+
+    def width(self, metric: Any) -> int:
+        """How many slots ``metric``'s result takes (its size; 1 before its first update)."""
+        return self._widths.get(id(metric), 1)
 
     def reset(self, metrics: list[Any]) -> None:
         """``reset_state()`` every stateful metric, and forget the last results."""
@@ -41,7 +47,7 @@ class StatefulMetrics:
                 self._last[id(metric)] = _result(metric)
 
     def delta(self, metric: Any, y: Any, out: Any, sample_weight: Any) -> Any:
-        """Update ``metric`` with one batch; the change of its result, a 0-d float64 array."""
+        """Update ``metric`` with one batch; the change of its result, a 1-d float64 array."""
         if sample_weight is None:
             metric.update_state(y, out)
         else:
@@ -49,14 +55,25 @@ class StatefulMetrics:
         result = _result(metric)
         last = self._last.get(id(metric))
         self._last[id(metric)] = result
-        return result if last is None else result - last
+        self._widths[id(metric)] = result.size  # shape metadata: no device read
+        return result if last is None or last.shape != result.shape else result - last
+
+
+def build_states(metrics: list[Any], y: Any, out: Any) -> None:
+    """Built-in metrics that make their state on the first batch (F1Score, R2Score, a
+    multi-label AUC) make it now, from an empty batch shaped like the data, so that
+    ``BackupAndRestore`` can put a mid-epoch state back before the first batch."""
+    for metric in metrics:
+        lazy = getattr(metric, "_built", True) is False
+        if lazy and is_stateful(metric) and type(metric).__module__.startswith("gpukeras."):
+            metric.update_state(y[:0], out[:0])
 
 
 def _result(metric: Any) -> Any:
-    """``metric.result()`` as a 0-d float64 device array of its own."""
+    """``metric.result()`` as a flat float64 device array of its own."""
     xp = K.array_module()
     # a copy: result() may hand out an array that the next update changes in place
-    return xp.array(K.to_device(_raw(metric.result())), dtype=xp.float64).reshape(())
+    return xp.array(K.to_device(_raw(metric.result())), dtype=xp.float64).reshape(-1)
 
 
 def _raw(value: Any) -> Any:

@@ -63,7 +63,7 @@ class Step:
         """Log names of all metrics, in compile order."""
         return [m.name for m in self.metrics] + self.weighted_names
 
-    def log_entries(self, count: float, weighted: bool) -> list[tuple[str, int, Any]]:
+    def log_entries(self, count: float, weighted: bool) -> list[tuple[str, Any, Any]]:
         """How each log key is read out of an accumulated stats vector.
 
         ``count`` is the number of samples the vector covers (known on the host).
@@ -75,11 +75,13 @@ class Step:
         paired = [self.masked] * len(self.metrics) + [self.masked or weighted] * len(
             self.weighted_names
         )
-        kinds = [is_stateful(m) for m in self.metrics + self.weighted_metrics]
-        for name, has_weight_sum, stateful in zip(names, paired, kinds):
-            if stateful:  # the slot sums to the metric's result() (see StatefulMetrics)
-                entries.append((name, slot, 1.0))
-                slot += 1
+        all_metrics = self.metrics + self.weighted_metrics
+        kinds = [is_stateful(m) for m in all_metrics]
+        for name, has_weight_sum, stateful, metric in zip(names, paired, kinds, all_metrics):
+            if stateful:  # the slots sum to the metric's result() (see StatefulMetrics)
+                width = self.stateful_metrics.width(metric)
+                entries.append((name, slot if width == 1 else (slot, slot + width), 1.0))
+                slot += width
                 continue
             entries.append((name, slot, slot + 1 if has_weight_sum else count))
             slot += 2 if has_weight_sum else 1
@@ -286,7 +288,7 @@ class Step:
                 weights = weights * sample_weight.reshape(-1, 1)
             for metric in self.weighted_metrics:
                 parts += _masked_sums(stateful, metric, y, out, weights)
-        return xp.stack([xp.asarray(p, dtype=xp.float64) for p in parts])
+        return xp.concatenate([xp.asarray(p, dtype=xp.float64).reshape(-1) for p in parts])
 
     def reset_metrics(self) -> None:
         """Start stateful metrics afresh (each epoch, each evaluation), as Keras does."""

@@ -17,6 +17,7 @@ from gpukeras.models import _batches, _data, _multi_data, _structure
 from gpukeras.models._batches import BatchStream
 from gpukeras.models._compile_outputs import is_sparse
 from gpukeras.models._data import Dataset
+from gpukeras.models._stateful_metrics import build_states
 from gpukeras.models._step import Step
 from gpukeras.models._tape_step import make_step
 
@@ -180,6 +181,8 @@ class TrainingData:
                 resolve(self._weighted_metric_ids),
                 self.optimizer,
             )
+            step_metrics = getattr(self._step, "metrics", []) + self._step.weighted_metrics
+            build_states(step_metrics, y_probe, out_probe)
         return self._step
 
 

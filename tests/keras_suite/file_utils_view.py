@@ -10,3 +10,5 @@ exists = os.path.exists
 isdir = os.path.isdir
 listdir = os.listdir
 makedirs = os.makedirs
+# Keras's File opens remote paths too (through TensorFlow's gfile); a local open is the same.
+File = open

@@ -28,6 +28,8 @@ OVERRIDES = {
     "keras.src.testing.test_utils": "tests.keras_suite.testing",
     "keras.src.backend": "tests.keras_suite.backend_view",
     "keras.src.utils.file_utils": "tests.keras_suite.file_utils_view",
+    "keras.src.dtype_policies": "tests.keras_suite.dtype_policies_view",
+    "keras.src.dtype_policies.dtype_policy": "tests.keras_suite.dtype_policy_view",
 }
 
 

@@ -102,6 +102,14 @@ class TestCase(parameterized.TestCase):
     def assertLen(self, container, expected_len, msg=None):
         self.assertEqual(len(container), expected_len, msg=msg)
 
+    def assertDType(self, x, dtype, msg=None):
+        """Keras's check of a value's dtype, names standardized by NumPy (``'float'`` is
+        float32 there, as Keras's standardize_dtype makes it)."""
+        found = getattr(x, "dtype", None)
+        found = np.dtype(found).name if found is not None else np.asarray(x).dtype.name
+        expected = "float32" if dtype in ("float", float) else np.dtype(str(dtype)).name
+        self.assertEqual(found, expected, msg=msg or f"dtype {found} is not {expected}")
+
     def run_class_serialization_test(self, instance, custom_objects=None):
         """get_config/from_config and serialize/deserialize both give back the same config."""
         from gpukeras.saving import (

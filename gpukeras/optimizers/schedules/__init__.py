@@ -1,5 +1,6 @@
 """Learning-rate schedules (Keras 3 names and formulas) for any optimizer's ``learning_rate``."""
 
+from gpukeras.optimizers.schedules._cosine_decay_restarts import CosineDecayRestarts
 from gpukeras.optimizers.schedules._schedules import (
     CosineDecay,
     ExponentialDecay,
@@ -7,12 +8,12 @@ from gpukeras.optimizers.schedules._schedules import (
     LearningRateSchedule,
     PiecewiseConstantDecay,
     PolynomialDecay,
-    deserialize,
-    serialize,
 )
+from gpukeras.optimizers.schedules._serialization import deserialize, serialize
 
 __all__ = [
     "CosineDecay",
+    "CosineDecayRestarts",
     "ExponentialDecay",
     "InverseTimeDecay",
     "LearningRateSchedule",
