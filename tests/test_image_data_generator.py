@@ -1,0 +1,406 @@
+"""ImageDataGenerator (keras.preprocessing.image): each augmentation's effect on a small
+image, Keras's transform geometry, seeded determinism, featurewise statistics, clear
+errors, and training with ``fit``/``fit_generator``."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("scipy", reason="the image extra (pip install gpukeras[image])")
+
+import gpukeras as keras  # noqa: E402
+from gpukeras.preprocessing import image as image_module  # noqa: E402
+from gpukeras.preprocessing.image import ImageDataGenerator  # noqa: E402
+from tests.make_image_fixtures import CASES  # noqa: E402
+
+FIXTURES = np.load("tests/fixtures/image_transforms.npz")
+
+
+def pattern(rows: int = 6, cols: int = 6, channels: int = 1) -> np.ndarray:
+    """An image whose every pixel differs, so a moved pixel shows where it went."""
+    values = np.arange(rows * cols * channels, dtype="float32") + 1
+    return values.reshape(rows, cols, channels)
+
+
+def one_image_batch(generator: ImageDataGenerator, image: np.ndarray, seed: int) -> np.ndarray:
+    return generator.flow(image[None], batch_size=1, seed=seed)[0][0]
+
+
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_affine_transforms_match_keras(index):
+    params, fill_mode = CASES[index]
+    generator = ImageDataGenerator(fill_mode=fill_mode, cval=0.25)
+    out = generator.apply_transform(FIXTURES["image"], params)
+    np.testing.assert_allclose(out, FIXTURES[f"case{index}"], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("argument", "axis"), [("height_shift_range", 0), ("width_shift_range", 1)]
+)
+def test_a_shift_moves_the_image_by_whole_pixels_and_fills_the_edge(argument, axis):
+    generator = ImageDataGenerator(**{argument: [2]}, fill_mode="constant", cval=-1)
+    image = pattern()
+    seen = set()
+    for seed in range(8):
+        out = one_image_batch(generator, image, seed)
+        moved = np.moveaxis(out, axis, 0)
+        original = np.moveaxis(image, axis, 0)
+        if np.array_equal(moved[:-2], original[2:]):  # moved towards index 0
+            assert (moved[-2:] == -1).all()
+            seen.add(-2)
+        else:
+            np.testing.assert_array_equal(moved[2:], original[:-2])
+            assert (moved[:2] == -1).all()
+            seen.add(2)
+    assert seen == {-2, 2}
+
+
+def test_a_fractional_shift_is_a_fraction_of_the_size():
+    generator = ImageDataGenerator(width_shift_range=0.5)
+    params = [generator.get_random_transform((4, 10, 1), seed) for seed in range(200)]
+    shifts = np.array([p["ty"] for p in params])
+    assert np.abs(shifts).max() <= 5 and np.abs(shifts).max() > 4  # within +-0.5 * 10 pixels
+    assert all(p["tx"] == 0 for p in params)
+
+
+@pytest.mark.parametrize(
+    ("argument", "flipped"),
+    [
+        ("horizontal_flip", lambda x: x[:, ::-1]),
+        ("vertical_flip", lambda x: x[::-1]),
+    ],
+)
+def test_flips_mirror_about_half_of_the_images(argument, flipped):
+    generator = ImageDataGenerator(**{argument: True})
+    image = pattern(4, 5, 3)
+    batch = generator.flow(np.repeat(image[None], 40, axis=0), batch_size=40, seed=3)[0]
+    mirrored = [np.array_equal(out, flipped(image)) for out in batch]
+    unchanged = [np.array_equal(out, image) for out in batch]
+    assert all(m != u for m, u in zip(mirrored, unchanged))
+    assert 8 < sum(mirrored) < 32
+
+
+def test_a_quarter_turn_of_a_square_image_is_a_rotation_by_90_degrees():
+    generator = ImageDataGenerator()
+    image = pattern(5, 5, 2)
+    out = generator.apply_transform(image, {"theta": 90})
+    expected = [np.rot90(image, k, axes=(0, 1)) for k in (1, 3)]
+    assert any(np.allclose(out, e, atol=1e-4) for e in expected)
+    assert not np.allclose(out, image)
+
+
+def test_rotation_range_draws_angles_within_the_range():
+    generator = ImageDataGenerator(rotation_range=30)
+    angles = [generator.get_random_transform((5, 5, 1), s)["theta"] for s in range(100)]
+    assert max(np.abs(angles)) <= 30 and np.std(angles) > 10
+
+
+def test_zooming_out_shrinks_the_picture_into_the_centre():
+    generator = ImageDataGenerator(zoom_range=[2.0, 2.0], fill_mode="constant")
+    out = one_image_batch(generator, np.ones((8, 8, 1), "float32"), seed=0)[..., 0]
+    np.testing.assert_allclose(out[2:6, 2:6], 1.0)
+    assert out.sum() == pytest.approx(16.0)
+
+
+def test_zooming_in_keeps_the_centre_pixel_and_crops_the_rest():
+    generator = ImageDataGenerator(fill_mode="constant", cval=-5)
+    image = pattern(5, 5)
+    out = generator.apply_transform(image, {"zx": 0.5, "zy": 0.5})
+    assert out[2, 2, 0] == image[2, 2, 0]
+    assert (out > 0).all()  # nothing from outside the image
+    assert out.max() < image.max() and out.min() > image.min()
+
+
+def test_shear_keeps_the_middle_row_and_slants_the_columns():
+    generator = ImageDataGenerator(fill_mode="constant")
+    image = pattern(5, 5)
+    out = generator.apply_transform(image, {"shear": 45})[..., 0]
+    assert not np.allclose(out, image[..., 0])
+    # rows move by -sin(45) * (column - centre) while columns shrink by cos(45)
+    np.testing.assert_allclose(out[:, 2], image[:, 2, 0])
+
+
+def test_channel_shift_adds_one_offset_clipped_to_the_image_range():
+    generator = ImageDataGenerator(channel_shift_range=10.0)
+    image = pattern(3, 3, 2)
+    params = generator.get_random_transform(image.shape, seed=5)
+    shift = params["channel_shift_intensity"]
+    assert 0 < abs(shift) <= 10
+    out = generator.apply_transform(image, params)
+    np.testing.assert_allclose(out, np.clip(image + shift, image.min(), image.max()))
+
+
+def test_rescale_and_preprocessing_function_run_after_augmentation_in_keras_order():
+    seen = []
+
+    def record(x):
+        seen.append(x.copy())
+        return x + 1
+
+    generator = ImageDataGenerator(horizontal_flip=True, rescale=0.5, preprocessing_function=record)
+    image = pattern(2, 3)
+    out = one_image_batch(generator, image, seed=0)
+    assert np.array_equal(seen[0], image) or np.array_equal(seen[0], image[:, ::-1])
+    np.testing.assert_allclose(out, (seen[0] + 1) * 0.5)
+
+
+@pytest.mark.parametrize("fill_mode", ["constant", "nearest", "reflect", "wrap"])
+def test_fill_modes_fill_what_a_shift_uncovers(fill_mode):
+    generator = ImageDataGenerator(fill_mode=fill_mode, cval=7.0)
+    row = np.array([1, 2, 3, 4], "float32")
+    image = np.tile(row[None, :, None], (3, 1, 1))
+    out = generator.apply_transform(image, {"ty": 2})[0, :, 0]  # reads 2 columns to the right
+    np.testing.assert_allclose(out[:2], [3, 4])
+    # 'wrap' is SciPy's (period n - 1, not n), which is what Keras's images get too.
+    expected = {"constant": [7, 7], "nearest": [4, 4], "reflect": [4, 3], "wrap": [2, 3]}
+    np.testing.assert_allclose(out[2:], expected[fill_mode])
+
+
+def test_channels_first_augments_exactly_as_channels_last():
+    settings = dict(
+        rotation_range=40,
+        width_shift_range=0.2,
+        zoom_range=0.3,
+        shear_range=10,
+        horizontal_flip=True,
+        channel_shift_range=2.0,
+    )
+    images = np.stack([pattern(6, 5, 3) * (k + 1) for k in range(4)])
+    last = ImageDataGenerator(**settings, data_format="channels_last")
+    first = ImageDataGenerator(**settings, data_format="channels_first")
+    out_last = last.flow(images, batch_size=4, seed=9)[0]
+    out_first = first.flow(images.transpose(0, 3, 1, 2), batch_size=4, seed=9)[0]
+    np.testing.assert_allclose(out_first, out_last.transpose(0, 3, 1, 2), atol=1e-5)
+
+
+def test_dim_ordering_th_is_channels_first_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="dim_ordering"):
+        generator = ImageDataGenerator(dim_ordering="th")
+    assert generator.data_format == "channels_first"
+    assert (generator.channel_axis, generator.row_axis, generator.col_axis) == (1, 2, 3)
+
+
+AUGMENTING = dict(
+    rotation_range=20,
+    width_shift_range=0.1,
+    height_shift_range=0.1,
+    zoom_range=0.2,
+    horizontal_flip=True,
+)
+
+
+def test_the_same_seed_gives_the_same_batches():
+    x = np.random.default_rng(0).uniform(size=(10, 6, 6, 1)).astype("float32")
+    y = np.arange(10)
+    a = ImageDataGenerator(**AUGMENTING).flow(x, y, batch_size=4, seed=11)
+    b = ImageDataGenerator(**AUGMENTING).flow(x, y, batch_size=4, seed=11)
+    for index in range(len(a)):
+        np.testing.assert_array_equal(a[index][0], b[index][0])
+        np.testing.assert_array_equal(a[index][1], b[index][1])
+    np.testing.assert_array_equal(a[1][0], a[1][0])  # asking again gives the same batch
+
+
+def test_another_seed_or_another_epoch_gives_other_batches():
+    x = np.random.default_rng(0).uniform(size=(10, 6, 6, 1)).astype("float32")
+    flow = ImageDataGenerator(**AUGMENTING).flow(x, np.arange(10), batch_size=10, seed=11)
+    other = ImageDataGenerator(**AUGMENTING).flow(x, np.arange(10), batch_size=10, seed=12)
+    first_epoch = flow[0]
+    assert not np.allclose(first_epoch[0], other[0][0])
+    flow.on_epoch_end()
+    second_epoch = flow[0]
+    assert not np.array_equal(first_epoch[1], second_epoch[1])  # a new order
+    assert sorted(second_epoch[1]) == list(range(10))  # still each sample once
+
+
+def test_without_a_seed_the_global_seed_makes_runs_repeatable():
+    x = np.random.default_rng(0).uniform(size=(4, 6, 6, 1)).astype("float32")
+    runs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(5)
+        runs.append(ImageDataGenerator(**AUGMENTING).flow(x, batch_size=4)[0])
+    np.testing.assert_array_equal(*runs)
+
+
+def test_next_walks_the_batches_and_starts_a_new_epoch_as_keras_1_loops_expect():
+    x = np.arange(5, dtype="float32").reshape(5, 1, 1, 1)
+    flow = ImageDataGenerator().flow(x, np.arange(5), batch_size=2, shuffle=False)
+    sizes = [len(next(flow)[0]) for _ in range(5)]
+    assert sizes == [2, 2, 1, 2, 2]
+    assert flow.epoch == 1
+    assert len(flow) == 3
+
+
+def test_flow_yields_x_y_and_sample_weight_in_order_without_shuffle():
+    x = np.arange(6, dtype="float32").reshape(6, 1, 1, 1)
+    flow = ImageDataGenerator().flow(
+        x, np.arange(6) * 10, batch_size=4, shuffle=False, sample_weight=np.ones(6)
+    )
+    images, labels, weights = flow[1]
+    np.testing.assert_array_equal(images.ravel(), [4, 5])
+    np.testing.assert_array_equal(labels, [40, 50])
+    assert images.dtype == np.float32 and weights.shape == (2,)
+    with pytest.raises(IndexError, match="batch 2.*2 batches"):
+        flow[2]
+
+
+def test_validation_split_takes_the_first_fraction_for_validation():
+    x = np.arange(10, dtype="float32").reshape(10, 1, 1, 1)
+    generator = ImageDataGenerator(validation_split=0.3)
+    validation = generator.flow(x, np.arange(10), batch_size=10, shuffle=False, subset="validation")
+    training = generator.flow(x, np.arange(10), batch_size=10, shuffle=False, subset="training")
+    np.testing.assert_array_equal(validation[0][1], [0, 1, 2])
+    np.testing.assert_array_equal(training[0][1], np.arange(3, 10))
+
+
+def test_fit_finds_per_channel_mean_and_std_after_rescale():
+    rng = np.random.default_rng(1)
+    x = rng.normal([10.0, -4.0], [2.0, 0.5], size=(50, 4, 4, 2)).astype("float32")
+    generator = ImageDataGenerator(
+        featurewise_center=True, featurewise_std_normalization=True, rescale=2.0
+    )
+    generator.fit(x)
+    np.testing.assert_allclose(generator.mean.ravel(), (2 * x).mean(axis=(0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(generator.std.ravel(), (2 * x).std(axis=(0, 1, 2)), rtol=1e-4)
+    assert generator.mean.shape == (1, 1, 2)
+    out = generator.flow(x, batch_size=50, shuffle=False)[0]
+    np.testing.assert_allclose(out.mean(axis=(0, 1, 2)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(0, 1, 2)), 1.0, atol=1e-3)
+
+
+def test_featurewise_statistics_of_channels_first_data_broadcast_over_channels():
+    x = np.random.default_rng(2).normal(size=(20, 3, 4, 4)).astype("float32") + [
+        [[1]],
+        [[2]],
+        [[3]],
+    ]
+    generator = ImageDataGenerator(featurewise_center=True, data_format="channels_first")
+    generator.fit(x)
+    assert generator.mean.shape == (3, 1, 1)
+    np.testing.assert_allclose(generator.mean.ravel(), x.mean(axis=(0, 2, 3)), rtol=1e-5)
+
+
+def test_zca_whitening_decorrelates_the_fitted_data():
+    rng = np.random.default_rng(3)
+    mixing = rng.normal(size=(12, 12))
+    x = (rng.normal(size=(400, 12)) @ mixing).reshape(400, 2, 2, 3).astype("float32")
+    generator = ImageDataGenerator(zca_whitening=True, featurewise_center=True)
+    generator.fit(x)
+    white = generator.flow(x, batch_size=400, shuffle=False)[0].reshape(400, -1)
+    assert np.abs(np.cov(x.reshape(400, -1), rowvar=False) - np.eye(12)).max() > 1
+    np.testing.assert_allclose(np.cov(white, rowvar=False, bias=True), np.eye(12), atol=0.05)
+
+
+def test_standardize_before_fit_warns_and_leaves_data_alone():
+    generator = ImageDataGenerator(featurewise_center=True)
+    image = pattern(2, 2)
+    with pytest.warns(UserWarning, match=r"featurewise_center.*\.fit\(numpy_data\)"):
+        out = generator.standardize(image.copy())
+    np.testing.assert_array_equal(out, image)
+
+
+def test_fit_with_augment_uses_rounds_of_augmented_copies():
+    x = np.random.default_rng(4).uniform(size=(5, 6, 6, 1)).astype("float32")
+    plain = ImageDataGenerator(featurewise_center=True, rotation_range=90, fill_mode="constant")
+    plain.fit(x)
+    augmented = ImageDataGenerator(featurewise_center=True, rotation_range=90, fill_mode="constant")
+    augmented.fit(x, augment=True, rounds=3, seed=0)
+    assert augmented.mean.ravel()[0] < plain.mean.ravel()[0]  # corners filled with zeros
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"fill_mode": "mirror"}, r"fill_mode.*Received: fill_mode='mirror'"),
+        ({"zoom_range": [1, 2, 3]}, r"zoom_range.*Received: zoom_range=\[1, 2, 3\]"),
+        ({"rotation_range": -5}, r"rotation_range.*Received: rotation_range=-5"),
+        ({"width_shift_range": "wide"}, r"width_shift_range.*Received: width_shift_range='wide'"),
+        ({"data_format": "NHWC"}, r"data_format.*Received: data_format='NHWC'"),
+        ({"validation_split": 1.0}, r"validation_split.*Received: validation_split=1.0"),
+        ({"brightness_range": 0.5}, r"brightness_range.*Received: brightness_range=0.5"),
+    ],
+)
+def test_bad_arguments_are_named_with_their_value(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ImageDataGenerator(**kwargs)
+
+
+def test_bad_flow_data_is_named_with_its_shape():
+    generator = ImageDataGenerator()
+    with pytest.raises(ValueError, match=r"rank 4.*x.shape=\(3, 4, 4\)"):
+        generator.flow(np.zeros((3, 4, 4)))
+    with pytest.raises(ValueError, match=r"same length.*y.shape=\(2,\)"):
+        generator.flow(np.zeros((3, 4, 4, 1)), np.zeros(2))
+    with pytest.raises(ValueError, match=r"batch_size.*Received: batch_size=0"):
+        generator.flow(np.zeros((3, 4, 4, 1)), batch_size=0)
+    with pytest.raises(ValueError, match=r"subset='training'.*validation_split"):
+        generator.flow(np.zeros((3, 4, 4, 1)), subset="training")
+    with pytest.raises(ValueError, match=r"rank-4.*x.shape=\(4, 4\)"):
+        generator.fit(np.zeros((4, 4)))
+
+
+def test_missing_scipy_is_an_import_error_naming_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy.ndimage", None)
+    generator = ImageDataGenerator(rotation_range=10)
+    with pytest.raises(ImportError, match=r"SciPy.*pip install gpukeras\[image\]"):
+        generator.apply_transform(pattern(), {"theta": 5})
+
+
+def test_missing_pillow_is_an_import_error_naming_the_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    (tmp_path / "a.png").write_bytes(b"not read")
+    with pytest.raises(ImportError, match=r"Pillow.*pip install gpukeras\[image\]"):
+        image_module.load_img(tmp_path / "a.png")
+
+
+def small_convnet() -> keras.models.Sequential:
+    model = keras.models.Sequential()
+    model.add(keras.layers.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)))
+    model.add(keras.layers.Flatten())
+    model.add(keras.layers.Dense(2, activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(0.01))
+    return model
+
+
+def stripes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal versus vertical stripes: a class that survives flips and shifts."""
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 2, n)
+    base = np.zeros((8, 8), "float32")
+    base[::2] = 1.0
+    x = np.stack([base if label else base.T for label in labels])[..., None]
+    x = x + rng.normal(scale=0.1, size=x.shape).astype("float32")
+    return x, keras.utils.to_categorical(labels, 2)
+
+
+def test_a_model_trains_on_augmented_batches_with_fit(backend_name):
+    x, y = stripes(64)
+    generator = ImageDataGenerator(
+        width_shift_range=1,
+        height_shift_range=1,
+        horizontal_flip=True,
+        vertical_flip=True,
+        featurewise_center=True,
+    )
+    generator.fit(x)
+    model = small_convnet()
+    history = model.fit(generator.flow(x, y, batch_size=16, seed=0), epochs=6, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_a_keras_1_script_trains_with_fit_generator_and_samples_per_epoch(backend_name):
+    x, y = stripes(48)
+    generator = ImageDataGenerator(horizontal_flip=True, rotation_range=0)
+    model = small_convnet()
+    with pytest.warns(DeprecationWarning, match="samples_per_epoch"):
+        history = model.fit_generator(
+            generator.flow(x, y, batch_size=16, seed=1),
+            samples_per_epoch=len(x),
+            nb_epoch=5,
+            verbose=0,
+        )
+    losses = history.history["loss"]
+    assert len(losses) == 5 and losses[-1] < 0.5 * losses[0]
