@@ -107,6 +107,8 @@ CASES: dict[str, list[Case]] = {
     "GRU": [
         Case(lambda: layers.GRU(3, return_sequences=True, **F64), (2, 5, 3)),
         Case(lambda: layers.GRU(3, dropout=0.3, go_backwards=True, **F64), (2, 5, 3)),
+        Case(lambda: layers.GRU(3, recurrent_dropout=0.4, **F64), (2, 5, 3), mask=True),
+        Case(lambda: layers.GRU(3, recurrent_dropout=0.4, reset_after=False, **F64), (2, 5, 3)),
     ],
     "GlobalAveragePooling1D": [
         Case(lambda: layers.GlobalAveragePooling1D(**F64), (2, 5, 3), mask=True)
@@ -120,6 +122,7 @@ CASES: dict[str, list[Case]] = {
         Case(lambda: _lstm(return_sequences=True), (2, 5, 3), mask=True),
         Case(lambda: _lstm(return_state=True), (2, 5, 3)),
         Case(lambda: _lstm(dropout=0.25), (2, 5, 3)),
+        Case(lambda: _lstm(recurrent_dropout=0.4, return_sequences=True), (2, 5, 3)),
     ],
     "LayerNormalization": [Case(lambda: layers.LayerNormalization(**F64), (3, 4))],
     "MaxPooling1D": [Case(lambda: layers.MaxPooling1D(2, **F64), (2, 6, 3))],
@@ -129,7 +132,10 @@ CASES: dict[str, list[Case]] = {
     ],
     "Reshape": [Case(lambda: layers.Reshape((4, 3), **F64), (2, 12))],
     "SeparableConv2D": [Case(lambda: layers.SeparableConv2D(4, 3, **F64), (2, 6, 6, 3))],
-    "SimpleRNN": [Case(lambda: layers.SimpleRNN(3, **F64), (2, 5, 3))],
+    "SimpleRNN": [
+        Case(lambda: layers.SimpleRNN(3, **F64), (2, 5, 3)),
+        Case(lambda: layers.SimpleRNN(3, recurrent_dropout=0.4, **F64), (2, 5, 3)),
+    ],
     "TimeDistributed": [
         Case(lambda: layers.TimeDistributed(layers.Dense(3, **F64), **F64), (2, 4, 5)),
         Case(lambda: layers.TimeDistributed(layers.Conv2D(2, 3, **F64), **F64), (2, 3, 5, 5, 2)),

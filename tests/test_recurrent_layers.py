@@ -425,8 +425,6 @@ def test_bad_arguments_name_the_argument(xp, build, match):
 
 
 def test_unsupported_options_say_so(xp):
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        layers.LSTM(2, recurrent_dropout=0.2)
     with pytest.raises(NotImplementedError, match="stateful"):
         layers.GRU(2, stateful=True)
 

@@ -26,6 +26,7 @@ from typing import Any
 from gpukeras import activations, autodiff, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras.layers._layer import Layer, Shape, reject_constraints
+from gpukeras.layers._recurrent_dropout import RecurrentDropout, draw_masks
 
 
 class RNNBase(Layer):
@@ -39,7 +40,7 @@ class RNNBase(Layer):
     gate_blocks = 1
     state_count = 1
     _MAX_BUFFER_SETS = 2
-    call_state = ("_xs", "_mask", "_current", "_dropout_mask")
+    call_state = ("_xs", "_mask", "_current", "_dropout_mask", "_recurrent_dropout")
     # The step buffers (projected inputs, states, gates) hold a call's activations.
     call_workspace = {"_buffers": dict}
 
@@ -106,11 +107,6 @@ class RNNBase(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.dropout = _rate(owner, "dropout", dropout)
         self.recurrent_dropout = _rate(owner, "recurrent_dropout", recurrent_dropout)
-        if self.recurrent_dropout:
-            raise NotImplementedError(
-                f"{owner}: recurrent_dropout is not supported yet (dropout is). "
-                f"Received: recurrent_dropout={recurrent_dropout!r}"
-            )
         self.seed = seed
         self._generator = None if seed is None else K.random.device_generator(seed)
         self.return_sequences = bool(return_sequences)
@@ -221,6 +217,11 @@ class RNNBase(Layer):
             self._dropout_mask = self._make_dropout_mask(xp, batch, features)
             xs *= self._dropout_mask
         self._project_inputs(xp, xs, buffers["xw"])
+        self._recurrent_dropout = None
+        if training and self.recurrent_dropout > 0:
+            self._recurrent_dropout = RecurrentDropout(
+                xp, self._recurrent_masks(batch), self._dropped_recurrent_kernel()
+            )
         mask = self._step_mask(xp, batch, steps)
         self._set_initial_states(xp, buffers, batch, initial_state)
         self._forward_steps(xp, buffers, mask)
@@ -373,6 +374,15 @@ class RNNBase(Layer):
         # One mask per sequence, shared by every timestep (Keras's DropoutRNNCell).
         keep = K.random.uniform((batch, features), self.dtype, self._generator) >= self.dropout
         return keep.astype(self.dtype) * (1.0 / (1.0 - self.dropout))
+
+    def _recurrent_masks(self, batch: int) -> Any:
+        """One ``(batch, units)`` mask per gate block, for the whole sequence."""
+        blocks, rate = self.gate_blocks, self.recurrent_dropout
+        return draw_masks(rate, blocks, batch, self.units, self.dtype, self._generator)
+
+    def _dropped_recurrent_kernel(self) -> Any:
+        """The recurrent kernel columns whose product with ``h`` recurrent dropout masks."""
+        return self.recurrent_kernel.value
 
     @staticmethod
     def _add_output_grad(dh: Any, step: int, steps: int, dout_seq: Any, dout_last: Any) -> None:
