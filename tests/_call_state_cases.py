@@ -33,6 +33,18 @@ def _lstm(**kwargs: Any) -> Any:
 
 
 CASES: dict[str, list[Case]] = {
+    "ELU": [Case(lambda: layers.ELU(0.5, **F64), (3, 4))],
+    "LeakyReLU": [Case(lambda: layers.LeakyReLU(0.1, **F64), (3, 4))],
+    "PReLU": [
+        Case(lambda: layers.PReLU(alpha_initializer="random_normal", **F64), (3, 4)),
+        Case(lambda: layers.PReLU("random_uniform", shared_axes=[1, 2], **F64), (2, 3, 3, 2)),
+    ],
+    "ReLU": [Case(lambda: layers.ReLU(2.0, 0.1, 0.3, **F64), (3, 4))],
+    "Softmax": [
+        Case(lambda: layers.Softmax(**F64), (2, 4, 3)),
+        Case(lambda: layers.Softmax(axis=(1, 2), **F64), (2, 4, 3)),
+    ],
+    "ThresholdedReLU": [Case(lambda: layers.ThresholdedReLU(0.2, **F64), (3, 4))],
     "Cropping1D": [Case(lambda: layers.Cropping1D((1, 2), **F64), (2, 6, 3))],
     "Cropping3D": [
         Case(lambda: layers.Cropping3D(1, **F64), (2, 4, 4, 3, 2)),

@@ -89,7 +89,7 @@ def test_merge_layer_in_core_is_refused_naming_the_functional_api():
     [
         ("gpukeras.layers.core", "TimeDistributedDense", "TimeDistributed"),
         ("gpukeras.layers.convolutional", "AtrousConvolution2D", "dilation_rate"),
-        ("gpukeras.layers.advanced_activations", "LeakyReLU", "ops.leaky_relu"),
+        ("gpukeras.layers.advanced_activations", "SReLU", "removed in Keras 2"),
     ],
 )
 def test_refused_old_names_name_their_replacement(module, name, replacement):

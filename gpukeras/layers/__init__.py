@@ -1,6 +1,7 @@
 """Layers with Keras 3's names, arguments and weight layouts."""
 
 from gpukeras.layers._activation import Activation
+from gpukeras.layers._activation_layers import ELU, LeakyReLU, ReLU, Softmax, ThresholdedReLU
 from gpukeras.layers._batch_normalization import BatchNormalization
 from gpukeras.layers._bidirectional import Bidirectional
 from gpukeras.layers._conv_transpose import Conv2DTranspose
@@ -33,12 +34,19 @@ from gpukeras.layers._noise import (
 )
 from gpukeras.layers._padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from gpukeras.layers._pooling import AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D
+from gpukeras.layers._prelu import PReLU
 from gpukeras.layers._repeat_permute import Permute, RepeatVector
 from gpukeras.layers._reshaping import Flatten, Reshape
 from gpukeras.layers._simple_rnn import SimpleRNN
 from gpukeras.layers._time_distributed import TimeDistributed
 
 __all__ = [
+    "ELU",
+    "LeakyReLU",
+    "PReLU",
+    "ReLU",
+    "Softmax",
+    "ThresholdedReLU",
     "Cropping3D",
     "Cropping1D",
     "SpatialDropout3D",
