@@ -65,3 +65,16 @@ def test_gpu_benchmark_without_a_gpu_says_why_and_exits_cleanly():
         "--modes", "float32",
     )  # fmt: skip
     assert "gpukeras   skipped: failed (RuntimeError: GPUKERAS_BACKEND='cupy'" in out
+
+
+@pytest.mark.skipif(
+    not (BENCHMARKS.parent / ".git").exists(), reason="needs a git checkout to export HEAD"
+)
+def test_commit_benchmark_compares_the_working_tree_with_a_commit():
+    out = _run(
+        "bench_commits.py", "--base", "HEAD", "--samples", "128", "--repeats", "1",
+        "--rounds", "1", "--workloads", "mlp", "subclassed",
+    )  # fmt: skip
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
+    assert set(rows) == {"mlp", "subclassed"}
+    assert rows["mlp"][4] == "1/1" and rows["subclassed"][4] == "1/1"  # one sync per epoch

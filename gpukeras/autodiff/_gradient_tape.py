@@ -104,6 +104,21 @@ class GradientTape:
         target does not depend on gets ``None`` (or zeros with
         ``unconnected_gradients='zero'``).
         """
+        found = self._gradient_arrays(target, sources, output_gradients, unconnected_gradients)
+        return _unflatten(sources, iter(_owned(found)))
+
+    def _gradient_arrays(
+        self,
+        target: Any,
+        sources: Any,
+        output_gradients: Any = None,
+        unconnected_gradients: str = "none",
+    ) -> list[Any]:
+        """:meth:`gradient` as a flat list, each array as the backward pass left it.
+
+        For the training step, which only reads them: an array may be a view, appear
+        twice, or be a weight's own ``.grad`` (``layers/_gradient_sinks.py``).
+        """
         if unconnected_gradients not in _UNCONNECTED:
             raise ValueError(
                 f"unconnected_gradients must be 'none' or 'zero'. "
@@ -118,8 +133,7 @@ class GradientTape:
         leaves = _flatten(sources)
         keep = {id(x) for x in leaves}
         grads = self._grads(target, output_gradients, keep)
-        found = [_connected(grads.get(id(x)), x, unconnected_gradients) for x in leaves]
-        return _unflatten(sources, iter(_owned(found)))
+        return [_connected(grads.get(id(x)), x, unconnected_gradients) for x in leaves]
 
     def _grads(self, target: Any, output_gradients: Any, keep: set[int]) -> dict[int, Any]:
         targets = _flatten(target)

@@ -126,14 +126,15 @@ def fresh_workspaces(layer: Any) -> None:
 
 
 def forward_with_pullback(
-    layer: Any, x: Any, training: bool, mask: Any = None
+    layer: Any, x: Any, training: bool, mask: Any = None, **forward_kwargs: Any
 ) -> tuple[Any, Any, Pullback]:
-    """``layer``'s output, its mask and the pullback of this call (see the module doc)."""
+    """``layer``'s output, its mask and the pullback of this call (see the module doc);
+    ``forward_kwargs`` go to ``forward`` (an RNN's ``initial_state``)."""
     outer = CallState(layer)
     settings = _Settings(layer, None)
     try:
         fresh_workspaces(layer)
-        y, y_mask = layer.forward_tracked(x, training, mask)
+        y, y_mask = layer.forward_tracked(x, training, mask, **forward_kwargs)
         mine = CallState(layer)
     finally:
         settings.restore()
@@ -170,9 +171,16 @@ class Pullback:
     def __init__(self, layer: Any, state: CallState, output: Any) -> None:
         self.layer, self.state, self.output = layer, state, output
 
-    def __call__(self, grad_y: Any, need_input_grad: bool = True) -> tuple[Any, list[Any]]:
+    def __call__(
+        self, grad_y: Any, need_input_grad: bool = True, into_variables: bool = False
+    ) -> tuple[Any, list[Any]]:
+        """``into_variables``: write the weight gradients into the weights' own ``.grad``
+        and return those arrays (only for the one writer of them in a training step: see
+        ``layers/_gradient_sinks.py``)."""
         layer = self.layer
         grad_y = self._with_activity_term(grad_y)
+        if into_variables:
+            return self._into_variables(grad_y, need_input_grad)
         # Every weight with a gradient slot (a frozen wrapper's children too) gets a new,
         # zeroed one, so backward writes nothing into the model's shared gradients.
         variables = [v for v in layer.weights if getattr(v, "grad", None) is not None]
@@ -191,6 +199,20 @@ class Pullback:
             settings.restore()
             outer.install()
         weight_grads = [fresh[id(v)] for v in layer.trainable_weights]
+        return (grad_x if need_input_grad else None), weight_grads
+
+    def _into_variables(self, grad_y: Any, need_input_grad: bool) -> tuple[Any, list[Any]]:
+        """``backward`` with this call's state, writing into ``.grad`` as the fused step."""
+        layer = self.layer
+        outer = CallState(layer)
+        self.state.install()
+        settings = _Settings(layer, need_input_grad)
+        try:
+            grad_x = layer.backward(grad_y)
+        finally:
+            settings.restore()
+            outer.install()
+        weight_grads = [v.grad for v in layer.trainable_weights]
         return (grad_x if need_input_grad else None), weight_grads
 
     def activity_penalty(self) -> Any:

@@ -214,7 +214,7 @@ class Layer:
         return []
 
     def forward_with_pullback(
-        self, x: Any, training: bool, mask: Any = None
+        self, x: Any, training: bool, mask: Any = None, **forward_kwargs: Any
     ) -> tuple[Any, Any, Any]:
         """``(y, y_mask, pullback)`` for one call; the pullback owns the call's state.
 
@@ -226,7 +226,7 @@ class Layer:
         when it runs, so update them only after the step's pullbacks).
         """
         self.ensure_built(tuple(x.shape))
-        return _call_state.forward_with_pullback(self, x, training, mask)
+        return _call_state.forward_with_pullback(self, x, training, mask, **forward_kwargs)
 
     # -- losses added in call() ------------------------------------------------
     def add_loss(self, loss: Any) -> None:
@@ -258,13 +258,15 @@ class Layer:
         """The mask of the output: ``mask`` passed on if ``supports_masking``, else None."""
         return mask if self.supports_masking else None
 
-    def forward_tracked(self, x: Any, training: bool, mask: Any = None) -> tuple[Any, Any]:
+    def forward_tracked(
+        self, x: Any, training: bool, mask: Any = None, **forward_kwargs: Any
+    ) -> tuple[Any, Any]:
         """``forward`` with ``input_mask`` set; returns the output and its mask.
 
         Keeps the output when an activity penalty needs it.
         """
         self.input_mask = mask
-        y = self.forward(x, training=training)
+        y = self.forward(x, training=training, **forward_kwargs)
         if self.activity_regularizer is not None:
             self._output = y
         return y, self.compute_mask(x, mask)

@@ -193,15 +193,23 @@ class RNNBase(Layer):
         if initial_state is None:  # Layer.__call__: on the tape when one records
             mask = None if mask is None else K.to_device(mask)
             return super().__call__(inputs, training=training, mask=mask)
-        if autodiff.is_recording():
-            raise NotImplementedError(
-                f"Layer {self.name!r}: initial_state inside a GradientTape is not supported "
-                "yet. Received: initial_state of length " + str(len(initial_state))
-            )
+        states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if autodiff.is_recording():  # one node; the states get gradients like the inputs
+            return self._call_on_tape(inputs, list(states), mask, training)
         x = K.to_device(inputs)
         self.ensure_built(tuple(x.shape))
         self.input_mask = None if mask is None else K.to_device(mask)
         return self.forward(x, training=bool(training), initial_state=initial_state)
+
+    def _call_on_tape(self, inputs: Any, states: list[Any], mask: Any, training: Any) -> Any:
+        from gpukeras.layers import _call
+
+        self.ensure_built(tuple(autodiff.unwrap(inputs).shape))
+        mask = None if mask is None else K.to_device(mask)
+        extra = ("initial_state", states, "initial_state_grads")
+        with autodiff.scope(self.name):
+            training = bool(_call.resolve_training(training))
+            return _call.builtin_node(self, inputs, training, mask, extra_inputs=extra)[0]
 
     def forward(self, x: Any, training: bool = False, initial_state: Any = None) -> Any:
         xp = K.get_array_module(x)

@@ -384,7 +384,7 @@ def _bind_to_call(model: Any, step: Any) -> None:
 
     if isinstance(step, TapeStep):
         step.forward = model._tape_forward
-        step.layers = lambda: _tracking.all_layers(model)
+        step.layers = lambda: [model]  # the step adds every layer below it
 
 
 def _in_metrics_order(model: Any, logs: dict[str, Any]) -> Any:

@@ -24,6 +24,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.layers import _call, _tracking
+from gpukeras.layers._gradient_sinks import gradient_sinks
 from gpukeras.models import _masking
 from gpukeras.models._step import Step
 from gpukeras.models._tape_loss import has_hand_gradient, loss_on_tape
@@ -94,18 +95,13 @@ class TapeStep(Step):
         variables = self.variables()
         _give_gradient_buffers(variables)
         layers = self._all_layers()
-        with autodiff.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(variables)
-            out, mask = self._run_forward(x, layers, training=True)
-            total = self._total_loss(y, out, sample_weight, mask, layers)
-        scale = self._loss_scale()
-        if scale == 1.0:
-            grads = tape.gradient(total, variables)
-        else:
-            # float16 gradients stay above underflow; an overflow becomes inf, which the
-            # LossScaleOptimizer sees and answers by skipping the step.
-            with numpy.errstate(over="ignore", invalid="ignore"):
-                grads = tape.gradient(total, variables, output_gradients=scale)
+        with gradient_sinks() as sinks:
+            with autodiff.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(variables)
+                out, mask = self._run_forward(x, layers, training=True)
+                total = self._total_loss(y, out, sample_weight, mask, layers)
+            with sinks.backward():
+                grads = self._gradients(tape, total, variables)
         self._apply(grads, variables)
         return self._stats(autodiff.unwrap(total), y, autodiff.unwrap(out), sample_weight, mask)
 
@@ -120,18 +116,27 @@ class TapeStep(Step):
 
     # -- pieces -----------------------------------------------------------
     def _all_layers(self) -> list[Any]:
+        """``layers()`` and every layer below them, each once."""
+        from gpukeras.models import _tracking as _model_tracking
+        from gpukeras.models._model import Model
+
         found, seen = [], set()
         for layer in self.layers():
-            for each in [layer, *_tracking.sublayers(layer)]:
+            if isinstance(layer, Model):  # a model's attributes are noted as they are set
+                below = _model_tracking.all_layers(layer)
+            else:
+                below = [layer, *_tracking.sublayers(layer)]
+            for each in below:
                 if id(each) not in seen:
                     seen.add(id(each))
                     found.append(each)
         return found
 
     def _run_forward(self, x: Any, layers: list[Any], training: bool) -> tuple[Any, Any]:
-        for layer in layers:
-            layer.clear_losses()
-        out, mask = self.forward(x, training)
+        for layer in layers:  # every layer below the model: each clears only its own
+            layer.__dict__["_call_losses"] = []
+        with _call.enclosing_call():  # so the model's call does not clear them again
+            out, mask = self.forward(x, training)
         mask = _masking.output_mask(mask, out)
         self.masked = self.masked or mask is not None
         return _in_loss_dtype(out), mask
@@ -147,6 +152,17 @@ class TapeStep(Step):
                     total = total + _in_dtype(_penalty_node(variable), _dtype(total))
         return total
 
+    def _gradients(self, tape: Any, total: Any, variables: list[Any]) -> list[Any]:
+        """The gradients of ``total``, seeded with the loss scale (a layer that is the only
+        writer of its weights' gradients leaves them in ``.grad`` itself)."""
+        scale = self._loss_scale()
+        if scale == 1.0:
+            return tape._gradient_arrays(total, variables)
+        # float16 gradients stay above underflow; an overflow becomes inf, which the
+        # LossScaleOptimizer sees and answers by skipping the step.
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            return tape._gradient_arrays(total, variables, output_gradients=scale)
+
     def _apply(self, grads: list[Any], variables: list[Any]) -> None:
         """Copy the gradients into ``.grad`` (the optimizer's flat buffer) and update."""
         xp = K.array_module()
@@ -155,6 +171,8 @@ class TapeStep(Step):
             if grad is None:
                 missing = True
                 continue
+            if grad is variable.grad:
+                continue  # written there by its layer's backward
             if grad.dtype != variable.grad.dtype:
                 grad = grad.astype(variable.grad.dtype)
             xp.copyto(variable.grad, grad)

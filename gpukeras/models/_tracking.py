@@ -8,14 +8,20 @@ a training step (a handful of attributes).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 
 def _is_layer(value: Any) -> bool:
-    from gpukeras.layers import Layer
+    return isinstance(value, _layer_class())
 
-    return isinstance(value, Layer)
+
+@functools.cache
+def _layer_class() -> type:
+    from gpukeras.layers import Layer  # imported late: layers import models
+
+    return Layer
 
 
 def layers_in(value: Any, seen_containers: set[int] | None = None) -> Iterator[Any]:
