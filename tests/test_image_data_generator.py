@@ -404,3 +404,13 @@ def test_a_keras_1_script_trains_with_fit_generator_and_samples_per_epoch(backen
         )
     losses = history.history["loss"]
     assert len(losses) == 5 and losses[-1] < 0.5 * losses[0]
+
+
+def test_augmented_batches_add_no_host_reads_per_batch():
+    x, y = stripes(64)
+    flow = ImageDataGenerator(rotation_range=15, horizontal_flip=True).flow(x, y, batch_size=8)
+    model = small_convnet()
+    model.fit(flow, epochs=1, verbose=0)  # builds everything
+    before = keras.backend.host_syncs()
+    model.fit(flow, epochs=3, verbose=0)
+    assert keras.backend.host_syncs() - before == 3  # one read of the logs per epoch
