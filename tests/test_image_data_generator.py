@@ -224,6 +224,18 @@ def test_without_a_seed_the_global_seed_makes_runs_repeatable():
     np.testing.assert_array_equal(*runs)
 
 
+def test_unseeded_draws_and_fit_follow_the_global_seed():
+    x = np.random.default_rng(0).uniform(size=(6, 6, 6, 1)).astype("float32")
+    runs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(8)
+        generator = ImageDataGenerator(featurewise_center=True, **AUGMENTING)
+        generator.fit(x, augment=True)
+        runs.append((generator.get_random_transform((6, 6, 1)), generator.mean))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
 def test_next_walks_the_batches_and_starts_a_new_epoch_as_keras_1_loops_expect():
     x = np.arange(5, dtype="float32").reshape(5, 1, 1, 1)
     flow = ImageDataGenerator().flow(x, np.arange(5), batch_size=2, shuffle=False)

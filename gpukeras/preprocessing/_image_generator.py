@@ -10,6 +10,7 @@ import numpy as np
 
 from gpukeras import backend as K
 from gpukeras._legacy import legacy_arguments
+from gpukeras.backend import random as backend_random
 from gpukeras.preprocessing import _affine
 from gpukeras.preprocessing._image_arguments import (
     checked_range,
@@ -245,9 +246,10 @@ class ImageDataGenerator:
 
         Args:
             img_shape: Shape of the (3-d) image. Required.
-            seed: An int seed, or a ``numpy.random.Generator``; default None (fresh).
+            seed: An int seed, or a ``numpy.random.Generator``; default None (drawn
+                from gpukeras's seeded host stream, ``utils.set_random_seed``).
         """
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = seed if isinstance(seed, np.random.Generator) else _generator(seed)
         rows, cols = img_shape[self.row_axis - 1], img_shape[self.col_axis - 1]
 
         def symmetric(limit: float) -> float:
@@ -309,7 +311,8 @@ class ImageDataGenerator:
             x: Sample images, a rank-4 array. Required.
             augment: Fit on augmented copies; default False.
             rounds: Augmented copies of each image with ``augment=True``; default 1.
-            seed: Seed of the augmentation; default None.
+            seed: Seed of the augmentation; default None (drawn from gpukeras's seeded
+                host stream).
         """
         x = np.array(K.to_host(x), dtype=self.dtype)
         if x.ndim != 4:
@@ -321,7 +324,7 @@ class ImageDataGenerator:
         if self.rescale:
             x *= self.rescale
         if augment:
-            rng = np.random.default_rng(seed)
+            rng = _generator(seed)
             x = np.stack([self.random_transform(image, rng) for _ in range(rounds) for image in x])
         self._fit_statistics(x)
 
@@ -339,6 +342,14 @@ class ImageDataGenerator:
             u, s, _ = np.linalg.svd(flat.T, full_matrices=False)
             scale = np.sqrt(len(x)) / (s + self.zca_epsilon)
             self.zca_whitening_matrix = ((u * scale) @ u.T).astype(self.dtype)
+
+
+def _generator(seed: int | None) -> np.random.Generator:
+    """A generator for ``seed``; without one, seeded from gpukeras's host stream so that
+    ``utils.set_random_seed`` makes the augmentation repeatable."""
+    if seed is None:
+        seed = int(backend_random.host_generator().integers(2**31))
+    return np.random.default_rng(seed)
 
 
 def _on(shift_range: Any) -> bool:
