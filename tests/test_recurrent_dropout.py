@@ -163,3 +163,12 @@ def test_a_model_trains_with_recurrent_dropout(backend_name, name):
     before = K.host_syncs()
     model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     assert K.host_syncs() - before == 2  # the masks add no host read per batch
+
+
+def test_bidirectional_gradients_with_recurrent_dropout_match_finite_differences(xp):
+    inner = layers.LSTM(3, recurrent_dropout=0.3, return_sequences=True, dtype="float64")
+    layer = layers.Bidirectional(inner, dtype="float64")
+    layer.ensure_built(X.shape)
+    fixed_masks(layer.forward_layer, batch=3, seed=3)
+    fixed_masks(layer.backward_layer, batch=3, seed=4)
+    check_layer_gradients(layer, X, training=True)
