@@ -1,4 +1,4 @@
-"""User-written models vs the built-in path: subclassed Model and custom-loss MLPs.
+"""User-written models vs the built-in path: subclassed, two-output and custom-loss MLPs.
 
 The work is bench_mlp.py's: the MLP 784-512-512-10 (relu, relu, softmax), RMSprop, one-hot
 targets, shuffled each epoch, on ``--samples`` seeded samples at each of ``--batch-sizes``.
@@ -7,6 +7,9 @@ Three gpukeras variants, each in its own process pinned to one core with one BLA
 - ``sequential``: ``Sequential`` + ``'categorical_crossentropy'`` (the fused step);
 - ``subclassed``: the same layers in a subclassed ``keras.Model`` with ``call()`` (the tape
   step: each Dense one node with its hand-written backward); target at most 1.10x;
+- ``two outputs``: the subclassed model with a second head, ``Dense(1)`` on the last
+  hidden layer trained with ``'mse'`` against a second target, ``loss=[crossentropy, 'mse']``
+  (the several-outputs step: per-output losses and metrics in one stats vector);
 - ``custom loss``: the ``Sequential`` with crossentropy written as a plain function in
   ``gpukeras.ops`` (the tape step, the loss traced op by op); target at most 1.2x.
 
@@ -31,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness  # noqa: E402
 
 LAYERS = (784, 512, 512, 10)
-VARIANTS = ("sequential", "subclassed", "custom loss")
+VARIANTS = ("sequential", "subclassed", "two outputs", "custom loss")
 TARGETS = {"subclassed": 1.10, "custom loss": 1.2}
 
 
@@ -51,21 +54,28 @@ def build(keras, variant: str):
     hidden = [dense(n, activation="relu") for n in LAYERS[1:-1]]
     head = dense(LAYERS[-1], activation="softmax")
     loss = "categorical_crossentropy"
-    if variant == "subclassed":
+    metrics: list = ["accuracy"]
+    if variant in ("subclassed", "two outputs"):
+        second = dense(1) if variant == "two outputs" else None
 
         class MLP(keras.Model):
             def __init__(self):
                 super().__init__()
                 self.hidden = hidden
                 self.head = head
+                self.second = second
 
             def call(self, inputs):
                 for layer in self.hidden:
                     inputs = layer(inputs)
-                return self.head(inputs)
+                if self.second is None:
+                    return self.head(inputs)
+                return [self.head(inputs), self.second(inputs)]
 
         model = MLP()
         model.build((None, LAYERS[0]))
+        if second is not None:
+            loss, metrics = [loss, "mse"], [["accuracy"], []]
     else:
         model = keras.Sequential([keras.Input((LAYERS[0],)), *hidden, head])
     if variant == "custom loss":
@@ -76,7 +86,7 @@ def build(keras, variant: str):
             return -ops.sum(y_true * ops.log(clipped), axis=-1)
 
         loss = crossentropy
-    model.compile("rmsprop", loss, metrics=["accuracy"])
+    model.compile("rmsprop", loss, metrics=metrics)
     return model
 
 
@@ -86,6 +96,8 @@ def work(variant: str, samples: int, batch: int, repeats: int, backend: str) -> 
 
     model = build(keras, variant)
     x, y = (keras.backend.to_device(a) for a in make_data(samples))
+    if variant == "two outputs":
+        y = [y, x[:, :1]]  # the second head regresses the first pixel
     syncs = []
 
     def epoch():

@@ -27,7 +27,7 @@ from gpukeras import (
     utils,
 )
 from gpukeras.autodiff import GradientTape, value_and_grad
-from gpukeras.layers import Input
+from gpukeras.layers import Input, KerasTensor
 from gpukeras.models import Model, Sequential
 from gpukeras.variables import Variable
 
@@ -36,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientTape",
     "Input",
+    "KerasTensor",
     "Model",
     "Sequential",
     "Variable",

@@ -48,8 +48,8 @@ def test_custom_benchmark_prints_subclassed_and_custom_loss_against_sequential()
         "--rounds", "1",
     )  # fmt: skip
     rows = {line[:18].strip(): line.split() for line in out.splitlines() if line.startswith("  ")}
-    assert set(rows) >= {"sequential", "subclassed", "custom loss"}
-    for name in ("sequential", "subclassed", "custom loss"):
+    assert set(rows) >= {"sequential", "subclassed", "two outputs", "custom loss"}
+    for name in ("sequential", "subclassed", "two outputs", "custom loss"):
         assert rows[name][-1] == "1"  # one host sync per epoch
 
 

@@ -274,10 +274,16 @@ def test_mismatched_feature_shape_names_the_batch_and_shapes():
 
 def test_a_batch_that_is_not_a_tuple():
     def bad():
-        yield {"x": 1}
+        yield {1, 2}
 
-    with pytest.raises(TypeError, match=r"batch 0 from x \(a generator\) must be a tuple.*dict"):
+    with pytest.raises(TypeError, match=r"batch 0 from x \(a generator\) must be a tuple.*set"):
         make_model().fit(bad(), verbose=0)
+
+    def inputs_only():  # a dict is the inputs of a model with several: no targets for fit
+        yield {"x": np.zeros((2, 3), "float32")}
+
+    with pytest.raises(ValueError, match=r"batch 0 from x \(a generator\) holds inputs only"):
+        make_model().fit(inputs_only(), verbose=0)
 
     def too_long():
         yield (1, 2, 3, 4)

@@ -75,8 +75,8 @@ def test_the_default_name_is_the_snake_case_class_name_and_kwargs_are_checked():
         TwoLayer(units=3)
 
 
-def test_the_functional_form_is_refused_clearly():
-    with pytest.raises(NotImplementedError, match="functional Model"):
+def test_a_functional_model_without_keras_tensors_is_refused_clearly():
+    with pytest.raises(TypeError, match="All `inputs` of a functional Model"):
         keras.Model(inputs=None, outputs=None)
 
 
@@ -146,9 +146,16 @@ def test_a_model_without_call_names_what_is_missing():
         NoCall()(X[:1])
 
 
-def test_sequential_still_refuses_a_model_as_a_layer():
-    with pytest.raises(TypeError, match="Only gpukeras layers"):
-        keras.Sequential([keras.Input((4,)), TwoLayer()])
+def test_sequential_takes_a_subclassed_model_as_a_layer(xp):
+    inner = TwoLayer()
+    model = keras.Sequential([keras.Input((4,)), inner, layers.Dense(1)])
+    assert len(model.weights) == len(inner.weights) + 2
+    expected = model.layers[1](inner(X[:5]))
+    np.testing.assert_allclose(model.predict(X[:5], verbose=0), K.to_host(expected), rtol=1e-6)
+    model.compile("sgd", "mse")
+    before = inner.get_weights()[0].copy()
+    model.fit(X, X[:, :1], epochs=1, verbose=0)
+    assert not np.array_equal(before, inner.get_weights()[0])
 
 
 # -- the training API -------------------------------------------------------------------

@@ -78,11 +78,18 @@ def infer_mode(monitor: str, model: Any = None) -> str | None:
     for metric in _model_metrics(model):
         if getattr(metric, "name", None) == name and hasattr(metric, "_direction"):
             return "max" if metric._direction == "up" else "min"
-    if name in _MAXIMIZED or name.endswith(("accuracy", "_acc")) or name.startswith("auc"):
+    # A model with several outputs logs ``<output>_<metric>`` (``cls_accuracy``, ``reg_mae``).
+    # Keras 3.15 cannot infer those; gpukeras does, from the metric's name after the output's.
+    if _named(name, _MAXIMIZED) or name.endswith(("accuracy", "_acc")) or name.startswith("auc"):
         return "max"
-    if name in _MINIMIZED or name.endswith(("loss", "crossentropy")):
+    if _named(name, _MINIMIZED) or name.endswith(("loss", "crossentropy")):
         return "min"
     return None
+
+
+def _named(name: str, known: set[str]) -> bool:
+    """``name`` is one of ``known``, alone or after an output's name and ``_``."""
+    return name in known or any(name.endswith(f"_{metric}") for metric in known)
 
 
 def _model_metrics(model: Any) -> list[Any]:

@@ -41,19 +41,25 @@ def check_batch(data: Any, index: Any, batch: int, parts: tuple, epoch: int | No
     ``data`` is the Dataset or BatchStream the batch came from and ``index`` its rows
     there (a slice or an index array; a stream's position). One transfer for all parts.
     """
-    floating = [(slot, a) for slot, a in enumerate(parts) if a is not None and a.dtype.kind in "fc"]
+    floating = [
+        (slot, key, a)
+        for slot, part in enumerate(parts)
+        for key, a in _arrays(part)
+        if a is not None and a.dtype.kind in "fc"
+    ]
     if not floating:
         return
-    xp = K.get_array_module(floating[0][1])
-    finite = K.to_host(xp.stack([xp.isfinite(a).all() for _, a in floating]))
+    xp = K.get_array_module(floating[0][2])
+    finite = K.to_host(xp.stack([xp.isfinite(a).all() for _, _, a in floating]))
     if bool(numpy.all(finite)):
         return
-    slot, array = floating[int(numpy.argmin(finite))]
+    slot, key, array = floating[int(numpy.argmin(finite))]
     host = K.to_host(array)
     where = numpy.unravel_index(int(numpy.argmin(numpy.isfinite(host).reshape(-1))), host.shape)
     value = host[where]
     row, column = int(where[0]), [int(i) for i in where[1:]]
     name, row_in_data, part = _described(data, index, slot, row, batch)
+    name += "" if key is None else f"[{key!r}]"
     at = f"row {row_in_data}" if part is None else f"row {row} of the batch's {part}"
     if column:
         at += f", column {column[0] if len(column) == 1 else tuple(column)}"
@@ -65,6 +71,16 @@ def check_batch(data: Any, index: Any, batch: int, parts: tuple, epoch: int | No
         "gpukeras.debugging.enable_check_numerics() is on. "
         f"Received: {shown}[{cell}]={value}"
     )
+
+
+def _arrays(part: Any) -> list[tuple[Any, Any]]:
+    """``(key, array)`` of each array of a batch part: one array (key ``None``), or the
+    list/dict a model with several inputs or outputs takes."""
+    if isinstance(part, dict):
+        return list(part.items())
+    if isinstance(part, (list, tuple)):
+        return list(enumerate(part))
+    return [(None, part)]
 
 
 def _described(data: Any, index: Any, slot: int, row: int, batch: int) -> tuple[str, int, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from gpukeras import backend as K
 from gpukeras.layers._gradient_sinks import current_sinks
+from gpukeras.layers._keras_tensor import is_symbolic, map_structure
 
 Shape = tuple[Any, ...]
 
@@ -91,7 +92,12 @@ def resolve_training(training: Any) -> bool | None:
 # -- calling ----------
 def layer_call(layer: Any, inputs: Any, training: Any, mask: Any, kwargs: dict) -> Any:
     """``Layer.__call__``: the output of ``layer`` on ``inputs`` (see :func:`call_with_mask`);
-    extra keyword arguments go to a ``call()`` that takes them."""
+    extra keyword arguments go to a ``call()`` that takes them. On KerasTensors (the
+    functional API) the call is recorded instead (see ``_symbolic_call``)."""
+    if is_symbolic(inputs):
+        from gpukeras.layers._symbolic_call import symbolic_layer_call
+
+        return symbolic_layer_call(layer, inputs, training, mask, kwargs)
     inputs = _as_input(inputs)
     if kwargs and not uses_call(layer):
         raise TypeError(
@@ -117,6 +123,10 @@ def _as_input(inputs: Any) -> Any:
     """A Tensor, Variable or array of the backend as is; anything else on the device."""
     if hasattr(inputs, "value"):  # a traced Tensor or a Variable
         return inputs
+    if isinstance(inputs, dict) or (
+        isinstance(inputs, (list, tuple)) and any(hasattr(x, "shape") for x in inputs)
+    ):  # several inputs (a model's, a multi-input call() layer's): each on its own
+        return map_structure(_as_input, inputs)
     return K.to_device(inputs)
 
 
@@ -134,7 +144,7 @@ def call_with_mask(
     from gpukeras import autodiff
 
     training = resolve_training(training)
-    layer.ensure_built(tuple(inputs.shape))
+    layer.ensure_built(_shape_of(inputs))
     if not getattr(_context, "depth", 0):
         layer.clear_losses()
     with training_scope(training), enclosing_call():
@@ -151,6 +161,15 @@ def call_with_mask(
         if layer.activity_regularizer is not None:
             layer.add_loss(layer.activity_regularizer(outputs) * (1.0 / float(outputs.shape[0])))
         return outputs, out_mask
+
+
+def _shape_of(inputs: Any) -> Any:
+    """The shape of ``inputs``; for several inputs (a list, tuple or dict), their shapes."""
+    if isinstance(inputs, dict):
+        return {key: _shape_of(x) for key, x in inputs.items()}
+    if isinstance(inputs, (list, tuple)):
+        return tuple(_shape_of(x) for x in inputs)
+    return tuple(inputs.shape)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ from gpukeras import backend as K
 from gpukeras import initializers, regularizers
 from gpukeras._legacy import legacy_arguments, warn_user
 from gpukeras.backend.kernels import recurrent as kernels
+from gpukeras.layers._keras_tensor import is_symbolic
 from gpukeras.layers._layer import Layer, Shape, reject_constraints
 from gpukeras.layers._serialization import register
 
@@ -112,7 +113,11 @@ class Embedding(Layer):
 
     def __call__(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         """Look up ``inputs`` (ids checked here while they are still on the host)."""
-        if not K.is_device_array(inputs) and not hasattr(inputs, "value"):
+        if (
+            not K.is_device_array(inputs)
+            and not hasattr(inputs, "value")
+            and not is_symbolic(inputs)
+        ):
             inputs = numpy.asarray(inputs)
             self._check_ids(inputs)
         return super().__call__(inputs, training=training, mask=mask)

@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy
 
+from gpukeras.layers._keras_tensor import KerasTensor
 from gpukeras.layers._layer import Layer, Shape
+from gpukeras.layers._node import Node
 
 
 class InputLayer(Layer):
@@ -41,6 +43,12 @@ class InputLayer(Layer):
         self.build(self.batch_input_shape)
         self.input_shape = self.batch_input_shape
         self.built = True
+        # Its one node: the graph's walk back from a model's outputs ends here.
+        Node(self, (), {}, KerasTensor(self.batch_input_shape, self.dtype, name=self.name))
+
+    @property
+    def input(self) -> Any:
+        return self.output  # Keras: an InputLayer's input and output are its tensor
 
     @property
     def batch_shape(self) -> Shape:
@@ -61,19 +69,6 @@ class InputLayer(Layer):
         }
 
 
-class KerasTensor:
-    """What :func:`Input` returns: a symbolic input with ``shape`` and ``dtype``."""
-
-    def __init__(self, layer: InputLayer) -> None:
-        self.input_layer = layer
-        self.shape = layer.batch_input_shape
-        self.dtype = layer.dtype
-        self.name = layer.name
-
-    def __repr__(self) -> str:
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-
 def Input(  # noqa: N802 - Keras's public name
     shape: Shape | None = None,
     batch_size: int | None = None,
@@ -82,7 +77,8 @@ def Input(  # noqa: N802 - Keras's public name
     batch_shape: Shape | None = None,
     name: str | None = None,
 ) -> KerasTensor:
-    """A symbolic input for the start of a ``Sequential`` model.
+    """A symbolic input: the start of a functional ``Model(inputs, outputs)`` (or of a
+    ``Sequential``). Returns a :class:`KerasTensor` of shape ``(batch_size, *shape)``.
 
     Args: as :class:`InputLayer`; ``sparse`` must be falsy (sparse inputs are
     not supported).
@@ -92,7 +88,7 @@ def Input(  # noqa: N802 - Keras's public name
     layer = InputLayer(
         shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name
     )
-    return KerasTensor(layer)
+    return layer.output
 
 
 def _validated_batch_shape(shape: Any, batch_size: Any, batch_shape: Any) -> Shape:

@@ -10,13 +10,14 @@ from gpukeras import backend as K
 from gpukeras import initializers, regularizers
 from gpukeras._naming import to_snake_case, unique_name
 from gpukeras.layers import _add_weight, _call_state, _tracking
+from gpukeras.layers._node import GraphAccessors
 from gpukeras.mixed_precision._policy import resolve as resolve_policy
 from gpukeras.variables import Variable
 
 Shape = tuple[Any, ...]
 
 
-class Layer:
+class Layer(GraphAccessors):
     """Base class of every layer.
 
     Masks (Keras's ``mask_zero`` and friends) travel beside the data: before

@@ -40,6 +40,9 @@ def direct_sublayers(layer: Any) -> list[Any]:
     """The layers (and models) ``layer`` holds itself, not their own sublayers."""
     if not uses_call(layer):  # every built-in layer: asked on each weights lookup
         return []
+    graph_layers = getattr(layer, "_tracked_sublayers", None)
+    if graph_layers is not None:  # a functional model: its graph's layers
+        return graph_layers()
     from gpukeras.layers._layer import Layer
 
     found: list[Any] = []

@@ -20,7 +20,9 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras._legacy import warn_user
-from gpukeras.models import _data
+from gpukeras.models import _data, _multi_data, _structure
+from gpukeras.models._compile_outputs import is_sparse
+from gpukeras.models._structure import Nest
 from gpukeras.utils._sequence import Sequence
 
 Batch = tuple[Any, Any, Any]
@@ -272,7 +274,7 @@ class BatchChecker:
 
     def __call__(self, raw: Any, label: str) -> Batch:
         parts = _as_parts(raw, label)
-        x = _data.as_inputs(parts[0], f"inputs of {label}")
+        x = _multi_data.inputs(parts[0], f"inputs of {label}")
         if not self.needs_targets:
             return self._placed(x, None, None, label)
         if len(parts) < 2:
@@ -280,24 +282,35 @@ class BatchChecker:
                 f"{label} holds inputs only; fit and evaluate need batches (x, y) or "
                 f"(x, y, sample_weight). Received: a tuple of {len(parts)}"
             )
-        y = _data.as_targets(parts[1], f"targets of {label}")
+        y = _multi_data.targets(parts[1], f"targets of {label}")
         given = parts[2] if len(parts) == 3 else None
         if given is not None and self.class_weight is not None:
             raise ValueError(
                 f"{label} holds sample weights and fit() was given class_weight; use one. "
                 f"Received: class_weight={self.class_weight!r}"
             )
-        weights = _data.sample_weights(y, given, self.class_weight, f"sample weights of {label}")
+        weights = _multi_data.sample_weights(
+            y, given, self.class_weight, f"sample weights of {label}"
+        )
         _check_rows(label, x, y, weights)
         self._check_weighting(weights is not None, label)
         return self._placed(x, y, weights, label)
 
     def _placed(self, x: Any, y: Any, weights: Any, label: str) -> Batch:
-        self.model._ensure_model_built(tuple(x.shape))
-        _data.check_inputs(x, self.model.input_shape, f"inputs of {label}")
-        if y is not None:
-            y = _data.check_targets(y, self.model.output_shape, self.sparse, f"targets of {label}")
-        return tuple(None if a is None else K.to_device(a) for a in (x, y, weights))  # type: ignore[return-value]
+        model = self.model
+        x = _multi_data.built_for(model, x, f"inputs of {label}")
+        _multi_data.check_inputs(x, model, f"inputs of {label}")
+        if _multi_data.is_multi_output(model):
+            weights = _multi_data.by_output(model, weights, f"sample weights of {label}", False)
+            if y is not None:
+                y = _multi_data.by_output(model, y, f"targets of {label}", required=True)
+                y = _multi_data.check_targets(model, y, is_sparse)
+        elif y is not None:
+            shape = _multi_data.single_output_shape(model)
+            y = _multi_data.single_target(model, y)
+            y = _data.check_targets(y, shape, self.sparse, f"targets of {label}")
+        placed = (_structure.to_device(a) for a in (x, y, weights))
+        return _structure.step_parts(*placed)
 
     def _check_weighting(self, weighted: bool, label: str) -> None:
         # Statistics of weighted and unweighted batches have different layouts: no mixing.
@@ -313,8 +326,8 @@ class BatchChecker:
 
 
 def _as_parts(raw: Any, label: str) -> tuple[Any, ...]:
-    if K.is_device_array(raw) or isinstance(raw, numpy.ndarray):
-        return (raw,)
+    if K.is_device_array(raw) or isinstance(raw, (numpy.ndarray, dict)):
+        return (raw,)  # a dict is the inputs of a model with several (as in Keras)
     if isinstance(raw, list):
         raw = tuple(raw)
     if not isinstance(raw, tuple) or len(raw) not in (1, 2, 3):
@@ -328,6 +341,8 @@ def _as_parts(raw: Any, label: str) -> tuple[Any, ...]:
 
 def _check_rows(label: str, x: Any, y: Any, weights: Any) -> None:
     named = {"x": x, "y": y, "sample_weight": weights}
+    if any(isinstance(a, Nest) for a in named.values()):
+        _structure.check_rows({f"{name} of {label}": a for name, a in named.items()})
     rows = {name: int(a.shape[0]) for name, a in named.items() if a is not None}
     if len(set(rows.values())) > 1:
         shapes = ", ".join(f"{name}.shape={tuple(named[name].shape)}" for name in rows)

@@ -26,10 +26,13 @@ class CompileMetrics(Metric):
         self._plain: list[Any] | None = None
         self._weighted: list[Any] = []
         self._weighted_names: list[str] = []
+        self._per_output: Any = None  # a model with several outputs: OutputMetrics
 
     @property
     def metrics(self) -> list[Any]:
         """The resolved metrics (empty before the first update)."""
+        if self._per_output is not None:
+            return self._per_output.metrics
         return list(self._plain or []) + self._weighted
 
     def _resolve(self, y: Any, y_pred: Any) -> None:
@@ -55,6 +58,13 @@ class CompileMetrics(Metric):
         from gpukeras import autodiff
         from gpukeras import backend as K
 
+        if isinstance(y_pred, (list, tuple, dict)):  # several outputs: each its own metrics
+            if self._per_output is None:
+                from gpukeras.models._multi_data import OutputMetrics
+
+                self._per_output = OutputMetrics(self._model)
+            self._per_output.update_state(y_true, y_pred, sample_weight)
+            return
         y_true = K.to_device(autodiff.unwrap(y_true))
         y_pred = autodiff.unwrap(y_pred)
         if self._plain is None:
@@ -70,6 +80,8 @@ class CompileMetrics(Metric):
 
     def result(self) -> dict[str, Any]:
         """``{log name: result}`` of each compiled metric, in compile order."""
+        if self._per_output is not None:
+            return self._per_output.result()
         results = {m.name: m.result() for m in self._plain or []}
         for name, metric in zip(self._weighted_names, self._weighted):
             results[name] = metric.result()

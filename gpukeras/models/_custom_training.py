@@ -110,6 +110,10 @@ class CustomTraining:
                 "The model was compiled without a loss, so there is no compiled loss to "
                 "compute. Received: loss=None. Pass loss=... to compile()."
             )
+        if isinstance(y_pred, (list, tuple, dict)):  # several outputs: each one's loss
+            from gpukeras.models._multi_data import compiled_loss
+
+            return compiled_loss(self, y, y_pred, sample_weight)
         y = K.to_device(y)
         weights = None if sample_weight is None else K.to_device(sample_weight)
         return loss_on_tape(self.loss, self._loss_weight, y, y_pred, weights, None)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
+from gpukeras.models import _structure
 
 Shape = tuple[Any, ...]
 
@@ -33,8 +34,12 @@ class Dataset:
         parts = (self.x, self.y, self.sample_weight)
         rows = [None if a is None else a[index] for a in parts]
         if not self.on_device:
-            rows = [None if a is None else K.to_device(a) for a in rows]
-        return rows[0], rows[1], rows[2]
+            rows = [_structure.to_device(a) for a in rows]
+        return _structure.step_parts(rows[0], rows[1], rows[2])
+
+    def whole(self) -> tuple[Any, Any, Any]:
+        """Every row of each part (one batch: train_on_batch and friends)."""
+        return _structure.step_parts(self.x, self.y, self.sample_weight)
 
 
 def host_or_device_array(value: Any, argument: str) -> Any:

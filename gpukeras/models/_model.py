@@ -15,7 +15,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.layers import Layer
-from gpukeras.models import _tracking
+from gpukeras.models import _structure, _tracking
 from gpukeras.models._custom_step import CustomStep, overrides_step
 from gpukeras.models._custom_training import CustomTraining
 from gpukeras.models._legacy_training import LegacyTraining, legacy_compile_arguments
@@ -40,7 +40,8 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
         trainable: Whether training updates the weights; default ``True``.
         dtype: Float type or dtype policy name of the model's own weights; default ``None``.
 
-    The functional ``Model(inputs, outputs)`` form is not supported yet.
+    ``Model(inputs, outputs, name=...)`` (positional or keyword) makes a functional model
+    instead (``gpukeras.models.functional.Functional``), as in Keras.
     """
 
     history: Any = None
@@ -49,13 +50,26 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
     input_shape: Shape | None = None
     output_shape: Shape | None = None
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # Model(inputs, outputs) is a functional model, as in Keras.
+        if cls is Model and (args or {"inputs", "outputs"} & set(kwargs)):
+            from gpukeras.models.functional import Functional
+
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if type(self) is Model or args or {"inputs", "outputs"} & set(kwargs):
             raise NotImplementedError(
-                "The functional Model(inputs, outputs) API is not supported yet; subclass "
-                "gpukeras.Model and write call(), or use gpukeras.models.Sequential. "
+                "A subclass of Model that passes inputs and outputs to Model.__init__ is not "
+                "supported yet; build keras.Model(inputs, outputs) itself, or subclass "
+                "gpukeras.Model and write call(). "
                 f"Received: {len(args)} positional argument(s), keywords {sorted(kwargs)}"
             )
+        self._init_layer(**kwargs)
+
+    def _init_layer(self, **kwargs: Any) -> None:
+        """The Layer part of a model: name, trainable, dtype; nothing else is accepted."""
         unknown = sorted(set(kwargs) - set(_LAYER_ARGUMENTS))
         if unknown:
             raise TypeError(
@@ -191,14 +205,14 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
                 f"Cannot build model {self.name!r} without an input shape. "
                 "Received: input_shape=None"
             )
-        shape = tuple(input_shape)
+        shape = _structure.as_shapes(input_shape)
         self._mark_built(shape)
         self._probe(shape)
 
     def ensure_built(self, input_shape: Shape) -> None:
         """Build once, for the first input shape seen."""
         if not self.built:
-            self._build_for(tuple(input_shape))
+            self._build_for(_structure.as_shapes(input_shape))
 
     def _build_for(self, shape: Shape) -> None:
         if _overrides(self, "build"):
@@ -207,32 +221,32 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
 
     def _mark_built(self, shape: Shape) -> None:
         self.built = True
-        self.input_shape = (None, *shape[1:])
+        self.input_shape = _structure.batchless(shape)
 
     def _probe(self, shape: Shape) -> None:
         """Run ``call`` once on zeros (inference mode) to build the layers it uses and learn
         the output shape; draws nothing from the random streams and leaves no losses."""
-        probe = K.array_module().zeros(_probe_shape(shape), dtype=self.compute_dtype)
+        probe = _structure.zeros_like_shapes(shape, self.compute_dtype)
         saved = K.random.get_state()
         try:
             output = self(probe, training=False)
         finally:
             K.random.set_state(saved)
             self.clear_losses()
-        shape = getattr(output, "shape", None)
-        if shape is not None:
-            self.output_shape = (None, *tuple(shape)[1:])
+        self.output_shape = _structure.output_shapes(output)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         """The recorded output shape (after ``build``), else inferred from a run of ``call``."""
-        if self.output_shape is not None and tuple(input_shape[1:]) == self.input_shape[1:]:
+        if _structure.is_shape(self.output_shape) and tuple(input_shape[1:]) == tuple(
+            self.input_shape[1:]
+        ):
             return (input_shape[0], *self.output_shape[1:])
         return Layer.compute_output_shape(self, input_shape)
 
     def _ensure_model_built(self, data_shape: Shape) -> None:
         """Before fit/evaluate/predict: built, and the output shape known (one probe call)."""
         if not self.built:
-            self._build_for((None, *data_shape[1:]))
+            self._build_for(_structure.batchless(data_shape))
         if self.output_shape is None:
             self._probe(data_shape)
 
@@ -270,7 +284,8 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
         if not self._fused_step_ok or _overrides(self, "predict_step"):
             from gpukeras import autodiff
 
-            return autodiff.unwrap(self.predict_step(x))
+            batch = (x,) if isinstance(x, (list, tuple)) else x  # several inputs: not (x, y)
+            return autodiff.unwrap(self.predict_step(batch))
         return Trainer._forward(self, x)
 
     def evaluate(
@@ -372,7 +387,7 @@ def _marking_built(build: Any) -> Any:
     def wrapped(self: Any, input_shape: Any = None, *args: Any, **kwargs: Any) -> Any:
         result = build(self, input_shape, *args, **kwargs)
         if input_shape is not None and not self.built:
-            self._mark_built(tuple(input_shape))
+            self._mark_built(_structure.as_shapes(input_shape))
         return result
 
     return wrapped
@@ -397,8 +412,3 @@ def _in_metrics_order(model: Any, logs: dict[str, Any]) -> Any:
     ordered = [logs[name] for name in names if name in logs]
     ordered += [logs[key] for key in sorted(logs) if key not in names]
     return ordered[0] if len(ordered) == 1 else ordered
-
-
-def _probe_shape(shape: Shape) -> Shape:
-    """``shape`` with unknown dimensions (``None``) and the batch axis set to 1."""
-    return (1, *(1 if d is None else int(d) for d in shape[1:]))

@@ -71,7 +71,7 @@ class Sequential(Model):
         """Append ``layer`` (or set the input with ``Input(...)`` / ``InputLayer``)."""
         if isinstance(layer, KerasTensor):
             layer = layer.input_layer
-        if not isinstance(layer, Layer) or isinstance(layer, Model):
+        if not isinstance(layer, Layer) or isinstance(layer, Sequential) and layer is self:
             raise TypeError(
                 "Only gpukeras layers can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
@@ -145,7 +145,10 @@ class Sequential(Model):
         from gpukeras import autodiff
         from gpukeras import backend as K
         from gpukeras.layers._call import call_with_mask, resolve_training
+        from gpukeras.layers._keras_tensor import is_symbolic
 
+        if is_symbolic(inputs):  # the functional API: a node in a graph
+            return Layer.__call__(self, inputs, training=training)
         training = resolve_training(training)  # None: the enclosing call's (or False)
         x = inputs if isinstance(inputs, autodiff.Tensor) else K.to_device(inputs)
         self._ensure_model_built(tuple(x.shape))

@@ -89,7 +89,7 @@ class Step:
     # -- steps ------------------------------------------------------------
     def train(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """Forward, backward and update on one batch; returns its stats vector."""
-        layers = self.model.layers
+        layers = layer_stack(self.model)
         _set_scratch_outputs(layers, True)  # activations live in reused buffers for the step
         try:
             out, mask = self._forward(layers, x, training=True)
@@ -112,7 +112,7 @@ class Step:
 
     def test(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """Loss and metrics on one batch, without updating; returns its stats vector."""
-        out, mask = self._forward(self.model.layers, x, training=False)
+        out, mask = self._forward(layer_stack(self.model), x, training=False)
         out = self._in_loss_dtype(out)
         loss_value = self._loss_value(y, out, sample_weight, mask=mask)
         return self._stats(loss_value, y, out, sample_weight, mask)
@@ -136,7 +136,7 @@ class Step:
         if sample_weight is not None and mask is None:
             per_sample = per_sample * sample_weight
         value = per_sample.sum() * (self.loss_weight / out.shape[0])
-        for layer in self.model.layers:
+        for layer in layer_stack(self.model):
             for penalty in layer.penalties():
                 value = value + penalty
         return value
@@ -309,6 +309,13 @@ def _set_scratch_outputs(layers: list[Any], on: bool) -> None:
     for layer in layers:
         if hasattr(type(layer), "scratch_outputs"):
             layer.scratch_outputs = on
+
+
+def layer_stack(model: Any) -> list[Any]:
+    """The layers the fused step runs in order: a Sequential's, or those of a functional
+    model that is a plain chain (``Functional._layer_stack``, without its InputLayer)."""
+    stack = getattr(model, "_layer_stack", None)
+    return model.layers if stack is None else stack()
 
 
 def forward_pass(layers: list[Any], x: Any, training: bool, return_mask: bool = False) -> Any:

@@ -13,11 +13,17 @@ def print_summary(model: Any, line_length: int | None = None, print_fn: Any = No
 
 
 def summary_lines(model: Any, width: int) -> list[str]:
-    widths = _column_widths(width)
-    rows = [_layer_row(layer) for layer in model.layers]
+    graph_rows = getattr(model, "_summary_rows", None)
+    header = ("Layer (type)", "Output Shape", "Param #")
+    if graph_rows is None:
+        rows = [_layer_row(layer) for layer in model.layers]
+    else:  # a functional model: its operations, and Keras's "Connected to" unless a chain
+        rows = graph_rows()
+        header = header + ("Connected to",) if rows and len(rows[0]) == 4 else header
+    widths = _column_widths(width, len(header))
     lines = [f'Model: "{model.name}"']
     lines.append(_rule("┏", "┳", "┓", "━", widths))
-    lines.append(_row(("Layer (type)", "Output Shape", "Param #"), widths, "┃"))
+    lines.append(_row(header, widths, "┃"))
     lines.append(_rule("┡", "╇", "┩", "━", widths))
     for i, row in enumerate(rows):
         lines.append(_row(row, widths, "│"))
@@ -63,10 +69,12 @@ def _params(count: int) -> str:
     return f"{count:,}"
 
 
-def _column_widths(width: int) -> tuple[int, int, int]:
-    first = int(width * 0.45)
-    second = int(width * 0.3)
-    return first, second, width - first - second - 4
+def _column_widths(width: int, columns: int = 3) -> tuple[int, ...]:
+    """Keras's column positions: 45/75/100% of the width, or 30/56/74/100% with four."""
+    positions = (0.45, 0.75) if columns == 3 else (0.3, 0.56, 0.74)
+    edges = [int(width * p) for p in positions]
+    widths = [edges[0]] + [b - a for a, b in zip(edges, edges[1:])]
+    return (*widths, width - edges[-1] - columns - 1)
 
 
 def _rule(left: str, middle: str, right: str, fill: str, widths: tuple[int, ...]) -> str:
@@ -74,8 +82,9 @@ def _rule(left: str, middle: str, right: str, fill: str, widths: tuple[int, ...]
 
 
 def _row(cells: tuple[str, ...], widths: tuple[int, ...], bar: str) -> str:
-    first, second, third = widths
-    a = f" {cells[0]}"[:first].ljust(first)
-    b = f" {cells[1]}"[:second].ljust(second)
-    c = f"{cells[2]} "[-third:].rjust(third)
-    return f"{bar}{a}{bar}{b}{bar}{c}{bar}"
+    parts = [f" {cells[0]}"[: widths[0]].ljust(widths[0])]
+    parts.append(f" {cells[1]}"[: widths[1]].ljust(widths[1]))
+    parts.append(f"{cells[2]} "[-widths[2] :].rjust(widths[2]))
+    if len(cells) > 3:
+        parts.append(f" {cells[3]}"[: widths[3]].ljust(widths[3]))
+    return bar + bar.join(parts) + bar

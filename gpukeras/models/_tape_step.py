@@ -98,23 +98,33 @@ class TapeStep(Step):
         with gradient_sinks() as sinks:
             with autodiff.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(variables)
-                out, mask = self._run_forward(x, layers, training=True)
-                total = self._total_loss(y, out, sample_weight, mask, layers)
+                total, stats = self._forward_and_loss(x, y, sample_weight, layers, training=True)
             with sinks.backward():
                 grads = self._gradients(tape, total, variables)
         self._apply(grads, variables)
-        return self._stats(autodiff.unwrap(total), y, autodiff.unwrap(out), sample_weight, mask)
+        return stats(autodiff.unwrap(total))
 
     def test(self, x: Any, y: Any, sample_weight: Any) -> Any:
         """Loss and metrics on one batch, without updating; returns its stats vector."""
         from gpukeras import autodiff
 
-        layers = self._all_layers()
-        out, mask = self._run_forward(x, layers, training=False)
-        total = self._total_loss(y, out, sample_weight, mask, layers)
-        return self._stats(autodiff.unwrap(total), y, autodiff.unwrap(out), sample_weight, mask)
+        total, stats = self._forward_and_loss(
+            x, y, sample_weight, self._all_layers(), training=False
+        )
+        return stats(autodiff.unwrap(total))
 
     # -- pieces -----------------------------------------------------------
+    def _forward_and_loss(
+        self, x: Any, y: Any, sample_weight: Any, layers: list[Any], training: bool
+    ) -> tuple[Any, Callable[[Any], Any]]:
+        """The batch's total loss (a Tensor while recording) and ``stats(loss value)``,
+        which makes the batch's stats vector once the loss is known."""
+        from gpukeras import autodiff
+
+        out, mask = self._run_forward(x, layers, training)
+        total = self._total_loss(y, out, sample_weight, mask, layers)
+        return total, lambda value: self._stats(value, y, autodiff.unwrap(out), sample_weight, mask)
+
     def _all_layers(self) -> list[Any]:
         """``layers()`` and every layer below them, each once."""
         from gpukeras.models import _tracking as _model_tracking
@@ -133,17 +143,26 @@ class TapeStep(Step):
         return found
 
     def _run_forward(self, x: Any, layers: list[Any], training: bool) -> tuple[Any, Any]:
-        for layer in layers:  # every layer below the model: each clears only its own
-            layer.__dict__["_call_losses"] = []
-        with _call.enclosing_call():  # so the model's call does not clear them again
-            out, mask = self.forward(x, training)
+        out, mask = self._forward_fresh(x, layers, training)
         mask = _masking.output_mask(mask, out)
         self.masked = self.masked or mask is not None
         return _in_loss_dtype(out), mask
 
+    def _forward_fresh(self, x: Any, layers: list[Any], training: bool) -> tuple[Any, Any]:
+        """``forward(x, training)`` with every layer's ``add_loss`` losses cleared first."""
+        for layer in layers:  # every layer below the model: each clears only its own
+            layer.__dict__["_call_losses"] = []
+        with _call.enclosing_call():  # so the model's call does not clear them again
+            return self.forward(x, training)
+
     def _total_loss(self, y: Any, out: Any, sample_weight: Any, mask: Any, layers: list) -> Any:
         """The compiled loss, plus ``add_loss`` losses and the weight penalties."""
         total = loss_on_tape(self.loss, self.loss_weight, y, out, sample_weight, mask)
+        return self._with_added_losses(total, layers)
+
+    @staticmethod
+    def _with_added_losses(total: Any, layers: list[Any]) -> Any:
+        """``total`` plus the ``add_loss`` losses and weight penalties of ``layers``."""
         for layer in layers:
             for added in layer.__dict__.get("_call_losses", []):
                 total = total + _in_dtype(added, _dtype(total))

@@ -46,6 +46,9 @@ def tracked_layers(model: Any) -> list[Any]:
     :func:`note_attribute`), so a training step does not walk its other attributes;
     any other object's attributes are all looked at.
     """
+    graph_layers = getattr(model, "_tracked_sublayers", None)
+    if graph_layers is not None:  # a functional model: its graph's layers
+        return graph_layers()
     noted = model.__dict__.get(_NOTED)
     names = vars(model) if noted is None else noted
     found: dict[int, Any] = {}

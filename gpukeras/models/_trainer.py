@@ -15,8 +15,6 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
-from gpukeras import losses as losses_module
-from gpukeras import metrics as metrics_module
 from gpukeras import optimizers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.callbacks import CallbackList, Logs
@@ -27,12 +25,13 @@ from gpukeras.distributed import DataSharding, fit_sharding
 from gpukeras.distributed._agreement import fit_agreement
 from gpukeras.distributed._early_exit import leaving_aborts_the_job
 from gpukeras.mixed_precision._loss_scale_optimizer import auto_scale
-from gpukeras.models import _batches, _data
+from gpukeras.models import _batches, _data, _multi_data, _structure
+from gpukeras.models import _compile_outputs as compile_outputs
 from gpukeras.models._batches import BatchStream
 from gpukeras.models._data import Dataset
 from gpukeras.models._progress import EpochProgress
-from gpukeras.models._step import Step, forward_pass
-from gpukeras.models._tape_step import make_step
+from gpukeras.models._step import Step, forward_pass, layer_stack
+from gpukeras.models._trainer_data import TrainingData
 
 _COMPILE_EXTRAS = (
     "weighted_metrics",
@@ -43,7 +42,7 @@ _COMPILE_EXTRAS = (
 )
 
 
-class Trainer:
+class Trainer(TrainingData):
     """The Keras training API, mixed into :class:`gpukeras.models.Model`."""
 
     compiled = False
@@ -90,16 +89,23 @@ class Trainer:
                 "Valid: optimizer, loss, metrics, loss_weights, " + ", ".join(_COMPILE_EXTRAS)
             )
         self.optimizer = auto_scale(optimizers.get(optimizer), kwargs.get("auto_scale_loss", True))
-        self.loss = None if loss is None else losses_module.get(loss)
-        self._loss_weight = _single_loss_weight(loss_weights)
-        self._metric_ids = _metric_list(metrics, "metrics")
-        self._weighted_metric_ids = _metric_list(kwargs.get("weighted_metrics"), "weighted_metrics")
+        weighted_metrics = kwargs.get("weighted_metrics")
+        # Per output (lists/dicts) they are resolved once the outputs are known.
+        self._per_output_compile = (loss, loss_weights, metrics, weighted_metrics)
+        self.loss, self._loss_weight = compile_outputs.loss_and_weight(loss, loss_weights)
+        self._metric_ids = compile_outputs.metric_list(metrics, "metrics")
+        self._weighted_metric_ids = compile_outputs.metric_list(
+            weighted_metrics, "weighted_metrics"
+        )
         self._step: Step | None = None
+        self._output_heads = None
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
-            "loss": loss if isinstance(loss, str) else None,
-            "metrics": [m for m in self._metric_ids if isinstance(m, str)],
-            "weighted_metrics": [m for m in self._weighted_metric_ids if isinstance(m, str)],
+            "loss": loss if isinstance(loss, str) else compile_outputs.saved_form(loss),
+            "metrics": compile_outputs.saved_metrics(metrics, self._metric_ids),
+            "weighted_metrics": compile_outputs.saved_metrics(
+                weighted_metrics, self._weighted_metric_ids
+            ),
             "loss_weights": loss_weights,
         }
         self.compiled = True
@@ -289,7 +295,7 @@ class Trainer:
             x, y, weights = data.batch(index)
             if is_check_numerics_enabled():
                 check_batch(data, index, batch, (x, y, weights), epoch)
-            size = int(x.shape[0])
+            size = _structure.rows(x)
             if with_batch_logs:
                 callback_list.on_train_batch_begin(batch, Logs(batch=batch, size=size))
             stats = step.train(x, y, weights)
@@ -345,7 +351,9 @@ class Trainer:
         if _batches.is_batch_stream(x):
             data = self._stream(x, "x", y, sample_weight)
         else:
-            data = self._dataset(x, y, _data.sample_weights(y, sample_weight, None), "x", "y")
+            data = self._dataset(
+                x, y, _multi_data.sample_weights(y, sample_weight, None, "sample_weight"), "x", "y"
+            )
         step = self._compiled_step(data)
         callback_list = CallbackList(
             callbacks,
@@ -362,8 +370,7 @@ class Trainer:
         values = logs.copy()
         if return_dict:
             return values
-        ordered = [values["loss"], *(values[name] for name in step.metric_names)]
-        return ordered[0] if len(ordered) == 1 else ordered
+        return _as_list(step, values)
 
     def _test_loop(
         self,
@@ -385,13 +392,14 @@ class Trainer:
             x, y, weights = data.batch(index)
             if is_check_numerics_enabled():
                 check_batch(data, index, batch, (x, y, weights))
+            size = _structure.rows(x)
             if with_batch_logs:
-                callback_list.on_test_batch_begin(batch, Logs(batch=batch, size=int(x.shape[0])))
+                callback_list.on_test_batch_begin(batch, Logs(batch=batch, size=size))
             stats = step.test(x, y, weights)
             total = stats if total is None else total + stats
-            seen += int(x.shape[0])
+            seen += size
             if with_batch_logs:
-                batch_logs = Logs(batch=batch, size=int(x.shape[0]))
+                batch_logs = Logs(batch=batch, size=size)
                 _add_logs(batch_logs, step, total, seen, data)
                 callback_list.on_test_batch_end(batch, batch_logs)
         end_logs = Logs()
@@ -441,12 +449,13 @@ class Trainer:
             inputs, _, _ = data.batch(index)
             if is_check_numerics_enabled():
                 check_batch(data, index, batch, (inputs, None, None))
-            callback_list.on_predict_batch_begin(batch, {"batch": batch, "size": len(inputs)})
+            callback_list.on_predict_batch_begin(
+                batch, {"batch": batch, "size": _structure.rows(inputs)}
+            )
             outputs.append(self._forward(inputs))
             callback_list.on_predict_batch_end(batch, {"outputs": outputs[-1]})
         callback_list.on_predict_end()
-        xp = K.array_module()
-        return K.to_host(xp.concatenate(outputs) if len(outputs) > 1 else outputs[0])
+        return _structure.concatenate_to_host(outputs)
 
     # -- single batches ---------------------------------------------------
     def train_on_batch(
@@ -466,10 +475,16 @@ class Trainer:
             return_dict: Return ``{name: value}``; default ``False``.
         """
         self._require_compiled("train_on_batch")
-        data = self._dataset(x, y, _data.sample_weights(y, sample_weight, class_weight), "x", "y")
+        data = self._dataset(
+            x,
+            y,
+            _multi_data.sample_weights(y, sample_weight, class_weight, "sample_weight"),
+            "x",
+            "y",
+        )
         step = self._compiled_step(data)
         step.reset_metrics()  # Keras's reset_metrics=True: the logs describe this batch
-        stats = step.train(data.x, data.y, data.sample_weight)
+        stats = step.train(*data.whole())
         return _one_batch_result(step, stats, data, return_dict)
 
     def test_on_batch(
@@ -477,17 +492,17 @@ class Trainer:
     ) -> Any:
         """Loss (and metrics) on one batch, without updating."""
         self._require_compiled("test_on_batch")
-        data = self._dataset(x, y, _data.sample_weights(y, sample_weight, None), "x", "y")
+        data = self._dataset(
+            x, y, _multi_data.sample_weights(y, sample_weight, None, "sample_weight"), "x", "y"
+        )
         step = self._compiled_step(data)
         step.reset_metrics()
-        return _one_batch_result(
-            step, step.test(data.x, data.y, data.sample_weight), data, return_dict
-        )
+        return _one_batch_result(step, step.test(*data.whole()), data, return_dict)
 
     def predict_on_batch(self, x: Any) -> numpy.ndarray:
         """Outputs for one batch as a NumPy array."""
         data = self._dataset(x, None, None, "x", None, allow_empty=True)
-        return K.to_host(self._forward(data.x))
+        return _structure.concatenate_to_host([self._forward(data.whole()[0])])
 
     # -- helpers ----------------------------------------------------------
     def _require_compiled(self, method: str) -> None:
@@ -502,156 +517,8 @@ class Trainer:
                 "Received: loss=None. Pass loss=... to compile()."
             )
 
-    def _training_data(
-        self,
-        x: Any,
-        y: Any,
-        sample_weight: Any,
-        class_weight: Any,
-        validation_split: Any,
-        validation_data: Any,
-        shuffle: bool = False,
-    ) -> tuple[Any, Any]:
-        if _batches.is_batch_stream(x):
-            return self._stream_training_data(
-                x, y, sample_weight, class_weight, validation_split, validation_data, shuffle
-            )
-        if x is None or y is None:
-            raise ValueError(f"fit() needs both x and y. Received: x={_kind(x)}, y={_kind(y)}")
-        weights = _data.sample_weights(y, sample_weight, class_weight)
-        if _batches.is_batch_stream(validation_data):
-            train = self._dataset(x, y, weights, "x", "y")
-            return train, self._stream(validation_data, "validation_data")
-        if validation_data is not None:
-            val_x, val_y, val_w = _data.unpack_validation_data(validation_data)
-            held = self._dataset(
-                val_x,
-                val_y,
-                _data.sample_weights(val_y, val_w, None, "validation_data[2]"),
-                "validation_data[0]",
-                "validation_data[1]",
-            )
-            return self._dataset(x, y, weights, "x", "y"), held
-        x = _data.host_or_device_array(x, "x")
-        y = _data.host_or_device_array(y, "y")
-        _data.check_rows("fit", {"x": x, "y": y, "sample_weight": weights})
-        _data.check_not_empty(x, "x")
-        (tx, ty, tw), held_parts = _data.split_validation(x, y, weights, validation_split)
-        train = self._dataset(tx, ty, tw, "x", "y")
-        if held_parts is None:
-            return train, None
-        vx, vy, vw = held_parts
-        held = self._dataset(vx, vy, vw, "x", "y")
-        held.names = tuple(f"{name}'s validation_split part" for name in held.names)
-        return train, held
-
-    def _stream_training_data(
-        self,
-        x: Any,
-        y: Any,
-        sample_weight: Any,
-        class_weight: Any,
-        validation_split: Any,
-        validation_data: Any,
-        shuffle: bool,
-    ) -> tuple[BatchStream, Any]:
-        if validation_split:
-            raise ValueError(
-                "`validation_split` needs arrays: it cannot split a Sequence or generator. "
-                f"Pass validation_data instead. Received: validation_split={validation_split!r}"
-            )
-        train = self._stream(x, "x", y, sample_weight, class_weight, shuffle)
-        if validation_data is None:
-            return train, None
-        if _batches.is_batch_stream(validation_data):
-            return train, self._stream(validation_data, "validation_data")
-        val_x, val_y, val_w = _data.unpack_validation_data(validation_data)
-        held = self._dataset(
-            val_x,
-            val_y,
-            _data.sample_weights(val_y, val_w, None, "validation_data[2]"),
-            "validation_data[0]",
-            "validation_data[1]",
-        )
-        return train, held
-
-    def _stream(
-        self,
-        source: Any,
-        argument: str,
-        y: Any = None,
-        sample_weight: Any = None,
-        class_weight: Any = None,
-        shuffle: bool = False,
-        predicting: bool = False,
-    ) -> BatchStream:
-        """A Sequence or iterator of batches; its first batch builds the model if needed."""
-        for name, value in (("y", y), ("sample_weight", sample_weight)):
-            if value is not None:
-                raise ValueError(
-                    f"When `{argument}` is a Sequence or generator, `{name}` must be None: "
-                    f"each batch carries its own. Received: {name} of type {_kind(value)}"
-                )
-        checker = _batches.BatchChecker(
-            self, not predicting, _is_sparse(getattr(self, "loss", None)), class_weight
-        )
-        return BatchStream(source, checker, argument, shuffle)
-
-    def _dataset(
-        self,
-        x: Any,
-        y: Any,
-        weights: Any,
-        x_name: str,
-        y_name: str | None,
-        allow_empty: bool = False,
-    ) -> Dataset:
-        if x is None:
-            raise ValueError(f"`{x_name}` is required. Received: {x_name}=None")
-        x = _data.as_inputs(x, x_name)
-        if y_name is not None and y is None:
-            raise ValueError(f"`{y_name}` is required. Received: {y_name}=None")
-        y = None if y is None else _data.as_targets(y, y_name or "y")
-        sample_name = "sample_weight" if x_name == "x" else "validation_data[2]"
-        _data.check_rows("data", {x_name: x, (y_name or "y"): y, sample_name: weights})
-        if not allow_empty:  # fit, evaluate and predict refuse empty data, as Keras does
-            _data.check_not_empty(x, x_name)
-        self._ensure_model_built(tuple(x.shape))
-        _data.check_inputs(x, self.input_shape, x_name)
-        if y is not None:
-            y = _data.check_targets(y, self.output_shape, _is_sparse(self.loss), y_name)
-        nbytes = sum(int(a.nbytes) for a in (x, y, weights) if a is not None)
-        on_device = K.device_can_hold(nbytes)
-        if on_device:
-            x, y, weights = (None if a is None else K.to_device(a) for a in (x, y, weights))
-        return Dataset(x, y, weights, on_device, (x_name, y_name or "y", sample_name))
-
-    def _compiled_step(self, data: Dataset) -> Step:
-        if self._step is None:
-            y_probe = data.y[:1]
-            if not data.on_device:
-                y_probe = K.to_device(y_probe)
-            xp = K.array_module()
-            out_probe = xp.zeros((1, *self.output_shape[1:]), dtype=K.floatx())
-
-            def resolve(ids: list[Any]) -> list[Any]:
-                return [
-                    metrics_module.get(m, loss=self.loss, y_true=y_probe, y_pred=out_probe)
-                    for m in ids
-                ]
-
-            self._step = make_step(
-                self,
-                self.loss,
-                self._loss_weight,
-                resolve(self._metric_ids),
-                resolve(self._weighted_metric_ids),
-                self.optimizer,
-            )
-        return self._step
-
     def _forward(self, x: Any) -> Any:
-        return forward_pass(self.layers, x, training=False)
+        return forward_pass(layer_stack(self), x, training=False)
 
 
 # -- module helpers ---------------------------------------------------------
@@ -667,10 +534,6 @@ def _reject_unknown(method: str, kwargs: dict[str, Any]) -> None:
         names = ", ".join(map(repr, sorted(kwargs)))
         valid = f" Valid arguments: {_FIT_ARGS}." if method == "fit" else ""
         raise TypeError(f"Invalid keyword argument(s) for {method}(): {names}.{valid}")
-
-
-def _kind(value: Any) -> str:
-    return "None" if value is None else type(value).__name__
 
 
 def _resolve_verbose(verbose: Any) -> int:
@@ -804,42 +667,18 @@ def _one_batch_result(step: Step, stats: Any, data: Dataset, return_dict: bool) 
     values = logs.copy()
     if return_dict:
         return values
-    ordered = [values["loss"], *(values[name] for name in step.metric_names)]
+    return _as_list(step, values)
+
+
+def _as_list(step: Step, values: dict[str, Any]) -> Any:
+    """evaluate's list: the loss alone, or ``[loss, metrics...]`` in Keras 3's order."""
+    if hasattr(step, "keras_order"):  # several outputs: see MultiOutputStep.keras_order
+        ordered = step.keras_order(values)
+    else:
+        ordered = [values["loss"], *(values[name] for name in step.metric_names)]
     return ordered[0] if len(ordered) == 1 else ordered
 
 
 def _param_metrics(step: Step, validating: bool) -> list[str]:
     names = ["loss", *step.metric_names]
     return names + ([f"val_{n}" for n in names] if validating else [])
-
-
-def _is_sparse(loss: Any) -> bool:
-    return type(loss).__name__.startswith("Sparse") or getattr(loss, "sparse", False)
-
-
-def _single_loss_weight(loss_weights: Any) -> float:
-    if loss_weights is None:
-        return 1.0
-    if isinstance(loss_weights, dict) and len(loss_weights) == 1:
-        loss_weights = next(iter(loss_weights.values()))
-    if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1:
-        loss_weights = loss_weights[0]
-    if isinstance(loss_weights, bool) or not isinstance(loss_weights, (int, float)):
-        raise ValueError(
-            "`loss_weights` must be a number (or a one-element list/dict) for a model with "
-            f"one output. Received: loss_weights={loss_weights!r}"
-        )
-    return float(loss_weights)
-
-
-def _metric_list(metrics: Any, argument: str) -> list[Any]:
-    if metrics is None:
-        return []
-    if isinstance(metrics, (str, dict)) or callable(metrics):
-        metrics = [metrics]
-    if not isinstance(metrics, (list, tuple)):
-        raise TypeError(
-            f"`{argument}` must be a list of metric ids or objects. "
-            f"Received: {argument}={metrics!r}"
-        )
-    return list(metrics)

@@ -323,3 +323,8 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+# Each op called on KerasTensors records a graph node (the functional API).
+from gpukeras.ops._symbolic import dispatch_symbolic as _dispatch_symbolic  # noqa: E402
+
+_dispatch_symbolic(globals(), __all__, nn)
