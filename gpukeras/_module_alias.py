@@ -83,7 +83,7 @@ def alias_module(
 
 
 MERGE_REFUSAL = (
-    "the functional API (`Model(inputs, outputs)`) is not yet available in gpukeras, so "
-    "`Merge` and the merge layers (`Add`, `Concatenate`, `merge`) are not either; use a "
-    "subclassed `keras.Model` whose `call()` combines the branches with `keras.ops`."
+    "Keras 1's functional `merge(...)` is not available in gpukeras; combine KerasTensors "
+    "with `keras.ops` (`ops.concatenate`, `ops.add`, ...) in the functional API, or use "
+    "Keras 1's `Merge([...], mode=...)`, which is."
 )

@@ -23,6 +23,9 @@ ALIASES = [
     ("gpukeras.layers.pooling", "GlobalMaxPooling1D", keras.layers.GlobalMaxPooling1D),
     ("gpukeras.layers.wrappers", "TimeDistributed", keras.layers.TimeDistributed),
     ("gpukeras.layers.noise", "GaussianNoise", keras.layers.GaussianNoise),
+    ("gpukeras.layers.core", "Merge", keras.layers.Merge),
+    ("gpukeras.layers.merge", "Merge", keras.layers.Merge),
+    ("gpukeras.layers.advanced_activations", "PReLU", keras.layers.PReLU),
     ("gpukeras.utils.np_utils", "to_categorical", keras.utils.to_categorical),
     ("gpukeras.utils.data_utils", "get_file", keras.utils.get_file),
     ("gpukeras.preprocessing.sequence", "pad_sequences", keras.utils.pad_sequences),
@@ -70,18 +73,12 @@ def test_from_import_of_an_old_path_points_at_the_from_line():
     assert record[0].filename == __file__
 
 
-def test_merge_module_is_refused_naming_the_functional_api():
-    sys.modules.pop("gpukeras.layers.merge", None)
-    with pytest.raises(ImportError, match=r"functional API.*subclassed `keras.Model`"):
-        importlib.import_module("gpukeras.layers.merge")
-
-
-def test_merge_layer_in_core_is_refused_naming_the_functional_api():
+def test_keras_1s_merge_function_is_refused_naming_keras_ops():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        core = fresh_import("gpukeras.layers.core")
-    with pytest.raises(ImportError, match=r"keras.layers.core.Merge.*functional API"):
-        core.Merge  # noqa: B018
+        merge = fresh_import("gpukeras.layers.merge")
+    with pytest.raises(ImportError, match=r"keras.layers.merge.merge.*keras.ops"):
+        merge.merge  # noqa: B018
 
 
 @pytest.mark.parametrize(

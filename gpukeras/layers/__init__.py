@@ -23,6 +23,7 @@ from gpukeras.layers._input_spec import InputSpec
 from gpukeras.layers._lambda import Lambda
 from gpukeras.layers._layer import Layer
 from gpukeras.layers._layer_normalization import LayerNormalization
+from gpukeras.layers._legacy_merge import Merge
 from gpukeras.layers._lstm import LSTM
 from gpukeras.layers._masking_layer import ActivityRegularization, Masking
 from gpukeras.layers._noise import (
@@ -41,6 +42,7 @@ from gpukeras.layers._simple_rnn import SimpleRNN
 from gpukeras.layers._time_distributed import TimeDistributed
 
 __all__ = [
+    "Merge",
     "ELU",
     "LeakyReLU",
     "PReLU",

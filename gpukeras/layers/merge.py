@@ -1,5 +1,10 @@
-"""Keras 1/2's ``keras.layers.merge``: refused until the functional API exists."""
+"""Keras 1/2's ``keras.layers.merge``: Keras 1's ``Merge``."""
 
-from gpukeras._module_alias import MERGE_REFUSAL
+from gpukeras._module_alias import MERGE_REFUSAL, alias_module
 
-raise ImportError(f"`keras.layers.merge` is not available in gpukeras: {MERGE_REFUSAL}")
+alias_module(
+    __name__,
+    "the functional API (`keras.Model(inputs, outputs)`) with `keras.ops`",
+    {"gpukeras.layers": ("Merge",)},
+    refused={"merge": MERGE_REFUSAL},
+)
