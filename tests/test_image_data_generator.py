@@ -144,6 +144,17 @@ def test_zca_whitening_decorrelates_the_fitted_data():
     np.testing.assert_allclose(np.cov(white, rowvar=False, bias=True), np.eye(12), atol=0.05)
 
 
+@pytest.mark.parametrize(("option", "implied"), [
+    ("zca_whitening", "featurewise_center"),
+    ("featurewise_std_normalization", "featurewise_center"),
+    ("samplewise_std_normalization", "samplewise_center"),
+])  # fmt: skip
+def test_a_normalisation_turns_on_the_centring_it_needs_as_keras_does(option, implied):
+    with pytest.warns(UserWarning, match=f"`{option}` overrides `{implied}=False`"):
+        generator = ImageDataGenerator(**{option: True})
+    assert getattr(generator, implied) is True
+
+
 def test_standardize_before_fit_warns_and_leaves_data_alone():
     generator = ImageDataGenerator(featurewise_center=True)
     image = pattern(2, 2)

@@ -117,6 +117,15 @@ def test_a_folder_link_out_of_the_directory_is_refused(folders, tmp_path):
         ImageDataGenerator().flow_from_directory(folders, follow_links=True)
 
 
+def test_a_class_named_by_a_link_out_of_the_directory_is_refused(folders, tmp_path):
+    write_image(tmp_path / "elsewhere" / "x.png", 1)
+    os.symlink(tmp_path / "elsewhere", folders / "birds")
+    generator = ImageDataGenerator()
+    assert "birds" not in generator.flow_from_directory(folders).class_indices
+    with pytest.raises(FileFormatError, match=r"birds is a link that leads out of"):
+        generator.flow_from_directory(folders, classes=["birds"])
+
+
 def test_links_inside_the_directory_are_read_and_loops_end(folders):
     os.symlink(folders / "cats" / "c0.png", folders / "dogs" / "again.png")
     os.symlink(folders / "dogs", folders / "dogs" / "loop")

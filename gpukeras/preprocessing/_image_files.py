@@ -129,7 +129,13 @@ def list_images(root: str, folder: str, follow_links: bool) -> list[str]:
     """
     found: list[str] = []
     seen: set[str] = set()
-    pending = [os.path.join(root, folder)]
+    start = os.path.join(root, folder)
+    if not _inside(root, start):
+        raise FileFormatError(
+            f"{start} is a link that leads out of the directory {root}; "
+            "flow_from_directory reads only files inside it."
+        )
+    pending = [start]
     while pending:
         current = pending.pop()
         real = os.path.realpath(current)

@@ -142,12 +142,18 @@ class ImageDataGenerator:
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
         self.zca_whitening_matrix: np.ndarray | None = None
-        if zca_whitening and not featurewise_center:
-            self.featurewise_center = True
+        self._implied("zca_whitening", "featurewise_center")
+        self._implied("featurewise_std_normalization", "featurewise_center")
+        self._implied("samplewise_std_normalization", "samplewise_center")
+
+    def _implied(self, option: str, needed: str) -> None:
+        """Keras turns on the centring that a normalisation needs, with a warning."""
+        if getattr(self, option) and not getattr(self, needed):
+            setattr(self, needed, True)
             warnings.warn(
-                "ImageDataGenerator: `zca_whitening` overrides `featurewise_center=False`; "
-                "setting `featurewise_center=True`.",
-                stacklevel=2,
+                f"ImageDataGenerator: `{option}` overrides `{needed}=False`; "
+                f"setting `{needed}=True`.",
+                stacklevel=3,
             )
 
     def flow(
