@@ -126,6 +126,15 @@ def test_a_class_named_by_a_link_out_of_the_directory_is_refused(folders, tmp_pa
         generator.flow_from_directory(folders, classes=["birds"])
 
 
+def test_a_file_replaced_by_a_link_out_after_listing_is_refused_when_read(folders, tmp_path):
+    flow = ImageDataGenerator().flow_from_directory(folders, classes=["cats"], shuffle=False)
+    write_image(tmp_path / "secret.png", 1)
+    os.remove(folders / "cats" / "c0.png")
+    os.symlink(tmp_path / "secret.png", folders / "cats" / "c0.png")
+    with pytest.raises(FileFormatError, match=r"c0\.png now leads out of the directory"):
+        flow[0]
+
+
 def test_links_inside_the_directory_are_read_and_loops_end(folders):
     os.symlink(folders / "cats" / "c0.png", folders / "dogs" / "again.png")
     os.symlink(folders / "dogs", folders / "dogs" / "loop")

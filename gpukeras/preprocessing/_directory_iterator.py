@@ -13,6 +13,7 @@ from gpukeras.preprocessing._image_arguments import (
 )
 from gpukeras.preprocessing._image_files import (
     checked_color_mode,
+    checked_inside,
     img_to_array,
     list_images,
     load_img,
@@ -121,6 +122,9 @@ class DirectoryIterator(Iterator):
         """Absolute paths of the images, in label order."""
         return [os.path.join(self.directory, name) for name in self.filenames]
 
+    def _path(self, row: int) -> str:
+        return os.path.join(self.directory, self.filenames[row])
+
     @property
     def labels(self) -> np.ndarray:
         """The class index of each image."""
@@ -136,7 +140,7 @@ class DirectoryIterator(Iterator):
     def _batch(self, rows: np.ndarray, rng: np.random.Generator) -> Any:
         images = [
             img_to_array(
-                load_img(os.path.join(self.directory, self.filenames[row]), self.color_mode,
+                load_img(checked_inside(self.directory, self._path(row)), self.color_mode,
                          self.target_size, self.interpolation),
                 self.data_format, self.dtype,
             )

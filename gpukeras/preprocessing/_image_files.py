@@ -119,6 +119,17 @@ def _inside(root: str, path: str) -> bool:
     return os.path.commonpath([root, os.path.realpath(path)]) == root
 
 
+def checked_inside(root: str, path: str) -> str:
+    """``path``, refused if it now resolves outside ``root`` (replaced by a link since
+    it was listed)."""
+    if not _inside(root, path):
+        raise FileFormatError(
+            f"{path} now leads out of the directory {root}; flow_from_directory reads only "
+            "files inside it."
+        )
+    return path
+
+
 def list_images(root: str, folder: str, follow_links: bool) -> list[str]:
     """Image files under ``root/folder`` (relative to ``root``), sorted.
 
