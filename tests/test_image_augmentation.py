@@ -177,3 +177,24 @@ def test_dim_ordering_th_is_channels_first_with_a_warning():
         generator = ImageDataGenerator(dim_ordering="th")
     assert generator.data_format == "channels_first"
     assert (generator.channel_axis, generator.row_axis, generator.col_axis) == (1, 2, 3)
+
+
+def test_brightness_scales_the_image_and_clips_at_255():
+    generator = ImageDataGenerator(brightness_range=(0.5, 1.5))
+    image = np.full((2, 2, 3), 200.0, "float32")
+    params = [generator.get_random_transform(image.shape, seed) for seed in range(50)]
+    factors = np.array([p["brightness"] for p in params])
+    assert factors.min() >= 0.5 and factors.max() <= 1.5 and factors.std() > 0.2
+    for p in params[:5]:
+        out = generator.apply_transform(image, p)
+        np.testing.assert_allclose(out, min(200.0 * p["brightness"], 255.0), rtol=1e-6)
+
+
+def test_zoom_and_shear_ranges_draw_within_their_bounds():
+    generator = ImageDataGenerator(zoom_range=0.2, shear_range=30)
+    params = [generator.get_random_transform((6, 6, 1), seed) for seed in range(100)]
+    zooms = np.array([(p["zx"], p["zy"]) for p in params])
+    assert zooms.min() >= 0.8 and zooms.max() <= 1.2
+    assert not np.allclose(zooms[:, 0], zooms[:, 1])  # rows and columns drawn separately
+    shears = np.array([p["shear"] for p in params])
+    assert np.abs(shears).max() <= 30 and shears.std() > 10
