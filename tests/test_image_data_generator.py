@@ -84,6 +84,23 @@ def test_next_walks_the_batches_and_starts_a_new_epoch_as_keras_1_loops_expect()
     assert len(flow) == 3
 
 
+def test_a_keras_2_custom_iterator_subclass_works_with_fit():
+    class Squares(image_module.Iterator):
+        def __init__(self, n):
+            super().__init__(n, batch_size=4, shuffle=True, seed=0)
+
+        def _get_batches_of_transformed_samples(self, index_array):
+            x = index_array.astype("float32")[:, None] / 10
+            return x, x**2
+
+    iterator = Squares(10)
+    assert len(iterator) == 3 and sorted(np.concatenate([iterator[i][0] for i in range(3)]).ravel()
+                                         * 10) == list(range(10))  # fmt: skip
+    model = keras.models.Sequential([keras.layers.Dense(1, input_shape=(1,))])
+    model.compile(loss="mse", optimizer="sgd")
+    assert len(model.fit(iterator, epochs=2, verbose=0).history["loss"]) == 2
+
+
 def test_flow_yields_x_y_and_sample_weight_in_order_without_shuffle():
     x = np.arange(6, dtype="float32").reshape(6, 1, 1, 1)
     flow = ImageDataGenerator().flow(

@@ -79,7 +79,14 @@ class Iterator(Sequence):
         return self[self.batch_index - 1]
 
     def _batch(self, rows: np.ndarray, rng: np.random.Generator) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} must implement _batch(rows, rng)")
+        # Keras 2's hook for custom iterators; gpukeras's own override _batch instead.
+        return self._get_batches_of_transformed_samples(rows)
+
+    def _get_batches_of_transformed_samples(self, index_array: np.ndarray) -> Any:
+        """The batch of the samples at ``index_array`` (override in a subclass, as in Keras)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _get_batches_of_transformed_samples(index_array)"
+        )
 
     def _augmented(self, images: Any, rng: np.random.Generator) -> np.ndarray:
         """Each image augmented, then standardized, by the generator (one at a time)."""
