@@ -215,6 +215,8 @@ def test_bad_flow_data_is_named_with_its_shape():
         generator.flow(np.zeros((3, 4, 4, 1)), np.zeros(2))
     with pytest.raises(ValueError, match=r"batch_size.*Received: batch_size=0"):
         generator.flow(np.zeros((3, 4, 4, 1)), batch_size=0)
+    with pytest.raises(ValueError, match=r"seed.*Received: seed=-1"):
+        generator.flow(np.zeros((3, 4, 4, 1)), seed=-1)
     with pytest.raises(ValueError, match=r"subset='training'.*validation_split"):
         generator.flow(np.zeros((3, 4, 4, 1)), subset="training")
     with pytest.raises(ValueError, match=r"rank-4.*x.shape=\(4, 4\)"):

@@ -40,17 +40,24 @@ class Iterator(Sequence):
         self.shuffle = bool(shuffle)
         if seed is None:
             seed = int(backend_random.host_generator().integers(2**31))
-        self.seed = seed
+        elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"`seed` must be a non-negative int or None. Received: seed={seed!r}")
+        self.seed = int(seed)
         self.epoch = 0
         self.batch_index = 0
+        self._order: tuple[int, np.ndarray] | None = None  # (epoch, its sample order)
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.batch_size)
 
     def _index_array(self) -> np.ndarray:
-        if not self.shuffle:
-            return np.arange(self.n)
-        return np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+        """This epoch's sample order, drawn once per epoch."""
+        if self._order is None or self._order[0] != self.epoch:
+            order = np.arange(self.n)
+            if self.shuffle:
+                order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+            self._order = (self.epoch, order)
+        return self._order[1]
 
     def __getitem__(self, index: int) -> Any:
         if not 0 <= index < len(self):
