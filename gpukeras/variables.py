@@ -46,7 +46,16 @@ class Variable(ArithmeticOperators):
     ``==`` stays identity, so Variables keep working in lists, sets and dicts.
     """
 
-    __slots__ = ("name", "path", "value", "grad", "trainable", "regularizer")
+    __slots__ = (
+        "name",
+        "path",
+        "value",
+        "grad",
+        "trainable",
+        "regularizer",
+        "constraint",
+        "overwrite_with_gradient",
+    )
     # NumPy/CuPy arrays defer to our reflected operators (``array * variable``).
     __array_priority__ = 100
     __array_ufunc__ = None
@@ -77,6 +86,10 @@ class Variable(ArithmeticOperators):
         self.path = path or name
         self.trainable = trainable
         self.regularizer = regularizer
+        # Keras's: applied by the optimizer after each update (``v = constraint(v)``).
+        self.constraint: Any = None
+        # Keras's: the optimizer assigns the gradient itself as the new value.
+        self.overwrite_with_gradient = False
         self.grad: Any = None
 
     @property

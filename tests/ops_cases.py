@@ -229,6 +229,7 @@ def _cases() -> list[tuple[str, list[Any], dict[str, Any]]]:
         ("eye", [3, 4], {"k": 1}),
         ("arange", [5], {}),
         ("arange", [1.0, 4.0, 0.5], {}),
+        ("array", [F23], {}),
     ]
     return cases
 

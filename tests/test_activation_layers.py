@@ -121,9 +121,24 @@ def test_bad_arguments_are_named_with_their_value(build, message):
         build()
 
 
-def test_prelu_refuses_a_constraint_and_an_axis_past_the_input():
-    with pytest.raises(NotImplementedError, match="alpha_constraint"):
-        layers.PReLU(alpha_constraint="non_neg")
+@pytest.mark.parametrize("constraint", [None, "non_neg"])
+def test_prelu_constrains_its_slopes_after_each_update(xp, constraint):
+    """Negative inputs and positive targets push the slopes below zero, unless NonNeg."""
+    layer = layers.PReLU(alpha_initializer="ones", alpha_constraint=constraint)
+    dense = layers.Dense(3, input_shape=(2,), kernel_initializer="ones", trainable=False)
+    model = keras.models.Sequential([dense, layer])
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(0.1))
+    x = -np.abs(np.random.default_rng(0).normal(size=(16, 2))).astype("float32")
+    model.fit(x, np.full((16, 3), 2.0, "float32"), epochs=10, verbose=0)
+    alpha = K.to_host(layer.alpha.value)
+    if constraint is None:
+        assert alpha.max() < -0.5
+    else:
+        assert layer.get_config()["alpha_constraint"]["class_name"] == "NonNeg"
+        np.testing.assert_array_equal(alpha, 0.0)
+
+
+def test_prelu_refuses_an_axis_past_the_input():
     with pytest.raises(ValueError, match=r"shared_axes name axis 3.*input_shape=\(2, 4\)"):
         layers.PReLU(shared_axes=3).ensure_built((2, 4))
 

@@ -498,8 +498,11 @@ def test_add_weight_takes_keras3_and_keras2_argument_orders():
         (2, 3), False, "bias", (4,)
     )  # fmt: skip
     assert (legacy.name, legacy.shape, scalar.shape) == ("kernel", (3, 1), ())
-    with pytest.raises(NotImplementedError, match="constraint"):
-        layer.add_weight(shape=(2,), constraint="non_neg")
+    constrained = layer.add_weight(shape=(2,), constraint="non_neg", overwrite_with_gradient=True)
+    assert type(constrained.constraint).__name__ == "NonNeg"
+    assert constrained.overwrite_with_gradient is True and legacy.constraint is None
+    with pytest.raises(ValueError, match="Unknown constraint: 'non_negative'"):
+        layer.add_weight(shape=(2,), constraint="non_negative")
     with pytest.raises(TypeError, match="initialiser"):
         layer.add_weight(shape=(2,), initialiser="ones")
 

@@ -34,7 +34,7 @@ def run(callback, epochs, model):
     set_lr, logged = [], []
     for epoch in range(epochs):
         callback.on_epoch_begin(epoch)
-        set_lr.append(model.optimizer.learning_rate)
+        set_lr.append(float(model.optimizer.learning_rate))
         logs = {"loss": 0.0}
         callback.on_epoch_end(epoch, logs)
         logged.append(logs["learning_rate"])

@@ -28,7 +28,7 @@ def run(callback, values, monitor="val_loss", model=None):
         logs = {"loss": 0.0, monitor: value}
         callback.on_epoch_end(epoch, logs)
         trace["logged_lr"].append(logs["learning_rate"])
-        trace["lr_after"].append(model.optimizer.learning_rate)
+        trace["lr_after"].append(float(model.optimizer.learning_rate))
         trace["wait"].append(callback.wait)
         trace["cooldown_counter"].append(callback.cooldown_counter)
     return trace

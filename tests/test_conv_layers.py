@@ -344,8 +344,8 @@ def test_bad_inputs_are_clear_errors():
         layers.Conv2D(4, 3, groups=2).ensure_built((None, 5, 5, 3))
     with pytest.raises(ValueError, match="output_padding"):
         layers.Conv2DTranspose(2, 3, strides=2, output_padding=2)
-    with pytest.raises(NotImplementedError, match="kernel_constraint"):
-        layers.Conv2D(2, 3, kernel_constraint="max_norm")
+    with pytest.raises(ValueError, match="Unknown constraint: 'maxnorm'"):
+        layers.Conv2D(2, 3, kernel_constraint="maxnorm")
     with pytest.raises(ValueError, match="depth_multiplier=0"):
         layers.DepthwiseConv2D(3, depth_multiplier=0)
     layer = layers.Conv2D(2, 3)

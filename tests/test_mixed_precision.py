@@ -9,7 +9,7 @@ import pytest
 
 import gpukeras as keras
 from gpukeras import backend as K
-from gpukeras import mixed_precision
+from gpukeras import mixed_precision, optimizers
 from gpukeras.mixed_precision import LossScaleOptimizer, Policy
 from gpukeras.variables import Variable
 
@@ -183,3 +183,35 @@ def test_enable_tf32_is_an_opt_in_switch(monkeypatch):
     assert not K.tf32_enabled() and os.environ["CUPY_TF32"] == "0"
     with pytest.raises(TypeError, match="enabled='yes'"):
         K.enable_tf32("yes")
+
+
+def test_loss_scale_optimizer_state_variables_assign_and_step_statelessly(xp):
+    inner = optimizers.SGD(learning_rate=0.5)
+    optimizer = LossScaleOptimizer(inner, initial_scale=2.0, dynamic_growth_steps=2)
+    variable = Variable(xp.asarray([1.0, 2.0], dtype="float32"), "w")
+    optimizer.build([variable])
+    state = [v.value for v in optimizer.variables]
+    grads = [xp.asarray([4.0, 2.0], dtype="float32")]
+    for _ in range(2):
+        _, state = optimizer.stateless_apply(state, grads, [variable.value])
+        for handle, value in zip(optimizer.variables, state, strict=True):
+            handle.assign(value)
+    assert optimizer.scale_loss(1.0) == 4.0 and optimizer.iterations == 2
+    np.testing.assert_array_equal(K.to_host(variable.value), [1.0, 2.0])
+
+
+def test_loss_scale_optimizer_never_unscales_an_overwrite_with_gradient_variable(xp):
+    optimizer = LossScaleOptimizer(optimizers.SGD(learning_rate=0.5))
+    variable = Variable(xp.asarray([1.0, 2.0], dtype="float32"), "amax")
+    variable.overwrite_with_gradient = True
+    optimizer.apply([xp.asarray([3.0, 5.0], dtype="float32")], [variable])
+    np.testing.assert_array_equal(K.to_host(variable.value), [3.0, 5.0])
+
+
+def test_loss_scale_optimizer_is_exported_by_optimizers_and_found_by_get():
+    assert optimizers.LossScaleOptimizer is LossScaleOptimizer
+    wrapped = LossScaleOptimizer(optimizers.SGD(0.5, loss_scale_factor=8.0), initial_scale=4.0)
+    assert wrapped.inner_optimizer.loss_scale_factor is None  # the dynamic scale replaces it
+    again = optimizers.get(optimizers.serialize(wrapped))
+    assert isinstance(again, LossScaleOptimizer) and again.initial_scale == 4.0
+    assert again.inner_optimizer.get_config() == wrapped.inner_optimizer.get_config()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import gpukeras
 from gpukeras import backend as K
 from gpukeras import optimizers
 from gpukeras.optimizers import schedules
@@ -152,10 +153,12 @@ def test_setting_learning_rate_between_steps_takes_effect(xp):
     assert optimizer.get_config()["learning_rate"] == 0.5
 
 
-def test_learning_rate_is_rounded_like_keras_variable():
+def test_learning_rate_is_a_float32_variable_like_keras():
     optimizer = optimizers.Adam()
-    assert optimizer.learning_rate == float(np.float32(0.001)) == 0.0010000000474974513
-    assert isinstance(optimizer.learning_rate, float)
+    assert isinstance(optimizer.learning_rate, gpukeras.Variable)
+    assert optimizer.learning_rate.dtype == np.float32
+    assert float(optimizer.learning_rate) == float(np.float32(0.001)) == 0.0010000000474974513
+    assert optimizer.learning_rate.numpy() == np.float32(0.001)
 
 
 def test_schedule_evaluated_on_iterations_and_not_settable(xp):
@@ -397,8 +400,8 @@ def test_decay_is_keras_2_time_based_decay_with_a_warning_and_unknown_arguments_
             lambda: optimizers.SGD(use_ema=True, ema_overwrite_frequency=0),
             "ema_overwrite_frequency",
         ),
-        (lambda: optimizers.SGD(loss_scale_factor=128.0), "loss_scale_factor"),
-        (lambda: optimizers.SGD(gradient_accumulation_steps=4), "gradient_accumulation_steps"),
+        (lambda: optimizers.SGD(loss_scale_factor=-128.0), "loss_scale_factor"),
+        (lambda: optimizers.SGD(gradient_accumulation_steps=1), "gradient_accumulation_steps"),
     ],
 )
 def test_bad_values_raise_value_error_naming_the_argument(make, argument):

@@ -218,7 +218,7 @@ def _checked_save_freq(save_freq: Any) -> str | int:
 def _state_arrays(model: Any, progress: Any, order: numpy.ndarray | None) -> dict[str, Any]:
     """Everything to resume from ``progress``, as named arrays for one ``.npz`` file."""
     weights = model.get_weights()
-    optimizer = model.optimizer.variables if model.optimizer.built else []
+    optimizer = [v.value for v in model.optimizer.variables] if model.optimizer.built else []
     meta = {
         "format": _FORMAT,
         "backend": K.backend(),

@@ -51,9 +51,9 @@ def broadcast_model(model: Any, root_rank: int = 0) -> None:
         return
     if not optimizer.built:
         optimizer.build(model.trainable_weights)
-    # Slots are live arrays; the scalars (iterations, learning rate) are fresh 0-d copies
-    # that set_weights puts back.
-    state = optimizer.variables
+    # Slot values are the live arrays; the scalars' (iterations, learning rate) are fresh 0-d
+    # copies that set_weights puts back.
+    state = [variable.value for variable in optimizer.variables]
     for value in state:
         collectives.broadcast(value, root_rank)
     optimizer.set_weights(state)

@@ -5,11 +5,14 @@ Keras 3: ``add_weight(shape, initializer, dtype, trainable, autocast, regularize
 constraint, aggregation, overwrite_with_gradient, name)``. Keras 2 (and every built-in
 layer here): ``add_weight(name, shape, initializer, dtype, trainable, regularizer)``.
 A first positional argument that is a string is a name, so the order is Keras 2's.
+``set_constraints`` resolves a layer's ``*_constraint=`` arguments for its ``add_weight`` calls.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from gpukeras import constraints
 
 _KERAS3 = (
     "shape",
@@ -27,9 +30,9 @@ _KERAS2 = ("name", "shape", "initializer", "dtype", "trainable", "regularizer")
 
 
 def weight_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``{name, shape, initializer, dtype, trainable, regularizer}`` from either order;
-    Keras 3's extra arguments are checked (a constraint, or overwrite_with_gradient, is
-    refused: gpukeras has neither)."""
+    """``{name, shape, initializer, dtype, trainable, regularizer, constraint,
+    overwrite_with_gradient}`` from either order (``autocast`` and ``aggregation`` are
+    accepted and have no effect here)."""
     order = _KERAS2 if args and isinstance(args[0], str) else _KERAS3
     if len(args) > len(order):
         raise TypeError(f"add_weight takes at most {len(order)} positional arguments. "
@@ -44,16 +47,6 @@ def weight_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str,
         if key in given:
             raise TypeError(f"add_weight got multiple values for argument {key!r}")
         given[key] = value
-    if given.pop("constraint", None) is not None:
-        raise NotImplementedError(
-            "Weight constraints are not supported yet. "
-            f"Received: constraint={kwargs.get('constraint')!r}"
-        )
-    if given.pop("overwrite_with_gradient", False):
-        raise NotImplementedError(
-            "add_weight(overwrite_with_gradient=True) is not supported. "
-            "Received: overwrite_with_gradient=True"
-        )
     given.pop("autocast", None)  # the layer's dtype policy decides the math's dtype
     given.pop("aggregation", None)  # one process or data-parallel: replicas stay equal
     return {
@@ -63,6 +56,8 @@ def weight_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str,
         "dtype": given.get("dtype"),
         "trainable": given.get("trainable", True),
         "regularizer": given.get("regularizer"),
+        "constraint": given.get("constraint"),
+        "overwrite_with_gradient": bool(given.get("overwrite_with_gradient", False)),
     }
 
 
@@ -88,3 +83,13 @@ def adopt_weights(layer: Any, variables: Any, trainable: bool) -> None:
             variable.grad = K.get_array_module(variable.value).zeros_like(variable.value)
         if all(variable is not own for own in layer._weights):
             layer._weights.append(variable)
+
+
+def set_constraints(layer: Any, **given: Any) -> None:
+    """``layer.kernel_constraint = constraints.get(kernel_constraint)`` and so on; the layer
+    passes each to ``add_weight(constraint=...)`` for its weight."""
+    for name, value in given.items():
+        try:
+            setattr(layer, name, constraints.get(value))
+        except ValueError as error:
+            raise ValueError(f"Invalid `{name}`: {error} Received: {name}={value!r}") from None

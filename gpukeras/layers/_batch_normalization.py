@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras import backend as K
-from gpukeras import initializers, regularizers
+from gpukeras import constraints, initializers, regularizers
 from gpukeras._legacy import legacy_arguments, warn_user
 from gpukeras.backend.kernels.normalization import affine_op, grad_op
-from gpukeras.layers._layer import Layer, Shape, reject_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
 # Keras 3 adds backend.epsilon() to the count of unmasked entries.
@@ -41,8 +42,8 @@ class BatchNormalization(Layer):
         moving_variance_initializer: Default ``'ones'``.
         beta_regularizer: Default ``None``.
         gamma_regularizer: Default ``None``.
-        beta_constraint: Not supported; must be ``None`` (the default).
-        gamma_constraint: Not supported; must be ``None`` (the default).
+        beta_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        gamma_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         renorm: Not supported; must be ``False`` (the default).
         renorm_clipping: Must be ``None`` (the default).
         renorm_momentum: Ignored without renorm; default ``0.99``.
@@ -93,7 +94,7 @@ class BatchNormalization(Layer):
         super().__init__(**_without_legacy_mode(kwargs))
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise TypeError(f"BatchNormalization: `axis` must be an int. Received: axis={axis!r}")
-        reject_constraints(beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        set_constraints(self, beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         if renorm or renorm_clipping is not None or synchronized:
             raise NotImplementedError(
                 "BatchNormalization: renorm and synchronized are not supported. "
@@ -128,11 +129,19 @@ class BatchNormalization(Layer):
         self.gamma = self.beta = None
         if self.scale:
             self.gamma = self.add_weight(
-                "gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer
+                "gamma",
+                shape,
+                self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
             )
         if self.center:
             self.beta = self.add_weight(
-                "beta", shape, self.beta_initializer, regularizer=self.beta_regularizer
+                "beta",
+                shape,
+                self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
             )
         self.moving_mean = self.add_weight(
             "moving_mean", shape, self.moving_mean_initializer, trainable=False
@@ -276,8 +285,8 @@ class BatchNormalization(Layer):
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": None,
-            "gamma_constraint": None,
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
             "synchronized": False,
         }
 

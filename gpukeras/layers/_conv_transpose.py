@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from gpukeras import backend as K
-from gpukeras import initializers, regularizers
+from gpukeras import constraints, initializers, regularizers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.backend.kernels.conv import ConvGeometry, col2im, im2col
 from gpukeras.layers import _conv_arguments as args
@@ -68,8 +68,8 @@ class Conv2DTranspose(BaseConv):
         kernel_regularizer: Default ``None``.
         bias_regularizer: Default ``None``.
         activity_regularizer: Default ``None``.
-        kernel_constraint: Not supported; must be ``None`` (the default).
-        bias_constraint: Not supported; must be ``None`` (the default).
+        kernel_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         **kwargs: :class:`Layer` arguments.
     """
 
@@ -121,11 +121,16 @@ class Conv2DTranspose(BaseConv):
             (*self.kernel_size, self.filters, channels),
             self.kernel_initializer,
             regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer
+                "bias",
+                (self.filters,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
 
     def _axis_sizes(self, sizes: tuple[Any, ...]) -> list[tuple[Any, int]]:
@@ -192,6 +197,6 @@ class Conv2DTranspose(BaseConv):
             "output_padding": self.output_padding,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "kernel_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
             **self.config_tail(),
         }

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy
 
-from gpukeras import activations, initializers, regularizers
+from gpukeras import activations, constraints, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras._legacy import legacy_arguments, warn_user
 from gpukeras.backend.kernels.conv import (
@@ -30,7 +30,8 @@ from gpukeras.backend.kernels.conv import (
 )
 from gpukeras.backend.kernels.winograd import WinogradF43
 from gpukeras.layers import _conv_arguments as args
-from gpukeras.layers._layer import Layer, Shape, reject_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
 _LEGACY_CONV = {
@@ -113,8 +114,8 @@ class BaseConv(Layer):
         kernel_regularizer: Default ``None``.
         bias_regularizer: Default ``None``.
         activity_regularizer: Default ``None``.
-        kernel_constraint: Not supported; must be ``None`` (the default).
-        bias_constraint: Not supported; must be ``None`` (the default).
+        kernel_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         **kwargs: :class:`Layer` arguments.
     """
 
@@ -165,7 +166,7 @@ class BaseConv(Layer):
                 f"{owner}: `filters` must be divisible by `groups`. "
                 f"Received: filters={self.filters}, groups={self.groups}"
             )
-        reject_constraints(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        set_constraints(self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -249,7 +250,7 @@ class BaseConv(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "bias_constraint": None,
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -285,11 +286,16 @@ class Conv(BaseConv):
             (*self.kernel_size, channels // self.groups, self.filters),
             self.kernel_initializer,
             regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer
+                "bias",
+                (self.filters,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
 
     def forward(self, x: Any, training: bool = False) -> Any:
@@ -581,7 +587,7 @@ class Conv(BaseConv):
             "groups": self.groups,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "kernel_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
             **self.config_tail(),
         }
 
@@ -662,8 +668,8 @@ class Conv2D(Conv):
         kernel_regularizer: Default ``None``.
         bias_regularizer: Default ``None``.
         activity_regularizer: Default ``None``.
-        kernel_constraint: Not supported; must be ``None`` (the default).
-        bias_constraint: Not supported; must be ``None`` (the default).
+        kernel_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         **kwargs: :class:`Layer` arguments. Legacy Keras 1 names ``nb_filter``,
             ``nb_row``/``nb_col``, ``border_mode``, ``subsample``, ``init``,
             ``W_regularizer``, ``b_regularizer``, ``bias``, ``dim_ordering`` are accepted

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpukeras import activations, initializers, regularizers
+from gpukeras import activations, constraints, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras._legacy import legacy_arguments
 from gpukeras.backend.kernels import dense as dense_kernels
-from gpukeras.layers._layer import Layer, Shape, reject_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 
 _LEGACY_DENSE = {
     "output_dim": ("units", None),
@@ -33,8 +34,8 @@ class Dense(Layer):
         kernel_regularizer: Default ``None``.
         bias_regularizer: Default ``None``.
         activity_regularizer: Default ``None``.
-        kernel_constraint: Not supported; must be ``None`` (the default).
-        bias_constraint: Not supported; must be ``None`` (the default).
+        kernel_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         **kwargs: :class:`Layer` arguments (``name``, ``input_shape``,
             ``input_dim``, ...). Legacy Keras 1 names (``output_dim``,
             ``init``, ``W_regularizer``, ``b_regularizer``, ``bias``) are
@@ -61,7 +62,7 @@ class Dense(Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"Dense units must be a positive int. Received: units={units!r}")
-        reject_constraints(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        set_constraints(self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -82,11 +83,16 @@ class Dense(Layer):
             (in_features, self.units),
             self.kernel_initializer,
             regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer
+                "bias",
+                (self.units,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -200,8 +206,8 @@ class Dense(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras import backend as K
-from gpukeras import initializers, regularizers
+from gpukeras import constraints, initializers, regularizers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.backend.kernels.conv import col2im, im2col
 from gpukeras.layers import _conv_arguments as args
+from gpukeras.layers._add_weight import set_constraints
 from gpukeras.layers._convolution import BaseConv, check_positive_int
-from gpukeras.layers._layer import Shape, reject_constraints
+from gpukeras.layers._layer import Shape
 from gpukeras.layers._serialization import register
 
 
@@ -56,6 +57,7 @@ class _DepthwiseBase(BaseConv):
             (*self.kernel_size, channels, self.depth_multiplier),
             self.depthwise_initializer,
             regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint,
         )
         return channels
 
@@ -82,7 +84,7 @@ class _DepthwiseBase(BaseConv):
             "depth_multiplier": self.depth_multiplier,
             "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
             "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-            "depthwise_constraint": None,
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
         }
 
 
@@ -107,8 +109,8 @@ class DepthwiseConv2D(_DepthwiseBase):
         depthwise_regularizer: Default ``None``.
         bias_regularizer: Default ``None``.
         activity_regularizer: Default ``None``.
-        depthwise_constraint: Not supported; must be ``None`` (the default).
-        bias_constraint: Not supported; must be ``None`` (the default).
+        depthwise_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         **kwargs: :class:`Layer` arguments.
     """
 
@@ -137,7 +139,7 @@ class DepthwiseConv2D(_DepthwiseBase):
             activation, use_bias, "glorot_uniform", bias_initializer, None,
             bias_regularizer, activity_regularizer, None, bias_constraint, **kwargs,
         )  # fmt: skip
-        reject_constraints(depthwise_constraint=depthwise_constraint)
+        set_constraints(self, depthwise_constraint=depthwise_constraint)
         self.depth_multiplier = check_positive_int(
             depth_multiplier, "depth_multiplier", "DepthwiseConv2D"
         )
@@ -157,6 +159,7 @@ class DepthwiseConv2D(_DepthwiseBase):
                 (channels * self.depth_multiplier,),
                 self.bias_initializer,
                 regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
 
     def forward(self, x: Any, training: bool = False) -> Any:
@@ -207,9 +210,9 @@ class SeparableConv2D(_DepthwiseBase):
         pointwise_regularizer: Default ``None``.
         bias_regularizer: Default ``None``.
         activity_regularizer: Default ``None``.
-        depthwise_constraint: Not supported; must be ``None`` (the default).
-        pointwise_constraint: Not supported; must be ``None`` (the default).
-        bias_constraint: Not supported; must be ``None`` (the default).
+        depthwise_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        pointwise_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         **kwargs: :class:`Layer` arguments.
     """
 
@@ -244,8 +247,10 @@ class SeparableConv2D(_DepthwiseBase):
             activation, use_bias, "glorot_uniform", bias_initializer, None,
             bias_regularizer, activity_regularizer, None, bias_constraint, **kwargs,
         )  # fmt: skip
-        reject_constraints(
-            depthwise_constraint=depthwise_constraint, pointwise_constraint=pointwise_constraint
+        set_constraints(
+            self,
+            depthwise_constraint=depthwise_constraint,
+            pointwise_constraint=pointwise_constraint,
         )
         self.depth_multiplier = check_positive_int(
             depth_multiplier, "depth_multiplier", "SeparableConv2D"
@@ -262,11 +267,16 @@ class SeparableConv2D(_DepthwiseBase):
             (1, 1, channels * self.depth_multiplier, self.filters),
             self.pointwise_initializer,
             regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer
+                "bias",
+                (self.filters,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
 
     def forward(self, x: Any, training: bool = False) -> Any:
@@ -300,6 +310,6 @@ class SeparableConv2D(_DepthwiseBase):
             **self._depthwise_config(),
             "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
             "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-            "pointwise_constraint": None,
+            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
             **self.config_tail(),
         }

@@ -7,11 +7,12 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
-from gpukeras import initializers, regularizers
+from gpukeras import constraints, initializers, regularizers
 from gpukeras._legacy import legacy_arguments, warn_user
 from gpukeras.backend.kernels import recurrent as kernels
+from gpukeras.layers._add_weight import set_constraints
 from gpukeras.layers._keras_tensor import is_symbolic
-from gpukeras.layers._layer import Layer, Shape, reject_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
 _LEGACY_EMBEDDING = {
@@ -35,7 +36,7 @@ class Embedding(Layer):
         output_dim: Positive int, the size of each vector. Required.
         embeddings_initializer: Default ``'uniform'`` (uniform in [-0.05, 0.05]).
         embeddings_regularizer: Default ``None``.
-        embeddings_constraint: Must be ``None`` (the default): not supported.
+        embeddings_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         mask_zero: Treat id 0 as padding: the layer outputs a mask that is
             False where the id is 0, which recurrent layers use to skip steps;
             default ``False``.
@@ -81,7 +82,7 @@ class Embedding(Layer):
                 raise ValueError(
                     f"Embedding {name} must be a positive int. Received: {name}={value!r}"
                 )
-        reject_constraints(embeddings_constraint=embeddings_constraint)
+        set_constraints(self, embeddings_constraint=embeddings_constraint)
         self.input_dim = input_dim
         self.output_dim = output_dim
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -97,6 +98,7 @@ class Embedding(Layer):
             (self.input_dim, self.output_dim),
             self.embeddings_initializer,
             regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
         )
         if self._initial_weights is not None:
             weights = self._initial_weights
@@ -182,7 +184,7 @@ class Embedding(Layer):
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "embeddings_constraint": None,
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             **({"dropout": self.dropout} if self.dropout else {}),
         }

@@ -7,7 +7,7 @@ from typing import Any
 import numpy
 
 from gpukeras import backend as K
-from gpukeras import initializers, regularizers
+from gpukeras import constraints, initializers, regularizers
 from gpukeras._naming import to_snake_case, unique_name
 from gpukeras.layers import _add_weight, _call_state, _tracking
 from gpukeras.layers._node import GraphAccessors
@@ -157,8 +157,9 @@ class Layer(GraphAccessors):
             name: Weight name (``kernel``, ``bias``, ...); default
                 ``variable``, ``variable_1``, ...
 
-        Keras 3's ``autocast`` and ``aggregation`` are accepted; a ``constraint`` is
-        refused. ``add_weight('kernel', shape, initializer, ...)`` (a name first) takes
+        Keras 3's ``constraint`` (applied by the optimizer after each update) and
+        ``overwrite_with_gradient`` are honoured; ``autocast`` and ``aggregation`` are
+        accepted. ``add_weight('kernel', shape, initializer, ...)`` (a name first) takes
         Keras 2's order, as the built-in layers write it.
         """
         arguments = _add_weight.weight_arguments(args, kwargs)
@@ -177,6 +178,8 @@ class Layer(GraphAccessors):
             trainable=trainable,
             regularizer=regularizers.get(regularizer),
         )
+        variable.constraint = constraints.get(arguments["constraint"])
+        variable.overwrite_with_gradient = arguments["overwrite_with_gradient"]
         if trainable:
             variable.grad = K.array_module().zeros_like(variable.value)
         self._weights.append(variable)
@@ -397,12 +400,3 @@ def _batch_shape(
     if isinstance(input_shape, int):
         input_shape = (input_shape,)
     return (batch_size, *tuple(input_shape))
-
-
-def reject_constraints(**constraints: Any) -> None:
-    """Weight constraints are not implemented: refuse any that is not ``None``."""
-    for name, value in constraints.items():
-        if value is not None:
-            raise NotImplementedError(
-                f"Weight constraints are not supported yet. Received: {name}={value!r}"
-            )

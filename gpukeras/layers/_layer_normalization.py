@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras import backend as K
-from gpukeras import initializers, regularizers
-from gpukeras.layers._layer import Layer, Shape, reject_constraints
+from gpukeras import constraints, initializers, regularizers
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
 
@@ -27,8 +28,8 @@ class LayerNormalization(Layer):
         gamma_initializer: Default ``'ones'``.
         beta_regularizer: Default ``None``.
         gamma_regularizer: Default ``None``.
-        beta_constraint: Not supported; must be ``None`` (the default).
-        gamma_constraint: Not supported; must be ``None`` (the default).
+        beta_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        gamma_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         **kwargs: :class:`Layer` arguments.
     """
 
@@ -56,7 +57,7 @@ class LayerNormalization(Layer):
                 "LayerNormalization: `axis` must be an int or a list of ints. "
                 f"Received: axis={axis!r}"
             )
-        reject_constraints(beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        set_constraints(self, beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)):
             raise ValueError(f"`epsilon` must be a float. Received: epsilon={epsilon!r}")
         self.axis = axis if isinstance(axis, int) else axes
@@ -88,11 +89,19 @@ class LayerNormalization(Layer):
         self.gamma = self.beta = None
         if self.scale:
             self.gamma = self.add_weight(
-                "gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer
+                "gamma",
+                shape,
+                self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
             )
         if self.center:
             self.beta = self.add_weight(
-                "beta", shape, self.beta_initializer, regularizer=self.beta_regularizer
+                "beta",
+                shape,
+                self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
             )
 
     def _broadcast(self, value: Any, ndim: int) -> Any:
@@ -141,6 +150,6 @@ class LayerNormalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": None,
-            "gamma_constraint": None,
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }

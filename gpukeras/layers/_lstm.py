@@ -57,9 +57,9 @@ class LSTM(RNNBase):
         recurrent_regularizer: Default ``None``.
         bias_regularizer: Default ``None``.
         activity_regularizer: Default ``None``.
-        kernel_constraint: Must be ``None`` (the default): not supported.
-        recurrent_constraint: Must be ``None`` (the default): not supported.
-        bias_constraint: Must be ``None`` (the default): not supported.
+        kernel_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        recurrent_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
+        bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         dropout: Fraction of input features dropped while training, one mask per
             sequence; default ``0.0``.
         recurrent_dropout: Fraction of the carried state's units dropped while training,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras import backend as K
-from gpukeras import initializers, regularizers
-from gpukeras.layers._layer import Layer, Shape, reject_constraints
+from gpukeras import constraints, initializers, regularizers
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
 
@@ -21,7 +22,7 @@ class PReLU(Layer):
     Args:
         alpha_initializer: Initial slopes; default ``'zeros'``.
         alpha_regularizer: Penalty on the slopes; default None.
-        alpha_constraint: Must be None (the default): not supported.
+        alpha_constraint: Constraint applied to the slopes after each update; default None.
         shared_axes: Input axes (1 = the first after the batch) sharing one slope;
             an int or a list; default None.
         **kwargs: :class:`Layer` arguments.
@@ -39,7 +40,7 @@ class PReLU(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        reject_constraints(alpha_constraint=alpha_constraint)
+        set_constraints(self, alpha_constraint=alpha_constraint)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
         if shared_axes is None:
@@ -63,7 +64,11 @@ class PReLU(Layer):
                 )
             shape[axis - 1] = 1
         self.alpha = self.add_weight(
-            "alpha", tuple(shape), self.alpha_initializer, regularizer=self.alpha_regularizer
+            "alpha",
+            tuple(shape),
+            self.alpha_initializer,
+            regularizer=self.alpha_regularizer,
+            constraint=self.alpha_constraint,
         )
 
     def forward(self, x: Any, training: bool = False) -> Any:
@@ -90,6 +95,6 @@ class PReLU(Layer):
             **super().get_config(),
             "alpha_initializer": initializers.serialize(self.alpha_initializer),
             "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
-            "alpha_constraint": None,
+            "alpha_constraint": constraints.serialize(self.alpha_constraint),
             "shared_axes": self.shared_axes,
         }

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpukeras import activations, autodiff, initializers, regularizers
+from gpukeras import activations, autodiff, constraints, initializers, regularizers
 from gpukeras import backend as K
-from gpukeras.layers._layer import Layer, Shape, reject_constraints
+from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._recurrent_dropout import RecurrentDropout, draw_masks
 
 
@@ -78,7 +79,8 @@ class RNNBase(Layer):
         owner = type(self).__name__
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"{owner} units must be a positive int. Received: units={units!r}")
-        reject_constraints(
+        set_constraints(
+            self,
             kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint,
             bias_constraint=bias_constraint,
@@ -133,12 +135,14 @@ class RNNBase(Layer):
             (int(shape[-1]), width),
             self.kernel_initializer,
             regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.recurrent_kernel = self.add_weight(
             "recurrent_kernel",
             (self.units, width),
             self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
         )
         self.bias = self._make_bias() if self.use_bias else None
         for variable in self._weights:
@@ -155,6 +159,7 @@ class RNNBase(Layer):
             (self.gate_blocks * self.units,),
             self.bias_initializer,
             regularizer=self.bias_regularizer,
+            constraint=self.bias_constraint,
         )
 
     def compute_output_shape(self, input_shape: Shape) -> Any:
@@ -476,9 +481,9 @@ class RNNBase(Layer):
                 "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                 "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": None,
-                "recurrent_constraint": None,
-                "bias_constraint": None,
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint),
                 "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout,
                 "seed": self.seed,

@@ -9,6 +9,7 @@ import numpy
 
 from gpukeras import backend as K
 from gpukeras.optimizers._base import Optimizer, check_number
+from gpukeras.optimizers._variables import OptimizerScalar, checked_learning_rate
 from gpukeras.variables import Variable
 
 
@@ -71,6 +72,8 @@ class LossScaleOptimizer(Optimizer):
                 "`dynamic_growth_steps` must be an int >= 1. "
                 f"Received: dynamic_growth_steps={dynamic_growth_steps!r}"
             )
+        # Keras: the wrapper's dynamic scale replaces the inner optimizer's static one.
+        inner.loss_scale_factor = None
         self.inner_optimizer = inner
         self.initial_scale = check_number(
             "initial_scale", initial_scale, low=0.0, low_inclusive=False
@@ -88,6 +91,7 @@ class LossScaleOptimizer(Optimizer):
 
     def build(self, variables: Sequence[Variable]) -> None:
         self.inner_optimizer.build(variables)
+        self._trainable = list(variables)
         self.built = True
 
     def apply(self, grads: Sequence[Any], trainable_variables: Sequence[Variable] | None = None):
@@ -120,7 +124,9 @@ class LossScaleOptimizer(Optimizer):
         unscaled = []
         for grad, variable in zip(gradients, variables, strict=True):
             factor = numpy.dtype(grad.dtype).type(inverse)
-            if grad is variable.grad:
+            if variable.overwrite_with_gradient:  # Keras: taken as it is, never unscaled
+                pass
+            elif grad is variable.grad:
                 grad *= factor
             else:
                 grad = grad * factor
@@ -144,7 +150,7 @@ class LossScaleOptimizer(Optimizer):
         if hasattr(self, "inner_optimizer"):
             self.inner_optimizer.learning_rate = value
         else:  # the base constructor sets the (unused) own rate
-            self._learning_rate = self._checked_learning_rate(value)
+            self._learning_rate = checked_learning_rate(value)
 
     @property
     def iterations(self) -> int:
@@ -170,6 +176,25 @@ class LossScaleOptimizer(Optimizer):
         ]
         return own + self.inner_optimizer._state()
 
+    def _state_variables(self) -> list[Variable]:
+        own = (("iteration", "int64"), ("learning_rate", K.floatx()))
+        own += (("step_counter", "int64"), ("dynamic_scale", "float32"))
+        scalars = [OptimizerScalar(self, kind, dtype) for kind, dtype in own]
+        return scalars + self.inner_optimizer._state_variables()
+
+    def _read_scalar(self, kind: str) -> Any:
+        if kind in ("step_counter", "dynamic_scale"):
+            return getattr(self, kind)
+        return super()._read_scalar(kind)
+
+    def _write_scalar(self, kind: str, value: Any) -> None:
+        if kind == "step_counter":
+            self.step_counter = _checked_step_counter(self.name, value)
+        elif kind == "dynamic_scale":
+            self.dynamic_scale = _checked_dynamic_scale(self.name, value)
+        else:
+            super()._write_scalar(kind, value)
+
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Restore from arrays ordered like :attr:`variables` (own four, then the inner's)."""
         if len(weights) < 4:
@@ -177,20 +202,11 @@ class LossScaleOptimizer(Optimizer):
                 f"Expected at least 4 arrays for optimizer {self.name!r}. "
                 f"Received: {len(weights)} arrays"
             )
-        step_counter = numpy.asarray(K.to_host(weights[2]))
-        dynamic_scale = float(numpy.asarray(K.to_host(weights[3])))
-        if step_counter.shape or step_counter.dtype.kind not in "iu" or step_counter < 0:
-            raise ValueError(
-                f"Optimizer {self.name!r}: step_counter must be an int >= 0. "
-                f"Received: step_counter={step_counter!r}"
-            )
-        if not (numpy.isfinite(dynamic_scale) and dynamic_scale > 0):
-            raise ValueError(
-                f"Optimizer {self.name!r}: dynamic_scale must be finite and > 0. "
-                f"Received: dynamic_scale={dynamic_scale!r}"
-            )
+        weights = [w.value if isinstance(w, Variable) else w for w in weights]
+        step_counter = _checked_step_counter(self.name, numpy.asarray(K.to_host(weights[2])))
+        dynamic_scale = _checked_dynamic_scale(self.name, numpy.asarray(K.to_host(weights[3])))
         self.inner_optimizer.set_weights(list(weights[4:]))
-        self.step_counter = int(step_counter)
+        self.step_counter = step_counter
         self.dynamic_scale = dynamic_scale
 
     def get_config(self) -> dict[str, Any]:
@@ -210,6 +226,26 @@ class LossScaleOptimizer(Optimizer):
         config = dict(config)
         inner = config.pop("inner_optimizer")
         return cls(deserialize(inner) if isinstance(inner, dict) else inner, **config)
+
+
+def _checked_step_counter(name: str, value: Any) -> int:
+    counter = numpy.asarray(value)
+    if counter.shape or counter.dtype.kind not in "iu" or counter < 0:
+        raise ValueError(
+            f"Optimizer {name!r}: step_counter must be an int >= 0. "
+            f"Received: step_counter={value!r}"
+        )
+    return int(counter)
+
+
+def _checked_dynamic_scale(name: str, value: Any) -> float:
+    scale = float(numpy.asarray(value))
+    if not (numpy.isfinite(scale) and scale > 0):
+        raise ValueError(
+            f"Optimizer {name!r}: dynamic_scale must be finite and > 0. "
+            f"Received: dynamic_scale={scale!r}"
+        )
+    return scale
 
 
 #: Optimizer arguments that only mean something on the wrapped optimizer, with the defaults an

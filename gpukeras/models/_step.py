@@ -219,8 +219,13 @@ class Step:
         return out
 
     def _loss_scale(self) -> float:
-        """The dynamic loss scale of a LossScaleOptimizer, else 1.0."""
-        return float(getattr(self.optimizer, "dynamic_scale", 1.0))
+        """What the loss is multiplied by (``optimizer.scale_loss``), which ``apply`` divides
+        back out: a LossScaleOptimizer's dynamic scale, an optimizer's static
+        ``loss_scale_factor``, else 1.0."""
+        scale = getattr(self.optimizer, "dynamic_scale", None)
+        if scale is None:
+            scale = getattr(self.optimizer, "loss_scale_factor", None)
+        return float(scale or 1.0)
 
     @staticmethod
     def _scale_penalty_gradients(layers: list[Any], scale: float) -> None:

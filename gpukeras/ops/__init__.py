@@ -9,6 +9,7 @@ Keras.
 from gpukeras.ops import nn
 from gpukeras.ops._core import (  # noqa: A004
     arange,
+    array,
     convert_to_numpy,
     convert_to_tensor,
     custom_gradient,
@@ -178,6 +179,7 @@ __all__ = [
     "all",
     "any",
     "arange",
+    "array",
     "arccos",
     "arccosh",
     "arcsin",

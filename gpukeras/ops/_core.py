@@ -17,6 +17,7 @@ from gpukeras.ops._registry import defop, run, to_array
 from gpukeras.variables import Variable
 
 defop("identity", lambda xp, x: x, lambda xp, g, y, x: (g,), _shapes.same)
+defop("array", lambda xp, x: x.copy(), lambda xp, g, y, x: (g,), _shapes.same)
 # A new array object (a view): a watched input must not come back out under its own id.
 defop("stop_gradient", lambda xp, x: x.view(), None, _shapes.same, "zero")
 
@@ -37,6 +38,21 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any
         traced = run("identity", x)
         return traced if target is None or target == x.dtype else cast(traced, target)
     return to_array(x, K.array_module(), target)
+
+
+def array(x: Any, dtype: Any = None) -> Any:
+    """Keras's ``ops.array``: ``x`` as a new array of the active backend (never ``x`` itself,
+    so writing into the result leaves ``x`` alone); on a tape, the copy is recorded."""
+    target = standardize(dtype)
+    xp = K.array_module()
+    if not isinstance(x, (Tensor, Variable, xp.ndarray)):  # host data, lists, numbers
+        x = to_array(x, xp, target)
+    copied = run("array", x)
+    if target is None or target == copied.dtype:
+        return copied
+    from gpukeras.ops._shape_ops import cast
+
+    return cast(copied, target)
 
 
 def convert_to_numpy(x: Any) -> numpy.ndarray:

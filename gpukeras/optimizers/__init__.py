@@ -2,7 +2,15 @@
 
 ``get(identifier)`` accepts an id (``'sgd'``, ``'rmsprop'``, ``'adam'``, ``'adamw'``,
 ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, any case), a Keras-style config dict
-``{'class_name': ..., 'config': {...}}`` or an optimizer instance.
+``{'class_name': ..., 'config': {...}}`` (``'LossScaleOptimizer'`` too) or an optimizer
+instance.
+
+As in Keras, ``optimizer.learning_rate`` (a float32 rate) and ``optimizer.iterations`` (int64)
+are ``Variable``s: ``.value``, ``.assign()``, ``.numpy()``, arithmetic. They are kept on the
+host, so neither reading them nor a training step reads anything from the device. Every
+optimizer also takes ``gradient_accumulation_steps``, ``loss_scale_factor``, ``use_ema`` and the
+clipping arguments, applies each variable's ``constraint`` after its update, and has
+``stateless_apply``.
 """
 
 from gpukeras.optimizers import schedules

@@ -98,7 +98,7 @@ class Adam(_AdamBase):
         return kernels.adam_op(amsgrad=self.amsgrad)
 
     def _step_scalars(self, lr: float, ftype: Any) -> tuple[float, ...]:
-        step = ftype(self._iterations + 1)
+        step = ftype(self._updates + 1)
         beta_1_power = ftype(self.beta_1) ** step
         beta_2_power = ftype(self.beta_2) ** step
         alpha = ftype(lr) * numpy.sqrt(ftype(1) - beta_2_power) / (ftype(1) - beta_1_power)
@@ -203,7 +203,7 @@ class Adamax(_AdamBase):
         return kernels.adamax_op()
 
     def _step_scalars(self, lr: float, ftype: Any) -> tuple[float, ...]:
-        beta_1_power = ftype(self.beta_1) ** ftype(self._iterations + 1)
+        beta_1_power = ftype(self.beta_1) ** ftype(self._updates + 1)
         one_minus_power = float(ftype(1) - beta_1_power)
         return (1.0 - self.beta_1, self.beta_2, one_minus_power, self.epsilon)
 
@@ -267,18 +267,18 @@ class Nadam(_AdamBase):
     def _advance_state(self) -> None:
         # Keras keeps the product of the u_t in a variable of the first weight's dtype.
         f = self._ftype()
-        decay = f(1.0) - f(0.5) * f(0.96) ** f(self._iterations + 1)
+        decay = f(1.0) - f(0.5) * f(0.96) ** f(self._updates + 1)
         self._u_product = float(f(self._u_product) * f(self.beta_1) * decay)
 
     def _step_scalars(self, lr: float, ftype: Any) -> tuple[float, ...]:
         f = ftype
         one, half, decay = f(1.0), f(0.5), f(0.96)
         beta_1, beta_2 = f(self.beta_1), f(self.beta_2)
-        u_t = beta_1 * (one - half * decay ** f(self._iterations + 1))
-        u_t_1 = beta_1 * (one - half * decay ** f(self._iterations + 2))
+        u_t = beta_1 * (one - half * decay ** f(self._updates + 1))
+        u_t_1 = beta_1 * (one - half * decay ** f(self._updates + 2))
         u_product_t = f(self._u_product)
         u_product_t_1 = u_product_t * u_t_1
-        beta_2_power = beta_2 ** f(self._iterations + 1)
+        beta_2_power = beta_2 ** f(self._updates + 1)
         return tuple(
             float(value)
             for value in (

@@ -14,6 +14,9 @@ from gpukeras import backend as _gpukeras_backend
 from gpukeras.variables import Variable
 from tests.keras_suite.shim import Missing
 
+#: Honest: gpukeras has no sparse tensors, so Keras's sparse-gradient tests skip themselves.
+SUPPORTS_SPARSE_TENSORS = False
+
 
 def backend() -> str:
     return "gpukeras"
@@ -32,4 +35,8 @@ def __getattr__(name: str) -> Any:
         return getattr(_gpukeras_backend, name)
     if name == "Variable":
         return Variable
+    if name == "numpy":  # Keras's backend-level ops (``backend.numpy.zeros``): gpukeras.ops
+        from gpukeras import ops
+
+        return ops
     return Missing(f"keras.src.backend.{name}")
