@@ -1,12 +1,15 @@
-"""User-written models vs the built-in path: subclassed, two-output and custom-loss MLPs.
+"""User-written models vs the built-in path: functional, subclassed, two-output and
+custom-loss MLPs.
 
 The work is bench_mlp.py's: the MLP 784-512-512-10 (relu, relu, softmax), RMSprop, one-hot
 targets, shuffled each epoch, on ``--samples`` seeded samples at each of ``--batch-sizes``.
-Three gpukeras variants, each in its own process pinned to one core with one BLAS thread:
+Five gpukeras variants, each in its own process pinned to one core with one BLAS thread:
 
 - ``sequential``: ``Sequential`` + ``'categorical_crossentropy'`` (the fused step);
 - ``subclassed``: the same layers in a subclassed ``keras.Model`` with ``call()`` (the tape
   step: each Dense one node with its hand-written backward); target at most 1.10x;
+- ``functional``: the same layers as ``keras.Model(inputs, outputs)``: a plain chain, so
+  the fused step of the Sequential runs it (bit-identical); target at most 1.05x;
 - ``two outputs``: the subclassed model with a second head, ``Dense(1)`` on the last
   hidden layer trained with ``'mse'`` against a second target, ``loss=[crossentropy, 'mse']``
   (the several-outputs step: per-output losses and metrics in one stats vector);
@@ -34,8 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness  # noqa: E402
 
 LAYERS = (784, 512, 512, 10)
-VARIANTS = ("sequential", "subclassed", "two outputs", "custom loss")
-TARGETS = {"subclassed": 1.10, "custom loss": 1.2}
+VARIANTS = ("sequential", "functional", "subclassed", "two outputs", "custom loss")
+TARGETS = {"functional": 1.05, "subclassed": 1.10, "custom loss": 1.2}
 
 
 def make_data(samples: int):
@@ -76,6 +79,12 @@ def build(keras, variant: str):
         model.build((None, LAYERS[0]))
         if second is not None:
             loss, metrics = [loss, "mse"], [["accuracy"], []]
+    elif variant == "functional":
+        inputs = keras.Input((LAYERS[0],))
+        x = inputs
+        for layer in [*hidden, head]:
+            x = layer(x)
+        model = keras.Model(inputs, x)
     else:
         model = keras.Sequential([keras.Input((LAYERS[0],)), *hidden, head])
     if variant == "custom loss":

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpukeras import optimizers
-from gpukeras.layers import Dense
-from gpukeras.models import Sequential
+from gpukeras import ops, optimizers
+from gpukeras.layers import Dense, Input
+from gpukeras.models import Model, Sequential
+
+MODEL_KINDS = ["sequential", "functional chain", "functional graph"]
 
 
-def tiny_model(optimizer="sgd", metrics=("accuracy",)):
-    """A 3 -> 4 -> 2 softmax classifier, compiled."""
-    model = Sequential([Dense(4, input_dim=3, activation="relu"), Dense(2, activation="softmax")])
+def tiny_model(optimizer="sgd", metrics=("accuracy",), kind="sequential"):
+    """A 3 -> 4 -> 2 softmax classifier, compiled: a Sequential, or (``kind``) the same
+    layers as a ``"functional chain"`` or as a ``"functional graph"`` that also feeds the
+    input to the head (the tape step)."""
+    if kind == "sequential":
+        model = Sequential(
+            [Dense(4, input_dim=3, activation="relu"), Dense(2, activation="softmax")]
+        )
+    else:
+        inputs = Input((3,))
+        features = Dense(4, activation="relu")(inputs)
+        if kind == "functional graph":
+            features = ops.concatenate([features, inputs], axis=-1)
+        model = Model(inputs, Dense(2, activation="softmax")(features))
     model.compile(optimizer, "categorical_crossentropy", metrics=list(metrics))
     return model
 

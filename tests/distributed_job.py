@@ -34,11 +34,23 @@ def make_data(samples: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_model(
-    hidden: int, optimizer, custom: bool = False, subclassed: bool = False, step: bool = False
+    hidden: int,
+    optimizer,
+    custom: bool = False,
+    subclassed: bool = False,
+    step: bool = False,
+    functional: bool = False,
 ):
     """The job's model; ``custom``: a ``call()`` layer and a plain-function loss (the tape
     step) in place of the first Dense and the built-in loss; ``subclassed``: the same two
-    Dense layers in a subclassed Model (``step``: with its own ``train_step``)."""
+    Dense layers in a subclassed Model (``step``: with its own ``train_step``);
+    ``functional``: the same two Dense layers as ``keras.Model(inputs, outputs)``."""
+    if functional:
+        inputs = keras.Input((FEATURES,))
+        hidden_out = Dense(hidden, activation="tanh")(inputs)
+        model = keras.Model(inputs, Dense(CLASSES, activation="softmax")(hidden_out))
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+        return model
     if subclassed:
         model = TwoDenseOwnStep(hidden) if step else TwoDense(hidden)
         model.build((None, FEATURES))
@@ -118,6 +130,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--custom", action="store_true", help="a call() layer, a custom loss")
     parser.add_argument("--subclassed", action="store_true", help="a subclassed Model")
     parser.add_argument("--own-step", action="store_true", help="with its own train_step")
+    parser.add_argument("--functional", action="store_true", help="a functional Model")
     return parser.parse_args()
 
 
@@ -134,7 +147,12 @@ def main() -> None:
     x, y = make_data(samples)
     optimizer = dist.DistributedOptimizer(keras.optimizers.Adam(0.01))
     model = make_model(
-        hidden, optimizer, custom=args.custom, subclassed=args.subclassed, step=args.own_step
+        hidden,
+        optimizer,
+        custom=args.custom,
+        subclassed=args.subclassed,
+        step=args.own_step,
+        functional=args.functional,
     )
 
     epoch_now = [0]

@@ -91,3 +91,11 @@ class TwoInputs(keras.Model):
 
     def call(self, inputs):
         return self.out(self.gate(inputs["a"]) * inputs["b"])
+
+
+class SharedListHeads(TwoHeads):
+    """The fixture's model taking ``[a, b]`` and returning ``[cls, reg]`` (no output names)."""
+
+    def call(self, inputs):
+        a, b = self.shared(inputs[0]), self.shared(inputs[1])
+        return [self.cls(a), self.reg(a + b)]

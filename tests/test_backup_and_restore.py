@@ -29,18 +29,29 @@ def _data():
     return x, y
 
 
-def _build():
-    """The same model from the same seed, as a restarted script would build it."""
+MODEL_KINDS = ["sequential", "functional chain", "functional graph"]
+
+
+def _build(kind="sequential"):
+    """The same model from the same seed, as a restarted script would build it: a
+    Sequential, the same layers as a functional chain (the fused step), or a functional
+    graph with a skip connection (the tape step)."""
     gpukeras.utils.set_random_seed(7)
-    model = gpukeras.models.Sequential(
-        [
-            layers.Input((8,)),
-            layers.Dense(16, activation="relu"),
-            layers.Dropout(0.3),  # global device stream
-            layers.Dropout(0.2, seed=5),  # its own generator
-            layers.Dense(3, activation="softmax"),
-        ]
-    )
+    stack = [
+        layers.Dense(16, activation="relu"),
+        layers.Dropout(0.3),  # global device stream
+        layers.Dropout(0.2, seed=5),  # its own generator
+        layers.Dense(3, activation="softmax"),
+    ]
+    inputs = layers.Input((8,))
+    if kind == "sequential":
+        model = gpukeras.models.Sequential([inputs, *stack])
+    else:
+        hidden = stack[0](inputs)
+        x = stack[2](stack[1](hidden))
+        if kind == "functional graph":
+            x = gpukeras.ops.add(x, hidden)
+        model = gpukeras.Model(inputs, stack[3](x))
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -74,11 +85,11 @@ class Crash(callbacks.Callback):
             raise RuntimeError("simulated crash")
 
 
-def _crash_then_resume(backup_dir, save_freq, crash_at, extra=(), **kwargs):
+def _crash_then_resume(backup_dir, save_freq, crash_at, extra=(), kind="sequential", **kwargs):
     crashing = [*extra, callbacks.BackupAndRestore(backup_dir, save_freq), Crash(*crash_at)]
     with pytest.raises(RuntimeError, match="simulated crash"):
-        _fit(_build(), crashing, **kwargs)
-    model = _build()  # the restarted process builds the model again
+        _fit(_build(kind), crashing, **kwargs)
+    model = _build(kind)  # the restarted process builds the model again
     history = _fit(model, [*extra, callbacks.BackupAndRestore(backup_dir, save_freq)], **kwargs)
     return model, history
 
@@ -100,10 +111,11 @@ def _assert_same_weights(expected, actual):
         ("epoch", (2, 6), 2),  # backup at the end of epoch 1
     ],
 )
-def test_resume_is_bit_identical(tmp_path, backend_name, save_freq, crash_at, resumed_epoch):
-    reference = _build()
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_resume_is_bit_identical(tmp_path, backend_name, save_freq, crash_at, resumed_epoch, kind):
+    reference = _build(kind)
     expected_history = _fit(reference).history
-    model, history = _crash_then_resume(str(tmp_path / "backup"), save_freq, crash_at)
+    model, history = _crash_then_resume(str(tmp_path / "backup"), save_freq, crash_at, kind=kind)
     assert history.epoch == list(range(resumed_epoch, EPOCHS))
     assert not (tmp_path / "backup").exists()  # delete_checkpoint=True
     if backend_name == "cupy":

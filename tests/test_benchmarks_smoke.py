@@ -42,14 +42,14 @@ def test_mlp_benchmark_prints_gpukeras_against_the_numpy_loop_and_the_blas_bound
     assert "skipped: --skip" in out
 
 
-def test_custom_benchmark_prints_subclassed_and_custom_loss_against_sequential():
+def test_custom_benchmark_prints_functional_subclassed_and_custom_loss_against_sequential():
     out = _run(
         "bench_custom.py", "--samples", "256", "--batch-sizes", "128", "--repeats", "1",
         "--rounds", "1",
     )  # fmt: skip
     rows = {line[:18].strip(): line.split() for line in out.splitlines() if line.startswith("  ")}
-    assert set(rows) >= {"sequential", "subclassed", "two outputs", "custom loss"}
-    for name in ("sequential", "subclassed", "two outputs", "custom loss"):
+    assert set(rows) >= {"sequential", "functional", "subclassed", "two outputs", "custom loss"}
+    for name in ("sequential", "functional", "subclassed", "two outputs", "custom loss"):
         assert rows[name][-1] == "1"  # one host sync per epoch
 
 

@@ -37,7 +37,7 @@ from gpukeras.distributed import _context
 from gpukeras.distributed._early_exit import GRACE_ENV, grace_seconds
 from gpukeras.distributed._sharding import DataSharding
 from gpukeras.variables import Variable
-from tests.callbacks_support import tiny_data, tiny_model
+from tests.callbacks_support import MODEL_KINDS, tiny_data, tiny_model
 from tests.distributed_job import make_data, make_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -235,13 +235,14 @@ def test_distributed_optimizer_looks_like_the_wrapped_one(world):
 
 
 @needs_mpi4py
-def test_one_rank_trains_exactly_like_the_wrapped_optimizer(world):
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_one_rank_trains_exactly_like_the_wrapped_optimizer(world, kind):
     x, y = tiny_data()
     results = []
     for wrap in (False, True):
         keras.utils.set_random_seed(3)
         optimizer = keras.optimizers.Adam(0.01)
-        model = tiny_model(dist.DistributedOptimizer(optimizer) if wrap else optimizer)
+        model = tiny_model(dist.DistributedOptimizer(optimizer) if wrap else optimizer, kind=kind)
         history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
         results.append((model.get_weights(), history.history["loss"], model.optimizer))
     (plain, plain_loss, plain_opt), (wrapped, wrapped_loss, wrapped_opt) = results
@@ -256,14 +257,15 @@ def test_one_rank_trains_exactly_like_the_wrapped_optimizer(world):
 
 
 @needs_mpi4py
-def test_gradients_travel_in_one_reused_buffer_and_come_back_averaged(world):
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_gradients_travel_in_one_reused_buffer_and_come_back_averaged(world, kind):
     x, y = tiny_data()
     keras.utils.set_random_seed(3)
-    reference = tiny_model(keras.optimizers.SGD(0.1))
+    reference = tiny_model(keras.optimizers.SGD(0.1), kind=kind)
     reference.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
     keras.utils.set_random_seed(3)
     optimizer = dist.DistributedOptimizer(keras.optimizers.SGD(0.1))
-    model = tiny_model(optimizer)
+    model = tiny_model(optimizer, kind=kind)
     fake_two_ranks(world)  # two ranks holding the same gradients: their average is ours
     model.train_on_batch(x[:16], y[:16])  # builds the model's step outside fit
     for start in range(16, 64, 16):
@@ -493,8 +495,12 @@ def job_weights(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 @needs_mpiexec
-def test_two_ranks_with_batch_b_match_one_process_with_batch_2b(tmp_path):
-    code, output, _ = run_job(tmp_path, "--samples", "51", "--batch-size", "8", "--epochs", "4")
+@pytest.mark.parametrize("functional", [False, True])
+def test_two_ranks_with_batch_b_match_one_process_with_batch_2b(tmp_path, functional):
+    kind = ["--functional"] if functional else []
+    code, output, _ = run_job(
+        tmp_path, "--samples", "51", "--batch-size", "8", "--epochs", "4", *kind
+    )
     assert code == 0, output
     rank0, loss0 = job_weights(tmp_path / "result_rank0.npz")
     rank1, loss1 = job_weights(tmp_path / "result_rank1.npz")
@@ -502,7 +508,7 @@ def test_two_ranks_with_batch_b_match_one_process_with_batch_2b(tmp_path):
     # split 1 + 2 between the ranks and weighted by rows).
     keras.utils.set_random_seed(7)
     x, y = make_data(51)
-    model = make_model(8, keras.optimizers.Adam(0.01))
+    model = make_model(8, keras.optimizers.Adam(0.01), functional=functional)
     model.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0)
     for single, a, b in zip(model.get_weights(), rank0, rank1):
         np.testing.assert_array_equal(a, b)

@@ -94,6 +94,27 @@ def test_a_functional_model_is_a_layer_of_a_sequential(xp):
     assert model.evaluate(X, Y, verbose=0) < first
 
 
+def test_a_sequential_starting_with_a_functional_base_is_built_from_its_input(xp):
+    base = _functional_base()
+    model = keras.Sequential([base, layers.Dense(1)])
+    assert model.built and model.count_params() == base.count_params() + 4
+    assert model.output_shape == (None, 1)
+
+
+class Scaled(layers.Layer):
+    """A call() layer taking a second tensor as a keyword argument."""
+
+    def call(self, inputs, scale=None):
+        return inputs * scale
+
+
+def test_keras_tensors_in_keyword_arguments_are_graph_inputs_too(xp):
+    x, s = keras.Input(shape=(6,)), keras.Input(shape=(1,))
+    model = keras.Model([x, s], Scaled()(x, scale=s))
+    got = model([X[:3], X[:3, :1]])
+    np.testing.assert_allclose(K.to_host(got), X[:3] * X[:3, :1], rtol=1e-6)
+
+
 class Penalised(layers.Layer):
     def call(self, inputs):
         self.add_loss(ops.sum(ops.square(inputs)) * 0.01)
@@ -135,3 +156,64 @@ def test_masks_flow_along_the_graph_edges(xp):
     masked = recurrent(embedding(ids[:1, :2]))  # the sequence without its padding
     full = model.predict(ids, verbose=0)
     np.testing.assert_allclose(full[:1], K.to_host(model.layers[-1](masked)), rtol=1e-5, atol=1e-6)
+
+
+class CountingModel(keras.Model):
+    """Keras's "customizing fit" guide: a subclass with its own train_step, made as
+    CountingModel(inputs, outputs)."""
+
+    steps = 0
+
+    def train_step(self, data):
+        type(self).steps += 1
+        return super().train_step(data)
+
+
+class BuildsItsOwnGraph(keras.Model):
+    def __init__(self, units, **kwargs):
+        inputs = keras.Input(shape=(6,))
+        super().__init__(inputs=inputs, outputs=layers.Dense(units)(inputs), **kwargs)
+        self.units = units
+
+    def describe(self):
+        return f"{self.units} units"
+
+
+def test_a_subclass_made_with_inputs_and_outputs_is_functional_with_its_methods(xp):
+    inputs = keras.Input(shape=(6,))
+    model = CountingModel(inputs, layers.Dense(1)(inputs))
+    assert isinstance(model, CountingModel) and type(model).__mro__[1].__name__ == "Functional"
+    model.compile(optimizer="sgd", loss="mse")
+    before = CountingModel.steps
+    model.fit(X, Y, batch_size=16, epochs=1, verbose=0)
+    assert CountingModel.steps - before == 3
+    own = BuildsItsOwnGraph(2, name="own")
+    assert own.name == "own" and own.describe() == "2 units" and len(own.layers) == 2
+    assert tuple(own.predict(X, verbose=0).shape) == (48, 2)
+
+
+def test_a_model_with_nested_dict_inputs_is_called_on_keras_tensors_as_a_layer(xp):
+    one, two = keras.Input((1,)), keras.Input((2,))
+    inner = keras.Model({"1": one, "others": {"2": two}}, {"a": layers.Dense(3)(two), "b": one})
+    outer_one, outer_two = keras.Input((1,)), keras.Input((2,))
+    result = inner({"1": outer_one, "others": {"2": outer_two}})
+    assert set(result) == {"a", "b"} and result["a"].shape == (None, 3)
+    outer = keras.Model([outer_one, outer_two], result["a"])
+    assert tuple(outer([np.ones((4, 1)), np.ones((4, 2))]).shape) == (4, 3)
+
+
+def test_a_nested_models_output_mask_reaches_the_outer_layers(xp):
+    ids = np.array([[1, 2, 0, 0], [3, 0, 0, 0], [4, 4, 4, 4]], dtype="int32")
+    tokens = keras.Input(shape=(4,), dtype="int32")
+    embedding = layers.Embedding(5, 3, mask_zero=True)
+    inner = keras.Model(tokens, embedding(tokens))
+    outer_tokens = keras.Input(shape=(4,), dtype="int32")
+    recurrent = layers.LSTM(2)
+    nested = keras.Model(outer_tokens, recurrent(inner(outer_tokens)))
+    flat_tokens = keras.Input(shape=(4,), dtype="int32")
+    flat = keras.Model(flat_tokens, recurrent(embedding(flat_tokens)))
+    np.testing.assert_allclose(
+        nested.predict(ids, verbose=0), flat.predict(ids, verbose=0), rtol=1e-6
+    )
+    unmasked = recurrent(embedding(ids))  # without the mask the padding counts
+    assert not np.allclose(K.to_host(unmasked), nested.predict(ids, verbose=0))

@@ -140,3 +140,29 @@ def test_dropout_follows_the_training_flag(xp, training):
     model = keras.Model(inputs, layers.Dropout(0.5)(inputs))
     out = K.to_host(model(X, training=training))
     assert (not np.array_equal(out, X)) == training
+
+
+def _graph_model():
+    inputs = keras.Input(shape=(6,))
+    hidden = layers.Dense(8, activation="relu")(inputs)
+    merged = ops.concatenate([hidden, layers.Dropout(0.2)(inputs)], axis=-1)
+    return keras.Model(inputs, layers.Dense(3, activation="softmax")(merged))
+
+
+@pytest.mark.parametrize("kind", ["chain", "graph"])
+def test_one_host_sync_per_epoch_with_validation(kind):
+    model = _as_functional(_stack(0)) if kind == "chain" else _graph_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(X, LABELS, batch_size=16, epochs=1, verbose=0)  # builds everything
+    before = K.host_syncs()
+    model.fit(X, LABELS, batch_size=16, epochs=3, verbose=0, validation_data=(X, LABELS))
+    assert K.host_syncs() - before == 3  # one read per epoch, validation logs included
+
+
+def test_evaluate_and_predict_of_a_graph_agree_with_calling_it(xp):
+    model = _graph_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    predicted = model.predict(X, batch_size=16, verbose=0)
+    np.testing.assert_allclose(predicted, K.to_host(model(X)), rtol=1e-6)
+    expected = -np.mean(np.sum(LABELS * np.log(np.clip(predicted, 1e-7, 1.0)), axis=-1))
+    np.testing.assert_allclose(model.evaluate(X, LABELS, verbose=0), expected, rtol=1e-5)

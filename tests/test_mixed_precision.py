@@ -73,23 +73,32 @@ def _classification(seed=0, n=256):
     return x, np.eye(2, dtype="float32")[labels]
 
 
-def test_a_small_model_trains_under_mixed_float16(xp):
+def _small_model(kind):
+    """Dense 16 relu -> Dense 2 softmax (float32) as a Sequential, the same functional
+    chain (the fused step), or a functional graph with a skip (the tape step)."""
+    hidden = keras.layers.Dense(16, activation="relu")
+    head = keras.layers.Dense(2, activation="softmax", dtype="float32")
+    inputs = keras.Input((8,))
+    if kind == "sequential":
+        return keras.Sequential([inputs, hidden, head]), hidden
+    features = hidden(inputs)
+    if kind == "functional graph":
+        features = keras.ops.concatenate([features, keras.ops.cast(inputs, "float16")], axis=-1)
+    return keras.Model(inputs, head(features)), hidden
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional chain", "functional graph"])
+def test_a_small_model_trains_under_mixed_float16(xp, kind):
     mixed_precision.set_global_policy("mixed_float16")
     x, y = _classification()
-    model = keras.Sequential(
-        [
-            keras.Input((8,)),
-            keras.layers.Dense(16, activation="relu"),
-            keras.layers.Dense(2, activation="softmax", dtype="float32"),
-        ]
-    )
+    model, hidden = _small_model(kind)
     model.compile(keras.optimizers.Adam(0.01), "categorical_crossentropy", metrics=["accuracy"])
     assert isinstance(model.optimizer, LossScaleOptimizer)  # auto_scale_loss, as Keras
     history = model.fit(x, y, batch_size=32, epochs=8, verbose=0).history
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert history["accuracy"][-1] > 0.9
     assert all(w.dtype == np.float32 for w in model.get_weights())
-    assert model.layers[0].compute_dtype == "float16"
+    assert hidden.compute_dtype == "float16"
 
 
 def test_auto_scale_loss_false_keeps_the_optimizer():

@@ -12,6 +12,7 @@ from gpukeras import layers
 from tests.multi_io_support import (
     FIXTURE,
     ListHeads,
+    SharedListHeads,
     TwoHeads,
     TwoInputs,
     fixture_model,
@@ -62,6 +63,27 @@ def test_functional_two_inputs_two_outputs_shared_layer_train_as_keras_3(xp):
     cls, reg = model.predict(x, verbose=0)
     np.testing.assert_allclose(cls, FIXTURE["functional/predict/cls"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(reg, FIXTURE["functional/predict/reg"], rtol=1e-5, atol=1e-6)
+
+
+def test_list_inputs_and_outputs_without_names_train_as_keras_3(xp):
+    model = SharedListHeads()
+    x, y = xy()
+    x, y = [x["a"], x["b"]], [y["cls"], y["reg"]]
+    model(x)
+    for name in ("shared", "cls", "reg"):
+        getattr(model, name).set_weights([FIXTURE[f"initial/{name}/{i}"] for i in range(2)])
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=["categorical_crossentropy", "mse"],
+        loss_weights=[1.0, 0.5],
+        metrics=[["accuracy"], ["mae"]],
+    )
+    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
+                        validation_split=0.25)  # fmt: skip
+    assert sorted(history.history) == list(FIXTURE["list/keys"])
+    for key in history.history:
+        np.testing.assert_allclose(history.history[key], FIXTURE[f"list/{key}"], rtol=1e-5)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), FIXTURE["list/evaluate"], 1e-5)
 
 
 def test_functional_one_element_output_list_trains_as_one_output(xp):
@@ -259,3 +281,35 @@ def test_a_model_with_one_input_or_output_refuses_several_arrays_naming_them(xp)
         model.fit(x["a"], [y["cls"], y["cls"]], verbose=0)
     history = model.fit([x["a"]], [y["cls"]], verbose=0)  # one array in a list is that array
     assert sorted(history.history) == ["loss"]
+
+
+def test_functional_dict_outputs_take_targets_in_sorted_key_order_as_keras(xp):
+    a = keras.Input((6,), name="a")
+    hidden = layers.Dense(8, activation="tanh")(a)
+    cls = layers.Dense(3, activation="softmax", name="cls")(hidden)
+    reg = layers.Dense(1, name="reg")(hidden)
+    model = keras.Model(a, {"reg": reg, "cls": cls})  # keys not in sorted order
+    model.compile("sgd", {"cls": "categorical_crossentropy", "reg": "mse"}, metrics={"reg": "mae"})
+    x, y = xy(32)
+    by_list = model.evaluate(x["a"], [y["cls"], y["reg"]], verbose=0, return_dict=True)
+    by_name = model.evaluate(x["a"], y, verbose=0, return_dict=True)
+    assert sorted(by_name) == ["cls_loss", "loss", "reg_loss", "reg_mae"]
+    assert by_list == pytest.approx(by_name)
+    assert sorted(model.predict(x["a"], verbose=0)) == ["cls", "reg"]
+
+
+def test_a_generator_may_yield_per_output_sample_weights(xp):
+    x, y = xy(32)
+    weights = {"cls": FIXTURE["w_cls"][:32], "reg": FIXTURE["w_reg"][:32]}
+    model = fixture_model(weighted=True)
+
+    def batches():
+        for start in (0, 16):
+            rows = slice(start, start + 16)
+            yield tuple({k: v[rows] for k, v in part.items()} for part in (x, y, weights))
+
+    by_generator = model.evaluate(batches(), verbose=0, return_dict=True)
+    by_arrays = model.evaluate(x, y, batch_size=16, sample_weight=weights, verbose=0,
+                               return_dict=True)  # fmt: skip
+    assert by_generator == pytest.approx(by_arrays, rel=1e-6)
+    assert by_arrays["reg_weighted_mae"] != pytest.approx(by_arrays["reg_mae"])

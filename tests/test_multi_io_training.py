@@ -12,6 +12,7 @@ from gpukeras import backend as K
 from gpukeras import layers
 from tests.multi_io_support import (
     FIXTURE,
+    ListHeads,
     TwoHeads,
     fixture_model,
     functional_model,
@@ -39,13 +40,19 @@ def test_per_output_compile_arguments_follow_keras_rules(xp, kwargs, message):
         model.fit(x, y, verbose=0)
 
 
-def test_targets_must_name_existing_outputs(xp):
+def test_targets_must_name_existing_outputs_and_class_weight_needs_one_output(xp):
     x, y = xy(8)
     model = fixture_model()
     with pytest.raises(ValueError, match="no output named 'label'"):
         model.fit(x, {"label": y["cls"], "reg": y["reg"]}, verbose=0)
     with pytest.raises(ValueError, match="one array per output"):
         model.fit(x, y["cls"], verbose=0)
+    unnamed = ListHeads()
+    unnamed.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="Its 2 outputs have no names .* give a list"):
+        unnamed.fit([x["a"], x["b"]], y, verbose=0)
+    with pytest.raises(ValueError, match="`class_weight` is only supported for models with one"):
+        model.fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 1.0}, verbose=0)
 
 
 # -- the sync contract and callbacks --------------------------------------------------
@@ -207,3 +214,28 @@ def test_the_compile_config_keeps_per_output_settings_and_compiles_again(xp):
     expected = model.evaluate(x, y, verbose=0, return_dict=True)
     model.compile(**_config.compile_arguments(config, False, {}))
     assert model.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(expected)
+
+
+def test_an_output_mask_trains_as_keras_3(xp):
+    tokens = keras.Input((5,), dtype="int32", name="tokens")
+    embedded = layers.Embedding(10, 4, mask_zero=True, name="emb")(tokens)
+    steps = layers.Dense(2, activation="softmax", name="steps")(embedded)
+    pooled = layers.GlobalAveragePooling1D(name="pool")(embedded)
+    model = keras.Model(tokens, [steps, layers.Dense(1, name="pooled")(pooled)])
+    for name, count in (("emb", 1), ("steps", 2), ("pooled", 2)):
+        weights = [FIXTURE[f"masked/initial/{name}/{i}"] for i in range(count)]
+        model.get_layer(name).set_weights(weights)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=["sparse_categorical_crossentropy", "mse"],
+        metrics=[["accuracy"], ["mae"]],
+    )
+    targets = [FIXTURE["masked/labels"], FIXTURE["masked/targets"]]
+    history = model.fit(FIXTURE["masked/tokens"], targets, batch_size=8, epochs=3,
+                        shuffle=False, verbose=0)  # fmt: skip
+    assert sorted(history.history) == list(FIXTURE["masked/keys"])
+    for key in ("loss", "steps_loss", "pooled_loss", "pooled_mae"):
+        np.testing.assert_allclose(history.history[key], FIXTURE[f"masked/{key}"], rtol=1e-5)
+    # Keras 3 on JAX counts every timestep in fit's accuracy (its evaluate counts the valid
+    # ones); gpukeras counts the valid ones in both, for one output as for several.
+    assert history.history["steps_accuracy"] != pytest.approx(FIXTURE["masked/steps_accuracy"])

@@ -76,7 +76,7 @@ def test_the_default_name_is_the_snake_case_class_name_and_kwargs_are_checked():
 
 
 def test_a_functional_model_without_keras_tensors_is_refused_clearly():
-    with pytest.raises(TypeError, match="All `inputs` of a functional Model"):
+    with pytest.raises(ValueError, match="All `inputs` values must be KerasTensors"):
         keras.Model(inputs=None, outputs=None)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from gpukeras import autodiff
 from gpukeras import backend as K
+from gpukeras.layers._keras_tensor import is_symbolic
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import deserialize, register, serialize
 from gpukeras.variables import Variable
@@ -123,6 +124,9 @@ class Bidirectional(Layer):
         self, inputs: Any, initial_state: Any = None, mask: Any = None, training: Any = None
     ) -> Any:
         """Apply both directions; ``initial_state`` lists forward states, then backward ones."""
+        if is_symbolic([inputs, initial_state, mask]):  # the functional API: a graph node
+            states = {} if initial_state is None else {"initial_state": initial_state}
+            return super().__call__(inputs, training=training, mask=mask, **states)
         if initial_state is None:  # Layer.__call__: on the tape when one records
             mask = None if mask is None else K.to_device(mask)
             return super().__call__(inputs, training=training, mask=mask)

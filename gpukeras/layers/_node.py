@@ -104,26 +104,24 @@ class Operation:
 
 
 class GraphAccessors:
-    """``layer.input`` and ``layer.output``: the KerasTensors of its one call on
-    KerasTensors (Keras's feature-extraction pattern reads ``get_layer(name).output``)."""
+    """``layer.input`` and ``layer.output``: the KerasTensors of its first call on
+    KerasTensors, as Keras (the feature-extraction pattern reads ``get_layer(name).output``;
+    a shared layer answers for its first call)."""
 
     __slots__ = ()
 
     @property
     def input(self) -> Any:
-        return self._only_node("input").args[0]
+        return self._first_node("input").args[0]
 
     @property
     def output(self) -> Any:
-        return self._only_node("output").outputs
+        return self._first_node("output").outputs
 
-    def _only_node(self, attribute: str) -> Node:
+    def _first_node(self, attribute: str) -> Node:
         nodes = self.__dict__.get("_inbound_nodes", [])
-        if len(nodes) != 1:
-            state = "has never been called" if not nodes else f"has {len(nodes)} inbound nodes"
+        if not nodes:
             raise AttributeError(
-                f"Layer {self.name!r} {state}, so it has no single `{attribute}`. Use a "
-                f"model's `inputs`/`outputs`, or the node you mean. Received: {len(nodes)} "
-                "calls on KerasTensors"
+                f"The layer {self.name} has never been called and thus has no defined {attribute}."
             )
         return nodes[0]

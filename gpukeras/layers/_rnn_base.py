@@ -26,6 +26,7 @@ from typing import Any
 from gpukeras import activations, autodiff, constraints, initializers, regularizers
 from gpukeras import backend as K
 from gpukeras.layers._add_weight import set_constraints
+from gpukeras.layers._keras_tensor import is_symbolic
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._recurrent_dropout import RecurrentDropout, draw_masks
 
@@ -195,6 +196,9 @@ class RNNBase(Layer):
         Returns:
             The output, or ``[output, *final_states]`` with ``return_state``.
         """
+        if is_symbolic([inputs, initial_state, mask]):  # the functional API: a graph node
+            states = {} if initial_state is None else {"initial_state": initial_state}
+            return super().__call__(inputs, training=training, mask=mask, **states)
         if initial_state is None:  # Layer.__call__: on the tape when one records
             mask = None if mask is None else K.to_device(mask)
             return super().__call__(inputs, training=training, mask=mask)

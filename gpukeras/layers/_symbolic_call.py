@@ -79,11 +79,26 @@ def _check_all_symbolic(layer: Any, inputs: Any) -> None:
 
 def _output_spec(layer: Any, inputs: Any, shapes: Any, kwargs: dict[str, Any]) -> Any:
     """The structure of ``(shape, dtype)`` pairs the layer returns for ``inputs``."""
+    if "compute_output_spec" in _own_methods(type(layer)):  # Keras 3's symbolic hook
+        out = layer.compute_output_spec(inputs, **kwargs)
+        return map_structure(lambda t: _Spec(tuple(t.shape), t.dtype), out)
     if _knows_its_output_shape(layer):
         out_shapes = layer.compute_output_shape(shapes)
         dtype = _output_dtype(layer)
         return _pair_shapes(out_shapes, dtype)
     return probe_output_spec(layer, inputs, kwargs)
+
+
+def _own_methods(cls: type) -> set[str]:
+    """Names defined by ``cls`` and its bases below gpukeras's Layer."""
+    from gpukeras.layers._layer import Layer
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is Layer or klass.__module__.startswith("gpukeras."):
+            break
+        names.update(klass.__dict__)
+    return names
 
 
 def _knows_its_output_shape(layer: Any) -> bool:
@@ -134,15 +149,21 @@ def probe_output_spec(layer: Any, inputs: Any, kwargs: dict[str, Any]) -> Any:
     from gpukeras import autodiff
     from gpukeras.layers._call import run_call, training_scope
 
-    unknown = any(d is None for t in flatten(inputs) for d in t.shape[1:])
+    tensors = [t for t in flatten([inputs, kwargs]) if isinstance(t, KerasTensor)]
+    unknown = any(d is None for t in tensors for d in t.shape[1:])
     runs = []
     for size in _PROBE_SIZES if unknown else _PROBE_SIZES[:1]:
-        probes = [_zeros(t.shape, t.dtype, size) for t in flatten(inputs)]
+        zeros = {id(t): _zeros(t.shape, t.dtype, size) for t in tensors}
+
+        def swap(leaf: Any, zeros: dict = zeros) -> Any:
+            return zeros[id(leaf)] if isinstance(leaf, KerasTensor) else leaf
+
         saved = K.random.get_state()
         values = [(v.value, v.value.copy()) for v in layer.weights]
         try:
             with autodiff.scope(layer.name), training_scope(False):
-                out = run_call(layer, pack_like(inputs, probes), False, None, kwargs)
+                args = (map_structure(swap, inputs), map_structure(swap, kwargs))
+                out = run_call(layer, args[0], False, None, args[1])
         finally:
             K.random.set_state(saved)
             for value, before in values:

@@ -60,7 +60,7 @@ class CompileMetrics(Metric):
 
         if isinstance(y_pred, (list, tuple, dict)):  # several outputs: each its own metrics
             if self._per_output is None:
-                from gpukeras.models._multi_data import OutputMetrics
+                from gpukeras.models._multi_custom import OutputMetrics
 
                 self._per_output = OutputMetrics(self._model)
             self._per_output.update_state(y_true, y_pred, sample_weight)
@@ -90,3 +90,15 @@ class CompileMetrics(Metric):
     def reset_state(self) -> None:
         for metric in self.metrics:
             metric.reset_state()
+
+
+def in_metrics_order(model: Any, logs: dict[str, Any]) -> Any:
+    """Keras 3's list form of evaluate's logs: names of ``model.metrics`` (the compiled
+    metrics' own names) in order, then the other keys sorted; one value alone as is."""
+    names: list[str] = []
+    for metric in model.metrics:
+        inner = getattr(metric, "metrics", None)
+        names += [m.name for m in inner] if isinstance(inner, list) else [metric.name]
+    ordered = [logs[name] for name in names if name in logs]
+    ordered += [logs[key] for key in sorted(logs) if key not in names]
+    return ordered[0] if len(ordered) == 1 else ordered

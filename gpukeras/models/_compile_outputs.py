@@ -75,11 +75,20 @@ def output_heads(
 def _keyed(value: dict[str, Any], names: list[str | None], argument: str) -> None:
     unknown = [key for key in value if key not in names]
     if unknown:
-        known = [n for n in names if n is not None]
         raise ValueError(
             f"`{argument}` is keyed by output name, and the model has no output named "
-            f"{unknown[0]!r}. Its outputs are {known}. Received: {argument}={value!r}"
+            f"{unknown[0]!r}. {known_outputs(names)} Received: {argument}={value!r}"
         )
+
+
+def known_outputs(names: list[Any]) -> str:
+    """What a message says about the outputs' names."""
+    if all(n is None for n in names):
+        return (
+            f"Its {len(names)} outputs have no names (a subclassed model returning a list): "
+            "give a list in their order."
+        )
+    return f"Its outputs are {[n for n in names if n is not None]}."
 
 
 def _per_output(value: Any, names: list[str | None], argument: str, missing_ok: bool) -> list:

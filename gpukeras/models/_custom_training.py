@@ -111,7 +111,7 @@ class CustomTraining:
                 "compute. Received: loss=None. Pass loss=... to compile()."
             )
         if isinstance(y_pred, (list, tuple, dict)):  # several outputs: each one's loss
-            from gpukeras.models._multi_data import compiled_loss
+            from gpukeras.models._multi_custom import compiled_loss
 
             return compiled_loss(self, y, y_pred, sample_weight)
         y = K.to_device(y)

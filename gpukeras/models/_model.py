@@ -16,6 +16,7 @@ import numpy
 from gpukeras import backend as K
 from gpukeras.layers import Layer
 from gpukeras.models import _structure, _tracking
+from gpukeras.models._compile_metrics import in_metrics_order
 from gpukeras.models._custom_step import CustomStep, overrides_step
 from gpukeras.models._custom_training import CustomTraining
 from gpukeras.models._legacy_training import LegacyTraining, legacy_compile_arguments
@@ -59,12 +60,18 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
         return object.__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if type(self) is Model or args or {"inputs", "outputs"} & set(kwargs):
+        if args or {"inputs", "outputs"} & set(kwargs):
+            # A subclass given inputs and outputs (CustomModel(inputs, outputs), or its
+            # __init__ calling super().__init__(inputs=..., outputs=...)) becomes a
+            # functional model with the subclass's methods, as Keras does.
+            from gpukeras.models.functional._subclass import become_functional
+
+            become_functional(self, args, kwargs)
+            return
+        if type(self) is Model:
             raise NotImplementedError(
-                "A subclass of Model that passes inputs and outputs to Model.__init__ is not "
-                "supported yet; build keras.Model(inputs, outputs) itself, or subclass "
-                "gpukeras.Model and write call(). "
-                f"Received: {len(args)} positional argument(s), keywords {sorted(kwargs)}"
+                "Model() needs inputs and outputs (keras.Model(inputs, outputs)), or subclass "
+                "gpukeras.Model and write call(). Received: no arguments"
             )
         self._init_layer(**kwargs)
 
@@ -301,7 +308,7 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
         logs = Trainer.evaluate(self, *args, return_dict=True, **kwargs)
         if return_dict:
             return logs
-        return _in_metrics_order(self, logs)
+        return in_metrics_order(self, logs)
 
     def summary(
         self,
@@ -400,15 +407,3 @@ def _bind_to_call(model: Any, step: Any) -> None:
     if isinstance(step, TapeStep):
         step.forward = model._tape_forward
         step.layers = lambda: [model]  # the step adds every layer below it
-
-
-def _in_metrics_order(model: Any, logs: dict[str, Any]) -> Any:
-    """Keras 3's list form of evaluate's logs: names of ``model.metrics`` (the compiled
-    metrics' own names) in order, then the other keys sorted; one value alone as is."""
-    names: list[str] = []
-    for metric in model.metrics:
-        inner = getattr(metric, "metrics", None)
-        names += [m.name for m in inner] if isinstance(inner, list) else [metric.name]
-    ordered = [logs[name] for name in names if name in logs]
-    ordered += [logs[key] for key in sorted(logs) if key not in names]
-    return ordered[0] if len(ordered) == 1 else ordered

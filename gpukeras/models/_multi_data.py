@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras.models import _data, _structure
-from gpukeras.models._compile_outputs import OutputHead, output_heads
+from gpukeras.models._compile_outputs import OutputHead, known_outputs, output_heads
 from gpukeras.models._structure import Nest
 
 
@@ -128,13 +128,41 @@ def output_names(model: Any) -> tuple[list[Any], bool]:
     model's ``output_names``, else ``None`` for each (a subclassed model's outputs have no
     names, so Keras logs the losses' names).
     """
-    shapes = model.output_shape
+    names, dict_outputs, _shapes = output_layout(model)
+    return names, dict_outputs
+
+
+def output_layout(model: Any) -> tuple[list[Any], bool, list[Any]]:
+    """``(names, dict output?, shapes)`` of the outputs in flat order (see output_names).
+
+    The structure comes from a functional model's ``output`` (its KerasTensors), else from
+    the output shapes a subclassed model's probe call recorded.
+    """
+    structure = model.output_shape
+    symbolic = _symbolic_outputs(model)
+    if symbolic is not None:
+        structure = _structure_of_shapes(symbolic)
+    if isinstance(structure, dict):  # Keras 3 flattens a dict by its sorted keys
+        names = sorted(structure)
+        return names, True, [structure[n] for n in names]
     declared = list(getattr(model, "output_names", None) or [])
-    if isinstance(shapes, dict):  # Keras 3 flattens a dict by its sorted keys
-        return sorted(shapes), True
-    if len(declared) == len(shapes):
-        return declared, False
-    return [None] * len(shapes), False
+    shapes = list(structure)
+    return (declared if len(declared) == len(shapes) else [None] * len(shapes)), False, shapes
+
+
+def _symbolic_outputs(model: Any) -> Any:
+    """A functional model's outputs as given (KerasTensors in a list or dict), else None."""
+    from gpukeras.models.functional import Functional
+
+    return model.output if isinstance(model, Functional) else None
+
+
+def _structure_of_shapes(outputs: Any) -> Any:
+    if isinstance(outputs, dict):
+        return {key: tuple(t.shape) for key, t in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return [tuple(t.shape) for t in outputs]
+    return [tuple(outputs.shape)]
 
 
 def heads(model: Any) -> list[OutputHead]:
@@ -180,7 +208,7 @@ def by_output(model: Any, value: Any, argument: str, required: bool) -> Any:
         if unknown:
             raise ValueError(
                 f"`{argument}` is keyed by output name, and the model has no output named "
-                f"{unknown[0]!r}. Its outputs are {[n for n in names if n]}. "
+                f"{unknown[0]!r}. {known_outputs(names)} "
                 f"Received: {argument} with keys {value.keys}"
             )
         found = dict(zip(value.keys, value.arrays))
@@ -198,9 +226,7 @@ def by_output(model: Any, value: Any, argument: str, required: bool) -> Any:
 
 def check_targets(model: Any, y: Nest, sparse: Any) -> Nest:
     """Each output's targets against its shape (see ``_data.check_targets``)."""
-    shapes = model.output_shape
-    names, dict_outputs = output_names(model)
-    flat = [shapes[n] for n in names] if dict_outputs else list(shapes)
+    flat = output_layout(model)[2]
     checked = []
     for head, array, shape, label in zip(heads(model), y.arrays, flat, y.labels):
         if array is None and head.loss is not None:
@@ -238,9 +264,7 @@ def multi_output_step(model: Any, data: Any) -> Any:
     from gpukeras.models._compile_outputs import metric_log_names
     from gpukeras.models._multi_step import MultiOutputStep
 
-    names, dict_outputs = output_names(model)
-    shapes = model.output_shape
-    flat_shapes = [shapes[n] for n in names] if dict_outputs else list(shapes)
+    flat_shapes = output_layout(model)[2]
     model_heads = heads(model)
     y = data.y.arrays if isinstance(data.y, Nest) else data.y  # a stream's: a list
     y = y if isinstance(y, list) else [None] * len(model_heads)
@@ -263,97 +287,3 @@ def multi_output_step(model: Any, data: Any) -> Any:
     return MultiOutputStep(
         model, model_heads, plain, weighted, log_names, flatten_output(model), model.optimizer
     )
-
-
-def compiled_loss(model: Any, y: Any, y_pred: Any, sample_weight: Any) -> Any:
-    """``compute_loss``'s compiled part for a model with several outputs: the sum of each
-    trained output's loss times its weight (``y`` and ``sample_weight`` as a list in the
-    outputs' order, a dict by output name, or one weight array for every output)."""
-    from gpukeras import backend as K
-    from gpukeras.models._tape_loss import loss_on_tape
-
-    model_heads = heads(model)
-    outputs = flatten_output(model)(y_pred)
-    targets = _in_output_order(model_heads, y, "y")
-    if isinstance(sample_weight, (list, tuple, dict)):
-        weights = _in_output_order(model_heads, sample_weight, "sample_weight")
-    else:
-        weights = [sample_weight] * len(model_heads)
-    total = None
-    for head, y_i, out_i, w_i in zip(model_heads, targets, outputs, weights):
-        if head.loss is None:
-            continue
-        w_i = None if w_i is None else K.to_device(w_i)
-        value = loss_on_tape(head.loss, 1.0, K.to_device(y_i), out_i, w_i, None)
-        value = value if head.weight == 1.0 else value * head.weight
-        total = value if total is None else total + value
-    return total
-
-
-def _in_output_order(model_heads: list[OutputHead], value: Any, argument: str) -> list[Any]:
-    if isinstance(value, dict):
-        return [value.get(head.name) for head in model_heads]
-    if isinstance(value, (list, tuple)) and len(value) == len(model_heads):
-        return list(value)
-    raise ValueError(
-        f"`{argument}` must hold one array per output ({len(model_heads)} outputs), as a list "
-        f"or a dict keyed by output name. Received: {argument} of type {type(value).__name__}"
-    )
-
-
-class OutputMetrics:
-    """The compiled metrics of a model with several outputs, for ``compute_metrics`` in a
-    ``train_step`` override: each output's metrics under their log names
-    (``cls_accuracy``), resolved against the first batch."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self._per_head: list[tuple[list, list]] | None = None
-        self._names: tuple[list, list] = ([], [])
-
-    @property
-    def metrics(self) -> list[Any]:
-        return [m for plain, weighted in self._per_head or [] for m in plain + weighted]
-
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any) -> None:
-        from gpukeras import autodiff
-        from gpukeras import backend as K
-        from gpukeras import metrics as metrics_module
-        from gpukeras.models._compile_outputs import metric_log_names
-
-        model_heads = heads(self.model)
-        outputs = [autodiff.unwrap(o) for o in flatten_output(self.model)(y_pred)]
-        targets = [
-            K.to_device(autodiff.unwrap(t)) for t in _in_output_order(model_heads, y_true, "y")
-        ]
-        if isinstance(sample_weight, (list, tuple, dict)):
-            weights = _in_output_order(model_heads, sample_weight, "sample_weight")
-        else:
-            weights = [sample_weight] * len(model_heads)
-        if self._per_head is None:
-
-            def get(ids: list[Any], head: OutputHead, y: Any, out: Any) -> list[Any]:
-                return [metrics_module.get(m, loss=head.loss, y_true=y, y_pred=out) for m in ids]
-
-            self._per_head = [
-                (get(h.metric_ids, h, y, o), get(h.weighted_metric_ids, h, y, o))
-                for h, y, o in zip(model_heads, targets, outputs)
-            ]
-            plain = [p for p, _ in self._per_head]
-            self._names = metric_log_names(model_heads, plain, [w for _, w in self._per_head])
-        for (plain, weighted), y, out, w in zip(self._per_head, targets, outputs, weights):
-            for metric in plain:
-                metric.update_state(y, out)
-            w = None if w is None else K.to_device(autodiff.unwrap(w))
-            for metric in weighted:
-                metric.update_state(y, out, sample_weight=w)
-
-    def result(self) -> dict[str, Any]:
-        results: dict[str, Any] = {}
-        plain_names, weighted_names = self._names
-        for (plain, weighted), p_names, w_names in zip(
-            self._per_head or [], plain_names, weighted_names
-        ):
-            results.update({n: m.result() for n, m in zip(p_names, plain)})
-            results.update({n: m.result() for n, m in zip(w_names, weighted)})
-        return results

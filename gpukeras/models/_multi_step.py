@@ -93,13 +93,15 @@ class MultiOutputStep(TapeStep):
         return [values[n] for n in first] + [values[k] for k in sorted(values) if k not in first]
 
     def log_entries(self, count: float, weighted: bool) -> list[tuple[str, int, Any]]:
+        """How each log key is read from the stats vector (see the module docstring);
+        ``weighted`` is unused: weighted metrics always keep their weights' sum."""
         count = float(count)
         entries: list[tuple[str, int, Any]] = [("loss", 0, count)]
         trained = len(self.trained)
         if trained > 1:
             entries += [(name, 1 + i, count) for i, name in enumerate(self.loss_names)]
         slot = 1 + trained
-        for i, ((plain, weighted), plain_names, weighted_names) in enumerate(
+        for i, ((plain, weighted_metrics), plain_names, weighted_names) in enumerate(
             zip(self.per_output, self.plain_names, self.weighted_log_names)
         ):
             for metric, name in zip(plain, plain_names):
@@ -111,7 +113,7 @@ class MultiOutputStep(TapeStep):
                 else:
                     entries.append((name, slot, count))
                 slot += 1
-            for metric, name in zip(weighted, weighted_names):
+            for metric, name in zip(weighted_metrics, weighted_names):
                 paired = not is_stateful(metric)
                 entries.append((name, slot, slot + 1 if paired else 1.0))
                 slot += 2 if paired else 1

@@ -90,6 +90,8 @@ class Sequential(Model):
         self._invalidate()
         if self._input_layer is not None:
             self.build(self._input_layer.batch_shape)
+        elif _functional_input_shape(self._layers[0]) is not None:
+            self.build(_functional_input_shape(self._layers[0]))  # as Keras: its Input's shape
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -194,3 +196,11 @@ class Sequential(Model):
         if not model.built and config.get("build_input_shape") and model.layers:
             model.build(tuple(config["build_input_shape"]))
         return model
+
+
+def _functional_input_shape(layer: Any) -> Shape | None:
+    """The input shape of a functional model with one input (Keras builds a Sequential that
+    starts with one from it), else None."""
+    if getattr(layer, "_graph", None) is None or len(layer.inputs) != 1:
+        return None
+    return layer.inputs[0].shape

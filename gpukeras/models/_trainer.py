@@ -135,11 +135,12 @@ class Trainer(TrainingData):
         """Train for ``epochs`` epochs; returns the :class:`History` callback.
 
         Args:
-            x: Inputs (NumPy or CuPy array, or nested lists), or a
-                ``gpukeras.utils.Sequence`` or iterator yielding batches
-                ``(x, y)`` / ``(x, y, sample_weight)``. Required.
-            y: Targets, one row per input row; must be ``None`` when ``x``
-                yields batches. Required for arrays.
+            x: Inputs (NumPy or CuPy array, or nested lists; a list or dict of
+                arrays for several inputs), or a ``gpukeras.utils.Sequence`` or
+                iterator yielding batches ``(x, y)`` / ``(x, y, sample_weight)``. Required.
+            y: Targets, one row per input row (a list, or a dict by output name, for
+                several outputs); must be ``None`` when ``x`` yields batches. Required
+                for arrays.
             batch_size: Samples per step; default ``None`` (32).
             epochs: Index of the last epoch (exclusive); default ``1``.
                 ``nb_epoch`` is its legacy name.
@@ -154,7 +155,8 @@ class Trainer(TrainingData):
             shuffle: Reshuffle the training data (a Sequence: its batch order)
                 each epoch; default ``True``.
             class_weight: Class index -> loss weight; default ``None``.
-            sample_weight: One weight per training sample; default ``None``.
+            sample_weight: One weight per training sample (or a list/dict with one
+                array per output); default ``None``.
             initial_epoch: Epoch to start from (for resuming); default ``0``.
             steps_per_epoch: Batches per epoch; default ``None`` (the whole data). With
                 arrays, as in Keras 3, epochs then take consecutive batches of one shuffled
@@ -415,8 +417,9 @@ class Trainer(TrainingData):
         verbose: Any = "auto",
         steps: int | None = None,
         callbacks: Any = None,
-    ) -> numpy.ndarray:
-        """Outputs for ``x`` as a NumPy array, computed batch by batch.
+    ) -> Any:
+        """Outputs for ``x`` as a NumPy array (a list or dict of them for a model with
+        several outputs), computed batch by batch.
 
         Args:
             x: Inputs, or a Sequence or iterator of batches (``x`` or
@@ -499,8 +502,8 @@ class Trainer(TrainingData):
         step.reset_metrics()
         return _one_batch_result(step, step.test(*data.whole()), data, return_dict)
 
-    def predict_on_batch(self, x: Any) -> numpy.ndarray:
-        """Outputs for one batch as a NumPy array."""
+    def predict_on_batch(self, x: Any) -> Any:
+        """Outputs for one batch as a NumPy array (or a list/dict of them)."""
         data = self._dataset(x, None, None, "x", None, allow_empty=True)
         return _structure.concatenate_to_host([self._forward(data.whole()[0])])
 

@@ -12,6 +12,8 @@ import os
 import sys
 from typing import Any
 
+from gpukeras.utils._plot_graph import graph_plan, grid, is_chain, render_dag_text
+
 _INSTALL_HINT = (
     "plot_model needs matplotlib to draw an image, an optional extra of gpukeras: "
     "`pip install gpukeras[plot]` (or `pip install matplotlib`). "
@@ -39,6 +41,9 @@ def plot_model(
 ) -> Any:
     """Draw the model's layers, one box each, joined by arrows (Keras 3's arguments).
 
+    A functional model is drawn as its graph (layers and ops, an arrow per edge, boxes
+    placed rank by rank); its text picture is top to bottom, each box naming its inputs.
+
     Args:
         model: a built model. Required.
         to_file: where to write: ``.png`` (default), ``.pdf``, ``.svg`` or ``.jpg``
@@ -49,8 +54,8 @@ def plot_model(
         show_layer_names: show ``name (Class)`` instead of ``Class``. Default ``False``
             (Keras 3's default).
         rankdir: ``"TB"`` (top to bottom) or ``"LR"`` (left to right). Default ``"TB"``.
-        expand_nested: accepted for Keras compatibility; a Sequential has nothing
-            nested. Default ``False``.
+        expand_nested: accepted for Keras compatibility; a nested model is drawn as
+            one box. Default ``False``.
         dpi: image resolution in dots per inch. Default ``200``.
         show_layer_activations: show the activation of layers that have one.
             Default ``False``.
@@ -78,13 +83,18 @@ def plot_model(
         "show_layer_activations": show_layer_activations,
         "show_trainable": show_trainable,
     }
-    labels = [layer_label(layer, **options) for layer in model.layers]
+    operations, inbound = graph_plan(model)
+    labels = [layer_label(layer, **options) for layer in operations]
+    if is_chain(inbound):
+        picture = render_text(labels, rankdir)
+    else:  # a functional graph: boxes by rank, each naming what feeds it
+        picture = render_dag_text(labels, inbound, [op.name for op in operations])
     if to_file is None:
-        return render_text(labels, rankdir)
+        return picture
     to_file = os.fspath(to_file)
     extension = os.path.splitext(to_file)[1][1:].lower() or "png"
     if extension == "txt":
-        text = render_text(labels, rankdir)
+        text = picture
         with open(to_file, "w", encoding="utf-8") as stream:
             stream.write(text + "\n")
         return text
@@ -93,7 +103,7 @@ def plot_model(
             f"`to_file` must end in .txt or one of .{', .'.join(_IMAGE_FORMATS)}. "
             f"Received: to_file={to_file!r}"
         )
-    _draw_image(labels, rankdir, to_file, extension, dpi)
+    _draw_image(labels, rankdir, to_file, extension, dpi, inbound)
     return _notebook_image(to_file, extension)
 
 
@@ -121,6 +131,8 @@ def layer_label(
 ) -> list[str]:
     """The lines of one layer's box: title, then the details asked for."""
     class_name = type(layer).__name__
+    if hasattr(layer, "op_name"):  # an op of a functional graph: Keras names it Add, ...
+        class_name = "".join(part.capitalize() for part in layer.op_name.split("_"))
     lines = [f"{layer.name} ({class_name})" if show_layer_names else class_name]
     activation = getattr(layer, "activation", None)
     if show_layer_activations and activation is not None:
@@ -131,7 +143,7 @@ def layer_label(
         lines.append(f"Output shape: {output_shape}")
     if show_dtype:
         lines.append(f"Output dtype: {getattr(layer, 'dtype', None) or '?'}")
-    if show_trainable and layer.weights:
+    if show_trainable and getattr(layer, "weights", None):
         lines.append("Trainable" if layer.trainable else "Non-trainable")
     return lines
 
@@ -143,6 +155,11 @@ def _activation_name(activation: Any) -> str:
 
 def _shapes(layer: Any) -> tuple[str, str]:
     """Keras-style shapes with ``None`` for the batch, ``?`` when unknown."""
+    nodes = layer.__dict__.get("_inbound_nodes") or []
+    if nodes and nodes[0].input_tensors and nodes[0].output_tensors:  # functional graph
+        shapes = [t.shape for t in nodes[0].input_tensors], nodes[0].output_tensors[0].shape
+        shown = ", ".join(_format_shape(s) for s in shapes[0])
+        return (shown if len(shapes[0]) == 1 else f"[{shown}]"), _format_shape(shapes[1])
     input_shape = getattr(layer, "input_shape", None)
     if input_shape is None:
         return "?", "?"
@@ -207,29 +224,37 @@ def _pyplot() -> Any:
     return pyplot
 
 
-def _draw_image(labels: list[list[str]], rankdir: str, path: str, extension: str, dpi: int):
-    """One black-titled box per layer, as Keras's pictures look, with arrows between."""
+def _draw_image(
+    labels: list[list[str]], rankdir: str, path: str, extension: str, dpi: int, inbound: list
+):
+    """One black-titled box per layer, as Keras's pictures look, with arrows between:
+    placed rank by rank (``_plot_graph.grid``), an arrow for each edge of the graph."""
     pyplot = _pyplot()
-    count = len(labels)
+    places = grid(inbound)
+    count = 1 + max((rank for rank, _ in places), default=0)
+    wide = 1 + max((column for _, column in places), default=0)
     lines_most = max((len(lines) for lines in labels), default=1)
     chars_most = max((len(line) for lines in labels for line in lines), default=10)
     box_w, box_h = 0.12 * chars_most + 0.6, _TITLE_H + _LINE_H * (lines_most - 1) + 0.15
     gap = 0.6
     across = rankdir == "LR"
-    fig_w = count * (box_w + gap) if across else box_w + 0.4
-    fig_h = box_h + 0.4 if across else count * (box_h + gap)
+    fig_w = count * (box_w + gap) if across else wide * (box_w + gap) + 0.4
+    fig_h = wide * (box_h + gap) + 0.4 if across else count * (box_h + gap)
     figure = pyplot.figure(figsize=(max(fig_w, 1.0), max(fig_h, 1.0)))
     axes = figure.add_axes((0, 0, 1, 1))
     axes.set_xlim(0, max(fig_w, 1.0))
     axes.set_ylim(max(fig_h, 1.0), 0)  # y grows downwards, like the text picture
     axes.axis("off")
     centres = []
-    for i, lines in enumerate(labels):
-        x = i * (box_w + gap) + gap / 2 if across else 0.2
-        y = 0.2 if across else i * (box_h + gap) + gap / 2
+    for lines, (rank, column) in zip(labels, places):
+        along, side = rank * (box_w + gap) + gap / 2, column * (box_h + gap) + 0.2
+        if not across:
+            along, side = rank * (box_h + gap) + gap / 2, column * (box_w + gap) + 0.2
+        x, y = (along, side) if across else (side, along)
         _draw_box(axes, x, y, box_w, box_h, lines)
         centres.append((x, y))
-    for (x0, y0), (x1, y1) in zip(centres, centres[1:]):
+    edges = [(centres[s], centres[t]) for t, sources in enumerate(inbound) for s in sources]
+    for (x0, y0), (x1, y1) in edges:
         start = (x0 + box_w, y0 + box_h / 2) if across else (x0 + box_w / 2, y0 + box_h)
         end = (x1, y1 + box_h / 2) if across else (x1 + box_w / 2, y1)
         axes.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "lw": 1.2})

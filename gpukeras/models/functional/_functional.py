@@ -15,7 +15,6 @@ from typing import Any
 
 from gpukeras.layers import Layer
 from gpukeras.layers._keras_tensor import KerasTensor, flatten, pack_like
-from gpukeras.layers._node import Operation
 from gpukeras.models._model import Model
 from gpukeras.models.functional import _run
 from gpukeras.models.functional._graph import Graph
@@ -37,11 +36,15 @@ class Functional(Model):
     _sets_built_itself = True
 
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, **kwargs: Any) -> None:
-        self._inputs_struct = _checked_structure(inputs, "inputs")
-        self._outputs_struct = _checked_structure(outputs, "outputs")
+        inputs = _checked_structure(inputs, "inputs")
+        outputs = _checked_structure(outputs, "outputs")
+        self._inputs_struct, self._outputs_struct = _from_intermediate(inputs, outputs)
         graph = Graph(flatten(self._inputs_struct), flatten(self._outputs_struct))
         object.__setattr__(self, "_graph", graph)
+        trainable = kwargs.pop("trainable", None)
         Model._init_layer(self, name=name or _default_name(), **kwargs)
+        if trainable is not None:
+            self.trainable = trainable  # as Keras: sets every layer's too
         self.built = True
         self.input_shape = _shapes_like(self._inputs_struct)
         self.output_shape = _shapes_like(self._outputs_struct)
@@ -71,9 +74,8 @@ class Functional(Model):
 
     @property
     def output_names(self) -> list[str]:
-        """Keras 3's output names: the dict keys, else the output layers' names."""
-        if isinstance(self._outputs_struct, dict):
-            return list(self._outputs_struct)
+        """Keras 3's output names: the names of the layers that make the outputs (also
+        for dict outputs, whose keys name the outputs in losses and logs)."""
         return [t._keras_history.operation.name for t in self._graph.outputs]
 
     @property
@@ -85,6 +87,12 @@ class Functional(Model):
     def layers(self) -> list[Layer]:
         """The layers of the graph (the InputLayers first), each once, in Keras's order."""
         return [op for op in self._graph.operations if isinstance(op, Layer)]
+
+    @layers.setter
+    def layers(self, _: Any) -> None:
+        raise AttributeError(
+            "`Model.layers` attribute is reserved and should not be used. Please use another name."
+        )
 
     def _tracked_sublayers(self) -> list[Layer]:
         """The layers whose losses and penalties belong to this model (``_tracking``)."""
@@ -110,8 +118,20 @@ class Functional(Model):
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         """The outputs for ``inputs`` (the structure of ``model.input``, or a list in
         order, or a dict keyed by input name), in the structure of ``model.output``."""
-        outputs, _ = _run.run_graph(self, inputs, training, mask)
+        outputs, masks = _run.run_graph(self, inputs, training, mask)
+        # compute_mask, asked right after this call (``_call.call_with_mask``), hands them
+        # on: a nested model's output masks reach the outer graph's next layers.
+        self.__dict__["_output_masks"] = masks
         return pack_like(self._outputs_struct, outputs)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The output masks of the call just made (None where an output has none)."""
+        masks = self.__dict__.pop("_output_masks", None)
+        if masks is None or all(m is None for m in masks):
+            return None
+        if isinstance(self._outputs_struct, KerasTensor):
+            return masks[0]
+        return pack_like(self._outputs_struct, masks)
 
     def _tape_forward(self, x: Any, training: bool) -> tuple[Any, Any]:
         from gpukeras.layers._call import training_scope
@@ -122,12 +142,19 @@ class Functional(Model):
             return outputs[0], masks[0]
         return pack_like(self._outputs_struct, outputs), pack_like(self._outputs_struct, masks)
 
+    def _forward(self, x: Any) -> Any:
+        """predict's batch output; one output in a list of one is the array, as Keras."""
+        out = Model._forward(self, x)
+        return out[0] if isinstance(out, list) and len(out) == 1 else out
+
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The outputs' shapes (the batch axis from ``input_shape``)."""
-        first = flatten_shapes(input_shape)
-        batch = first[0] if first else None
+        batch = _batch_axis(input_shape)
         shapes = [(batch, *t.shape[1:]) for t in self._graph.outputs]
         return _pack_shapes(self._outputs_struct, shapes)
+
+    def build(self, input_shape: Any = None) -> None:
+        """Nothing to do: a functional model is built when it is made (as in Keras)."""
 
     def _mark_built(self, shape: Shape) -> None:
         self.built = True  # its input shapes are the Inputs' (set at construction)
@@ -174,7 +201,8 @@ def _default_name() -> str:
 
 
 def _checked_structure(value: Any, argument: str) -> Any:
-    """``value`` (a KerasTensor, list/tuple or dict of them) with lists made lists."""
+    """``value`` (a KerasTensor, list/tuple or dict of them; a top tuple becomes a list),
+    checked to hold only KerasTensors."""
     leaves = flatten(value)
     if not leaves:
         raise ValueError(
@@ -182,16 +210,36 @@ def _checked_structure(value: Any, argument: str) -> Any:
         )
     for leaf in leaves:
         if not isinstance(leaf, KerasTensor):
-            raise TypeError(
-                f"All `{argument}` of a functional Model must be KerasTensors (from "
-                f"keras.Input or a layer called on one). Received: {argument} holding "
-                f"{type(leaf).__name__} {leaf!r}"[:400]
+            raise ValueError(
+                f"All `{argument}` values must be KerasTensors (from keras.Input or a layer "
+                f"called on one). Received: {argument}={value!r} including invalid value "
+                f"{leaf!r} of type {type(leaf).__name__}"[:600]
             )
-    if isinstance(value, tuple):
-        value = list(value)
-    if isinstance(value, list) and len(value) == 1 and argument == "outputs":
-        return value  # Keras keeps a one-element list: predict returns a list
-    return value
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _from_intermediate(inputs: Any, outputs: Any) -> tuple[Any, Any]:
+    """As Keras: inputs that are intermediate tensors (``Model(x2, outputs)``) get new
+    Inputs in their place, and the nodes between are called again on them (new nodes of
+    the same layers, sharing their weights); otherwise ``(inputs, outputs)`` as given."""
+    from gpukeras.layers._input import Input
+    from gpukeras.layers._node import node_of
+    from gpukeras.models._cloning import replay
+
+    flat_inputs, flat_outputs = flatten(inputs), flatten(outputs)
+    if all(node_of(t).is_input for t in flat_inputs):
+        return inputs, outputs
+    graph = Graph(flat_inputs, flat_outputs)
+    new_inputs = [
+        t
+        if node_of(t).is_input
+        else Input(batch_shape=t.shape, dtype=t.dtype, name=f"{t.name}CLONE")
+        for t in flat_inputs
+    ]
+    tensors = {id(old): new for old, new in zip(flat_inputs, new_inputs)}
+    replay(graph, tensors, lambda layer: layer)
+    new_outputs = [tensors[id(t)] for t in flat_outputs]
+    return pack_like(inputs, new_inputs), pack_like(outputs, new_outputs)
 
 
 def _names(structure: Any) -> list[str]:
@@ -201,9 +249,10 @@ def _names(structure: Any) -> list[str]:
 
 
 def _shapes_like(structure: Any) -> Any:
-    if isinstance(structure, KerasTensor):
-        return structure.shape
-    return _pack_shapes(structure, [t.shape for t in flatten(structure)])
+    """Keras's ``input_shape``/``output_shape``: one shape for one tensor (also a list or
+    dict of one), else the list of shapes."""
+    shapes = [t.shape for t in flatten(structure)]
+    return shapes[0] if len(shapes) == 1 else shapes
 
 
 def _pack_shapes(structure: Any, shapes: list[Shape]) -> Any:
@@ -214,13 +263,8 @@ def _pack_shapes(structure: Any, shapes: list[Shape]) -> Any:
     return list(shapes)
 
 
-def flatten_shapes(shape: Any) -> list[Any]:
-    """The first axis of each shape in ``shape`` (one shape, a list or a dict of them)."""
-    if isinstance(shape, dict):
-        return [s[0] for s in shape.values() if s]
-    if shape and isinstance(shape[0], (tuple, list)):
-        return [s[0] for s in shape if s]
-    return [shape[0]] if shape else []
-
-
-__all__ = ["Functional", "Operation"]
+def _batch_axis(shape: Any) -> Any:
+    """The batch axis of the first shape in ``shape`` (one shape, or nested lists/dicts)."""
+    while isinstance(shape, dict) or (shape and isinstance(shape[0], (tuple, list, dict))):
+        shape = next(iter(shape.values())) if isinstance(shape, dict) else shape[0]
+    return shape[0] if shape else None

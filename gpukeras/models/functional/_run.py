@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpukeras import backend as K
 from gpukeras.layers._keras_tensor import KerasTensor, flatten, map_structure, pack_like
 from gpukeras.layers._node import Node, Operation
+from gpukeras.models.functional._inputs import flat_inputs
 
 
 def run_graph(model: Any, inputs: Any, training: Any, mask: Any) -> tuple[list, list]:
@@ -23,7 +23,7 @@ def run_graph(model: Any, inputs: Any, training: Any, mask: Any) -> tuple[list, 
     values: dict[int, Any] = {}
     masks: dict[int, Any] = {}
     given_masks = _flat_masks(mask, len(graph.inputs))
-    for tensor, value, given in zip(graph.inputs, _flat_inputs(model, inputs), given_masks):
+    for tensor, value, given in zip(graph.inputs, flat_inputs(model, inputs), given_masks):
         values[id(tensor)] = value
         masks[id(tensor)] = given
     for position, node in enumerate(graph.nodes):
@@ -45,7 +45,7 @@ def run_graph(model: Any, inputs: Any, training: Any, mask: Any) -> tuple[list, 
 
 
 def _run_node(node: Node, values: dict, masks: dict, training: Any) -> tuple[Any, Any]:
-    from gpukeras.layers._call import call_with_mask
+    from gpukeras.layers._call import call_with_mask, uses_call
     from gpukeras.models._sequential import Sequential
 
     operation = node.operation
@@ -54,7 +54,7 @@ def _run_node(node: Node, values: dict, masks: dict, training: Any) -> tuple[Any
         kwargs = _substitute(node.kwargs, values)
         return operation(*args, **kwargs), None
     inputs = _substitute(node.args[0], values)
-    kwargs = dict(node.kwargs)
+    kwargs = _substitute(dict(node.kwargs), values)
     node_training = kwargs.pop("training", None)
     if node_training is not None:
         training = node_training  # fixed at the symbolic call (base(x, training=False))
@@ -65,6 +65,9 @@ def _run_node(node: Node, values: dict, masks: dict, training: Any) -> tuple[Any
         mask = _mask_like(node.args[0], masks)
     if isinstance(operation, Sequential):
         return operation(inputs, training=training), None
+    if kwargs and not uses_call(operation):  # an RNN's initial_state: its own __call__
+        outputs = operation(inputs, training=training, mask=mask, **kwargs)
+        return outputs, operation.compute_mask(inputs, mask)
     return call_with_mask(operation, inputs, training, mask, kwargs or None)
 
 
@@ -92,46 +95,6 @@ def _flat_masks(mask: Any, count: int) -> list[Any]:
         return [mask[0] if isinstance(mask, (list, tuple)) and len(mask) == 1 else mask]
     leaves = flatten(mask) if isinstance(mask, (list, tuple, dict)) else [mask]
     return leaves + [None] * (count - len(leaves))
-
-
-def _flat_inputs(model: Any, inputs: Any) -> list[Any]:
-    """The input values in the order of ``model.inputs``: from the same structure, a list
-    in order, or a dict keyed by input name; each on the device (traced values as is)."""
-    struct = model._inputs_struct
-    expected = model._graph.inputs
-    if isinstance(inputs, dict):
-        flat = _from_dict(model, struct, inputs)
-    elif isinstance(inputs, (list, tuple)) and not isinstance(struct, KerasTensor):
-        flat = flatten(inputs)
-    elif isinstance(inputs, (list, tuple)) and len(inputs) == 1:
-        flat = [inputs[0]]
-    else:
-        flat = [inputs]
-    if len(flat) != len(expected):
-        raise ValueError(
-            f"Model {model.name!r} expects {len(expected)} input(s) "
-            f"({[t.name for t in expected]}). Received: {len(flat)} input array(s)"
-        )
-    return [_on_device(value) for value in flat]
-
-
-def _from_dict(model: Any, struct: Any, inputs: dict) -> list[Any]:
-    names = list(struct) if isinstance(struct, dict) else model.input_names
-    missing = [name for name in names if name not in inputs]
-    if missing:
-        raise ValueError(
-            f"Model {model.name!r}: no data for input(s) {missing}. Expected keys {names}. "
-            f"Received: keys {sorted(inputs)}"
-        )
-    if isinstance(struct, dict):
-        return flatten({key: inputs[key] for key in struct})
-    return [inputs[name] for name in names]
-
-
-def _on_device(value: Any) -> Any:
-    if hasattr(value, "value"):  # a traced Tensor or a Variable
-        return value
-    return K.to_device(value)
 
 
 def chain_of(model: Any) -> list[Any] | None:
