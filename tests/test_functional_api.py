@@ -141,6 +141,13 @@ def test_ops_and_operators_on_keras_tensors_record_nodes(xp):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_ops_that_read_a_keras_tensor_answer_from_its_spec():
+    x = keras.Input(shape=(3, 4), dtype="float16")
+    assert ops.shape(x) == (None, 3, 4) and ops.ndim(x) == 3 and ops.dtype(x) == "float16"
+    assert ops.argmax(x, axis=-1).dtype == "int32" and (x > 0).dtype == "bool"
+    assert ops.reshape(x, (-1, 12)).shape == (None, 12)
+
+
 def test_an_op_with_a_bad_shape_fails_where_the_graph_is_built():
     a, b = keras.Input(shape=(3,)), keras.Input(shape=(4,))
     with pytest.raises(Exception, match="shapes"):
@@ -338,3 +345,13 @@ def test_a_cycle_is_refused_naming_the_tensor():
     Node(layers.Dense(2, name="loop"), (ops.add(x, looped),), {}, looped)  # feeds itself
     with pytest.raises(ValueError, match="'looped'.*part of a cycle"):
         keras.Model(x, looped)
+
+
+def test_lambda_layers_on_several_keras_tensors(xp):
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    product = layers.Lambda(lambda pair: pair[0] * pair[1])([a, b])
+    total = layers.Lambda(lambda t: ops.sum(t, axis=-1, keepdims=True))(product)
+    assert product.shape == (None, 3) and total.shape == (None, 1)
+    model = keras.Model([a, b], total)
+    got = model([np.ones((2, 3), "float32"), np.full((2, 3), 2.0, "float32")])
+    np.testing.assert_allclose(K.to_host(got), np.full((2, 1), 6.0))

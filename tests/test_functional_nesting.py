@@ -84,8 +84,9 @@ def test_a_layer_frozen_before_the_model_is_made_stays_frozen():
     assert not frozen.trainable and len(model.trainable_weights) == 2
 
 
-def test_a_functional_model_is_a_layer_of_a_sequential(xp):
-    base = _functional_base()
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_a_model_is_a_layer_of_a_sequential(xp, kind):
+    base = BASES[kind]()
     model = keras.Sequential([keras.Input((6,)), base, layers.Dense(1)])
     assert len(model.weights) == 6
     model.compile(optimizer="sgd", loss="mse")
@@ -217,3 +218,17 @@ def test_a_nested_models_output_mask_reaches_the_outer_layers(xp):
     )
     unmasked = recurrent(embedding(ids))  # without the mask the padding counts
     assert not np.allclose(K.to_host(unmasked), nested.predict(ids, verbose=0))
+
+
+def test_a_mask_flows_into_a_nested_model(xp):
+    ids = np.array([[1, 2, 0, 0], [3, 0, 0, 0]], dtype="int32")
+    embedding, recurrent = layers.Embedding(5, 3, mask_zero=True), layers.LSTM(2)
+    vectors = keras.Input(shape=(4, 3))
+    inner = keras.Model(vectors, recurrent(vectors))
+    tokens = keras.Input(shape=(4,), dtype="int32")
+    nested = keras.Model(tokens, inner(embedding(tokens)))
+    flat_tokens = keras.Input(shape=(4,), dtype="int32")
+    flat = keras.Model(flat_tokens, recurrent(embedding(flat_tokens)))
+    np.testing.assert_allclose(
+        nested.predict(ids, verbose=0), flat.predict(ids, verbose=0), rtol=1e-6
+    )

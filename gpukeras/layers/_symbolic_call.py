@@ -1,9 +1,10 @@
 """A layer called on KerasTensors: build it, find its output shapes, record a Node.
 
 ``Layer.__call__`` sends symbolic inputs here (one early branch in ``_call.layer_call``).
-Nothing is computed on data. The output shapes come from the layer's own
+Nothing is computed on data. The output specs come from the layer's Keras 3
+``compute_output_spec`` when a user's layer defines one, else from its own
 ``compute_output_shape`` when it has one (every built-in layer, Sequential and functional
-models); a layer written with ``call()`` that has none is run once on zeros (twice when
+models); a layer written with ``call()`` that has neither is run once on zeros (twice when
 an axis is unknown, as ``_call.infer_output_shape`` does), which also gives the dtypes and
 handles lists/dicts in and out. ``training``, ``mask`` and other keyword arguments given
 at the symbolic call are kept on the node and used each time the graph runs
@@ -105,13 +106,16 @@ def _knows_its_output_shape(layer: Any) -> bool:
     """A built-in layer (``forward``/``backward``), a model, or a ``call()`` layer that
     defines ``compute_output_shape``; otherwise the output shape is probed."""
     from gpukeras.layers import _call
+    from gpukeras.layers._lambda import Lambda
     from gpukeras.layers._layer import Layer
     from gpukeras.models._model import Model
 
-    if hasattr(layer, "get_output_shape_for"):
-        return True
+    if hasattr(layer, "get_output_shape_for") or hasattr(layer, "_input_layer"):
+        return True  # a Keras 1 layer's rule; a Sequential's (from its build)
     if not _call.uses_call(layer):
         return True
+    if isinstance(layer, Lambda) and layer._output_shape is None:
+        return False  # its rule is the same probe, for one input only
     method = type(layer).compute_output_shape
     return method is not Layer.compute_output_shape and method is not Model.compute_output_shape
 

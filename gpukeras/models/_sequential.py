@@ -25,6 +25,7 @@ class Sequential(Model):
     """
 
     _fused_step_ok = True  # its own layer stack: the fused step when every layer allows
+    activity_regularizer = None  # its layers carry their own
     _sets_built_itself = True
     # A plain object's attributes and repr: none of a subclassed model's tracking.
     __setattr__ = object.__setattr__
@@ -71,7 +72,7 @@ class Sequential(Model):
         """Append ``layer`` (or set the input with ``Input(...)`` / ``InputLayer``)."""
         if isinstance(layer, KerasTensor):
             layer = layer.input_layer
-        if not isinstance(layer, Layer) or isinstance(layer, Sequential) and layer is self:
+        if not isinstance(layer, Layer) or layer is self:
             raise TypeError(
                 "Only gpukeras layers can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
@@ -160,6 +161,11 @@ class Sequential(Model):
         for layer in self._layers:
             x, mask = call_with_mask(layer, x, bool(training), mask)
         return x
+
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        """The layers in order: how a Sequential nested in another model runs (as a
+        ``call()`` layer, so the outer model's tape or forward pass reaches its layers)."""
+        return self.__call__(inputs, training=training)
 
     def summary(
         self,

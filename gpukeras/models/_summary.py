@@ -26,7 +26,7 @@ def summary_lines(model: Any, width: int) -> list[str]:
     lines.append(_row(header, widths, "┃"))
     lines.append(_rule("┡", "╇", "┩", "━", widths))
     for i, row in enumerate(rows):
-        lines.append(_row(row, widths, "│"))
+        lines.extend(_row(row, widths, "│").split("\n"))
         if i < len(rows) - 1:
             lines.append(_rule("├", "┼", "┤", "─", widths))
     lines.append(_rule("└", "┴", "┘", "─", widths))
@@ -82,9 +82,22 @@ def _rule(left: str, middle: str, right: str, fill: str, widths: tuple[int, ...]
 
 
 def _row(cells: tuple[str, ...], widths: tuple[int, ...], bar: str) -> str:
+    """One table row; a cell holding several lines (a functional model's list of output
+    shapes or of connections) takes as many lines, the other cells padded below."""
+    cells_lines = [cell.split("\n") for cell in cells]
+    height = max(len(lines) for lines in cells_lines)
+    out = []
+    for line in range(height):
+        parts = [lines[line] if line < len(lines) else "" for lines in cells_lines]
+        out.append(_one_line(tuple(parts), widths, bar, first=line == 0))
+    return "\n".join(out)
+
+
+def _one_line(cells: tuple[str, ...], widths: tuple[int, ...], bar: str, first: bool) -> str:
     parts = [f" {cells[0]}"[: widths[0]].ljust(widths[0])]
     parts.append(f" {cells[1]}"[: widths[1]].ljust(widths[1]))
-    parts.append(f"{cells[2]} "[-widths[2] :].rjust(widths[2]))
+    count = f"{cells[2]} " if first or cells[2] else ""
+    parts.append(count[-widths[2] :].rjust(widths[2]))
     if len(cells) > 3:
         parts.append(f" {cells[3]}"[: widths[3]].ljust(widths[3]))
     return bar + bar.join(parts) + bar

@@ -89,6 +89,8 @@ def size(x: Any) -> int:
 def dtype(x: Any) -> str:
     """The dtype name of ``x`` (``'float32'``)."""
     value = unwrap(x)
+    if isinstance(getattr(value, "dtype", None), str):  # a KerasTensor's dtype is its name
+        return value.dtype
     return (
         value.dtype.name
         if hasattr(value, "dtype")

@@ -2,7 +2,7 @@
 
 One row per operation (layers and ops, in the graph's order). The "Connected to" column
 lists, for each of the operation's nodes in this graph, its inputs as
-``layer_name[node_index][tensor_index]``; Keras leaves it out when the graph is a plain
+``layer_name[node_index][tensor_index]``, one a line; Keras leaves it out when the graph is a plain
 chain (one node per depth, one input each, no shared layer), and so does this.
 """
 
@@ -56,11 +56,9 @@ def _shape(nodes: list[Any]) -> str:
 def _format(outputs: Any) -> str:
     tensors = flatten(outputs)
     shown = [_tuple(t.shape) for t in tensors]
-    return (
-        shown[0]
-        if len(shown) == 1 and not isinstance(outputs, (list, dict))
-        else ("[" + ", ".join(shown) + "]")
-    )
+    if len(shown) == 1 and not isinstance(outputs, (list, dict)):
+        return shown[0]
+    return "[" + ",\n ".join(shown) + "]"  # one shape a line, as Keras wraps them
 
 
 def _tuple(shape: tuple) -> str:
@@ -79,4 +77,4 @@ def _connections(nodes: list[Any]) -> str:
         for tensor in node.input_tensors if not node.is_input else []:
             operation, node_index, tensor_index = tensor._keras_history
             found.append(f"{operation.name}[{node_index}][{tensor_index}]")
-    return ", ".join(found) or "-"
+    return ",\n".join(found) or "-"  # one connection a line, as Keras wraps them
