@@ -176,3 +176,13 @@ def test_a_model_with_prelu_and_leaky_relu_trains_and_learns_alpha(backend_name)
     assert losses[-1] < 0.3 * losses[0]
     alpha = K.to_host(model.layers[1].alpha.value)
     assert np.abs(alpha).max() > 0.01  # the slopes moved from their zero start
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_layer_works_in_a_functional_model(name):
+    inputs = keras.Input(shape=FIXTURES["x"].shape[1:])
+    outputs = gpukeras_layer(name)(inputs)
+    model = keras.Model(inputs, outputs)
+    assert model.output_shape == (None, *FIXTURES["x"].shape[1:])
+    predicted = model.predict(FIXTURES["x"], verbose=0)
+    np.testing.assert_allclose(predicted, FIXTURES[name], rtol=1e-5, atol=1e-6)
