@@ -83,7 +83,8 @@ def alias_module(
 
 
 MERGE_REFUSAL = (
-    "Keras 1's functional `merge(...)` is not available in gpukeras; combine KerasTensors "
-    "with `keras.ops` (`ops.concatenate`, `ops.add`, ...) in the functional API, or use "
-    "Keras 1's `Merge([...], mode=...)`, which is."
+    "Keras 1's `merge(mode=...)` function was removed in Keras 2; use the merge layers "
+    "`Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`, `Concatenate` and `Dot` "
+    "(or `layers.add(...)`, `layers.concatenate(...)` ...). Keras 1's `Merge([...], mode=...)` "
+    "is available."
 )

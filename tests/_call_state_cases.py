@@ -18,10 +18,11 @@ F64 = {"dtype": "float64"}
 
 @dataclass
 class Case:
-    """``make()`` builds the layer; it is called on float64 inputs of ``shape``."""
+    """``make()`` builds the layer; it is called on float64 inputs of ``shape`` (a list of
+    shapes: a list of inputs, for a merge layer)."""
 
     make: Callable[[], Any]
-    shape: tuple[int, ...]
+    shape: Any
     training: bool = True
     int_input: int | None = None  # draw integer ids below this instead of floats
     mask: bool = False  # pass a (batch, steps) mask with the last step(s) masked out
@@ -162,11 +163,39 @@ CASES: dict[str, list[Case]] = {
         ),
     ],
     "UpSampling2D": [Case(lambda: layers.UpSampling2D(2, **F64), (2, 3, 3, 2))],
+    # Merge layers: a list of inputs, broadcasting between ranks and size-1 axes.
+    "Add": [Case(lambda: layers.Add(**F64), [(2, 3, 4), (2, 4), (2, 3, 1)])],
+    "Subtract": [Case(lambda: layers.Subtract(**F64), [(2, 3), (2, 1)])],
+    "Multiply": [
+        Case(lambda: layers.Multiply(**F64), [(2, 3, 4), (2, 1, 4), (2, 4)]),
+        Case(lambda: layers.Multiply(**F64), [(2, 3, 4), (2, 3, 4), (2, 3, 4)], mask=True),
+    ],
+    "Average": [Case(lambda: layers.Average(**F64), [(2, 3), (2, 3)])],
+    "Maximum": [
+        Case(lambda: layers.Maximum(**F64), [(2, 3, 4), (2, 3, 4), (2, 4)]),
+        Case(lambda: layers.Maximum(**F64), [(2, 3, 4), (2, 3, 4), (2, 3, 4)], mask=True),
+    ],
+    "Minimum": [Case(lambda: layers.Minimum(**F64), [(2, 3), (2, 3)])],
+    "Concatenate": [Case(lambda: layers.Concatenate(axis=1, **F64), [(2, 2, 3), (2, 4, 3)])],
+    "Dot": [
+        Case(lambda: layers.Dot(axes=1, normalize=True, **F64), [(3, 4), (3, 4)]),
+        Case(lambda: layers.Dot(axes=(2, 1), **F64), [(2, 3, 4), (2, 4, 5)]),
+    ],
     "ZeroPadding2D": [Case(lambda: layers.ZeroPadding2D(1, **F64), (2, 3, 3, 2))],
 }
 
 # Registered classes that cannot be called through forward_with_pullback, with the reason.
+_TAPE_CELL = (
+    "a call() layer: its gradient through time is recorded op by op on the tape, so no "
+    "state of a call lives on the layer (tests/test_rnn_cells.py)"
+)
+
 NOT_CALLABLE: dict[str, str] = {
+    "RNN": _TAPE_CELL,
+    "SimpleRNNCell": _TAPE_CELL,
+    "LSTMCell": _TAPE_CELL,
+    "GRUCell": _TAPE_CELL,
+    "StackedRNNCells": _TAPE_CELL,
     "Lambda": "a call() layer: its gradient is recorded op by op on the tape, so no state "
     "of a call lives on the layer (tests/test_lambda_layer.py)",
 }

@@ -19,6 +19,8 @@ def built(case: Case) -> Any:
 
 
 def an_input(case: Case, xp: Any, rng: np.random.Generator) -> Any:
+    if isinstance(case.shape, list):  # a merge layer's list of inputs
+        return [xp.asarray(rng.normal(size=shape)) for shape in case.shape]
     if case.int_input is not None:
         return xp.asarray(rng.integers(0, case.int_input, case.shape))
     return xp.asarray(rng.normal(size=case.shape))
@@ -27,6 +29,14 @@ def an_input(case: Case, xp: Any, rng: np.random.Generator) -> Any:
 def a_mask(case: Case, xp: Any) -> Any:
     if not case.mask:
         return None
+    if isinstance(case.shape, list):  # a merge layer: one mask per input
+        masks = []
+        for i, shape in enumerate(case.shape):
+            mask = np.ones(shape[:2], dtype=bool)
+            mask[0, i % shape[1]] = False
+            mask[1, -1] = False  # every input masks this step: the output mask's zeros
+            masks.append(xp.asarray(mask))
+        return masks
     mask = np.ones(case.shape[:2], dtype=bool)
     mask[0, -2:] = False  # the first sequence is two steps shorter
     return xp.asarray(mask)

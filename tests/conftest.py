@@ -92,3 +92,17 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = (
             f"{REQUIRE_GPU_ENV_VAR}=1: a gpu test was skipped on a GPU machine ({reason})"
         )
+
+
+@pytest.fixture
+def custom_object_registry():
+    """``saving.get_custom_objects()``, with the registry as it was restored after the test
+    (registering a class is global state)."""
+    from gpukeras import _custom_objects
+
+    live = (_custom_objects._REGISTERED, _custom_objects._REGISTERED_NAMES)
+    saved = [dict(table) for table in live]
+    yield _custom_objects.get_custom_objects()
+    for table, before in zip(live, saved, strict=True):
+        table.clear()
+        table.update(before)

@@ -239,3 +239,21 @@ def test_an_output_mask_trains_as_keras_3(xp):
     # Keras 3 on JAX counts every timestep in fit's accuracy (its evaluate counts the valid
     # ones); gpukeras counts the valid ones in both, for one output as for several.
     assert history.history["steps_accuracy"] != pytest.approx(FIXTURE["masked/steps_accuracy"])
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_saved_two_output_functional_model_loads_compiled_as_it_was(xp, tmp_path, suffix):
+    a, b = keras.Input((6,), name="a"), keras.Input((6,), name="b")
+    shared = layers.Dense(8, activation="tanh", name="shared")
+    cls = layers.Dense(3, activation="softmax", name="cls")(shared(a))
+    model = keras.Model([a, b], [cls, layers.Dense(1, name="reg")(shared(b))])
+    model.compile(
+        "sgd", ["categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5],
+        metrics=[["accuracy"], ["mae"]],
+    )  # fmt: skip
+    x, y = xy(32)
+    model.fit(x, y, verbose=0)
+    model.save(tmp_path / f"model{suffix}")
+    loaded = keras.saving.load_model(tmp_path / f"model{suffix}")
+    expected = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(expected, rel=1e-6)

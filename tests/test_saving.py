@@ -232,8 +232,8 @@ def test_keras3_keys_follow_class_names_not_layer_names():
     class Conv2DTranspose:
         pass
 
-    assert _hdf5._keras3_keys(layers) == ["dense", "dropout", "dense_1"]
-    assert _hdf5._keras3_keys([Conv2DTranspose()]) == ["conv2d_transpose"]
+    assert _hdf5.keras3_keys(layers) == ["dense", "dropout", "dense_1"]
+    assert _hdf5.keras3_keys([Conv2DTranspose()]) == ["conv2d_transpose"]
 
 
 def test_legacy_weights_layout(tmp_path):

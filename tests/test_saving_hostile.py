@@ -170,9 +170,14 @@ def test_a_config_cannot_switch_safe_mode_off(full_h5, tmp_path):
     refuses(full_h5, "Lambda")
 
 
-def test_functional_models_are_refused_clearly(full_h5):
+def test_a_sequential_config_named_functional_is_refused_clearly(full_h5):
     edit_model_config(full_h5, lambda c: c.update(class_name="Functional"))
-    refuses(full_h5, "only load Sequential")
+    refuses(full_h5, "Invalid functional model config.*'inbound_nodes' list")
+
+
+def test_subclassed_model_configs_are_refused_clearly(full_h5):
+    edit_model_config(full_h5, lambda c: c.update(class_name="MyModel"))
+    refuses(full_h5, "'MyModel' model; gpukeras loads Sequential and functional models")
 
 
 @pytest.mark.parametrize(

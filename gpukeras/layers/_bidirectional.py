@@ -58,6 +58,13 @@ class Bidirectional(Layer):
             raise ValueError(
                 f"`backward_layer` must be a recurrent layer instance. Received: {backward_layer!r}"
             )
+        layer = _as_fused(layer)
+        backward_layer = None if backward_layer is None else _as_fused(backward_layer)
+        if getattr(layer, "stateful", False):
+            raise NotImplementedError(
+                "Bidirectional does not support stateful recurrent layers yet. "
+                f"Received: layer={layer.name!r} with stateful=True"
+            )
         if merge_mode not in _MERGE_MODES:
             raise ValueError(
                 "merge_mode must be one of 'sum', 'mul', 'ave', 'concat' or None. "
@@ -272,6 +279,27 @@ class Bidirectional(Layer):
         if config.get("backward_layer") is not None:
             config["backward_layer"] = deserialize(config["backward_layer"])
         return cls(**config)
+
+
+def _as_fused(layer: Layer) -> Layer:
+    """``layer``, or for ``RNN(cell)`` of one built-in cell the fused layer it equals
+    (``RNN(LSTMCell(n))`` becomes ``LSTM(n)``): Bidirectional runs the fused layers'
+    hand-written passes, which an RNN of ops has not."""
+    from gpukeras.layers._call import uses_call
+
+    if not uses_call(layer):
+        return layer
+    from gpukeras.layers.rnn._fused_twin import fused_equivalent
+
+    fused = fused_equivalent(layer) if hasattr(layer, "cell") else None
+    if fused is None:
+        raise NotImplementedError(
+            "Bidirectional wraps the fused SimpleRNN, LSTM and GRU layers, and RNN of one "
+            "SimpleRNNCell, LSTMCell or GRUCell (without recurrent_dropout); other RNN "
+            f"cells are not supported yet. Received: layer={layer.name!r} "
+            f"({type(layer).__name__} of {type(getattr(layer, 'cell', None)).__name__})"
+        )
+    return fused
 
 
 def _copy_of(layer: Layer, prefix: str, go_backwards: bool | None) -> Layer:

@@ -120,7 +120,10 @@ def forward_by_call(layer: Any, x: Any, training: bool) -> Any:
 
 
 def _as_input(inputs: Any) -> Any:
-    """A Tensor, Variable or array of the backend as is; anything else on the device."""
+    """A Tensor, Variable or array of the backend as is; anything else on the device.
+    A list of arrays (a merge layer's inputs) stays a list, each on the device."""
+    if is_input_list(inputs):
+        return [_as_input(x) for x in inputs]
     if hasattr(inputs, "value"):  # a traced Tensor or a Variable
         return inputs
     if isinstance(inputs, dict) or (
@@ -128,6 +131,31 @@ def _as_input(inputs: Any) -> Any:
     ):  # several inputs (a model's, a multi-input call() layer's): each on its own
         return map_structure(_as_input, inputs)
     return K.to_device(inputs)
+
+
+def is_input_list(inputs: Any) -> bool:
+    """Whether ``inputs`` is several inputs (a list or tuple of arrays or Tensors), rather
+    than one input written as nested lists of numbers."""
+    return isinstance(inputs, (list, tuple)) and all(hasattr(x, "shape") for x in inputs)
+
+
+def shape_of(inputs: Any) -> Any:
+    """The input shape ``build`` gets: a tuple, or a list of tuples for several inputs (a
+    dict of them for inputs given as a dict; nested structures alike)."""
+    if isinstance(inputs, dict):
+        return {key: shape_of(x) for key, x in inputs.items()}
+    if isinstance(inputs, (list, tuple)) and not hasattr(inputs, "shape"):
+        return [shape_of(x) for x in inputs]
+    return tuple(inputs.shape)
+
+
+def _on_device(inputs: Any) -> Any:
+    """The raw device arrays of ``inputs`` (one, or a list)."""
+    from gpukeras import autodiff
+
+    if isinstance(inputs, list):
+        return [K.to_device(autodiff.unwrap(x)) for x in inputs]
+    return K.to_device(autodiff.unwrap(inputs))
 
 
 def call_with_mask(
@@ -144,7 +172,7 @@ def call_with_mask(
     from gpukeras import autodiff
 
     training = resolve_training(training)
-    layer.ensure_built(_shape_of(inputs))
+    layer.ensure_built(shape_of(inputs))
     if not getattr(_context, "depth", 0):
         layer.clear_losses()
     with training_scope(training), enclosing_call():
@@ -156,20 +184,10 @@ def call_with_mask(
         if autodiff.is_recording() and _needs_gradient(layer, inputs):
             with autodiff.scope(layer.name):
                 return _builtin_node(layer, inputs, bool(training), mask)
-        x = K.to_device(autodiff.unwrap(inputs))
-        outputs, out_mask = layer.forward_tracked(x, bool(training), mask)
+        outputs, out_mask = layer.forward_tracked(_on_device(inputs), bool(training), mask)
         if layer.activity_regularizer is not None:
             layer.add_loss(layer.activity_regularizer(outputs) * (1.0 / float(outputs.shape[0])))
         return outputs, out_mask
-
-
-def _shape_of(inputs: Any) -> Any:
-    """The shape of ``inputs``; for several inputs (a list, tuple or dict), their shapes."""
-    if isinstance(inputs, dict):
-        return {key: _shape_of(x) for key, x in inputs.items()}
-    if isinstance(inputs, (list, tuple)):
-        return tuple(_shape_of(x) for x in inputs)
-    return tuple(inputs.shape)
 
 
 @contextlib.contextmanager
@@ -205,6 +223,8 @@ def _input_needs_gradient(inputs: Any) -> bool:
     skips computing it."""
     from gpukeras import autodiff
 
+    if isinstance(inputs, list):
+        return any(_input_needs_gradient(x) for x in inputs)
     return isinstance(inputs, autodiff.Tensor) or autodiff.needs_gradient(inputs)
 
 
@@ -222,6 +242,9 @@ def builtin_node(
 ) -> tuple[Any, Any]:
     """``layer`` on ``inputs`` as one tape node (its pullback is the node's VJP).
 
+    A layer of several inputs (a merge layer: ``inputs`` is a list) is one node over all
+    of them; its pullback returns one gradient per input.
+
     ``extra_inputs``: ``(argument, values, grads attribute)`` for a call argument that
     needs gradients too (an RNN's ``initial_state``): the values go to ``forward`` as that
     argument, join the node's inputs, and get the gradients ``backward`` leaves in the
@@ -229,12 +252,13 @@ def builtin_node(
     """
     from gpukeras import autodiff
 
-    x = K.to_device(autodiff.unwrap(inputs))
+    x = _on_device(inputs)
     argument, values, grads_attribute = extra_inputs or (None, [], None)
     kwargs = {argument: [K.to_device(autodiff.unwrap(v)) for v in values]} if argument else {}
     y, y_mask, pullback = layer.forward_with_pullback(x, training, mask, **kwargs)
     weights = layer.trainable_weights
     need_input_grad = _input_needs_gradient(inputs)
+    several = isinstance(inputs, list)
     sinks = current_sinks()
     if sinks is not None:
         sinks.count(weights, len(y) if isinstance(y, (list, tuple)) else 1)
@@ -245,9 +269,13 @@ def builtin_node(
             grad_y, need_input_grad=need_input_grad, into_variables=into
         )
         extra = list(getattr(layer, grads_attribute)) if grads_attribute else []
-        return [grad_x if need_input_grad else None, *extra, *weight_grads]
+        if several:
+            grads = list(grad_x) if need_input_grad else [None] * len(inputs)
+        else:
+            grads = [grad_x if need_input_grad else None]
+        return [*grads, *extra, *weight_grads]
 
-    node_inputs = [inputs, *values, *weights]
+    node_inputs = [*(inputs if several else [inputs]), *values, *weights]
     if isinstance(y, (list, tuple)):  # return_state: one node per output (see below)
         outputs: Any = [
             autodiff.record(part, node_inputs, _one_output_vjp(vjp, y, i), type(layer).__name__)
@@ -318,11 +346,13 @@ def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
     from gpukeras import autodiff
 
     input_shape = tuple(input_shape)
-    unknown = any(d is None for d in input_shape[1:])
+    several = bool(input_shape) and all(isinstance(s, (list, tuple)) for s in input_shape)
+    each = [tuple(s) for s in input_shape] if several else [input_shape]  # list inputs
+    unknown = any(d is None for shape in each for d in shape[1:])
     shapes = []
     for size in _PROBE_SIZES if unknown else _PROBE_SIZES[:1]:
-        probe_shape = tuple(size if d is None else int(d) for d in input_shape)
-        probe = K.array_module().zeros(probe_shape, dtype=layer.compute_dtype)
+        probes = [_zeros(shape, size, layer.compute_dtype) for shape in each]
+        probe = probes if several else probes[0]
         saved = K.random.get_state()
         values = [(v.value, v.value.copy()) for v in layer.weights]  # call() may assign
         try:
@@ -342,6 +372,11 @@ def infer_output_shape(layer: Any, input_shape: Shape) -> Shape:
             f"compute_output_shape(input_shape). Received: input_shape={input_shape}"
         )
     inferred = tuple(d if all(s[i] == d for s in shapes) else None for i, d in enumerate(first))
-    if input_shape and input_shape[0] is None and inferred and inferred[0] == _PROBE_SIZES[0]:
+    if each[0] and each[0][0] is None and inferred and inferred[0] == _PROBE_SIZES[0]:
         inferred = (None, *inferred[1:])
     return inferred
+
+
+def _zeros(shape: Shape, size: int, dtype: Any) -> Any:
+    """A probe of ``shape`` whose unknown axes are ``size``."""
+    return K.array_module().zeros(tuple(size if d is None else int(d) for d in shape), dtype)

@@ -55,7 +55,8 @@ class GRU(RNNBase):
         return_sequences: Default ``False``.
         return_state: Also return the final state; default ``False``.
         go_backwards: Default ``False``.
-        stateful: Must be ``False`` (the default).
+        stateful: Carry the final states into the next batch (fixed batch size; see
+            ``reset_states``); default ``False``.
         unroll: Accepted, no effect; default ``False``.
         reset_after: Apply the reset gate after the recurrent product; default ``True``.
         use_cudnn: Accepted for compatibility; default ``'auto'``.

@@ -229,7 +229,9 @@ class Layer(GraphAccessors):
         not change what an earlier pullback computes (the weights themselves are read
         when it runs, so update them only after the step's pullbacks).
         """
-        self.ensure_built(tuple(x.shape))
+        from gpukeras.layers._call import shape_of
+
+        self.ensure_built(shape_of(x))
         return _call_state.forward_with_pullback(self, x, training, mask, **forward_kwargs)
 
     # -- losses added in call() ------------------------------------------------

@@ -69,7 +69,8 @@ class LSTM(RNNBase):
         return_state: Also return the final ``h`` and ``c``; default ``False``.
         go_backwards: Process the sequence in reverse (and return it reversed);
             default ``False``.
-        stateful: Must be ``False`` (the default): not supported.
+        stateful: Carry the final states into the next batch (fixed batch size; see
+            ``reset_states``); default ``False``.
         unroll: Accepted for compatibility, no effect; default ``False``.
         use_cudnn: Accepted for compatibility (``'auto'``, True, False); default ``'auto'``.
         **kwargs: :class:`Layer` arguments, ``zero_output_for_mask`` (default ``False``),

@@ -29,9 +29,10 @@ from gpukeras.layers._add_weight import set_constraints
 from gpukeras.layers._keras_tensor import is_symbolic
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._recurrent_dropout import RecurrentDropout, draw_masks
+from gpukeras.layers._stateful_rnn import ResetStates, StatefulStates
 
 
-class RNNBase(Layer):
+class RNNBase(ResetStates, Layer):
     """Base of the recurrent layers (not public; see SimpleRNN, LSTM, GRU).
 
     Subclasses set ``gate_blocks`` (kernel columns per unit) and ``state_count``,
@@ -86,11 +87,6 @@ class RNNBase(Layer):
             recurrent_constraint=recurrent_constraint,
             bias_constraint=bias_constraint,
         )
-        if stateful:
-            raise NotImplementedError(
-                f"{owner}: stateful recurrent layers are not supported yet. "
-                f"Received: stateful={stateful!r}"
-            )
         if use_cudnn not in ("auto", True, False):
             raise ValueError(
                 f"{owner}: use_cudnn must be 'auto', True or False. "
@@ -115,7 +111,9 @@ class RNNBase(Layer):
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
-        self.stateful = False
+        self.stateful = bool(stateful)
+        # A stateful layer's final states, carried into its next call (see _stateful_rnn.py).
+        self._carried = StatefulStates(self) if self.stateful else None
         self.unroll = bool(unroll)  # the loop is the same either way
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.use_cudnn = use_cudnn
@@ -130,6 +128,8 @@ class RNNBase(Layer):
                 f"{type(self).__name__} {self.name!r} expects inputs of shape "
                 f"(batch, timesteps, features) with known features. Received: input_shape={shape}"
             )
+        if self._carried is not None:
+            self._carried.fix_batch_size(shape[0], shape)
         width = self.gate_blocks * self.units
         self.kernel = self.add_weight(
             "kernel",
@@ -240,8 +240,14 @@ class RNNBase(Layer):
                 xp, self._recurrent_masks(batch), self._dropped_recurrent_kernel()
             )
         mask = self._step_mask(xp, batch, steps)
+        if self._carried is not None:
+            self._carried.check_batch(batch)
+            if initial_state is None:
+                initial_state = self._carried.values
         self._set_initial_states(xp, buffers, batch, initial_state)
         self._forward_steps(xp, buffers, mask)
+        if self._carried is not None:
+            self._carried.keep([buffers[name][-1] for name in self._state_names()])
         self._xs, self._mask, self._current = xs, mask, buffers
         return self._outputs(xp, buffers, mask)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gpukeras import _custom_objects
 from gpukeras._custom_objects import custom_object_scope
 from gpukeras.layers._activation import Activation
 from gpukeras.layers._dense import Dense
@@ -30,11 +31,13 @@ def register(cls: type[Layer]) -> type[Layer]:
 
 def serialize(layer: Layer) -> dict[str, Any]:
     """``{'module', 'class_name', 'config', 'registered_name'}`` as Keras 3 writes it."""
-    entry: dict[str, Any] = {
-        "module": "keras.layers",
-        "class_name": type(layer).__name__,
+    cls = type(layer)
+    registered = _custom_objects.get_registered_name(cls)
+    entry: dict[str, Any] = {  # a registered class is named as Keras names it: "package>name"
+        "module": cls.__module__ if registered != cls.__name__ else "keras.layers",
+        "class_name": cls.__name__,
         "config": layer.get_config(),
-        "registered_name": None,
+        "registered_name": registered if registered != cls.__name__ else None,
     }
     if layer.built and layer.input_shape is not None and not isinstance(layer, InputLayer):
         entry["build_config"] = {"input_shape": list(layer.input_shape)}
@@ -49,8 +52,10 @@ def deserialize(entry: dict[str, Any], custom_objects: dict[str, Any] | None = N
             f"Received: {entry!r:.200}"
         )
     name = str(entry["class_name"])
-    known = {**_REGISTRY, **(custom_objects or {})}
-    cls = known.get(name) or known.get(_ALIASES.get(name, ""))
+    known = {**_REGISTRY, **_custom_objects.with_current(custom_objects)}
+    registered = entry.get("registered_name")
+    cls = known.get(registered) if isinstance(registered, str) else None
+    cls = cls or known.get(name) or known.get(_ALIASES.get(name, ""))
     if cls is None:
         raise ValueError(
             f"Unknown layer class {name!r}: not a gpukeras layer and not in custom_objects. "

@@ -38,7 +38,8 @@ class SimpleRNN(RNNBase):
         return_sequences: Default ``False``.
         return_state: Also return the final state; default ``False``.
         go_backwards: Default ``False``.
-        stateful: Must be ``False`` (the default).
+        stateful: Carry the final states into the next batch (fixed batch size; see
+            ``reset_states``); default ``False``.
         unroll: Accepted, no effect; default ``False``.
         seed: Seed of the dropout stream; default ``None``.
         **kwargs: :class:`Layer` arguments, ``zero_output_for_mask`` (default ``False``)

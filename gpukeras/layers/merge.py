@@ -1,10 +1,31 @@
-"""Keras 1/2's ``keras.layers.merge``: Keras 1's ``Merge``."""
+"""Keras 1/2's ``keras.layers.merge``: the merge layers, now in ``keras.layers``, and
+Keras 1's ``Merge``."""
 
 from gpukeras._module_alias import MERGE_REFUSAL, alias_module
 
 alias_module(
     __name__,
-    "the functional API (`keras.Model(inputs, outputs)`) with `keras.ops`",
-    {"gpukeras.layers": ("Merge",)},
+    "`keras.layers`",
+    {
+        "gpukeras.layers": (
+            "Add",
+            "Average",
+            "Concatenate",
+            "Dot",
+            "Maximum",
+            "Merge",
+            "Minimum",
+            "Multiply",
+            "Subtract",
+            "add",
+            "average",
+            "concatenate",
+            "dot",
+            "maximum",
+            "minimum",
+            "multiply",
+            "subtract",
+        ),
+    },
     refused={"merge": MERGE_REFUSAL},
 )

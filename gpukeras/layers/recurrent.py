@@ -2,4 +2,19 @@
 
 from gpukeras._module_alias import alias_module
 
-alias_module(__name__, "`keras.layers`", {"gpukeras.layers": ("GRU", "LSTM", "SimpleRNN")})
+alias_module(
+    __name__,
+    "`keras.layers`",
+    {
+        "gpukeras.layers": (
+            "GRU",
+            "GRUCell",
+            "LSTM",
+            "LSTMCell",
+            "RNN",
+            "SimpleRNN",
+            "SimpleRNNCell",
+            "StackedRNNCells",
+        )
+    },
+)

@@ -75,6 +75,16 @@ class Model(LegacyTraining, CustomTraining, Trainer, Layer):
             )
         self._init_layer(**kwargs)
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
+        """A new model from ``get_config()``'s dict; a functional config (one with
+        ``input_layers``) makes a functional model, as in Keras."""
+        if isinstance(config, dict) and "input_layers" in config:
+            from gpukeras.models.functional import Functional
+
+            return Functional.from_config(config, custom_objects)
+        return super().from_config(config)
+
     def _init_layer(self, **kwargs: Any) -> None:
         """The Layer part of a model: name, trainable, dtype; nothing else is accepted."""
         unknown = sorted(set(kwargs) - set(_LAYER_ARGUMENTS))

@@ -20,7 +20,18 @@ from typing import Any
 
 import h5py
 
-from gpukeras.saving import _config, _hdf5, _keras_zip, _subclassed
+from gpukeras._custom_objects import with_current
+from gpukeras.saving import (
+    _compile_config,
+    _config,
+    _config_safety,
+    _config_write,
+    _hdf5,
+    _keras_zip,
+    _legacy_plan,
+    _optimizer_state,
+    _subclassed,
+)
 from gpukeras.saving import _h5safe as safe
 from gpukeras.saving._atomic import (
     atomic_write_bytes,
@@ -205,12 +216,12 @@ def _load_legacy_model(path: str, custom: Any, compile: bool, safe_mode: bool) -
             model_config, custom, safe_mode, path, weights_follow=True
         )
         _, group = _hdf5.find_weights(file, path)
-        weights = _hdf5.read_plan(_hdf5.legacy_plan(group, model, budget, False), budget)
+        weights = _hdf5.read_plan(_legacy_plan.legacy_plan(group, model, budget, False), budget)
         training = safe.read_json_attribute(file, "training_config", _JSON_LIMIT)
         optimizer = None
         if compile and training is not None and _compiled(model, training, True, custom, path):
-            datasets = _hdf5.legacy_optimizer_datasets(file, budget)
-            optimizer = _hdf5.optimizer_values(model, datasets, budget)
+            datasets = _optimizer_state.legacy_optimizer_datasets(file, budget)
+            optimizer = _optimizer_state.optimizer_values(model, datasets, budget)
     _hdf5.assign_all(weights)
     if optimizer is not None:
         model.optimizer.set_weights(optimizer)
@@ -247,10 +258,10 @@ def _load_keras_zip(path: str, custom: Any, compile: bool, safe_mode: bool) -> A
         compiling = bool(compile and compile_config)
         # Under mixed_float16 Keras names the optimizer given to compile, which wrapped it in
         # a LossScaleOptimizer: the saved state is the wrapper's.
-        loss_scaled = compiling and _hdf5.holds_loss_scale_state(file)
+        loss_scaled = compiling and _optimizer_state.holds_loss_scale_state(file)
         if compiling and _compiled(model, compile_config, False, custom, path, loss_scaled):
-            datasets = _hdf5.keras3_optimizer_datasets(file, budget)
-            optimizer = _hdf5.optimizer_values(model, datasets, budget)
+            datasets = _optimizer_state.keras3_optimizer_datasets(file, budget)
+            optimizer = _optimizer_state.optimizer_values(model, datasets, budget)
     _hdf5.assign_all(weights)
     if optimizer is not None:
         model.optimizer.set_weights(optimizer)
@@ -268,7 +279,7 @@ def _saved_optimizer_id(file: h5py.File) -> str:
     from gpukeras import optimizers
 
     with contextlib.suppress(FileFormatError, *safe.READ_ERRORS):
-        scaled = _hdf5.holds_loss_scale_state(file)  # then the wrapped optimizer's name
+        scaled = _optimizer_state.holds_loss_scale_state(file)  # then the wrapped optimizer's name
         path = "optimizer/inner_optimizer/vars" if scaled else "optimizer/vars"
         name = safe.safe_group(file, path).attrs.get("name")
         if isinstance(name, bytes):
@@ -287,13 +298,17 @@ def _compiled(
     ``loss_scaled``: the file holds a LossScaleOptimizer's state; wrap the optimizer in one
     if the settings name the inner optimizer only.
     """
-    _config.check_tree(config, dict(custom or {}), True, path)
+    custom = with_current(custom)
+    _config_safety.check_tree(config, custom, True, path)
+    had_optimizer = "optimizer" in vars(model)
     try:
-        arguments = _config.compile_arguments(config, legacy, dict(custom or {}))
+        arguments = _compile_config.compile_arguments(config, legacy, custom)
         if loss_scaled:
-            arguments["optimizer"] = _config.loss_scaled(arguments["optimizer"])
+            arguments["optimizer"] = _compile_config.loss_scaled(arguments["optimizer"])
         model.compile(**arguments)
     except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
+        if not had_optimizer:  # compile sets it before checking the loss: undo that
+            vars(model).pop("optimizer", None)
         warnings.warn(
             f"Could not compile the model loaded from {path} with its saved settings "
             f"({type(error).__name__}: {error}). The model is returned uncompiled: call "
@@ -345,7 +360,7 @@ def _load_weights_from(
     with safe.open_h5(source, label) as (file, budget):
         layout, group = _hdf5.find_weights(file, label)
         if layout == "legacy":
-            plan = _hdf5.legacy_plan(group, model, budget, skip_mismatch, by_name)
+            plan = _legacy_plan.legacy_plan(group, model, budget, skip_mismatch, by_name)
         elif by_name:
             raise ValueError(
                 "Invalid keyword argument: by_name=True is only supported for legacy HDF5 "
@@ -355,8 +370,8 @@ def _load_weights_from(
             plan = _hdf5.keras3_plan(group, model, budget, skip_mismatch, label)
         weights = _hdf5.read_plan(plan, budget)
         if layout == "keras3":
-            datasets = _hdf5.keras3_optimizer_datasets(file, budget)
-            optimizer = _hdf5.optimizer_values(model, datasets, budget)
+            datasets = _optimizer_state.keras3_optimizer_datasets(file, budget)
+            optimizer = _optimizer_state.optimizer_values(model, datasets, budget)
     _hdf5.assign_all(weights)
     if optimizer is not None:
         model.optimizer.set_weights(optimizer)
@@ -380,4 +395,4 @@ def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = No
 def model_to_json(model: Any, **kwargs: Any) -> str:
     """Keras 3's ``to_json``: the model config (Keras 3 form) as JSON; kwargs go to json.dumps."""
     _refuse_subclassed_architecture(model, "to_json()")
-    return json.dumps(_config.model_config(model), default=_hdf5.json_default, **kwargs)
+    return json.dumps(_config_write.model_config(model), default=_hdf5.json_default, **kwargs)

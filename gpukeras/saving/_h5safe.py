@@ -365,3 +365,17 @@ def write_string_list(group: h5py.Group, name: str, values: list[str]) -> None:
         return
     for index, part in enumerate(parts):
         group.attrs[f"{name}{index}"] = part
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Names made distinct (wrappers' inner layers may repeat a variable path)."""
+    seen: set[str] = set()
+    result = []
+    for name in names:
+        candidate, count = name, 0
+        while candidate in seen:
+            count += 1
+            candidate = f"{name}_{count}"
+        seen.add(candidate)
+        result.append(candidate)
+    return result

@@ -9,7 +9,8 @@ Layouts (see ../shared/keras-behaviour.md, "File formats"):
 - legacy weights (``.h5``/``.hdf5``): root attrs ``layer_names``, ``backend``,
   ``keras_version``; one group per layer with attr ``weight_names`` and one
   dataset per weight at that name's path;
-- Keras 3 weights (``.weights.h5``, also inside ``.keras``):
+- Keras 3 weights (``.weights.h5``, also inside ``.keras``; optimizer state in
+  ``_optimizer_state``):
   ``layers/<snake_case_class>[_N]/vars/<i>``, ``optimizer/vars/<i>``, ``vars``; a
   LossScaleOptimizer adds ``optimizer/inner_optimizer/vars/<i>`` (the wrapped optimizer).
 
@@ -34,7 +35,13 @@ from gpukeras._naming import to_snake_case
 from gpukeras.saving import _h5safe as safe
 from gpukeras.saving import _subclassed
 from gpukeras.saving._errors import FileFormatError
-from gpukeras.saving._h5safe import Budget, read_string_list, write_string_list
+from gpukeras.saving._h5safe import Budget, unique_names, write_string_list
+from gpukeras.saving._model_layers import is_graph_model, keras3_keys, legacy_weights, saved_layers
+from gpukeras.saving._optimizer_state import (
+    built_optimizer,
+    write_keras3_optimizer,
+    write_optimizer_weights,
+)
 
 # The Keras version whose file layout these files follow. Readers treat a
 # missing version (or "1") as Keras 1 and convert weights, so one must be set.
@@ -43,11 +50,6 @@ _Pair = tuple[Any, Any]  # a model variable and the dataset holding its value
 
 
 # -- which layers are saved ------------------------------------------------------
-def saved_layers(model: Any) -> list[Any]:
-    """The model's layers as Keras's ``Sequential.layers`` lists them (no InputLayer)."""
-    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
-
-
 def require_built(model: Any, action: str) -> None:
     if not getattr(model, "built", True) or any(
         not getattr(layer, "built", True) for layer in saved_layers(model)
@@ -57,18 +59,6 @@ def require_built(model: Any, action: str) -> None:
             "first by calling it on some data, by giving the first layer an input shape, "
             "or by fitting it."
         )
-
-
-def _keras3_keys(layers: list[Any]) -> list[str]:
-    """Keras 3's group names: snake_case class names, ``_1``, ``_2``, ... for repeats."""
-    used: dict[str, int] = {}
-    keys = []
-    for layer in layers:
-        base = to_snake_case(type(layer).__name__)
-        count = used.get(base, -1) + 1
-        used[base] = count
-        keys.append(base if count == 0 else f"{base}_{count}")
-    return keys
 
 
 # -- writing ------------------------------------------------------------------------
@@ -85,25 +75,11 @@ def write_legacy_weights(group: h5py.Group, model: Any) -> None:
     # Keras creates the groups in name order (avoids prefix clashes in HDF5).
     for layer in sorted(layers, key=lambda item: item.name):
         layer_group = group.create_group(layer.name)
-        variables = list(layer.weights)
-        names = _unique([f"{variable.path}:0" for variable in variables])
+        variables = legacy_weights(layer)
+        names = unique_names([f"{variable.path}:0" for variable in variables])
         write_string_list(layer_group, "weight_names", names)
         for name, variable in zip(names, variables, strict=True):
             layer_group.create_dataset(name, data=variable.numpy())
-
-
-def _unique(names: list[str]) -> list[str]:
-    """Names made distinct (wrappers' inner layers may repeat a variable path)."""
-    seen: set[str] = set()
-    result = []
-    for name in names:
-        candidate, count = name, 0
-        while candidate in seen:
-            count += 1
-            candidate = f"{name}_{count}"
-        seen.add(candidate)
-        result.append(candidate)
-    return result
 
 
 def write_keras3_weights(file: h5py.File, model: Any) -> None:
@@ -112,29 +88,19 @@ def write_keras3_weights(file: h5py.File, model: Any) -> None:
     if _subclassed.is_subclassed(model):
         _subclassed.write(file, model)
     else:
-        layers = saved_layers(model)
-        layers_group = file.create_group("layers")
-        for key, layer in zip(_keras3_keys(layers), layers, strict=True):
-            write_keras3_layer(layers_group.create_group(key), layer)
-    optimizer = _built_optimizer(model)
+        write_model_layers(file, model)
+    optimizer = built_optimizer(model)
     if optimizer is not None:
-        _write_keras3_optimizer(file.create_group("optimizer"), optimizer)
+        write_keras3_optimizer(file.create_group("optimizer"), optimizer)
     file.require_group("vars").attrs["name"] = getattr(model, "name", "sequential")
 
 
-def _write_keras3_optimizer(group: h5py.Group, optimizer: Any) -> None:
-    """``vars/<i>`` in the optimizer's ``variables`` order; a LossScaleOptimizer's inner
-    optimizer again in ``inner_optimizer/vars`` (its own variables also sit, after the
-    wrapper's four, in the wrapper's ``vars``: Keras writes both)."""
-    variables_group = group.create_group("vars")
-    variables_group.attrs["name"] = optimizer.name
-    store: dict[str, Any] = {}
-    optimizer.save_own_variables(store)  # host copies, Keras's order
-    for key, value in store.items():
-        variables_group.create_dataset(key, data=value)
-    inner = getattr(optimizer, "inner_optimizer", None)
-    if inner is not None:
-        _write_keras3_optimizer(group.create_group("inner_optimizer"), inner)
+def write_model_layers(group: h5py.Group, model: Any) -> None:
+    """``layers/<key>`` for each of the model's layers (Keras 3's keys)."""
+    layers = saved_layers(model)
+    layers_group = group.create_group("layers")
+    for key, layer in zip(keras3_keys(layers), layers, strict=True):
+        write_keras3_layer(layers_group.create_group(key), layer)
 
 
 # Where Keras 3 keeps a layer's own variables, relative to the layer's group, when not in
@@ -145,14 +111,25 @@ _KERAS3_VARIABLE_GROUPS = {"LSTM": "cell/vars", "GRU": "cell/vars", "SimpleRNN":
 
 def _sublayers(layer: Any) -> list[tuple[str, Any]]:
     """Layers held in public attributes (wrappers' inner layers): Keras saves each in a
-    subgroup named after the attribute (``forward_layer``, ``layer``...)."""
+    subgroup named after the attribute (``forward_layer``, ``layer``...); a list of layers
+    (StackedRNNCells' ``cells``) at ``<attribute>/<snake_case class>``, ``..._1``, ..."""
     from gpukeras.layers import Layer
 
-    return [
-        (name, value)
-        for name, value in vars(layer).items()
-        if isinstance(value, Layer) and not name.startswith("_") and value.weights
-    ]
+    found = []
+    for name, value in vars(layer).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, Layer) and value.weights:
+            found.append((name, value))
+        elif (
+            isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value)
+        ):
+            used: dict[str, int] = {}
+            for item in value:
+                key = _subclassed._unique(to_snake_case(type(item).__name__), used)
+                if item.weights:
+                    found.append((f"{name}/{key}", item))
+    return found
 
 
 def _own_variables(layer: Any, sublayers: list[tuple[str, Any]]) -> list[Any]:
@@ -166,7 +143,15 @@ def _own_group_path(layer: Any) -> str:
 
 
 def write_keras3_layer(group: h5py.Group, layer: Any) -> None:
-    """One layer in Keras 3's layout: own variables, then one subgroup per inner layer."""
+    """One layer in Keras 3's layout: own variables, then one subgroup per inner layer (a
+    model used as a layer: its layers under ``layers/``, see ``_model_layers``)."""
+    if _subclassed.is_subclassed(layer):
+        _subclassed.write(group, layer)
+        return
+    if is_graph_model(layer):
+        write_model_layers(group, layer)
+        group.require_group("vars").attrs["name"] = layer.name
+        return
     sublayers = _sublayers(layer)
     group.create_group("vars").attrs["name"] = layer.name
     own_group = group.require_group(_own_group_path(layer))
@@ -177,50 +162,15 @@ def write_keras3_layer(group: h5py.Group, layer: Any) -> None:
         write_keras3_layer(group.create_group(name), sub)
 
 
-def write_optimizer_weights(file: h5py.File, model: Any) -> None:
-    """Keras's ``optimizer_weights`` group: ``weight_names`` and one dataset per name."""
-    optimizer = _built_optimizer(model)
-    if optimizer is None:
-        return
-    store: dict[str, Any] = {}
-    optimizer.save_own_variables(store)
-    if not store:
-        return
-    group = file.create_group("optimizer_weights")
-    names = _unique(optimizer_weight_names(optimizer))
-    write_string_list(group, "weight_names", names)
-    for index, name in enumerate(names):
-        group.create_dataset(name, data=store[str(index)])
-
-
-def optimizer_weight_names(optimizer: Any) -> list[str]:
-    """``'<optimizer name>/<variable name>'`` for each of ``variables``, as Keras names them:
-    a LossScaleOptimizer's own four under its name, its inner optimizer's under that one's."""
-    names = optimizer.variable_names
-    inner = getattr(optimizer, "inner_optimizer", None)
-    if inner is None:
-        return [f"{optimizer.name}/{name}" for name in names]
-    own = names[: len(names) - len(inner.variable_names)]
-    return [f"{optimizer.name}/{name}" for name in own] + optimizer_weight_names(inner)
-
-
-def _built_optimizer(model: Any) -> Any:
-    """The model's optimizer once it has state worth saving (built on the weights)."""
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or not getattr(optimizer, "built", False):
-        return None
-    return optimizer if hasattr(optimizer, "save_own_variables") else None
-
-
 def write_legacy_model(file: h5py.File, model: Any) -> None:
     """The legacy full-model layout (what Keras's ``save('m.h5')`` writes)."""
-    from gpukeras.saving import _config
+    from gpukeras.saving import _compile_config, _config_write
 
     file.attrs["keras_version"] = KERAS_VERSION
     file.attrs["gpukeras_version"] = gpukeras.__version__
     file.attrs["backend"] = K.backend()
-    file.attrs["model_config"] = _json_bytes(_config.legacy_model_config(model))
-    training_config = _config.training_config(model)
+    file.attrs["model_config"] = _json_bytes(_config_write.legacy_model_config(model))
+    training_config = _compile_config.training_config(model)
     if training_config is not None:
         file.attrs["training_config"] = _json_bytes(training_config)
     write_legacy_weights(file.create_group("model_weights"), model)
@@ -265,78 +215,6 @@ def find_weights(file: h5py.File, label: str) -> tuple[str, h5py.Group]:
     )
 
 
-def _layers_with_weights(model: Any) -> list[Any]:
-    return [layer for layer in saved_layers(model) if layer.weights]
-
-
-def _saved_legacy_layers(group: h5py.Group) -> list[tuple[str, h5py.Group, list[str]]]:
-    saved = []
-    for name in read_string_list(group, "layer_names"):
-        layer_group = safe.safe_group(group, name)
-        weight_names = read_string_list(layer_group, "weight_names")
-        saved.append((name, layer_group, weight_names))
-    return saved
-
-
-def legacy_plan(
-    group: h5py.Group, model: Any, budget: Budget, skip_mismatch: bool, by_name: bool = False
-) -> list[_Pair]:
-    """Pair model weights with legacy datasets: by order of layers with weights, or by name."""
-    saved = _saved_legacy_layers(group)
-    if by_name:
-        return _legacy_plan_by_name(saved, model, budget, skip_mismatch)
-    saved = [entry for entry in saved if entry[2]]
-    layers = _layers_with_weights(model)
-    if len(saved) != len(layers):
-        raise FileFormatError(
-            "Layer count mismatch when loading weights from file. Model expected "
-            f"{len(layers)} layers with weights ({[layer.name for layer in layers]}), "
-            f"found {len(saved)} saved layers ({[entry[0] for entry in saved]})."
-        )
-    plan = []
-    for index, (layer, entry) in enumerate(zip(layers, saved, strict=True)):
-        name, layer_group, weight_names = entry
-        _check_count(index, layer, name, len(weight_names))
-        datasets = [safe.safe_dataset(layer_group, w, budget) for w in weight_names]
-        plan.extend(_checked_pairs(index, layer, datasets, skip_mismatch))
-    return plan
-
-
-def _legacy_plan_by_name(
-    saved: list[tuple[str, h5py.Group, list[str]]], model: Any, budget: Budget, skip: bool
-) -> list[_Pair]:
-    """Keras's ``by_name=True``: saved layers go to model layers of the same name."""
-    by_name = {layer.name: layer for layer in saved_layers(model)}
-    plan = []
-    for index, (name, layer_group, weight_names) in enumerate(saved):
-        layer = by_name.get(name)
-        if layer is None:
-            continue
-        if len(weight_names) != len(layer.weights):
-            if not skip:
-                _check_count(index, layer, name, len(weight_names))
-            warnings.warn(
-                f"Skipping loading of weights for layer #{index} (named {name}) due to "
-                f"mismatch in number of weights. Layer expects {len(layer.weights)} "
-                f"weight(s). Received {len(weight_names)} saved weight(s)",
-                stacklevel=4,
-            )
-            continue
-        datasets = [safe.safe_dataset(layer_group, w, budget) for w in weight_names]
-        plan.extend(_checked_pairs(index, layer, datasets, skip))
-    return plan
-
-
-def _check_count(index: int, layer: Any, saved_name: str, saved_count: int) -> None:
-    expected = len(layer.weights)
-    if saved_count != expected:
-        raise FileFormatError(
-            f"Weight count mismatch for layer #{index} (named {layer.name} in the current "
-            f"model, {saved_name} in the save file). Layer expects {expected} weight(s) "
-            f"{[tuple(v.shape) for v in layer.weights]}. Received {saved_count} saved weight(s)"
-        )
-
-
 def keras3_plan(
     file: h5py.Group, model: Any, budget: Budget, skip_mismatch: bool, label: str
 ) -> list[_Pair]:
@@ -345,7 +223,7 @@ def keras3_plan(
     if _subclassed.is_subclassed(model):
         return _subclassed.plan(file, model, budget, label, skip_mismatch)
     layers = saved_layers(model)
-    keys = _keras3_keys(layers)
+    keys = keras3_keys(layers)
     layers_group = safe.safe_group(file, "layers")
     unexpected = [
         key
@@ -371,14 +249,20 @@ def keras3_plan(
             )
         found = keras3_layer_datasets(safe.safe_group(layers_group, key), layer, budget, where)
         datasets = [found[id(variable)] for variable in variables]
-        plan.extend(_checked_pairs(index, layer, datasets, skip_mismatch))
+        plan.extend(checked_pairs(index, layer, datasets, skip_mismatch))
     return plan
 
 
 def keras3_layer_datasets(
     group: h5py.Group, layer: Any, budget: Budget, where: str
 ) -> dict[int, h5py.Dataset]:
-    """``id(variable) -> dataset`` for a layer and, recursively, its inner layers."""
+    """``id(variable) -> dataset`` for a layer and, recursively, its inner layers (a
+    model used as a layer: its layers under ``layers/``)."""
+    if _subclassed.is_subclassed(layer):
+        pairs = _subclassed.plan(group, layer, budget, where, skip_mismatch=False)
+        return {id(variable): dataset for variable, dataset in pairs}
+    if is_graph_model(layer):
+        return _model_datasets(group, layer, budget, where)
     sublayers = _sublayers(layer)
     own = _own_variables(layer, sublayers)
     found: dict[int, h5py.Dataset] = {}
@@ -392,9 +276,30 @@ def keras3_layer_datasets(
         for index, variable in enumerate(own):
             found[id(variable)] = safe.safe_dataset(variables_group, str(index), budget)
     for name, sub in sublayers:
-        if not safe.has_entry(group, name):
-            raise FileFormatError(f"{where}: no group {name!r} for inner layer '{sub.name}'.")
-        found.update(keras3_layer_datasets(safe.safe_group(group, name), sub, budget, where))
+        inner = group
+        for part in name.split("/"):  # "cells/gru_cell" for a list of layers
+            if not safe.has_entry(inner, part):
+                raise FileFormatError(f"{where}: no group {name!r} for inner layer '{sub.name}'.")
+            inner = safe.safe_group(inner, part)
+        found.update(keras3_layer_datasets(inner, sub, budget, where))
+    return found
+
+
+def _model_datasets(group: h5py.Group, model: Any, budget: Budget, where: str) -> dict:
+    """``id(variable) -> dataset`` for a Sequential or functional model used as a layer."""
+    layers = saved_layers(model)
+    found: dict[int, h5py.Dataset] = {}
+    for key, layer in zip(keras3_keys(layers), layers, strict=True):
+        if not layer.weights:
+            continue
+        inner = f"{where}, layer '{layer.name}' (group 'layers/{key}')"
+        layers_group = safe.safe_group(group, "layers") if safe.has_entry(group, "layers") else None
+        if layers_group is None or not safe.has_entry(layers_group, key):
+            raise FileFormatError(
+                f"{inner} expects {len(layer.weights)} weight(s), but there is no such group."
+            )
+        layer_group = safe.safe_group(layers_group, key)
+        found.update(keras3_layer_datasets(layer_group, layer, budget, inner))
     return found
 
 
@@ -420,12 +325,14 @@ def _own_variables_group(group: h5py.Group, layer: Any, where: str, own: list) -
     )
 
 
-def _checked_pairs(index: int, layer: Any, datasets: list[Any], skip_mismatch: bool) -> list[_Pair]:
+def checked_pairs(
+    index: int, layer: Any, datasets: list[Any], skip_mismatch: bool, legacy: bool = False
+) -> list[_Pair]:
     """``(variable, dataset)`` pairs of one layer after checking every shape.
 
     A mismatch raises, or with ``skip_mismatch`` warns and leaves the layer as is.
     """
-    variables = list(layer.weights)
+    variables = legacy_weights(layer) if legacy else list(layer.weights)
     for variable, dataset in zip(variables, datasets, strict=True):
         expected = tuple(variable.shape)
         received = tuple(dataset.shape)
@@ -452,59 +359,3 @@ def read_plan(plan: list[_Pair], budget: Budget) -> list[tuple[Any, Any]]:
 def assign_all(values: list[tuple[Any, Any]]) -> None:
     for variable, value in values:
         variable.assign(value)
-
-
-# -- optimizer state -----------------------------------------------------------------------
-def legacy_optimizer_datasets(file: h5py.File, budget: Budget) -> list[h5py.Dataset] | None:
-    """The datasets of a full-model file's ``optimizer_weights`` (None if absent)."""
-    if not safe.has_entry(file, "optimizer_weights"):
-        return None
-    group = safe.safe_group(file, "optimizer_weights")
-    names = read_string_list(group, "weight_names")
-    return [safe.safe_dataset(group, name, budget) for name in names]
-
-
-def keras3_optimizer_datasets(file: h5py.Group, budget: Budget) -> list[h5py.Dataset] | None:
-    """The datasets of ``optimizer/vars/<i>`` (None if absent)."""
-    if not safe.has_entry(file, "optimizer"):
-        return None
-    group = safe.safe_group(file, "optimizer")
-    if not safe.has_entry(group, "vars"):
-        return None
-    variables = safe.safe_group(group, "vars")
-    return [safe.safe_dataset(variables, str(i), budget) for i in range(len(variables))]
-
-
-def holds_loss_scale_state(file: h5py.Group) -> bool:
-    """Whether ``optimizer/`` holds a LossScaleOptimizer's state (its ``inner_optimizer``)."""
-    if not safe.has_entry(file, "optimizer"):
-        return False
-    return safe.has_entry(safe.safe_group(file, "optimizer"), "inner_optimizer")
-
-
-def optimizer_values(model: Any, datasets: list[Any] | None, budget: Budget) -> list[Any] | None:
-    """Host values for the model's optimizer state, or None (with a warning) if they don't fit.
-
-    Builds the optimizer on the model's trainable weights first, so the
-    state of a compiled but untrained model can be restored (training then
-    continues where the saved run stopped).
-    """
-    optimizer = getattr(model, "optimizer", None)
-    if datasets is None or optimizer is None or not hasattr(optimizer, "set_weights"):
-        return None
-    if not optimizer.built:
-        optimizer.build(model.trainable_weights)
-    expected = [tuple(value.shape) for value in optimizer.variables]
-    received = [tuple(dataset.shape) for dataset in datasets]
-    if expected != received:
-        if len(received) <= 2:
-            return None  # an unbuilt optimizer's iteration and learning rate: nothing to resume
-        warnings.warn(
-            f"Skipping variable loading for optimizer '{optimizer.name}', because it has "
-            f"{len(expected)} variables {expected} whereas the saved optimizer has "
-            f"{len(received)} variables {received}. Training starts with a fresh optimizer.",
-            stacklevel=4,
-        )
-        return None
-    budget.check_total(sum(dataset.size * dataset.dtype.itemsize for dataset in datasets))
-    return [safe.read_dataset(dataset) for dataset in datasets]

@@ -18,7 +18,7 @@ import zlib
 from typing import Any
 
 import gpukeras
-from gpukeras.saving import _config, _hdf5
+from gpukeras.saving import _compile_config, _config_write, _hdf5
 from gpukeras.saving._errors import FileFormatError
 from gpukeras.saving._h5safe import MAX_EXPANSION, SIZE_FLOOR
 from gpukeras.saving._in_memory import hdf5_image
@@ -34,8 +34,8 @@ _MAX_MEMBERS = 10_000
 # -- writing ---------------------------------------------------------------------------
 def write_keras_zip(file: Any, model: Any) -> None:
     """Write the ``.keras`` archive for ``model`` into the open binary ``file``."""
-    config = _config.model_config(model)
-    compile_config = _config.compile_config(model)
+    config = _config_write.model_config(model)
+    compile_config = _compile_config.compile_config(model)
     if compile_config is not None:
         config["compile_config"] = compile_config
     metadata = {

@@ -69,7 +69,7 @@ def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None 
             "deserialize_keras_object needs a dict with 'class_name' and 'config' keys. "
             f"Received: config={config!r:.200}"
         )
-    custom = {**_custom_objects.current(), **(custom_objects or {})}
+    custom = _custom_objects.with_current(custom_objects)
     for name in (config.get("registered_name"), config["class_name"]):
         if isinstance(name, str) and name in custom:
             return custom[name].from_config(dict(config.get("config") or {}))

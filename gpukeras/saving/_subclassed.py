@@ -30,10 +30,11 @@ _Placement = tuple[str, Any]
 
 
 def is_subclassed(model: Any) -> bool:
-    """Whether ``model`` is a subclassed Model (not a Sequential)."""
+    """Whether ``model`` is a subclassed Model (not a Sequential or functional model)."""
     from gpukeras.models import Model, Sequential
+    from gpukeras.models.functional import Functional
 
-    return isinstance(model, Model) and not isinstance(model, Sequential)
+    return isinstance(model, Model) and not isinstance(model, (Sequential, Functional))
 
 
 def placements(model: Any) -> list[_Placement]:
@@ -47,8 +48,11 @@ def _walks_attributes(obj: Any) -> bool:
     """Models and ``call()`` layers: their attributes decide the layout. Built-in layers
     are written by ``_hdf5`` (per-class variable groups)."""
     from gpukeras.layers._call import uses_call
+    from gpukeras.saving._model_layers import is_graph_model
 
-    return is_subclassed(obj) or uses_call(obj)
+    # A Sequential or functional model in an attribute is written by its layers, as a file
+    # of its own would be (``_model_layers``), not by its attributes.
+    return is_subclassed(obj) or (uses_call(obj) and not is_graph_model(obj))
 
 
 def _visit(obj: Any, path: str, found: list[_Placement], visited: set[int]) -> None:

@@ -1,5 +1,12 @@
 """Helpers users call around a model: seeding, label encoding, normalisation, sessions."""
 
+from gpukeras._custom_objects import (
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 from gpukeras._interactive_logging import (
     disable_interactive_logging,
     enable_interactive_logging,
@@ -18,21 +25,28 @@ from gpukeras.utils._sequence_utils import pad_sequences
 from gpukeras.utils._session import clear_session
 
 PyDataset = Sequence  # Keras 3's name for the same base class
+CustomObjectScope = custom_object_scope  # Keras's class name for the same context manager
 
 __all__ = [
+    "CustomObjectScope",
     "PyDataset",
     "Sequence",
     "check_gradients",
     "clear_session",
+    "custom_object_scope",
     "disable_interactive_logging",
     "enable_interactive_logging",
+    "get_custom_objects",
     "get_file",
+    "get_registered_name",
+    "get_registered_object",
     "is_interactive_logging_enabled",
     "normalize",
     "pack_x_y_sample_weight",
     "pad_sequences",
     "plot_history",
     "plot_model",
+    "register_keras_serializable",
     "set_logging_verbosity",
     "set_random_seed",
     "to_categorical",

@@ -61,7 +61,8 @@ def check_gradients(
     Args:
         layer: A layer whose weights are float64 (built here from ``x`` if it is not
             built yet). Required.
-        x: A small input batch; converted to float64. Required.
+        x: A small input batch, or a list of them for a layer of several inputs (a
+            merge layer); converted to float64. Required.
         seed: Seed of the random output weighting ``r``; default ``0``.
         rtol: Relative tolerance; default ``1e-5``.
         atol: Absolute tolerance; default ``1e-7``.
@@ -70,16 +71,19 @@ def check_gradients(
         eps: Finite-difference step; default ``1e-6``.
 
     Returns:
-        The largest absolute difference for ``'input'`` and for each trainable
-        weight (by its path, e.g. ``'dense/kernel'``).
+        The largest absolute difference for ``'input'`` (``'input[0]'``, ... for a
+        list of inputs) and for each trainable weight (by its path, e.g. ``'dense/kernel'``).
 
     Raises:
         ValueError: The layer's weights are not float64.
         AssertionError: A gradient differs beyond the tolerances; the message
             names which one.
     """
-    x = K.to_device(numpy.ascontiguousarray(K.to_host(x), dtype=numpy.float64))
-    layer.ensure_built(tuple(x.shape))
+    from gpukeras.layers._call import shape_of
+
+    several = isinstance(x, (list, tuple))
+    x = [_float64(part) for part in x] if several else _float64(x)
+    layer.ensure_built(shape_of(x))
     low_precision = [w.path for w in layer.weights if w.value.dtype != numpy.float64]
     if low_precision:
         raise ValueError(
@@ -94,9 +98,14 @@ def check_gradients(
         return float(K.to_host((layer.forward(x, training=training) * r).sum()))
 
     layer.forward(x, training=training)
-    analytic = {"input": K.to_host(layer.backward(r))}
+    grad_x = layer.backward(r)
+    if several:
+        analytic = {f"input[{i}]": K.to_host(g) for i, g in enumerate(grad_x)}
+        arrays = {f"input[{i}]": part for i, part in enumerate(x)}
+    else:
+        analytic, arrays = {"input": K.to_host(grad_x)}, {"input": x}
     analytic.update({w.path: K.to_host(w.grad).copy() for w in layer.trainable_weights})
-    arrays = {"input": x, **{w.path: w.value for w in layer.trainable_weights}}
+    arrays.update({w.path: w.value for w in layer.trainable_weights})
     errors: dict[str, float] = {}
     for name, array in arrays.items():
         numeric = numerical_gradient(objective, array, eps)
@@ -105,3 +114,7 @@ def check_gradients(
             analytic[name], numeric, rtol=rtol, atol=atol, err_msg=f"gradient of {name}"
         )
     return errors
+
+
+def _float64(x: Any) -> Any:
+    return K.to_device(numpy.ascontiguousarray(K.to_host(x), dtype=numpy.float64))

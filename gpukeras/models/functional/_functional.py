@@ -188,10 +188,19 @@ class Functional(Model):
 
     # -- configuration -----------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError(
-            f"Functional model {self.name!r}: get_config is not implemented yet (saving "
-            "functional models is a separate part of issue 14)."
-        )
+        """Keras 3's functional config: ``layers`` with their ``inbound_nodes``,
+        ``input_layers``, ``output_layers`` (written by ``saving/_functional_write.py``)."""
+        from gpukeras.saving._functional_write import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Functional:
+        """A new model (fresh weights) from :meth:`get_config`'s dict, checked as a file's."""
+        from gpukeras.saving._config import model_from_config
+
+        model_config = {"class_name": "Functional", "config": config}
+        return model_from_config(model_config, custom_objects, True, "the config")
 
 
 def _default_name() -> str:
