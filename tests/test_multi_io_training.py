@@ -200,7 +200,7 @@ def test_an_output_mask_counts_valid_timesteps_of_that_output_only(xp):
 
 
 def test_the_compile_config_keeps_per_output_settings_and_compiles_again(xp):
-    from gpukeras.saving import _config
+    from gpukeras.saving import _compile_config as _config
 
     model = functional_model()
     model.compile(
