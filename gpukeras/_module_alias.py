@@ -83,7 +83,8 @@ def alias_module(
 
 
 MERGE_REFUSAL = (
-    "Keras 1's `Merge` layer and `merge(mode=...)` function were removed in Keras 2; use "
-    "the merge layers `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`, "
-    "`Concatenate` and `Dot` (or `layers.add(...)`, `layers.concatenate(...)` ...)."
+    "Keras 1's `merge(mode=...)` function was removed in Keras 2; use the merge layers "
+    "`Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`, `Concatenate` and `Dot` "
+    "(or `layers.add(...)`, `layers.concatenate(...)` ...). Keras 1's `Merge([...], mode=...)` "
+    "is available."
 )

@@ -34,6 +34,18 @@ def _lstm(**kwargs: Any) -> Any:
 
 
 CASES: dict[str, list[Case]] = {
+    "ELU": [Case(lambda: layers.ELU(0.5, **F64), (3, 4))],
+    "LeakyReLU": [Case(lambda: layers.LeakyReLU(0.1, **F64), (3, 4))],
+    "PReLU": [
+        Case(lambda: layers.PReLU(alpha_initializer="random_normal", **F64), (3, 4)),
+        Case(lambda: layers.PReLU("random_uniform", shared_axes=[1, 2], **F64), (2, 3, 3, 2)),
+    ],
+    "ReLU": [Case(lambda: layers.ReLU(2.0, 0.1, 0.3, **F64), (3, 4))],
+    "Softmax": [
+        Case(lambda: layers.Softmax(**F64), (2, 4, 3)),
+        Case(lambda: layers.Softmax(axis=(1, 2), **F64), (2, 4, 3)),
+    ],
+    "ThresholdedReLU": [Case(lambda: layers.ThresholdedReLU(0.2, **F64), (3, 4))],
     "Cropping1D": [Case(lambda: layers.Cropping1D((1, 2), **F64), (2, 6, 3))],
     "Cropping3D": [
         Case(lambda: layers.Cropping3D(1, **F64), (2, 4, 4, 3, 2)),
@@ -108,6 +120,8 @@ CASES: dict[str, list[Case]] = {
     "GRU": [
         Case(lambda: layers.GRU(3, return_sequences=True, **F64), (2, 5, 3)),
         Case(lambda: layers.GRU(3, dropout=0.3, go_backwards=True, **F64), (2, 5, 3)),
+        Case(lambda: layers.GRU(3, recurrent_dropout=0.4, **F64), (2, 5, 3), mask=True),
+        Case(lambda: layers.GRU(3, recurrent_dropout=0.4, reset_after=False, **F64), (2, 5, 3)),
     ],
     "GlobalAveragePooling1D": [
         Case(lambda: layers.GlobalAveragePooling1D(**F64), (2, 5, 3), mask=True)
@@ -121,6 +135,7 @@ CASES: dict[str, list[Case]] = {
         Case(lambda: _lstm(return_sequences=True), (2, 5, 3), mask=True),
         Case(lambda: _lstm(return_state=True), (2, 5, 3)),
         Case(lambda: _lstm(dropout=0.25), (2, 5, 3)),
+        Case(lambda: _lstm(recurrent_dropout=0.4, return_sequences=True), (2, 5, 3)),
     ],
     "LayerNormalization": [Case(lambda: layers.LayerNormalization(**F64), (3, 4))],
     "MaxPooling1D": [Case(lambda: layers.MaxPooling1D(2, **F64), (2, 6, 3))],
@@ -130,7 +145,10 @@ CASES: dict[str, list[Case]] = {
     ],
     "Reshape": [Case(lambda: layers.Reshape((4, 3), **F64), (2, 12))],
     "SeparableConv2D": [Case(lambda: layers.SeparableConv2D(4, 3, **F64), (2, 6, 6, 3))],
-    "SimpleRNN": [Case(lambda: layers.SimpleRNN(3, **F64), (2, 5, 3))],
+    "SimpleRNN": [
+        Case(lambda: layers.SimpleRNN(3, **F64), (2, 5, 3)),
+        Case(lambda: layers.SimpleRNN(3, recurrent_dropout=0.4, **F64), (2, 5, 3)),
+    ],
     "TimeDistributed": [
         Case(lambda: layers.TimeDistributed(layers.Dense(3, **F64), **F64), (2, 4, 5)),
         Case(lambda: layers.TimeDistributed(layers.Conv2D(2, 3, **F64), **F64), (2, 3, 5, 5, 2)),

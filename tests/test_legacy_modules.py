@@ -23,6 +23,9 @@ ALIASES = [
     ("gpukeras.layers.pooling", "GlobalMaxPooling1D", keras.layers.GlobalMaxPooling1D),
     ("gpukeras.layers.wrappers", "TimeDistributed", keras.layers.TimeDistributed),
     ("gpukeras.layers.noise", "GaussianNoise", keras.layers.GaussianNoise),
+    ("gpukeras.layers.core", "Merge", keras.layers.Merge),
+    ("gpukeras.layers.merge", "Merge", keras.layers.Merge),
+    ("gpukeras.layers.advanced_activations", "PReLU", keras.layers.PReLU),
     ("gpukeras.utils.np_utils", "to_categorical", keras.utils.to_categorical),
     ("gpukeras.utils.data_utils", "get_file", keras.utils.get_file),
     ("gpukeras.preprocessing.sequence", "pad_sequences", keras.utils.pad_sequences),
@@ -70,30 +73,12 @@ def test_from_import_of_an_old_path_points_at_the_from_line():
     assert record[0].filename == __file__
 
 
-def test_merge_module_gives_the_merge_layers_and_refuses_keras_1_merge():
-    sys.modules.pop("gpukeras.layers.merge", None)
-    with pytest.warns(DeprecationWarning, match="keras.layers.merge"):
-        merge = importlib.import_module("gpukeras.layers.merge")
-    assert merge.Add is keras.layers.Add
-    assert merge.concatenate is keras.layers.concatenate
-    with pytest.raises(ImportError, match=r"keras.layers.merge.merge.*`Add`.*`Concatenate`"):
-        merge.merge  # noqa: B018
-
-
-def test_merge_layer_in_core_is_refused_naming_the_merge_layers():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        core = fresh_import("gpukeras.layers.core")
-    with pytest.raises(ImportError, match=r"keras.layers.core.Merge.*removed in Keras 2.*`Add`"):
-        core.Merge  # noqa: B018
-
-
 @pytest.mark.parametrize(
     ("module", "name", "replacement"),
     [
         ("gpukeras.layers.core", "TimeDistributedDense", "TimeDistributed"),
         ("gpukeras.layers.convolutional", "AtrousConvolution2D", "dilation_rate"),
-        ("gpukeras.layers.advanced_activations", "LeakyReLU", "ops.leaky_relu"),
+        ("gpukeras.layers.advanced_activations", "SReLU", "removed in Keras 2"),
     ],
 )
 def test_refused_old_names_name_their_replacement(module, name, replacement):

@@ -12,8 +12,11 @@ import pytest
 
 import gpukeras as keras
 from gpukeras import backend as K
+from gpukeras.backend import _image_format
 
 OLD_PATHS = (
+    "gpukeras.layers.advanced_activations",
+    "gpukeras.layers.convolutional",
     "gpukeras.layers.core",
     "gpukeras.layers.embeddings",
     "gpukeras.layers.recurrent",
@@ -175,7 +178,7 @@ def test_keras_1_imdb_lstm_with_generators_trains():
         model = keras.models.Sequential()
         model.add(Embedding(50, 16, input_length=30))
         model.add(LSTM(output_dim=16, init="glorot_uniform", inner_init="orthogonal",
-                       dropout_W=0.1))  # fmt: skip
+                       dropout_W=0.1, dropout_U=0.1))  # fmt: skip
         model.add(Dense(1))
         model.add(Activation("sigmoid"))
         model.compile(loss="binary_crossentropy", optimizer="adam", class_mode="binary")
@@ -193,7 +196,7 @@ def test_keras_1_imdb_lstm_with_generators_trains():
         predictions = model.predict_generator(batches(), val_samples=80)
     old.check(
         "keras.layers.embeddings", "keras.layers.recurrent", "keras.preprocessing.sequence",
-        "input_length", "output_dim", "init", "inner_init", "dropout_W", "class_mode",
+        "input_length", "output_dim", "init", "inner_init", "dropout_W", "dropout_U", "class_mode",
         "fit_generator", "samples_per_epoch", "nb_epoch", "nb_worker", "nb_val_samples",
         "evaluate_generator", "val_samples", "predict_generator",
     )  # fmt: skip
@@ -201,6 +204,56 @@ def test_keras_1_imdb_lstm_with_generators_trains():
     assert len(history.history["loss"]) == 6 and "val_loss" in history.history
     assert loss < history.history["loss"][0]
     assert predictions.shape == (80, 1)
+
+
+def test_keras_1_cifar10_cnn_with_image_data_generator_trains(tmp_path, monkeypatch):
+    """The cifar10_cnn example's shape: Theano's channels-first order from keras.json,
+    real-time augmentation through ``ImageDataGenerator`` and ``fit_generator``."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "keras.json").write_text('{"image_dim_ordering": "th"}')
+    monkeypatch.setitem(_image_format._state, "format", None)
+    rng = np.random.RandomState(5)
+    labels = rng.randint(0, 2, 96)
+    X_train = rng.rand(96, 3, 8, 8).astype("float32") * 255
+    X_train[labels == 1, :, 2:6, 2:6] = 255  # class 1: a bright square in the middle
+    with OldWarnings() as old:
+        from gpukeras.layers.advanced_activations import LeakyReLU  # noqa: PLC0415
+        from gpukeras.layers.convolutional import Convolution2D, MaxPooling2D  # noqa: PLC0415
+        from gpukeras.layers.core import Dense, Dropout, Flatten  # noqa: PLC0415
+        from gpukeras.preprocessing.image import ImageDataGenerator  # noqa: PLC0415
+        from gpukeras.utils import np_utils  # noqa: PLC0415
+
+        Y_train = np_utils.to_categorical(labels, 2)
+        model = keras.models.Sequential()
+        model.add(Convolution2D(8, 3, 3, border_mode="same", input_shape=(3, 8, 8)))
+        model.add(LeakyReLU(alpha=0.1))
+        model.add(MaxPooling2D(pool_size=(2, 2)))
+        model.add(Dropout(0.25))
+        model.add(Flatten())
+        model.add(Dense(2, activation="softmax"))
+        sgd = keras.optimizers.SGD(lr=0.05, decay=1e-6, momentum=0.9, nesterov=True)
+        model.compile(loss="categorical_crossentropy", optimizer=sgd)
+
+        datagen = ImageDataGenerator(
+            featurewise_center=True, featurewise_std_normalization=True, rotation_range=10,
+            width_shift_range=0.1, height_shift_range=0.1, horizontal_flip=True,
+            dim_ordering="th",
+        )  # fmt: skip
+        datagen.fit(X_train)
+        history = model.fit_generator(
+            datagen.flow(X_train, Y_train, batch_size=16), samples_per_epoch=X_train.shape[0],
+            nb_epoch=6, verbose=0,
+        )  # fmt: skip
+        for X_batch, _ in datagen.flow(X_train, Y_train, batch_size=32):  # Keras 1's loop
+            batch_shape = X_batch.shape
+            break
+    old.check(
+        "keras.layers.advanced_activations", "keras.layers.convolutional", "border_mode",
+        "alpha", "lr", "decay", "dim_ordering", "fit_generator", "samples_per_epoch", "nb_epoch",
+    )  # fmt: skip
+    assert datagen.data_format == "channels_first" and datagen.mean.shape == (3, 1, 1)
+    assert batch_shape == (32, 3, 8, 8)
+    assert falls(history.history["loss"])
 
 
 def test_samples_per_epoch_needs_a_generator():

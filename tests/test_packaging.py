@@ -122,3 +122,11 @@ def test_cuda_check_extra_brings_nvrtc_headers_and_bfloat16():
     wheels = ("cupy-cuda12x", "nvidia-cuda-nvrtc-cu12", "nvidia-cuda-runtime-cu12", "ml_dtypes")
     for wheel in wheels:
         assert wheel in names
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is Python 3.11+")
+def test_the_test_extra_brings_the_image_extra_so_ci_runs_the_image_tests():
+    extras = _extras()
+    assert {"scipy>=1.10", "pillow>=10"} == set(extras["image"])
+    assert set(extras["image"]) <= set(extras["test"])
+    assert set(extras["image"]) <= set(extras["dev"])

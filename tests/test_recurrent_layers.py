@@ -424,11 +424,6 @@ def test_bad_arguments_name_the_argument(xp, build, match):
         build()
 
 
-def test_unsupported_options_say_so(xp):
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        layers.LSTM(2, recurrent_dropout=0.2)
-
-
 def test_wrong_input_rank_and_mask_shape(xp):
     layer = layers.LSTM(2)
     with pytest.raises(ValueError, match="input_shape"):

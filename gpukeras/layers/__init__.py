@@ -1,6 +1,7 @@
 """Layers with Keras 3's names, arguments and weight layouts."""
 
 from gpukeras.layers._activation import Activation
+from gpukeras.layers._activation_layers import ELU, LeakyReLU, ReLU, Softmax, ThresholdedReLU
 from gpukeras.layers._batch_normalization import BatchNormalization
 from gpukeras.layers._bidirectional import Bidirectional
 from gpukeras.layers._conv_transpose import Conv2DTranspose
@@ -22,6 +23,7 @@ from gpukeras.layers._input_spec import InputSpec
 from gpukeras.layers._lambda import Lambda
 from gpukeras.layers._layer import Layer
 from gpukeras.layers._layer_normalization import LayerNormalization
+from gpukeras.layers._legacy_merge import Merge
 from gpukeras.layers._lstm import LSTM
 from gpukeras.layers._masking_layer import ActivityRegularization, Masking
 from gpukeras.layers._noise import (
@@ -33,6 +35,7 @@ from gpukeras.layers._noise import (
 )
 from gpukeras.layers._padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from gpukeras.layers._pooling import AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D
+from gpukeras.layers._prelu import PReLU
 from gpukeras.layers._repeat_permute import Permute, RepeatVector
 from gpukeras.layers._reshaping import Flatten, Reshape
 from gpukeras.layers._simple_rnn import SimpleRNN
@@ -58,6 +61,13 @@ from gpukeras.layers.merging import (
 from gpukeras.layers.rnn import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 
 __all__ = [
+    "Merge",
+    "ELU",
+    "LeakyReLU",
+    "PReLU",
+    "ReLU",
+    "Softmax",
+    "ThresholdedReLU",
     "Add",
     "Average",
     "Concatenate",

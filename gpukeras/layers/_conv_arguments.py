@@ -16,6 +16,15 @@ from gpukeras.backend.kernels.conv import relu_in_place
 DATA_FORMATS = ("channels_last", "channels_first")
 
 
+def data_format_from_dim_ordering(value: Any) -> Any:
+    """Keras 1's ``dim_ordering`` ('th', 'tf', or 'default': keras.json's) as a data_format."""
+    return {"tf": "channels_last", "th": "channels_first", "default": None}.get(value, value)
+
+
+#: Keras 1's ``dim_ordering=`` on every image layer, for ``@legacy_arguments``.
+LEGACY_DIM_ORDERING = {"dim_ordering": ("data_format", data_format_from_dim_ordering)}
+
+
 def normalize_tuple(value: Any, rank: int, name: str, allow_zero: bool = False) -> tuple[int, ...]:
     """``value`` (an int or ``rank`` ints) as a tuple of ``rank`` positive ints.
 

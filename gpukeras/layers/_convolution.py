@@ -34,11 +34,6 @@ from gpukeras.layers._add_weight import set_constraints
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
-
-def _data_format_from_dim_ordering(value: Any) -> Any:
-    return {"tf": "channels_last", "th": "channels_first"}.get(value, value)
-
-
 _LEGACY_CONV = {
     "nb_filter": ("filters", None),
     "border_mode": ("padding", None),
@@ -50,7 +45,7 @@ _LEGACY_CONV = {
     "W_constraint": ("kernel_constraint", None),
     "b_constraint": ("bias_constraint", None),
     "bias": ("use_bias", bool),
-    "dim_ordering": ("data_format", _data_format_from_dim_ordering),
+    **args.LEGACY_DIM_ORDERING,
 }
 _LEGACY_CONV1D = {
     **_LEGACY_CONV,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras import backend as K
+from gpukeras._legacy import legacy_arguments
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
@@ -125,6 +126,7 @@ class Cropping3D(_Cropping):
 
     rank = 3
 
+    @legacy_arguments("Cropping3D", args.LEGACY_DIM_ORDERING)
     def __init__(
         self, cropping: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
         **kwargs: Any,

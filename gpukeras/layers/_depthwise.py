@@ -12,6 +12,7 @@ from typing import Any
 
 from gpukeras import backend as K
 from gpukeras import constraints, initializers, regularizers
+from gpukeras._legacy import legacy_arguments
 from gpukeras.backend.kernels.conv import col2im, im2col
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._add_weight import set_constraints
@@ -113,6 +114,7 @@ class DepthwiseConv2D(_DepthwiseBase):
         **kwargs: :class:`Layer` arguments.
     """
 
+    @legacy_arguments("DepthwiseConv2D", args.LEGACY_DIM_ORDERING)
     def __init__(
         self,
         kernel_size: Any,
@@ -216,6 +218,7 @@ class SeparableConv2D(_DepthwiseBase):
 
     call_state = (*_DepthwiseBase.call_state, "_depthwise_out")
 
+    @legacy_arguments("SeparableConv2D", args.LEGACY_DIM_ORDERING)
     def __init__(
         self,
         filters: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras import backend as K
+from gpukeras._legacy import legacy_arguments
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
@@ -118,6 +119,7 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
 class GlobalAveragePooling2D(BaseGlobalPooling):
     __doc__ = _DOC.format(title="Mean over height and width.")
 
+    @legacy_arguments("GlobalAveragePooling2D", args.LEGACY_DIM_ORDERING)
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any):
         super().__init__(2, data_format, keepdims, **kwargs)
 
@@ -138,5 +140,6 @@ class GlobalMaxPooling2D(BaseGlobalPooling):
     )
     reduce = "max"
 
+    @legacy_arguments("GlobalMaxPooling2D", args.LEGACY_DIM_ORDERING)
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any):
         super().__init__(2, data_format, keepdims, **kwargs)

@@ -21,6 +21,7 @@ from typing import Any
 from gpukeras._legacy import legacy_arguments
 from gpukeras.backend.kernels import recurrent as kernels
 from gpukeras.layers._lstm import _LEGACY_RECURRENT, _blocks
+from gpukeras.layers._recurrent_dropout import recurrent_product
 from gpukeras.layers._rnn_base import RNNBase
 from gpukeras.layers._serialization import register
 
@@ -48,7 +49,8 @@ class GRU(RNNBase):
         recurrent_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         dropout: Fraction of input features dropped while training; default ``0.0``.
-        recurrent_dropout: Must be ``0.0`` (the default): not supported yet.
+        recurrent_dropout: Fraction of the carried state's units dropped while training,
+            one mask per gate and sequence (Keras 1's ``dropout_U``); default ``0.0``.
         seed: Seed of the dropout stream; default ``None``.
         return_sequences: Default ``False``.
         return_state: Also return the final state; default ``False``.
@@ -171,7 +173,7 @@ class GRU(RNNBase):
         h, gates, inner, xw = b["h"], b["gates"], b["inner"], b["xw"]
         kernel, bias = self.recurrent_kernel.value, self._recurrent_bias()
         for s in range(xw.shape[0]):
-            xp.matmul(h[s], kernel, out=inner[s])
+            recurrent_product(xp, self._recurrent_dropout, h[s], kernel, inner[s])
             if bias is not None:
                 inner[s] += bias
             kernels.gru_forward_op(xw[s], inner[s], h[s], mask[s], self.units, gates[s], h[s + 1])
@@ -180,13 +182,16 @@ class GRU(RNNBase):
         h, gates, inner, xw, z_all = b["h"], b["gates"], b["inner"], b["xw"], b["z"]
         u, kernel, bias = self.units, self.recurrent_kernel.value, self._recurrent_bias()
         gate, act = self.recurrent_activation, self.activation
+        dropout = self._recurrent_dropout
         for s in range(xw.shape[0]):
             if self.reset_after:
-                xp.matmul(h[s], kernel, out=inner[s])
+                recurrent_product(xp, dropout, h[s], kernel, inner[s])
                 if bias is not None:
                     inner[s] += bias
-            else:
+            elif dropout is None:
                 xp.matmul(h[s], kernel[:, : 2 * u], out=inner[s][:, : 2 * u])
+            else:
+                dropout.product(xp, h[s], inner[s][:, : 2 * u])
             z = z_all[s]
             z[:, : 2 * u] = xw[s][:, : 2 * u] + inner[s][:, : 2 * u]
             gates[s][:, :u] = gate.forward(z[:, :u])
@@ -195,7 +200,7 @@ class GRU(RNNBase):
             if self.reset_after:
                 z[:, 2 * u :] = xw[s][:, 2 * u :] + reset * inner[s][:, 2 * u :]
             else:
-                b["rh"][s] = reset * h[s]
+                b["rh"][s] = reset * self._candidate_state(h[s])
                 z[:, 2 * u :] = xw[s][:, 2 * u :] + b["rh"][s] @ kernel[:, 2 * u :]
             gates[s][:, 2 * u :] = act.forward(z[:, 2 * u :])
             candidate = gates[s][:, 2 * u :]
@@ -218,7 +223,7 @@ class GRU(RNNBase):
         width = 3 * u if self.reset_after else 2 * u
         kernel_t = kernel[:, :width].T
         dh, steps = b["dh"], b["xw"].shape[0]
-        fused = self._fused()
+        fused, dropout = self._fused(), self._recurrent_dropout
         for s in reversed(range(steps)):
             self._add_output_grad(dh, s, steps, dout_seq, dout_last)
             if fused:
@@ -228,7 +233,10 @@ class GRU(RNNBase):
                 )  # fmt: skip
             else:
                 self._step_backward_plain(xp, b, mask, s, dh)
-            xp.matmul(b["dinner"][s][:, :width], kernel_t, out=dh)
+            if dropout is None:
+                xp.matmul(b["dinner"][s][:, :width], kernel_t, out=dh)
+            else:
+                dropout.state_grad(xp, b["dinner"][s][:, :width], dh)
             dh += b["dh_carry"]
         if self.trainable:
             self._recurrent_grads(xp, b, width)
@@ -248,25 +256,37 @@ class GRU(RNNBase):
             dinner[:, 2 * u :] = da * reset
         else:
             d_rh = da @ self.recurrent_kernel.value[:, 2 * u :].T
-            d_reset = d_rh * h_prev
-            carry += d_rh * reset
+            d_reset = d_rh * self._candidate_state(h_prev)
+            carry += self._candidate_state(d_rh * reset)
         dx[:, u : 2 * u] = gate.backward(z[:, u : 2 * u], reset, d_reset)
         dx[:, 2 * u :] = da
         dinner[:, : 2 * u] = dx[:, : 2 * u]
         b["dh_carry"][...] = carry
+
+    def _candidate_state(self, h: Any) -> Any:
+        """``h`` as reset_after=False's candidate sees it: through the h block's mask."""
+        dropout = self._recurrent_dropout
+        return h if dropout is None else h * dropout.masks[2]
+
+    def _dropped_recurrent_kernel(self) -> Any:
+        kernel = self.recurrent_kernel.value
+        return kernel if self.reset_after else kernel[:, : 2 * self.units]
 
     def _recurrent_grads(self, xp: Any, b: dict[str, Any], width: int) -> None:
         u = self.units
         h_prev = b["h"][:-1].reshape(-1, u)
         dinner = b["dinner"].reshape(-1, 3 * u)
         grad = self.recurrent_kernel.grad
-        if self.reset_after:
+        if self._recurrent_dropout is not None:  # the z, r (and h) blocks through the masks
+            self._recurrent_dropout.kernel_grad(xp, b["h"][:-1], b["dinner"], grad)
+        elif self.reset_after:
             xp.matmul(h_prev.T, dinner, out=grad)
-            if self.bias is not None:
-                self.bias.grad[1] = dinner.sum(axis=0)
-            return
-        grad[:, :width] = h_prev.T @ dinner[:, :width]
-        grad[:, width:] = b["rh"].reshape(-1, u).T @ b["dx"].reshape(-1, 3 * u)[:, width:]
+        else:
+            grad[:, :width] = h_prev.T @ dinner[:, :width]
+        if self.reset_after and self.bias is not None:
+            self.bias.grad[1] = dinner.sum(axis=0)
+        if not self.reset_after:  # rh already holds the h block's masked state
+            grad[:, width:] = b["rh"].reshape(-1, u).T @ b["dx"].reshape(-1, 3 * u)[:, width:]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "reset_after": self.reset_after}

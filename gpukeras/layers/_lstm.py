@@ -20,6 +20,7 @@ import numpy
 from gpukeras import initializers
 from gpukeras._legacy import legacy_arguments
 from gpukeras.backend.kernels import recurrent as kernels
+from gpukeras.layers._recurrent_dropout import recurrent_product
 from gpukeras.layers._rnn_base import RNNBase, matmul_transposed_into
 from gpukeras.layers._serialization import register
 
@@ -61,7 +62,8 @@ class LSTM(RNNBase):
         bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         dropout: Fraction of input features dropped while training, one mask per
             sequence; default ``0.0``.
-        recurrent_dropout: Must be ``0.0`` (the default): not supported yet.
+        recurrent_dropout: Fraction of the carried state's units dropped while training,
+            one mask per gate and sequence (Keras 1's ``dropout_U``); default ``0.0``.
         seed: Seed of the dropout stream; default ``None``.
         return_sequences: Return every step's output, not just the last; default ``False``.
         return_state: Also return the final ``h`` and ``c``; default ``False``.
@@ -183,8 +185,9 @@ class LSTM(RNNBase):
     def _forward_fused(self, xp: Any, b: dict[str, Any], mask: Any) -> None:
         h, c, gates, tanh_c, xw = b["h"], b["c"], b["gates"], b["tanh_c"], b["xw"]
         kernel = self.recurrent_kernel.value
+        dropout = self._recurrent_dropout
         for s in range(xw.shape[0]):
-            xp.matmul(h[s], kernel, out=gates[s])
+            recurrent_product(xp, dropout, h[s], kernel, gates[s])
             kernels.lstm_forward_op(
                 xw[s], c[s], h[s], mask[s], self.units, gates[s], c[s + 1], h[s + 1], tanh_c[s]
             )
@@ -195,7 +198,8 @@ class LSTM(RNNBase):
         kernel, u = self.recurrent_kernel.value, self.units
         gate, act = self.recurrent_activation, self.activation
         for s in range(xw.shape[0]):
-            z = xp.matmul(h[s], kernel, out=z_all[s])
+            recurrent_product(xp, self._recurrent_dropout, h[s], kernel, z_all[s])
+            z = z_all[s]
             z += xw[s]
             for block, fn in enumerate((gate, gate, act, gate)):
                 gates[s][:, block * u : (block + 1) * u] = fn.forward(
@@ -226,15 +230,20 @@ class LSTM(RNNBase):
         kernel_t = xp.ascontiguousarray(self.recurrent_kernel.value.T)
         masked = mask is not b["ones"]
         dh, dc, dc_carry = b["dh"], b["dc"], b["dc_carry"]
-        steps = b["xw"].shape[0]
+        steps, dropout = b["xw"].shape[0], self._recurrent_dropout
         for s in reversed(range(steps)):
             self._add_output_grad(dh, s, steps, dout_seq, dout_last)
             step_backward(xp, b, mask, s, dh, dc, dc_carry)
-            xp.matmul(b["dz"][s], kernel_t, out=dh)
+            if dropout is None:
+                xp.matmul(b["dz"][s], kernel_t, out=dh)
+            else:
+                dropout.state_grad(xp, b["dz"][s], dh)
             if masked:  # unmasked steps carry nothing past dz
                 dh += b["dh_carry"]
             dc, dc_carry = dc_carry, dc
-        if self.trainable:
+        if self.trainable and dropout is not None:
+            dropout.kernel_grad(xp, b["h"][:-1], b["dz"], self.recurrent_kernel.grad)
+        elif self.trainable:
             u = self.units
             matmul_transposed_into(
                 xp,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpukeras import backend as K
+from gpukeras._legacy import legacy_arguments
 from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
@@ -60,6 +61,7 @@ class ZeroPadding2D(_Spatial2D):
         **kwargs: :class:`Layer` arguments.
     """
 
+    @legacy_arguments("ZeroPadding2D", args.LEGACY_DIM_ORDERING)
     def __init__(self, padding: Any = (1, 1), data_format: str | None = None, **kwargs: Any):
         super().__init__(data_format, **kwargs)
         self.padding = normalize_pairs(padding, "padding")
@@ -103,6 +105,7 @@ class Cropping2D(_Spatial2D):
         **kwargs: :class:`Layer` arguments.
     """
 
+    @legacy_arguments("Cropping2D", args.LEGACY_DIM_ORDERING)
     def __init__(
         self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None, **kwargs: Any
     ):
@@ -157,6 +160,7 @@ class UpSampling2D(_Spatial2D):
         **kwargs: :class:`Layer` arguments.
     """
 
+    @legacy_arguments("UpSampling2D", args.LEGACY_DIM_ORDERING)
     def __init__(
         self,
         size: Any = (2, 2),

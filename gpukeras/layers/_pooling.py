@@ -19,17 +19,12 @@ from gpukeras.layers import _conv_arguments as args
 from gpukeras.layers._layer import Layer, Shape
 from gpukeras.layers._serialization import register
 
-
-def _data_format_from_dim_ordering(value: Any) -> Any:
-    return {"tf": "channels_last", "th": "channels_first"}.get(value, value)
-
-
 # Keras 1's names (``MaxPooling1D(pool_length=2, stride=2)``, ``dim_ordering='th'``).
 _LEGACY_POOLING = {
     "pool_length": ("pool_size", None),
     "stride": ("strides", None),
     "border_mode": ("padding", None),
-    "dim_ordering": ("data_format", _data_format_from_dim_ordering),
+    **args.LEGACY_DIM_ORDERING,
 }
 
 

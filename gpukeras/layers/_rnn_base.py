@@ -28,6 +28,7 @@ from gpukeras import backend as K
 from gpukeras.layers._add_weight import set_constraints
 from gpukeras.layers._keras_tensor import is_symbolic
 from gpukeras.layers._layer import Layer, Shape
+from gpukeras.layers._recurrent_dropout import RecurrentDropout, draw_masks
 from gpukeras.layers._stateful_rnn import ResetStates, StatefulStates
 
 
@@ -42,7 +43,7 @@ class RNNBase(ResetStates, Layer):
     gate_blocks = 1
     state_count = 1
     _MAX_BUFFER_SETS = 2
-    call_state = ("_xs", "_mask", "_current", "_dropout_mask")
+    call_state = ("_xs", "_mask", "_current", "_dropout_mask", "_recurrent_dropout")
     # The step buffers (projected inputs, states, gates) hold a call's activations.
     call_workspace = {"_buffers": dict}
 
@@ -105,11 +106,6 @@ class RNNBase(ResetStates, Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.dropout = _rate(owner, "dropout", dropout)
         self.recurrent_dropout = _rate(owner, "recurrent_dropout", recurrent_dropout)
-        if self.recurrent_dropout:
-            raise NotImplementedError(
-                f"{owner}: recurrent_dropout is not supported yet (dropout is). "
-                f"Received: recurrent_dropout={recurrent_dropout!r}"
-            )
         self.seed = seed
         self._generator = None if seed is None else K.random.device_generator(seed)
         self.return_sequences = bool(return_sequences)
@@ -238,6 +234,11 @@ class RNNBase(ResetStates, Layer):
             self._dropout_mask = self._make_dropout_mask(xp, batch, features)
             xs *= self._dropout_mask
         self._project_inputs(xp, xs, buffers["xw"])
+        self._recurrent_dropout = None
+        if training and self.recurrent_dropout > 0:
+            self._recurrent_dropout = RecurrentDropout(
+                xp, self._recurrent_masks(batch), self._dropped_recurrent_kernel()
+            )
         mask = self._step_mask(xp, batch, steps)
         if self._carried is not None:
             self._carried.check_batch(batch)
@@ -396,6 +397,15 @@ class RNNBase(ResetStates, Layer):
         # One mask per sequence, shared by every timestep (Keras's DropoutRNNCell).
         keep = K.random.uniform((batch, features), self.dtype, self._generator) >= self.dropout
         return keep.astype(self.dtype) * (1.0 / (1.0 - self.dropout))
+
+    def _recurrent_masks(self, batch: int) -> Any:
+        """One ``(batch, units)`` mask per gate block, for the whole sequence."""
+        blocks, rate = self.gate_blocks, self.recurrent_dropout
+        return draw_masks(rate, blocks, batch, self.units, self.dtype, self._generator)
+
+    def _dropped_recurrent_kernel(self) -> Any:
+        """The recurrent kernel columns whose product with ``h`` recurrent dropout masks."""
+        return self.recurrent_kernel.value
 
     @staticmethod
     def _add_output_grad(dh: Any, step: int, steps: int, dout_seq: Any, dout_last: Any) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from gpukeras._legacy import legacy_arguments
 from gpukeras.layers._lstm import _LEGACY_RECURRENT
+from gpukeras.layers._recurrent_dropout import recurrent_product
 from gpukeras.layers._rnn_base import RNNBase
 from gpukeras.layers._serialization import register
 
@@ -32,7 +33,8 @@ class SimpleRNN(RNNBase):
         recurrent_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         bias_constraint: Default ``None`` (a ``gpukeras.constraints`` one).
         dropout: Fraction of input features dropped while training; default ``0.0``.
-        recurrent_dropout: Must be ``0.0`` (the default): not supported yet.
+        recurrent_dropout: Fraction of the carried state's units dropped while training,
+            one mask per sequence (Keras 1's ``dropout_U``); default ``0.0``.
         return_sequences: Default ``False``.
         return_state: Also return the final state; default ``False``.
         go_backwards: Default ``False``.
@@ -110,7 +112,7 @@ class SimpleRNN(RNNBase):
         h, z, y, xw = buffers["h"], buffers["z"], buffers["y"], buffers["xw"]
         kernel = self.recurrent_kernel.value
         for s in range(xw.shape[0]):
-            xp.matmul(h[s], kernel, out=z[s])
+            recurrent_product(xp, self._recurrent_dropout, h[s], kernel, z[s])
             z[s] += xw[s]
             y[s] = self.activation.forward(z[s])
             h[s + 1] = xp.where(mask[s] != 0, y[s], h[s])
@@ -128,14 +130,20 @@ class SimpleRNN(RNNBase):
         self._start_state_grads(b, ["dh"], grad_states)
         kernel_t = self.recurrent_kernel.value.T
         dh, dz, steps = b["dh"], b["dz"], b["xw"].shape[0]
+        dropout = self._recurrent_dropout
         for s in reversed(range(steps)):
             self._add_output_grad(dh, s, steps, dout_seq, dout_last)
             m = mask[s]
             dz[s] = self.activation.backward(b["z"][s], b["y"][s], dh * m)
             carry = dh * (1.0 - m)
-            xp.matmul(dz[s], kernel_t, out=dh)
+            if dropout is None:
+                xp.matmul(dz[s], kernel_t, out=dh)
+            else:
+                dropout.state_grad(xp, dz[s], dh)
             dh += carry
-        if self.trainable:
+        if self.trainable and dropout is not None:
+            dropout.kernel_grad(xp, b["h"][:-1], dz, self.recurrent_kernel.grad)
+        elif self.trainable:
             u = self.units
             xp.matmul(
                 b["h"][:-1].reshape(-1, u).T, dz.reshape(-1, u), out=self.recurrent_kernel.grad

@@ -1,6 +1,6 @@
 """Keras 1/2's ``keras.layers.core``: the core layers, now in ``keras.layers``."""
 
-from gpukeras._module_alias import MERGE_REFUSAL, alias_module
+from gpukeras._module_alias import alias_module
 
 alias_module(
     __name__,
@@ -14,6 +14,7 @@ alias_module(
             "Flatten",
             "Lambda",
             "Masking",
+            "Merge",
             "Permute",
             "RepeatVector",
             "Reshape",
@@ -23,7 +24,6 @@ alias_module(
         ),
     },
     refused={
-        "Merge": MERGE_REFUSAL,
         "MaxoutDense": "removed in Keras 2; use `Dense` followed by a max over a `Reshape`.",
         "Highway": "removed in Keras 2; write it as a subclassed layer with `call()`.",
         "TimeDistributedDense": "use `TimeDistributed(Dense(...))`.",

@@ -1,4 +1,5 @@
-"""Keras 1/2's ``keras.layers.merge``: the merge layers, now in ``keras.layers``."""
+"""Keras 1/2's ``keras.layers.merge``: the merge layers, now in ``keras.layers``, and
+Keras 1's ``Merge``."""
 
 from gpukeras._module_alias import MERGE_REFUSAL, alias_module
 
@@ -12,6 +13,7 @@ alias_module(
             "Concatenate",
             "Dot",
             "Maximum",
+            "Merge",
             "Minimum",
             "Multiply",
             "Subtract",
@@ -25,5 +27,5 @@ alias_module(
             "subtract",
         ),
     },
-    refused={"Merge": MERGE_REFUSAL, "merge": MERGE_REFUSAL},
+    refused={"merge": MERGE_REFUSAL},
 )

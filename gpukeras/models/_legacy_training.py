@@ -13,6 +13,7 @@ from typing import Any
 import numpy
 
 from gpukeras._legacy import warn_user
+from gpukeras.utils._sequence import Sequence
 
 # Keras 1's reader-process arguments: gpukeras reads batches in the training process.
 _IGNORED_READER_ARGUMENTS = (
@@ -176,14 +177,18 @@ def _steps_from_samples(generator: Any, samples: Any) -> tuple[Any, int]:
     length turns one into the other, and is put back in front of the stream."""
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ValueError(f"A sample count must be a positive int. Received: {samples!r}")
-    if not _is_generator(generator):
+    if not _is_generator(generator) and not isinstance(generator, Sequence):
         raise TypeError(
             "A sample count (samples_per_epoch, nb_val_samples, val_samples) needs a "
             f"generator. Received: {type(generator).__name__}"
         )
-    first = next(generator)
+    # A Sequence (ImageDataGenerator.flow) is read by index, so its first batch is
+    # looked at, not taken out of the stream.
+    is_sequence = isinstance(generator, Sequence)
+    first = generator[0] if is_sequence else next(generator)
     inputs = first[0] if isinstance(first, tuple) else first
     size = len(inputs)
     if size < 1:
         raise ValueError("The generator's first batch is empty; it cannot count samples.")
-    return itertools.chain([first], generator), math.ceil(samples / size)
+    source = generator if is_sequence else itertools.chain([first], generator)
+    return source, math.ceil(samples / size)

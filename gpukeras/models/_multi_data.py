@@ -69,7 +69,7 @@ def built_for(model: Any, x: Any, argument: str) -> Any:
     from gpukeras.models._sequential import Sequential
 
     expected = getattr(model, "input_shape", None)
-    one_input = isinstance(model, Sequential) or (
+    one_input = (isinstance(model, Sequential) and not _first_layer_takes_several(model)) or (
         expected is not None and _structure.is_shape(expected)
     )
     if isinstance(x, Nest) and one_input:
@@ -82,6 +82,14 @@ def built_for(model: Any, x: Any, argument: str) -> Any:
         x = x.arrays[0]
     model._ensure_model_built(x.shapes() if isinstance(x, Nest) else tuple(x.shape))
     return x
+
+
+def _first_layer_takes_several(model: Any) -> bool:
+    """Whether a Sequential starts with a model of several inputs (Keras 1's ``Merge``),
+    so that it is fed a list of arrays."""
+    first = model.layers[0] if model.layers else None
+    shape = getattr(first, "input_shape", None)
+    return shape is not None and not _structure.is_shape(shape) and len(shape) > 1
 
 
 def is_multi_output(model: Any) -> bool:

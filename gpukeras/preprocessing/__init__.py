@@ -1,1 +1,1 @@
-"""Keras 1/2's ``keras.preprocessing`` package: ``sequence`` and ``text``."""
+"""Keras 1/2's ``keras.preprocessing`` package: ``sequence``, ``text`` and ``image``."""
