@@ -677,6 +677,9 @@ def deserialize(name: str | dict[str, Any]) -> ActivationFunction:
     """
     if isinstance(name, dict):
         name = name.get("config", name.get("class_name"))
+    custom = _custom_function(name)
+    if custom is not None:
+        return custom
     if not isinstance(name, str) or _ALIASES.get(name, name) not in _REGISTRY:
         expected = ", ".join(map(repr, _known_names()))
         raise ValueError(
@@ -686,12 +689,28 @@ def deserialize(name: str | dict[str, Any]) -> ActivationFunction:
     return _REGISTRY[_ALIASES.get(name, name)]
 
 
-def serialize(activation: Any) -> str:
+def _custom_function(name: Any) -> Any:
+    """A function registered or passed in ``custom_objects`` under ``name`` (never a
+    built-in activation's name), as an activation; else None."""
+    from gpukeras import _custom_objects
+    from gpukeras._function_activation import FunctionActivation
+
+    if not isinstance(name, str) or _ALIASES.get(name, name) in _REGISTRY:
+        return None
+    found = _custom_objects.with_current(None).get(name)
+    return FunctionActivation(found) if callable(found) else None
+
+
+def serialize(activation: Any) -> Any:
     """The Keras name of ``activation`` (an :class:`ActivationFunction`).
 
     Keras stores activations by name only, so an activation bound to non-default
     parameters cannot be serialized and raises ValueError rather than losing them.
     """
+    from gpukeras._function_activation import FunctionActivation
+
+    if isinstance(activation, FunctionActivation):
+        return activation.get_config()
     if not isinstance(activation, ActivationFunction) or activation.name not in _REGISTRY:
         raise ValueError(
             "Cannot serialize activation: expected a gpukeras activation such as "
@@ -711,8 +730,8 @@ def get(identifier: Any) -> Any:
 
     ``None`` gives :data:`linear`; a string or Keras dict config is looked up by name;
     an :class:`ActivationFunction` or any object with ``forward(x)`` and
-    ``backward(x, y, grad)`` methods is returned as is. A plain callable is refused
-    with TypeError: gpukeras computes gradients itself and needs the derivative.
+    ``backward(x, y, grad)`` methods is returned as is. A plain function (written with
+    ``gpukeras.ops``) is wrapped so that the tape gives its derivative.
     """
     if identifier is None:
         return linear
@@ -722,13 +741,10 @@ def get(identifier: Any) -> Any:
         getattr(identifier, "backward", None)
     ):
         return identifier
-    if callable(identifier):
-        raise TypeError(
-            "gpukeras needs the derivative of a custom activation: pass an object "
-            "with forward(x) and backward(x, y, grad) methods (see "
-            "gpukeras.activations.ActivationFunction) instead of a plain function. "
-            f"Received: activation={identifier!r}"
-        )
+    if callable(identifier):  # a function of gpukeras.ops: the tape gives its derivative
+        from gpukeras._function_activation import FunctionActivation
+
+        return FunctionActivation(identifier)
     raise TypeError(
         "Could not interpret activation: expected None, a name such as 'relu', or an "
         "object with forward and backward methods. "

@@ -62,6 +62,13 @@ def _check_object(node: dict[str, Any], custom: dict[str, Any], safe_mode: bool,
     if module is None or vouched:
         return
     root = module.split(".")[0] if isinstance(module, str) else None
+    if class_name == "function" and root not in _TRUSTED_MODULES:
+        name = node.get("config")
+        raise FileFormatError(
+            f"Not allowed: the config in {label} names the function {name!r} (module "
+            f"{module!r}). gpukeras never imports code named in a file: pass your function "
+            f"as custom_objects={{{name!r}: your_function}}."
+        )
     if root not in _TRUSTED_MODULES:
         raise FileFormatError(
             f"Not allowed: the config in {label} names module {module!r} for class "
