@@ -71,3 +71,17 @@ def test_layer_constraints_hold_after_fit_and_survive_get_config(xp):
     clone = layers.Dense.from_config(dense.get_config())
     assert clone.kernel_constraint == constraints.NonNeg()
     assert clone.bias_constraint == constraints.MaxNorm(0.1)
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_every_recurrent_weight_carries_its_constraint(kind):
+    layer = getattr(layers, kind)(
+        3,
+        kernel_constraint="non_neg",
+        recurrent_constraint=constraints.UnitNorm(),
+        bias_constraint=constraints.MaxNorm(0.5),
+    )
+    layer.build((None, 4, 2))
+    assert layer.kernel.constraint == constraints.NonNeg()
+    assert layer.recurrent_kernel.constraint == constraints.UnitNorm()
+    assert layer.bias.constraint == constraints.MaxNorm(0.5)

@@ -128,7 +128,11 @@ class GRU(RNNBase):
         width = 3 * self.units
         shape = (2, width) if self.reset_after else (width,)
         return self.add_weight(
-            "bias", shape, self.bias_initializer, regularizer=self.bias_regularizer
+            "bias",
+            shape,
+            self.bias_initializer,
+            regularizer=self.bias_regularizer,
+            constraint=self.bias_constraint,
         )
 
     def _input_bias(self) -> Any:
