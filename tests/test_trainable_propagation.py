@@ -44,6 +44,15 @@ def test_freezing_a_subclassed_model_freezes_the_layers_in_its_attributes(xp):
     assert model.trainable_weights == []
 
 
+def test_a_layer_holding_its_holder_is_frozen_once_without_looping(xp):
+    model = TwoLayers()
+    model.first.owner = model  # a back reference, as some user layers keep
+    model.trainable = False
+    assert not model.first.trainable and not model.trainable
+    model.trainable = True
+    assert model.first.trainable and all(layer.trainable for layer in model.heads)
+
+
 def test_freezing_a_wrapper_freezes_its_inner_layer(xp):
     wrapper = layers.Bidirectional(layers.LSTM(3))
     wrapper.trainable = False

@@ -84,5 +84,14 @@ def set_trainable(layer: Any, value: bool) -> None:
     (a Sequential's layers, a wrapper's inner layer, a subclassed model's attributes), so a
     frozen base reports its layers frozen and costs no weight-gradient work."""
     layer.__dict__["_trainable"] = bool(value)
-    for child in held_layers(layer):
-        child.trainable = value
+    if id(layer) in _SETTING_TRAINABLE:  # a layer holding its holder: no endless loop
+        return
+    _SETTING_TRAINABLE.add(id(layer))
+    try:
+        for child in held_layers(layer):
+            child.trainable = value
+    finally:
+        _SETTING_TRAINABLE.discard(id(layer))
+
+
+_SETTING_TRAINABLE: set[int] = set()  # the layers whose trainable setter is running
