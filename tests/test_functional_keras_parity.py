@@ -25,6 +25,8 @@ def test_functional_training_matches_keras_3(xp, case):
     np.testing.assert_allclose(result["loss"], FIXTURE[f"{case}/loss"], rtol=1e-5, atol=1e-6)
     for i, weight in enumerate(result["weights"]):
         np.testing.assert_allclose(weight, FIXTURE[f"{case}/weights/{i}"], rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(
-        result["predictions"], FIXTURE[f"{case}/predictions"], rtol=1e-4, atol=1e-5
-    )
+    for key, values in result["history"].items():  # per-output losses and metrics too
+        np.testing.assert_allclose(values, FIXTURE[f"{case}/history/{key}"], rtol=1e-5, atol=1e-6)
+    for i, prediction in enumerate(result["predictions"]):
+        expected = FIXTURE[f"{case}/predictions/{i}"]
+        np.testing.assert_allclose(prediction, expected, rtol=1e-4, atol=1e-5)

@@ -101,7 +101,7 @@ class Layer(GraphAccessors):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Layer name must be a string. Received: name={name!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self.trainable = bool(trainable)
+        self.__dict__["_trainable"] = bool(trainable)  # as Keras: set, not propagated
         # A dtype policy: ``dtype`` keeps the variables' dtype, ``compute_dtype`` the math's.
         self.dtype_policy = resolve_policy(dtype)
         self.dtype = self.dtype_policy.variable_dtype
@@ -304,6 +304,14 @@ class Layer(GraphAccessors):
             batch = float(self._output.shape[0])
             found.append(self.activity_regularizer(self._output) * (1.0 / batch))
         return found
+
+    @property
+    def trainable(self) -> bool:
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        _tracking.set_trainable(self, value)
 
     # -- weights ----------------------------------------------------------
     @property

@@ -43,6 +43,11 @@ def direct_sublayers(layer: Any) -> list[Any]:
     graph_layers = getattr(layer, "_tracked_sublayers", None)
     if graph_layers is not None:  # a functional model: its graph's layers
         return graph_layers()
+    return held_layers(layer)
+
+
+def held_layers(layer: Any) -> list[Any]:
+    """The layers (and models) in ``layer``'s attributes and their lists, tuples and dicts."""
     from gpukeras.layers._layer import Layer
 
     found: list[Any] = []
@@ -72,3 +77,21 @@ def with_sublayer_weights(layer: Any, own: list[Any], attribute: str) -> list[An
                 seen.add(id(variable))
                 result.append(variable)
     return result
+
+
+def set_trainable(layer: Any, value: bool) -> None:
+    """Keras 3's ``Layer.trainable`` setter: the layer and, recursively, every layer it holds
+    (a Sequential's layers, a wrapper's inner layer, a subclassed model's attributes), so a
+    frozen base reports its layers frozen and costs no weight-gradient work."""
+    layer.__dict__["_trainable"] = bool(value)
+    if id(layer) in _SETTING_TRAINABLE:  # a layer holding its holder: no endless loop
+        return
+    _SETTING_TRAINABLE.add(id(layer))
+    try:
+        for child in held_layers(layer):
+            child.trainable = value
+    finally:
+        _SETTING_TRAINABLE.discard(id(layer))
+
+
+_SETTING_TRAINABLE: set[int] = set()  # the layers whose trainable setter is running
